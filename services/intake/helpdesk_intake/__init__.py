@@ -1,0 +1,1 @@
+"""intake: HTTP commands → Ticket and Customer aggregates → the PostgreSQL event store."""

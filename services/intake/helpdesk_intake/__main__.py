@@ -1,0 +1,34 @@
+"""``helpdesk-intake serve`` (the HTTP API) and ``helpdesk-intake relay`` (store → NATS)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from helpdesk_shared.settings import from_env
+
+from helpdesk_intake.settings import IntakeSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="helpdesk-intake")
+    parser.add_argument("command", choices=["serve", "relay"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = from_env(IntakeSettings)
+    if args.command == "serve":
+        from helpdesk_intake.bootstrap import create_app
+
+        uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.intake_port,
+                    log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    else:
+        from helpdesk_intake.bootstrap import run_relay
+
+        asyncio.run(run_relay(settings))
+
+
+if __name__ == "__main__":
+    main()

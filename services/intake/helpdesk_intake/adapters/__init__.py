@@ -1,0 +1,1 @@
+"""intake's adapters: the event store, group commit, NATS publishing."""

@@ -1,0 +1,107 @@
+"""Group commit: the events of concurrent commands saved in one transaction.
+
+eventsourcing's PostgreSQL recorder takes an EXCLUSIVE table lock per save so
+notification ids follow commit order — the guarantee the relay and every
+follower depend on. That lock serialises saves, so one transaction per command
+caps throughput at the lock's round trip. Instead, one writer thread takes every
+commit waiting in the queue and saves them together: the lock is paid once per
+batch, and ordering is kept. A batch that fails (one command lost an optimistic
+concurrency race) is retried one commit at a time, so only the loser fails.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, Recording
+
+from helpdesk_intake.adapters.eventstore import SideRow
+
+
+class CommitConflict(Exception):
+    """A unique constraint refused the commit; ``constraint`` names which one."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(f"unique constraint {constraint!r} refused the commit")
+        self.constraint = constraint
+
+
+@dataclass
+class _Commit:
+    events: list[Any]
+    rows: Sequence[SideRow]
+    done: Future[list[Recording]] = field(default_factory=Future)
+
+
+class GroupCommitter:
+    """Saves commits from many threads in as few transactions as the load allows."""
+
+    def __init__(self, store: Application, max_batch: int = 128) -> None:
+        self._store = store
+        self._max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Commit | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
+        self._thread.start()
+
+    def commit(self, events: list[Any], rows: Sequence[SideRow] = ()) -> list[Recording]:
+        """Save ``events`` (and ``rows``) atomically; raises ``CommitConflict`` on a lost race."""
+        if not events:
+            return []
+        item = _Commit(events, rows)
+        self._queue.put(item)
+        return item.done.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            batch = [first]
+            while len(batch) < self._max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)
+                    break
+                batch.append(item)
+            self._save(batch)
+
+    def _save(self, batch: list[_Commit]) -> None:
+        try:
+            recordings = self._store.save(
+                *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
+            )
+        except IntegrityError as error:
+            if len(batch) == 1:
+                batch[0].done.set_exception(CommitConflict(_constraint_of(error)))
+            else:
+                for item in batch:
+                    self._save([item])
+            return
+        except Exception as error:  # noqa: BLE001 - every waiting command must hear of it
+            for item in batch:
+                item.done.set_exception(error)
+            return
+        start = 0
+        for item in batch:
+            item.done.set_result(recordings[start : start + len(item.events)])
+            start += len(item.events)
+
+
+def _constraint_of(error: BaseException) -> str | None:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, psycopg.Error) and cause.diag is not None:
+            return cause.diag.constraint_name
+        cause = cause.__cause__ or cause.__context__
+    return None

@@ -1,0 +1,108 @@
+"""The commands intake accepts (CONTRACT §2–3), as strict msgspec structs.
+
+They are the HTTP request bodies too: unknown fields, wrong types and values out
+of range are refused at decoding, before any use case runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Visibility
+
+Text = Annotated[str, Meta(min_length=1, max_length=200)]
+Subject = Annotated[str, Meta(min_length=1, max_length=500)]
+LongText = Annotated[str, Meta(min_length=1, max_length=100_000)]
+Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Password = Annotated[str, Meta(min_length=8, max_length=200)]
+Minutes = Annotated[int, Meta(gt=0, le=100_000)]
+
+
+class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    def given(self) -> dict[str, Any]:
+        """The fields the caller actually sent (``UNSET`` ones left out)."""
+        return {f: getattr(self, f) for f in self.__struct_fields__ if getattr(self, f) is not UNSET}
+
+
+class Contract(Command):
+    monthly_hours: Annotated[float, Meta(ge=0)] | None | UnsetType = UNSET
+    paid_support: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class RegisterCustomer(Command):
+    name: Text
+    email: Email
+    policy: Text
+    client_code: Text | None = None
+    contract: Contract | None = None
+
+
+class ChangeCustomer(Command):
+    policy: Text | UnsetType = UNSET
+    contract: Contract | UnsetType = UNSET
+
+
+class RegisterCustomerUser(Command):
+    name: Text
+    email: Email
+    login: Text
+    password: Password
+    phone: Text | None = None
+
+
+class RegisterStaff(Command):
+    name: Text
+    email: Email
+    login: Text
+    password: Password
+    role: Annotated[str, Meta(pattern="^(agent|admin|auditor)$")]
+    department: Text | None = None
+
+
+class Login(Command):
+    login: Text
+    password: Annotated[str, Meta(max_length=200)]
+
+
+class OpenTicket(Command):
+    subject: Subject
+    description: LongText
+    channel: Channel = Channel.PORTAL
+    category: Category | None = None
+    priority: Priority = Priority.NORMAL
+    service: Text | None = None
+    customer_id: Text | None = None
+    requester_id: Text | None = None
+
+
+class Triage(Command):
+    category: Category | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    service: Text | UnsetType = UNSET
+    responsible_id: Text | None | UnsetType = UNSET
+    owner_id: Text | None | UnsetType = UNSET
+    department: Text | None | UnsetType = UNSET
+    planned_date: dt.date | None | UnsetType = UNSET
+    planned_minutes: Annotated[int, Meta(ge=0)] | None | UnsetType = UNSET
+    release: Text | None | UnsetType = UNSET
+
+
+class AddComment(Command):
+    body: LongText
+    visibility: Visibility = Visibility.PUBLIC
+
+
+class LogTime(Command):
+    minutes: Minutes
+    billable: bool = True
+    note: Annotated[str, Meta(max_length=2000)] | None = None
+
+
+class ActOnTicket(Command):
+    comment: Annotated[str, Meta(max_length=100_000)] | None = None
+    reason: Annotated[str, Meta(max_length=2000)] | None = None

@@ -1,0 +1,211 @@
+"""The command envelope of intake's use cases: load, let the domain decide, save what it decided.
+
+Every command runs through ``_execute``, which gives it three guarantees:
+- **idempotency**: with an ``Idempotency-Key`` the first answer is stored in the
+  same transaction as the events, and a repeat returns it and appends nothing;
+- **optimistic concurrency**: a command that lost a race on its ticket is re-run
+  on the fresh ticket, unless the caller pinned a version (``If-Match``: 412);
+- **atomicity**: events and their side rows commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+import msgspec
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from helpdesk_shared.clock import Clock
+from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.auth import Principal
+
+from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
+from helpdesk_intake.adapters.eventstore import IntakeEventStore, SideRow
+from helpdesk_intake.domain.base import Context, DomainError
+from helpdesk_intake.domain.customer import Customer
+from helpdesk_intake.domain.rules import TicketRules
+from helpdesk_intake.domain.ticket import Ticket
+
+A = TypeVar("A", bound=Aggregate)
+MAX_ATTEMPTS = 5
+EVENTS_PKEY = "intake_events_pkey"  # (originator_id, originator_version): a lost race
+
+
+class NotFound(DomainError):
+    """No such aggregate, or not one the caller may see (another customer's ticket)."""
+
+
+class Blocked(DomainError):
+    """The customer has no active contract; its users are blocked (MED-4)."""
+
+
+class VersionConflict(DomainError):
+    """The ticket is no longer at the version the caller expected (If-Match)."""
+
+
+class IdempotencyKeyReused(DomainError):
+    """An Idempotency-Key was sent again with a different request."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The answer to a successful command (CONTRACT §3)."""
+
+    body: dict[str, Any]
+    position: int
+    status_code: int = 200
+
+
+@dataclass
+class Change:
+    """What a command decided: the aggregates it changed, its side rows, and its answer."""
+
+    aggregates: list[Aggregate]
+    body: dict[str, Any]
+    rows: list[SideRow] = field(default_factory=list)
+    status_code: int = 200
+
+
+@dataclass(frozen=True)
+class Request:
+    """Who asks, with which key and expectations, in which trace."""
+
+    principal: Principal
+    idempotency_key: str | None = None
+    fingerprint: str = ""
+    expected_version: int | None = None
+    traceparent: str | None = None
+
+
+class IntakeService:
+    """The base of intake's use cases: loading, the command envelope, idempotency."""
+
+    def __init__(self, store: IntakeEventStore, committer: GroupCommitter, clock: Clock,
+                 rules_for: Callable[[str], TicketRules], policies: Callable[[], set[str]]) -> None:
+        self.store = store
+        self.committer = committer
+        self.clock = clock
+        self.rules_for = rules_for
+        self.policies = policies
+
+    # -- loading ------------------------------------------------------------------------
+
+    def load(self, kind: type[A], aggregate_id: str | UUID) -> A:
+        """The aggregate of ``kind`` with that id, or ``NotFound``."""
+        try:
+            aggregate = self.store.repository.get(UUID(str(aggregate_id)))
+        except (AggregateNotFoundError, ValueError):
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}") from None
+        if not isinstance(aggregate, kind):
+            raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}")
+        return aggregate
+
+    def visible_ticket(self, principal: Principal, ticket_id: str) -> Ticket:
+        """A ticket the principal may act on: a customer sees only its own customer's tickets."""
+        ticket = self.load(Ticket, ticket_id)
+        if principal.role is Role.CUSTOMER and ticket.customer_id != principal.customer_id:
+            raise NotFound(f"no ticket {ticket_id}")
+        return ticket
+
+    def active_customer(self, customer_id: str) -> Customer:
+        customer = self.load(Customer, customer_id)
+        if not customer.active:
+            raise Blocked(f"customer {customer.name} has no active contract")
+        return customer
+
+    def context(self, request: Request) -> Context:
+        principal = request.principal
+        if principal.role is Role.CUSTOMER:
+            self.active_customer(principal.customer_id or "")
+        return Context(actor_id=principal.id, role=principal.role, now=self.clock.now(),
+                       customer_id=principal.customer_id, traceparent=request.traceparent)
+
+    # -- the command envelope -----------------------------------------------------------
+
+    def execute(self, request: Request, decide: Callable[[], Change]) -> Outcome:
+        """Run ``decide`` and commit its change, with idempotency and concurrency retries."""
+        if request.idempotency_key and (first := self._first_answer(request)):
+            return first
+        for _attempt in range(MAX_ATTEMPTS):
+            change = decide()
+            self._check_version(request, change)
+            rows = [*change.rows, *self._idempotency_rows(request, change)]
+            events = [e for aggregate in change.aggregates for e in aggregate.collect_events()]
+            try:
+                recordings = self.committer.commit(events, rows)
+            except CommitConflict as conflict:
+                if conflict.constraint == "idempotency_pkey" and (first := self._first_answer(request)):
+                    return first
+                if conflict.constraint != EVENTS_PKEY:
+                    raise
+                if request.expected_version is not None:
+                    raise VersionConflict("the ticket changed since the version you hold") from None
+                self._forget(change)
+                continue
+            position = recordings[-1].notification.id if recordings else self._position_now()
+            return Outcome(change.body, position, change.status_code)
+        raise VersionConflict("the ticket kept changing; try again")
+
+    def _check_version(self, request: Request, change: Change) -> None:
+        expected = request.expected_version
+        if expected is None or not change.aggregates:
+            return
+        held = change.aggregates[0].version - len(change.aggregates[0].pending_events)
+        if held != expected:
+            raise VersionConflict(f"the ticket is at version {held}, not {expected}")
+
+    def _forget(self, change: Change) -> None:
+        """Drop cached copies of aggregates that lost a race, so the retry loads them fresh."""
+        cache = self.store.repository.cache
+        for aggregate in change.aggregates if cache is not None else ():
+            try:
+                cache.get(aggregate.id, evict=True)
+            except KeyError:
+                pass
+
+    def _idempotency_rows(self, request: Request, change: Change) -> list[SideRow]:
+        if not request.idempotency_key or not change.aggregates:
+            return []
+        last = change.aggregates[-1]
+        return [SideRow(
+            "INSERT INTO {schema}.idempotency (principal, key, request_hash, status_code, body,"
+            " originator_id, originator_version) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            (request.principal.id, request.idempotency_key, request.fingerprint, change.status_code,
+             msgspec.json.encode(change.body).decode(), last.id, last.version),
+        )]
+
+    def _first_answer(self, request: Request) -> Outcome | None:
+        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            row = conn.execute(
+                "SELECT i.request_hash, i.status_code, i.body, e.notification_id"
+                " FROM intake.idempotency i JOIN intake.intake_events e"
+                " ON e.originator_id = i.originator_id AND e.originator_version = i.originator_version"
+                " WHERE i.principal = %s AND i.key = %s",
+                (request.principal.id, request.idempotency_key),
+            ).fetchone()
+        if row is None:
+            return None
+        if row["request_hash"] != request.fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
+        return Outcome(row["body"], row["notification_id"], row["status_code"])
+
+    def _position_now(self) -> int:
+        return self.store.recorder.max_notification_id() or 0
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of a request, to tell a true repeat from a reused key."""
+    return hashlib.sha256(msgspec.json.encode(parts)).hexdigest()
+
+
+def new_id() -> UUID:
+    return uuid4()

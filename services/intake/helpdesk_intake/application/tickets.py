@@ -1,0 +1,117 @@
+"""Ticket use cases: open, triage, comment, log time, and the workflow actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk_shared.vocabulary import Role
+
+from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.application import commands as cmd
+from helpdesk_intake.application.service import Change, IntakeService, Outcome, Request, new_id
+from helpdesk_intake.domain.base import InvalidInput
+from helpdesk_intake.domain.customer import Customer
+from helpdesk_intake.domain.rules import TicketRules
+from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_intake.domain.user import User
+
+
+def ticket_answer(ticket: Ticket) -> dict[str, Any]:
+    """The body every successful ticket command answers with (CONTRACT §3)."""
+    return {"id": str(ticket.id), "number": ticket.number, "status": ticket.status.value,
+            "version": ticket.version}
+
+
+class TicketService(IntakeService):
+    def open(self, request: Request, command: cmd.OpenTicket) -> Outcome:
+        """Register a ticket for the caller's customer (or, for staff, the named one)."""
+        def decide() -> Change:
+            ctx = self.context(request)
+            customer_id, requester_id = self._filer(request, command)
+            customer = self.active_customer(customer_id)
+            number = self._next_number()
+            ticket = Ticket.open(
+                ctx, id=new_id(), number=number, customer_id=customer_id, requester_id=requester_id,
+                subject=command.subject, description=command.description,
+                channel=command.channel.value, category=_value(command.category),
+                priority=command.priority.value, service=command.service, policy=customer.policy,
+            )
+            row = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)",
+                          (number, ticket.id))
+            return Change([ticket], ticket_answer(ticket), rows=[row], status_code=201)
+
+        return self.execute(request, decide)
+
+    def triage(self, request: Request, ticket_id: str, command: cmd.Triage) -> Outcome:
+        def decide() -> Change:
+            ctx = self.context(request)
+            ticket = self.visible_ticket(request.principal, ticket_id)
+            ticket.triage(ctx, **command.given())
+            return Change([ticket], ticket_answer(ticket))
+
+        return self.execute(request, decide)
+
+    def comment(self, request: Request, ticket_id: str, command: cmd.AddComment) -> Outcome:
+        def decide() -> Change:
+            ctx = self.context(request)
+            ticket = self.visible_ticket(request.principal, ticket_id)
+            ticket.add_comment(ctx, self._rules(ticket), comment_id=str(new_id()), body=command.body,
+                               visibility=command.visibility)
+            return Change([ticket], ticket_answer(ticket), status_code=201)
+
+        return self.execute(request, decide)
+
+    def log_time(self, request: Request, ticket_id: str, command: cmd.LogTime) -> Outcome:
+        def decide() -> Change:
+            ctx = self.context(request)
+            ticket = self.visible_ticket(request.principal, ticket_id)
+            billed_before = ticket.billed_minutes
+            ticket.log_time(ctx, self._rules(ticket), entry_id=str(new_id()), minutes=command.minutes,
+                            billable=command.billable, note=command.note)
+            body = {**ticket_answer(ticket), "minutes": command.minutes,
+                    "billed_minutes": ticket.billed_minutes - billed_before}
+            return Change([ticket], body, status_code=201)
+
+        return self.execute(request, decide)
+
+    def act(self, request: Request, ticket_id: str, action: str, command: cmd.ActOnTicket) -> Outcome:
+        def decide() -> Change:
+            ctx = self.context(request)
+            ticket = self.visible_ticket(request.principal, ticket_id)
+            ticket.act(ctx, self._rules(ticket), action, comment=command.comment, reason=command.reason)
+            return Change([ticket], ticket_answer(ticket))
+
+        return self.execute(request, decide)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _rules(self, ticket: Ticket) -> TicketRules:
+        """The rules of the ticket's customer's current policy (a changed policy applies at once)."""
+        return self.rules_for(self.load_customer_policy(ticket.customer_id))
+
+    def load_customer_policy(self, customer_id: str) -> str:
+        return self.load(Customer, customer_id).policy
+
+    def _filer(self, request: Request, command: cmd.OpenTicket) -> tuple[str, str | None]:
+        """Whose ticket it is: a customer files for itself; staff name the customer (phone, KS-1)."""
+        principal = request.principal
+        if principal.role is Role.CUSTOMER:
+            if command.customer_id not in (None, principal.customer_id):
+                raise InvalidInput("a customer files tickets for its own customer", field="customer_id")
+            return principal.customer_id or "", principal.id
+        if not command.customer_id:
+            raise InvalidInput("staff must name the customer the ticket is for", field="customer_id")
+        if command.requester_id:
+            requester = self.load(User, command.requester_id)
+            if requester.customer_id != command.customer_id:
+                raise InvalidInput("the requester is not a user of that customer", field="requester_id")
+        return command.customer_id, command.requester_id
+
+    def _next_number(self) -> str:
+        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            row = conn.execute("SELECT nextval('intake.ticket_number_seq') AS n").fetchone()
+        return f"HD-{row['n']}"
+
+
+def _value(enum_value: Any) -> Any:
+    return enum_value.value if enum_value is not None else None

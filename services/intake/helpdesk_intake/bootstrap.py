@@ -1,0 +1,116 @@
+"""The one place intake is wired: settings → clock, store, committer, use cases, HTTP app, relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import nats
+from litestar import Litestar
+from litestar.di import Provide
+
+from helpdesk_shared.clock import Clock, SimulatedClock, SystemClock
+from helpdesk_shared.settings import from_env
+from helpdesk_shared.telemetry import setup_tracing
+from helpdesk_shared.web.app import build_app
+from helpdesk_shared.web.auth import Authenticator
+
+from helpdesk_intake.adapters.committer import GroupCommitter
+from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
+from helpdesk_intake.adapters.policies import PolicyRules
+from helpdesk_intake.application import IdentityService, TicketService
+from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
+from helpdesk_intake.entrypoints.http.routes import CONTROLLERS
+from helpdesk_intake.entrypoints.relay import Relay
+from helpdesk_intake.settings import IntakeSettings
+
+VERSION = "0.1.0"
+log = logging.getLogger("helpdesk.intake")
+
+
+@dataclass
+class Intake:
+    """intake's wired parts, built in the app's lifespan and closed with it."""
+
+    store: IntakeEventStore
+    committer: GroupCommitter
+    tickets: TicketService
+    identity: IdentityService
+
+    def close(self) -> None:
+        self.committer.close()
+        self.store.close()
+
+
+def make_clock(settings: IntakeSettings) -> Clock:
+    return SimulatedClock(SystemClock().now()) if settings.clock == "simulated" else SystemClock()
+
+
+def wire(settings: IntakeSettings, clock: Clock) -> Intake:
+    store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
+    committer = GroupCommitter(store)
+    rules = PolicyRules.load(settings.policy_dir)
+    parts = dict(store=store, committer=committer, clock=clock, rules_for=rules.for_policy,
+                 policies=rules.names)
+    return Intake(store, committer, TicketService(**parts), IdentityService(**parts))
+
+
+def create_app(settings: IntakeSettings | None = None) -> Litestar:
+    """The intake HTTP app; connections open in its lifespan, never at import."""
+    settings = settings or from_env(IntakeSettings)
+    clock = make_clock(settings)
+    holder: dict[str, Intake] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        holder["intake"] = await asyncio.to_thread(wire, settings, clock)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(holder.pop("intake").close)
+
+    async def database_ready() -> bool:
+        def ping() -> bool:
+            with holder["intake"].store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+                return conn.execute("SELECT 1").fetchone() is not None
+        return "intake" in holder and await asyncio.to_thread(ping)
+
+    authenticator = Authenticator(settings.jwt_secret, settings.admin_token, settings.token_ttl_seconds)
+    return build_app(
+        service="intake", version=VERSION, handlers=CONTROLLERS, authenticator=authenticator,
+        readiness={"database": database_ready}, tracer_provider=setup_tracing("intake"),
+        lifespan=[lifespan], max_body_bytes=settings.max_body_bytes,
+        exception_handlers=DOMAIN_ERROR_HANDLERS,
+        dependencies={
+            "tickets": Provide(lambda: holder["intake"].tickets, sync_to_thread=False),
+            "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),
+            "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
+        },
+    )
+
+
+async def run_relay(settings: IntakeSettings | None = None) -> None:
+    """Run the relay until SIGTERM/SIGINT, then drain NATS and close the store."""
+    settings = settings or from_env(IntakeSettings)
+    setup_tracing("intake-relay")
+    store = await asyncio.to_thread(open_event_store, settings.database_url, 4, 0)
+    nc = await nats.connect(settings.nats_url, name="helpdesk-intake-relay", max_reconnect_attempts=-1)
+    relay = Relay(store, nc.jetstream(), settings.database_url)
+    _on_signals(relay.stop)
+    try:
+        await relay.run()
+    finally:
+        await nc.drain()
+        store.close()
+
+
+def _on_signals(stop: Any) -> None:
+    import signal
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)

@@ -1,0 +1,53 @@
+"""The policy-dependent rules a ticket consults, as a narrow port.
+
+The ticket never sees a policy file; the application hands it an object with
+these answers, built from the ticket's SLA policy (``helpdesk_shared.policies``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Protocol
+
+from helpdesk_shared.vocabulary import Category, Status
+
+
+class TicketRules(Protocol):
+    def may_send_to_development(self, category: Category | None) -> bool:
+        """MED-9: only some categories (customizations) go to the developers."""
+        ...
+
+    def reply_target(self, current: Status, previous: Status | None) -> Status:
+        """Where a customer's reply sends a ticket that awaits them (MED-6/MED-7, KS-4)."""
+        ...
+
+    def return_target(self, current: Status) -> Status:
+        """Where a customer's return of a proposed solution sends the ticket (MED-7: new)."""
+        ...
+
+    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
+        """The end of the window in which a done ticket may return to work (KS-8); None: never."""
+        ...
+
+    def billed_minutes(self, minutes: int, billable: bool) -> int:
+        """Minutes billed for time spent (END-6 rounding)."""
+        ...
+
+
+class PermissiveRules:
+    """Rules for a ticket whose policy says nothing: no restriction, replies resume work."""
+
+    def may_send_to_development(self, category: Category | None) -> bool:
+        return True
+
+    def reply_target(self, current: Status, previous: Status | None) -> Status:
+        return previous or Status.NEW
+
+    def return_target(self, current: Status) -> Status:
+        return Status.IN_PROGRESS
+
+    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
+        return None
+
+    def billed_minutes(self, minutes: int, billable: bool) -> int:
+        return minutes if billable else 0

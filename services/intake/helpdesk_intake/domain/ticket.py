@@ -1,0 +1,329 @@
+"""The Ticket aggregate: a support request, its workflow, and the facts it records.
+
+Commands check the workflow (``workflow.WORKFLOW``) and the policy's answers
+(``rules.TicketRules``), then trigger specific past-tense events. Every event
+records its actor and the trace of the request that caused it. Topics are pinned
+(``TOPIC``), so the code can move without breaking the stored history.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
+
+from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
+from helpdesk_intake.domain.rules import TicketRules
+from helpdesk_intake.domain.workflow import WORKFLOW, Action
+
+
+class InvalidTransition(DomainError):
+    """The action is unknown, or not allowed from the ticket's current status."""
+
+
+class ReopenWindowClosed(DomainError):
+    """A done ticket may return to work only inside its policy's reopen window (KS-8)."""
+
+
+class Ticket(Aggregate):
+    TOPIC = "helpdesk:Ticket"
+
+    class Event(HelpdeskEvent):
+        pass
+
+    class Opened(Aggregate.Created, Event):
+        """A ticket was registered. v2 added ``channel``; v1 tickets came from the portal."""
+
+        TOPIC = "helpdesk:Ticket.Opened"
+        class_version = 2
+        number: str
+        customer_id: str
+        requester_id: str | None
+        subject: str
+        description: str
+        channel: str
+        category: str | None
+        priority: str
+        service: str | None
+        policy: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["channel"] = Channel.PORTAL.value
+
+    Created = Opened
+
+    class CategoryChanged(Event):
+        TOPIC = "helpdesk:Ticket.CategoryChanged"
+        category: str
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.category = Category(self.category)
+
+    class PriorityChanged(Event):
+        TOPIC = "helpdesk:Ticket.PriorityChanged"
+        priority: str
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.priority = Priority(self.priority)
+
+    class ServiceChanged(Event):
+        TOPIC = "helpdesk:Ticket.ServiceChanged"
+        service: str
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.service = self.service
+
+    class AssigneesChanged(Event):
+        TOPIC = "helpdesk:Ticket.AssigneesChanged"
+        responsible_id: str | None
+        owner_id: str | None
+        department: str | None
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.responsible_id = self.responsible_id
+            ticket.owner_id = self.owner_id
+            ticket.department = self.department
+
+    class PlanChanged(Event):
+        TOPIC = "helpdesk:Ticket.PlanChanged"
+        planned_date: dt.date | None
+        planned_minutes: int | None
+        release: str | None
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.planned_date = self.planned_date
+            ticket.planned_minutes = self.planned_minutes
+            ticket.release = self.release
+
+    class CommentAdded(Event):
+        TOPIC = "helpdesk:Ticket.CommentAdded"
+        comment_id: str
+        body: str
+        visibility: str
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.comment_count += 1
+
+    class TimeLogged(Event):
+        TOPIC = "helpdesk:Ticket.TimeLogged"
+        entry_id: str
+        minutes: int
+        billed_minutes: int
+        billable: bool
+        note: str | None
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.spent_minutes += self.minutes
+            ticket.billed_minutes += self.billed_minutes
+
+    class StatusChanged(Event):
+        """Base of the workflow's facts: a move from one status to another."""
+
+        TOPIC = "helpdesk:Ticket.StatusChanged"
+        from_status: str
+        to_status: str
+        comment: str | None
+        reason: str | None
+        automatic: bool
+
+        def apply(self, ticket: Ticket) -> None:
+            target = Status(self.to_status)
+            if target is Status.AWAITING_CUSTOMER:
+                ticket.status_before_wait = ticket.status
+            ticket.done_at = self.timestamp if target is Status.DONE else None
+            ticket.status = target
+
+    class Accepted(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Accepted"
+
+    class ClarificationRequested(StatusChanged):
+        TOPIC = "helpdesk:Ticket.ClarificationRequested"
+
+    class ClarificationReceived(StatusChanged):
+        TOPIC = "helpdesk:Ticket.ClarificationReceived"
+
+    class SentToDevelopment(StatusChanged):
+        TOPIC = "helpdesk:Ticket.SentToDevelopment"
+
+    class MarkedReadyToInstall(StatusChanged):
+        TOPIC = "helpdesk:Ticket.MarkedReadyToInstall"
+
+    class SolutionProposed(StatusChanged):
+        TOPIC = "helpdesk:Ticket.SolutionProposed"
+
+    class SolutionAccepted(StatusChanged):
+        TOPIC = "helpdesk:Ticket.SolutionAccepted"
+
+    class ReturnedToWork(StatusChanged):
+        TOPIC = "helpdesk:Ticket.ReturnedToWork"
+
+    class Reopened(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Reopened"
+
+    class Rejected(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Rejected"
+
+    def __init__(
+        self,
+        number: str,
+        customer_id: str,
+        requester_id: str | None,
+        subject: str,
+        description: str,
+        channel: str,
+        category: str | None,
+        priority: str,
+        service: str | None,
+        policy: str | None,
+        actor_id: str,
+        actor_role: str,
+        traceparent: str | None,
+    ) -> None:
+        self.number = number
+        self.customer_id = customer_id
+        self.requester_id = requester_id
+        self.subject = subject
+        self.description = description
+        self.channel = Channel(channel)
+        self.category = Category(category) if category else None
+        self.priority = Priority(priority)
+        self.service = service
+        self.policy = policy
+        self.status = Status.NEW
+        self.status_before_wait: Status | None = None
+        self.done_at: dt.datetime | None = None
+        self.responsible_id: str | None = None
+        self.owner_id: str | None = None
+        self.department: str | None = None
+        self.planned_date: dt.date | None = None
+        self.planned_minutes: int | None = None
+        self.release: str | None = None
+        self.comment_count = 0
+        self.spent_minutes = 0
+        self.billed_minutes = 0
+
+    # -- commands -----------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, ctx: Context, *, id: UUID, number: str, customer_id: str, **fields: Any) -> Ticket:
+        """Register a new ticket; it starts as ``new`` (MED-1)."""
+        for name in ("subject", "description"):
+            if not str(fields.get(name) or "").strip():
+                raise InvalidInput(f"{name} is required (MED-11)", field=name)
+        fields.setdefault("priority", Priority.NORMAL.value)
+        return cls._create(
+            cls.Opened, id=id, number=number, customer_id=customer_id, **fields, **ctx.event_fields()
+        )
+
+    def triage(self, ctx: Context, **changes: Any) -> None:
+        """Change category, priority, service, assignees or plan; one event per kind of change."""
+        _require_staff(ctx)
+        if "category" in changes and changes["category"] != self.category:
+            self.trigger_event(self.CategoryChanged, category=changes["category"], **ctx.event_fields())
+        if "priority" in changes and changes["priority"] != self.priority:
+            self.trigger_event(self.PriorityChanged, priority=changes["priority"], **ctx.event_fields())
+        if "service" in changes and changes["service"] != self.service:
+            self.trigger_event(self.ServiceChanged, service=changes["service"], **ctx.event_fields())
+        self._change_group(ctx, self.AssigneesChanged, ("responsible_id", "owner_id", "department"), changes)
+        self._change_group(ctx, self.PlanChanged, ("planned_date", "planned_minutes", "release"), changes)
+
+    def add_comment(
+        self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility
+    ) -> None:
+        """Add a comment; a customer's public reply moves a ticket that waits on them (MED-6, MED-7, KS-4)."""
+        if not body.strip():
+            raise InvalidInput("body is required", field="body")
+        if visibility is Visibility.INTERNAL and not ctx.is_staff:
+            raise NotPermitted("customers cannot write internal comments")
+        self.trigger_event(
+            self.CommentAdded, comment_id=comment_id, body=body, visibility=visibility.value,
+            **ctx.event_fields(),
+        )
+        if ctx.role is not Role.CUSTOMER or visibility is not Visibility.PUBLIC:
+            return
+        if self.status is Status.AWAITING_CUSTOMER:
+            target = rules.reply_target(self.status, self.status_before_wait)
+            self._move(ctx, self.ClarificationReceived, target, comment=None, reason=None)
+        elif self.status is Status.CUSTOMER_TESTING:
+            self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), None, None)
+
+    def log_time(
+        self, ctx: Context, rules: TicketRules, *, entry_id: str, minutes: int, billable: bool,
+        note: str | None,
+    ) -> None:
+        """Record time spent; billed minutes follow the policy's rounding (END-6)."""
+        _require_staff(ctx)
+        if minutes <= 0:
+            raise InvalidInput("minutes must be positive", field="minutes")
+        self.trigger_event(
+            self.TimeLogged, entry_id=entry_id, minutes=minutes,
+            billed_minutes=rules.billed_minutes(minutes, billable), billable=billable, note=note,
+            **ctx.event_fields(),
+        )
+
+    def act(
+        self, ctx: Context, rules: TicketRules, action: str, *, comment: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Perform a workflow action (CONTRACT §3's table)."""
+        try:
+            move = WORKFLOW[Action(action)]
+        except ValueError:
+            raise InvalidTransition(f"unknown action {action!r}") from None
+        if ctx.role not in move.roles:
+            raise NotPermitted(f"a {ctx.role.value} may not {action}")
+        if self.status not in move.sources:
+            raise InvalidTransition(f"cannot {action} a ticket that is {self.status.value}")
+        if action == Action.SEND_TO_DEVELOPMENT and not rules.may_send_to_development(self.category):
+            category = self.category.value if self.category else "uncategorized"
+            raise InvalidTransition(f"{category} tickets do not go to development under this policy (MED-9)")
+        if action == Action.REJECT and not (reason or "").strip():
+            raise InvalidInput("a reason is required to reject", field="reason")
+        if action == Action.RETURN_TO_WORK:
+            self._return_to_work(ctx, rules, comment=comment, reason=reason)
+            return
+        self._move(ctx, getattr(self, _EVENT_OF[action]), move.target, comment=comment, reason=reason)
+
+    def _return_to_work(self, ctx: Context, rules: TicketRules, **why: Any) -> None:
+        if self.status is not Status.DONE:
+            self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), **why)
+            return
+        until = rules.reopen_until(self.category, self.done_at) if self.done_at else None
+        if until is None or ctx.now > until:
+            raise ReopenWindowClosed("the reopen window has closed; file a new ticket (KS-8)")
+        self._move(ctx, self.Reopened, Status.IN_PROGRESS, **why)
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _move(self, ctx: Context, event: type, target: Status, comment: str | None, reason: str | None) -> None:
+        self.trigger_event(
+            event, from_status=self.status.value, to_status=target.value, comment=comment,
+            reason=reason, automatic=ctx.role is Role.SERVICE, **ctx.event_fields(),
+        )
+
+    def _change_group(self, ctx: Context, event: type, names: tuple[str, ...], changes: dict[str, Any]) -> None:
+        if not any(n in changes and changes[n] != getattr(self, n) for n in names):
+            return
+        values = {n: changes.get(n, getattr(self, n)) for n in names}
+        self.trigger_event(event, **values, **ctx.event_fields())
+
+
+_EVENT_OF = {
+    Action.ACCEPT: "Accepted",
+    Action.REQUEST_CLARIFICATION: "ClarificationRequested",
+    Action.SEND_TO_DEVELOPMENT: "SentToDevelopment",
+    Action.MARK_READY_TO_INSTALL: "MarkedReadyToInstall",
+    Action.PROPOSE_SOLUTION: "SolutionProposed",
+    Action.ACCEPT_SOLUTION: "SolutionAccepted",
+    Action.REJECT: "Rejected",
+}
+
+
+def _require_staff(ctx: Context) -> None:
+    if not ctx.is_staff:
+        raise NotPermitted(f"a {ctx.role.value} may not do this")

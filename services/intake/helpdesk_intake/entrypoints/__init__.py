@@ -1,0 +1,1 @@
+"""intake's entry points: the HTTP API and the relay."""

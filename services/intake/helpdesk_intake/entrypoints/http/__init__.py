@@ -1,0 +1,1 @@
+"""intake's HTTP API (CONTRACT §2–3)."""

@@ -1,0 +1,41 @@
+"""The one place intake's domain and application errors become problem documents (CONTRACT §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response
+
+from helpdesk_shared.clock import ClockMovedBackwards
+from helpdesk_shared.web.problems import problem_response
+
+from helpdesk_intake.application import Blocked, IdempotencyKeyReused, NotFound, VersionConflict
+from helpdesk_intake.application.identity import InvalidCredentials
+from helpdesk_intake.domain.base import InvalidInput, NotPermitted
+from helpdesk_intake.domain.ticket import InvalidTransition, ReopenWindowClosed
+
+_PROBLEMS: dict[type[Exception], tuple[int, str]] = {
+    NotFound: (404, "not_found"),
+    NotPermitted: (403, "forbidden"),
+    Blocked: (403, "forbidden"),
+    InvalidCredentials: (401, "unauthorized"),
+    InvalidInput: (422, "validation_failed"),
+    IdempotencyKeyReused: (422, "validation_failed"),
+    InvalidTransition: (409, "invalid_transition"),
+    ReopenWindowClosed: (409, "reopen_window_closed"),
+    ClockMovedBackwards: (409, "invalid_transition"),
+    VersionConflict: (412, "version_conflict"),
+}
+
+
+def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    status, code = next(v for k, v in _PROBLEMS.items() if isinstance(exc, k))
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidInput) and exc.field:
+        extra["errors"] = [{"field": exc.field, "message": str(exc)}]
+    if isinstance(exc, VersionConflict) and "if-match" not in request.headers:
+        status = 409  # a race the retries could not win, without a version pinned by the caller
+    return problem_response(status, code, str(exc), request.url.path, **extra)
+
+
+DOMAIN_ERROR_HANDLERS = {kind: handle_domain_error for kind in _PROBLEMS}

@@ -1,0 +1,47 @@
+"""What a command request carries besides its body: the caller, idempotency, If-Match, the trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request as HttpRequest
+from litestar import Response
+
+from helpdesk_shared.telemetry import current_traceparent
+from helpdesk_shared.web.auth import Principal
+from helpdesk_shared.web.problems import Problem
+
+from helpdesk_intake.application import Outcome, Request
+from helpdesk_intake.application.service import fingerprint
+
+MAX_KEY_LENGTH = 200
+
+
+async def provide_command(request: HttpRequest[Any, Any, Any], principal: Principal) -> Request:
+    """Litestar dependency: the application's view of an incoming command."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
+        raise Problem(400, "validation_failed", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters")
+    body = await request.body()
+    return Request(
+        principal=principal,
+        idempotency_key=key,
+        fingerprint=fingerprint(request.method, request.url.path, body.decode(errors="replace")),
+        expected_version=_if_match(request.headers.get("if-match")),
+        traceparent=current_traceparent(),
+    )
+
+
+def answer(outcome: Outcome) -> Response[dict[str, Any]]:
+    """The response of a successful command, with the position of its last event."""
+    return Response(outcome.body, status_code=outcome.status_code,
+                    headers={"Helpdesk-Position": str(outcome.position)})
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    raw = value.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit():
+        raise Problem(400, "validation_failed", 'If-Match must be a version, e.g. If-Match: "3"')
+    return int(raw)

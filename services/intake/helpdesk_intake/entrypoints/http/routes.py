@@ -1,0 +1,103 @@
+"""intake's routes: thin adapters from HTTP to the use cases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Response, patch, post
+from litestar.di import Provide
+
+from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.auth import Authenticator
+
+from helpdesk_intake.application import IdentityService, Request, TicketService
+from helpdesk_intake.application import commands as cmd
+from helpdesk_intake.entrypoints.http.meta import answer, provide_command
+
+STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
+WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
+
+
+class AuthController(Controller):
+    path = "/v1/auth"
+    tags = ["auth"]
+
+    @post("/token", sync_to_thread=True, status_code=200)
+    def token(self, data: cmd.Login, identity: IdentityService, authenticator: Authenticator) -> dict[str, Any]:
+        """Exchange a login and password for a bearer token."""
+        principal = identity.login(data)
+        return {"access_token": authenticator.issue(principal, identity.now()), "token_type": "bearer",
+                "expires_in": authenticator.ttl_seconds}
+
+
+class ProvisioningController(Controller):
+    path = "/v1"
+    tags = ["provisioning"]
+    dependencies = {"command": Provide(provide_command)}
+
+    @post("/customers", sync_to_thread=True)
+    def register_customer(self, data: cmd.RegisterCustomer, command: Request,
+                          identity: IdentityService) -> Response[Any]:
+        command.principal.require(Role.ADMIN)
+        return answer(identity.register_customer(command, data))
+
+    @patch("/customers/{customer_id:str}", sync_to_thread=True)
+    def change_customer(self, customer_id: str, data: cmd.ChangeCustomer, command: Request,
+                        identity: IdentityService) -> Response[Any]:
+        command.principal.require(Role.ADMIN)
+        return answer(identity.change_customer(command, customer_id, data))
+
+    @post("/customers/{customer_id:str}/users", sync_to_thread=True)
+    def register_customer_user(self, customer_id: str, data: cmd.RegisterCustomerUser, command: Request,
+                               identity: IdentityService) -> Response[Any]:
+        command.principal.require(Role.ADMIN)
+        return answer(identity.register_customer_user(command, customer_id, data))
+
+    @post("/staff", sync_to_thread=True)
+    def register_staff(self, data: cmd.RegisterStaff, command: Request,
+                       identity: IdentityService) -> Response[Any]:
+        command.principal.require(Role.ADMIN)
+        return answer(identity.register_staff(command, data))
+
+
+class TicketController(Controller):
+    path = "/v1/tickets"
+    tags = ["tickets"]
+    dependencies = {"command": Provide(provide_command)}
+
+    @post("/", sync_to_thread=True)
+    def open(self, data: cmd.OpenTicket, command: Request, tickets: TicketService) -> Response[Any]:
+        """Open a ticket; it gets a unique number and starts as ``new``."""
+        command.principal.require(*WRITERS)
+        return answer(tickets.open(command, data))
+
+    @patch("/{ticket_id:str}", sync_to_thread=True)
+    def triage(self, ticket_id: str, data: cmd.Triage, command: Request,
+               tickets: TicketService) -> Response[Any]:
+        """Triage and plan a ticket (agents)."""
+        command.principal.require(*STAFF_ROLES)
+        return answer(tickets.triage(command, ticket_id, data))
+
+    @post("/{ticket_id:str}/comments", sync_to_thread=True)
+    def comment(self, ticket_id: str, data: cmd.AddComment, command: Request,
+                tickets: TicketService) -> Response[Any]:
+        """Comment; a customer's public comment on a ticket awaiting them is the clarification."""
+        command.principal.require(*WRITERS)
+        return answer(tickets.comment(command, ticket_id, data))
+
+    @post("/{ticket_id:str}/time-entries", sync_to_thread=True)
+    def log_time(self, ticket_id: str, data: cmd.LogTime, command: Request,
+                 tickets: TicketService) -> Response[Any]:
+        """Log time spent; billed minutes follow the policy's rounding."""
+        command.principal.require(*STAFF_ROLES)
+        return answer(tickets.log_time(command, ticket_id, data))
+
+    @post("/{ticket_id:str}/actions/{action:str}", sync_to_thread=True, status_code=200)
+    def act(self, ticket_id: str, action: str, command: Request, tickets: TicketService,
+            data: cmd.ActOnTicket | None = None) -> Response[Any]:
+        """Move a ticket through its workflow (CONTRACT §3's table)."""
+        command.principal.require(*WRITERS)
+        return answer(tickets.act(command, ticket_id, action, data or cmd.ActOnTicket()))
+
+
+CONTROLLERS = [AuthController, ProvisioningController, TicketController]

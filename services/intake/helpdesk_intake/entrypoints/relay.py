@@ -1,0 +1,128 @@
+"""The relay: follows the event store's notification log and publishes every ticket event.
+
+Never a dual write: commands only write the store; this process turns each
+stored ticket event, in notification order, into a CloudEvent on
+``helpdesk.ticket.<id>.<event>``. It publishes one message at a time and waits
+for the stream's ack, so the stream keeps the store's order even when the relay
+is killed mid-batch; on restart it resumes after the last message the stream
+holds. One relay runs at a time (a PostgreSQL advisory lock); a second waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any
+from uuid import UUID
+
+import msgspec
+import psycopg
+from eventsourcing.persistence import Notification
+from nats.js import JetStreamContext
+from opentelemetry import trace
+from prometheus_client import Counter, Gauge
+
+from helpdesk_shared import events as pub
+from helpdesk_shared import subjects
+from helpdesk_shared.telemetry import context_from, inject_into
+
+from helpdesk_intake.adapters.eventstore import IntakeEventStore
+from helpdesk_intake.adapters.stream import POSITION_HEADER, ensure_stream, last_published_position
+from helpdesk_intake.adapters.translation import to_fact
+from helpdesk_intake.domain.ticket import Ticket
+
+log = logging.getLogger("helpdesk.relay")
+tracer = trace.get_tracer("helpdesk.intake.relay")
+PUBLISHED = Counter("helpdesk_relay_published_total", "Ticket events published to JetStream")
+POSITION = Gauge("helpdesk_relay_position", "Store position of the last event relayed")
+LOCK_ID = 0x48454C50  # "HELP": the advisory lock that keeps one relay active
+BATCH = 500
+
+
+class TicketFolder:
+    """Keeps recent tickets as they stood after their last relayed event, to give facts their context."""
+
+    def __init__(self, store: IntakeEventStore, size: int = 10_000) -> None:
+        self._store = store
+        self._tickets: OrderedDict[UUID, Ticket] = OrderedDict()
+        self._size = size
+
+    def apply(self, event: Any) -> Ticket:
+        ticket_id = event.originator_id
+        ticket = self._tickets.pop(ticket_id, None)
+        if ticket is None or ticket.version != event.originator_version - 1:
+            ticket = None if event.originator_version == 1 else self._store.repository.get(
+                ticket_id, version=event.originator_version - 1)
+        ticket = event.mutate(ticket)
+        self._tickets[ticket_id] = ticket
+        if len(self._tickets) > self._size:
+            self._tickets.popitem(last=False)
+        return ticket
+
+
+class Relay:
+    def __init__(self, store: IntakeEventStore, js: JetStreamContext, database_url: str) -> None:
+        self._store = store
+        self._js = js
+        self._database_url = database_url
+        self._folder = TicketFolder(store)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Hold the relay lock, then follow the store until stopped."""
+        async with await psycopg.AsyncConnection.connect(self._database_url, autocommit=True) as conn:
+            while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone())[0]:
+                log.info("another relay holds the lock; standing by")
+                if await self._sleep(2.0):
+                    return
+            await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
+            await ensure_stream(self._js)
+            position = await last_published_position(self._js)
+            log.info("relaying from position %d", position + 1)
+            while not self._stopping.is_set():
+                batch = await asyncio.to_thread(self._store.recorder.select_notifications, position + 1, BATCH)
+                for notification in batch:
+                    await self._relay(notification)
+                    position = notification.id
+                    POSITION.set(position)
+                if len(batch) < BATCH:
+                    await self._wait_for_news(conn)
+
+    async def _relay(self, notification: Notification) -> None:
+        event = self._store.mapper.to_domain_event(notification)
+        if not isinstance(event, Ticket.Event):
+            return
+        ticket = self._folder.apply(event)
+        fact = to_fact(event, ticket)
+        if fact is None:
+            return
+        envelope = pub.wrap(fact, event_id=f"{event.originator_id}.{event.originator_version}",
+                            sequence=notification.id, number=ticket.number)
+        subject = subjects.ticket_subject(fact.ticket_id, pub.event_type(fact))
+        with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}",
+                                          context=context_from(event.traceparent),
+                                          kind=trace.SpanKind.PRODUCER) as span:
+            span.set_attribute("helpdesk.position", notification.id)
+            headers = inject_into({"Nats-Msg-Id": envelope.id, POSITION_HEADER: str(notification.id)})
+            await self._js.publish(subject, msgspec.json.encode(envelope), headers=headers)
+        PUBLISHED.inc()
+
+    async def _wait_for_news(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Sleep until the store notifies a commit (or a second passes, or we are stopped)."""
+        notifies = conn.notifies(timeout=1.0, stop_after=1)
+        waiter = asyncio.ensure_future(anext(aiter(notifies), None))
+        stopper = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (waiter, stopper):
+            task.cancel()
+
+    async def _sleep(self, seconds: float) -> bool:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True

@@ -1,0 +1,1 @@
+"""helpdesk_shared: the small stable core every helpdesk service uses."""

@@ -1,0 +1,222 @@
+"""Integration events: the public, versioned facts other services subscribe to.
+
+Each event is a frozen msgspec struct for the CloudEvent's ``data``. On the wire it
+travels inside a CloudEvents 1.0 envelope (structured mode) whose ``type`` names
+the event; the envelopes are tagged structs, so a consumer decodes any message
+with one ``msgspec.json.Decoder(TicketEvent)`` and dispatches with ``match`` on
+``event.data``.
+
+Evolution follows msgspec's rules: a new field gets a default, a type never
+changes, a breaking change is a new event type (CONTRACT.md §8).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Union
+
+import msgspec
+
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
+
+SPEC_VERSION = "1.0"
+SOURCE = "urn:helpdesk:intake"
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """Who caused a fact: a user id with its role, or a service (``service:sla``)."""
+
+    id: str
+    role: Role
+
+
+class TicketFact(msgspec.Struct, frozen=True, kw_only=True):
+    """Fields every ticket event carries: whose ticket, which version, the status after it."""
+
+    ticket_id: str
+    customer_id: str
+    version: int
+    status: Status
+    actor: Actor
+    occurred_at: dt.datetime
+
+
+class TicketOpened(TicketFact, frozen=True, kw_only=True):
+    number: str
+    subject: str
+    description: str
+    channel: Channel
+    category: Category | None = None
+    priority: Priority = Priority.NORMAL
+    service: str | None = None
+    requester_id: str | None = None
+    policy: str | None = None
+
+
+class CategoryChanged(TicketFact, frozen=True, kw_only=True):
+    category: Category
+
+
+class PriorityChanged(TicketFact, frozen=True, kw_only=True):
+    priority: Priority
+
+
+class ServiceChanged(TicketFact, frozen=True, kw_only=True):
+    service: str
+
+
+class AssigneesChanged(TicketFact, frozen=True, kw_only=True):
+    responsible_id: str | None = None
+    owner_id: str | None = None
+    department: str | None = None
+
+
+class PlanChanged(TicketFact, frozen=True, kw_only=True):
+    planned_date: dt.date | None = None
+    planned_minutes: int | None = None
+    release: str | None = None
+
+
+class CommentAdded(TicketFact, frozen=True, kw_only=True):
+    comment_id: str
+    body: str
+    visibility: Visibility = Visibility.PUBLIC
+
+
+class TimeLogged(TicketFact, frozen=True, kw_only=True):
+    entry_id: str
+    minutes: int
+    billed_minutes: int
+    billable: bool = True
+    note: str | None = None
+
+
+class StatusChange(TicketFact, frozen=True, kw_only=True):
+    """A move from one status to another, with the comment or reason given for it."""
+
+    from_status: Status
+    comment: str | None = None
+    reason: str | None = None
+    automatic: bool = False
+
+
+class Accepted(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class ClarificationRequested(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class ClarificationReceived(StatusChange, frozen=True, kw_only=True):
+    """The customer answered while the ticket awaited them; it moved on per policy."""
+
+
+class SentToDevelopment(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class MarkedReadyToInstall(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class SolutionProposed(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class SolutionAccepted(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class ReturnedToWork(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+class Reopened(StatusChange, frozen=True, kw_only=True):
+    """A done ticket came back inside its reopen window (KS-8)."""
+
+
+class Rejected(StatusChange, frozen=True, kw_only=True):
+    pass
+
+
+# The CloudEvent ``type`` of each ticket fact; the subject's last token is the part
+# after the final dot (``helpdesk.ticket.<ticket_id>.accepted``).
+TICKET_EVENT_TYPES: dict[type[TicketFact], str] = {
+    TicketOpened: "helpdesk.ticket.opened",
+    CategoryChanged: "helpdesk.ticket.category_changed",
+    PriorityChanged: "helpdesk.ticket.priority_changed",
+    ServiceChanged: "helpdesk.ticket.service_changed",
+    AssigneesChanged: "helpdesk.ticket.assignees_changed",
+    PlanChanged: "helpdesk.ticket.plan_changed",
+    CommentAdded: "helpdesk.ticket.comment_added",
+    TimeLogged: "helpdesk.ticket.time_logged",
+    Accepted: "helpdesk.ticket.accepted",
+    ClarificationRequested: "helpdesk.ticket.clarification_requested",
+    ClarificationReceived: "helpdesk.ticket.clarification_received",
+    SentToDevelopment: "helpdesk.ticket.sent_to_development",
+    MarkedReadyToInstall: "helpdesk.ticket.marked_ready_to_install",
+    SolutionProposed: "helpdesk.ticket.solution_proposed",
+    SolutionAccepted: "helpdesk.ticket.solution_accepted",
+    ReturnedToWork: "helpdesk.ticket.returned_to_work",
+    Reopened: "helpdesk.ticket.reopened",
+    Rejected: "helpdesk.ticket.rejected",
+}
+
+
+class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
+    """The CloudEvents 1.0 structured-mode envelope with helpdesk's extensions."""
+
+    specversion: str = SPEC_VERSION
+    id: str
+    source: str = SOURCE
+    subject: str
+    time: dt.datetime
+    datacontenttype: str = "application/json"
+    sequence: int
+    ticketnumber: str | None = None
+
+
+def _envelope(fact: type[TicketFact], type_name: str) -> type[CloudEvent]:
+    return msgspec.defstruct(
+        fact.__name__ + "Event",
+        [("data", fact)],
+        bases=(CloudEvent,),
+        tag=type_name,
+        frozen=True,
+        kw_only=True,
+        module=__name__,
+    )
+
+
+ENVELOPES: dict[type[TicketFact], type[CloudEvent]] = {
+    fact: _envelope(fact, type_name) for fact, type_name in TICKET_EVENT_TYPES.items()
+}
+
+# Decode any ticket message with msgspec.json.Decoder(TicketEvent); match on .data.
+TicketEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def event_type(fact: TicketFact) -> str:
+    """The CloudEvent ``type`` of a fact."""
+    return TICKET_EVENT_TYPES[type(fact)]
+
+
+def wrap(fact: TicketFact, *, event_id: str, sequence: int, number: str | None) -> CloudEvent:
+    """Put a ticket fact into its CloudEvent envelope."""
+    return ENVELOPES[type(fact)](
+        id=event_id,
+        subject=fact.ticket_id,
+        time=fact.occurred_at,
+        sequence=sequence,
+        ticketnumber=number,
+        data=fact,
+    )
+
+
+_decoder = msgspec.json.Decoder(TicketEvent)
+
+
+def decode(payload: bytes) -> CloudEvent:
+    """Decode one ticket CloudEvent; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    return _decoder.decode(payload)

@@ -1,0 +1,47 @@
+"""Settings from the environment: ``HELPDESK_*`` variables into a typed, validated struct.
+
+Each service declares a msgspec struct of its settings; ``from_env`` fills it
+from ``HELPDESK_<FIELD>`` variables, converting types, and fails with one clear
+message naming every bad variable. Read once, in the service's bootstrap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TypeVar
+
+import msgspec
+
+PREFIX = "HELPDESK_"
+T = TypeVar("T", bound=msgspec.Struct)
+
+
+class SettingsError(Exception):
+    """An environment variable does not hold a valid setting."""
+
+
+def from_env(kind: type[T], environ: Mapping[str, str] | None = None) -> T:
+    """Build ``kind`` from ``HELPDESK_<FIELD>`` variables; unset fields keep their defaults."""
+    environ = os.environ if environ is None else environ
+    raw = {
+        field: environ[PREFIX + field.upper()]
+        for field in kind.__struct_fields__
+        if PREFIX + field.upper() in environ
+    }
+    try:
+        return msgspec.convert(raw, kind, strict=False)
+    except msgspec.ValidationError as error:
+        raise SettingsError(f"{kind.__name__}: {error} (set via {PREFIX}<FIELD>)") from None
+
+
+class CommonSettings(msgspec.Struct, kw_only=True):
+    """What every service reads."""
+
+    database_url: str = "postgresql://postgres@127.0.0.1:55432/helpdesk"
+    nats_url: str = "nats://127.0.0.1:4222"
+    jwt_secret: str = "dev-jwt-secret-change-me"
+    admin_token: str | None = None
+    clock: str = "system"
+    bind_host: str = "127.0.0.1"
+    data_dir: str = ".helpdesk"

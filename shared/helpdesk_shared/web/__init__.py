@@ -1,0 +1,1 @@
+"""HTTP pieces every service shares: problem documents, tokens and roles, health and metrics."""

@@ -1,0 +1,61 @@
+"""The one place a helpdesk HTTP app gets its common shape: errors, auth, health, metrics, tracing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
+from litestar.plugins.prometheus import PrometheusConfig
+from opentelemetry.sdk.trace import TracerProvider
+
+from helpdesk_shared.web.auth import Authenticator, provide_principal
+from helpdesk_shared.web.health import HEALTH_HANDLERS, ReadinessCheck
+from helpdesk_shared.web.problems import EXCEPTION_HANDLERS
+
+MAX_BODY_BYTES = 1_048_576  # 1 MiB: a ticket is text; attachments travel elsewhere
+
+
+def build_app(
+    *,
+    service: str,
+    version: str,
+    handlers: Sequence[Any],
+    authenticator: Authenticator,
+    readiness: dict[str, ReadinessCheck],
+    tracer_provider: TracerProvider,
+    lifespan: Sequence[Callable[[Litestar], Any]] = (),
+    state: dict[str, Any] | None = None,
+    dependencies: dict[str, Provide] | None = None,
+    exception_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> Litestar:
+    """A litestar app with the contract's common behaviour; the service adds its own handlers."""
+    prometheus = PrometheusConfig(app_name=f"helpdesk_{service}", group_path=True,
+                                  exclude=["/metrics", "/healthz", "/readyz"])
+    telemetry = OpenTelemetryConfig(tracer_provider=tracer_provider,
+                                    exclude=["/metrics", "/healthz", "/readyz"])
+    return Litestar(
+        route_handlers=[*HEALTH_HANDLERS, *handlers],
+        dependencies={"principal": Provide(provide_principal), **(dependencies or {})},
+        exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},  # type: ignore[dict-item]
+        middleware=[prometheus.middleware],
+        plugins=[OpenTelemetryPlugin(telemetry)],
+        lifespan=list(lifespan),
+        state=State({"authenticator": authenticator, "readiness": readiness, **(state or {})}),
+        request_max_body_size=max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title=f"helpdesk {service}",
+            version=version,
+            path="/schema",
+            components=Components(security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+            }),
+            security=[{"bearer": []}],
+        ),
+    )
