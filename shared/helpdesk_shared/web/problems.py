@@ -78,6 +78,12 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     return response
 
 
+def handle_undecodable(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[dict[str, Any]]:
+    """A body that is not valid UTF-8 (litestar lets the decoder's error through)."""
+    return problem_response(400, "validation_failed", f"the body is not valid UTF-8: {exc.reason}",
+                            request.url.path, errors=[])
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal_error", "an unexpected error occurred; it has been logged",
@@ -96,5 +102,6 @@ def _field_errors(extra: Any) -> list[dict[str, Any]]:
 EXCEPTION_HANDLERS = {
     Problem: handle_problem,
     HTTPException: handle_http_exception,
+    UnicodeDecodeError: handle_undecodable,
     Exception: handle_unexpected,
 }

@@ -1,24 +1,58 @@
-"""The ticket rules of each SLA policy, for the domain's ``TicketRules`` port."""
+"""The ticket rules of each SLA policy, answering the domain's ``TicketRules`` port.
+
+Policies are data (``helpdesk_shared.policies``): the five presets plus the
+operator's files in ``HELPDESK_POLICY_DIR``, loaded once at start.
+"""
 
 from __future__ import annotations
 
-from helpdesk_intake.domain.rules import PermissiveRules, TicketRules
+import datetime as dt
+from pathlib import Path
 
-PRESETS = frozenset({"medis", "telemed", "keysystems", "endocs", "imc"})
+from helpdesk_shared import policies
+from helpdesk_shared.policies import Policy
+from helpdesk_shared.vocabulary import Category, Channel, Status
+
+from helpdesk_intake.domain.rules import TicketRules
+
+
+class PolicyTicketRules:
+    """One policy's answers to the questions a ticket asks."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._policy = policy
+
+    def registers_channel(self, channel: Channel) -> bool:
+        return policies.channel_registers(self._policy, channel)
+
+    def may_send_to_development(self, category: Category | None) -> bool:
+        return policies.may_send_to_development(self._policy, category)
+
+    def reply_target(self, current: Status, previous: Status | None) -> Status:
+        return policies.customer_reply_status(self._policy, current, previous)
+
+    def return_target(self, current: Status) -> Status:
+        return policies.customer_reply_status(self._policy, current, None)
+
+    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
+        return policies.reopen_until(self._policy, category, done_at)
+
+    def billed_minutes(self, minutes: int, billable: bool) -> int:
+        return policies.billed_minutes(self._policy, minutes, billable)
 
 
 class PolicyRules:
-    """Looks up the rules of a policy by name."""
+    """Looks up the rules of a policy by its id."""
 
-    def __init__(self, names: frozenset[str]) -> None:
-        self._names = names
+    def __init__(self, by_id: dict[str, Policy]) -> None:
+        self._rules = {policy_id: PolicyTicketRules(policy) for policy_id, policy in by_id.items()}
 
     @classmethod
     def load(cls, policy_dir: str | None) -> PolicyRules:
-        return cls(PRESETS)
+        return cls(policies.load_policies(Path(policy_dir) if policy_dir else None))
 
     def names(self) -> set[str]:
-        return set(self._names)
+        return set(self._rules)
 
-    def for_policy(self, name: str) -> TicketRules:
-        return PermissiveRules()
+    def for_policy(self, policy_id: str) -> TicketRules:
+        return self._rules[policy_id]

@@ -56,7 +56,7 @@ class IdentityService(IntakeService):
                             contract=contract.given() if contract else None)
             return Change([customer], {"id": str(customer.id), "version": customer.version})
 
-        return self.execute(request, decide)
+        return self.execute(request, decide, key=customer_id)
 
     def register_customer_user(self, request: Request, customer_id: str,
                                command: cmd.RegisterCustomerUser) -> Outcome:

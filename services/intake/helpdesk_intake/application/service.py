@@ -10,8 +10,12 @@ Every command runs through ``_execute``, which gives it three guarantees:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
+import random
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -21,7 +25,10 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
+from opentelemetry import trace
+
 from helpdesk_shared.clock import Clock
+from helpdesk_shared.telemetry import context_from
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
@@ -33,7 +40,9 @@ from helpdesk_intake.domain.rules import TicketRules
 from helpdesk_intake.domain.ticket import Ticket
 
 A = TypeVar("A", bound=Aggregate)
-MAX_ATTEMPTS = 5
+tracer = trace.get_tracer("helpdesk.intake")
+MAX_ATTEMPTS = 8
+LOCK_STRIPES = 256
 EVENTS_PKEY = "intake_events_pkey"  # (originator_id, originator_version): a lost race
 
 
@@ -93,6 +102,7 @@ class IntakeService:
         self.clock = clock
         self.rules_for = rules_for
         self.policies = policies
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     # -- loading ------------------------------------------------------------------------
 
@@ -128,17 +138,26 @@ class IntakeService:
 
     # -- the command envelope -----------------------------------------------------------
 
-    def execute(self, request: Request, decide: Callable[[], Change]) -> Outcome:
-        """Run ``decide`` and commit its change, with idempotency and concurrency retries."""
+    def execute(self, request: Request, decide: Callable[[], Change], key: str | None = None) -> Outcome:
+        """Run ``decide`` and commit its change, with idempotency and concurrency retries.
+
+        Commands on the same aggregate (``key``) queue behind each other in this process,
+        so optimistic retries are left for races with other intake replicas.
+        """
         if request.idempotency_key and (first := self._first_answer(request)):
             return first
-        for _attempt in range(MAX_ATTEMPTS):
+        with self._locks[hash(key) % len(self._locks)] if key else contextlib.nullcontext():
+            return self._attempt(request, decide)
+
+    def _attempt(self, request: Request, decide: Callable[[], Change]) -> Outcome:
+        for attempt in range(MAX_ATTEMPTS):
             change = decide()
             self._check_version(request, change)
             rows = [*change.rows, *self._idempotency_rows(request, change)]
             events = [e for aggregate in change.aggregates for e in aggregate.collect_events()]
             try:
-                recordings = self.committer.commit(events, rows)
+                with tracer.start_as_current_span("eventstore.commit", context=context_from(request.traceparent)):
+                    recordings = self.committer.commit(events, rows)
             except CommitConflict as conflict:
                 if conflict.constraint == "idempotency_pkey" and (first := self._first_answer(request)):
                     return first
@@ -147,6 +166,7 @@ class IntakeService:
                 if request.expected_version is not None:
                     raise VersionConflict("the ticket changed since the version you hold") from None
                 self._forget(change)
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # let the other replica's commit land
                 continue
             position = recordings[-1].notification.id if recordings else self._position_now()
             return Outcome(change.body, position, change.status_code)

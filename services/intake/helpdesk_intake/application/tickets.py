@@ -31,7 +31,7 @@ class TicketService(IntakeService):
             customer = self.active_customer(customer_id)
             number = self._next_number()
             ticket = Ticket.open(
-                ctx, id=new_id(), number=number, customer_id=customer_id, requester_id=requester_id,
+                ctx, self.rules_for(customer.policy), id=new_id(), number=number, customer_id=customer_id, requester_id=requester_id,
                 subject=command.subject, description=command.description,
                 channel=command.channel.value, category=_value(command.category),
                 priority=command.priority.value, service=command.service, policy=customer.policy,
@@ -49,7 +49,7 @@ class TicketService(IntakeService):
             ticket.triage(ctx, **command.given())
             return Change([ticket], ticket_answer(ticket))
 
-        return self.execute(request, decide)
+        return self.execute(request, decide, key=ticket_id)
 
     def comment(self, request: Request, ticket_id: str, command: cmd.AddComment) -> Outcome:
         def decide() -> Change:
@@ -59,7 +59,7 @@ class TicketService(IntakeService):
                                visibility=command.visibility)
             return Change([ticket], ticket_answer(ticket), status_code=201)
 
-        return self.execute(request, decide)
+        return self.execute(request, decide, key=ticket_id)
 
     def log_time(self, request: Request, ticket_id: str, command: cmd.LogTime) -> Outcome:
         def decide() -> Change:
@@ -72,7 +72,7 @@ class TicketService(IntakeService):
                     "billed_minutes": ticket.billed_minutes - billed_before}
             return Change([ticket], body, status_code=201)
 
-        return self.execute(request, decide)
+        return self.execute(request, decide, key=ticket_id)
 
     def act(self, request: Request, ticket_id: str, action: str, command: cmd.ActOnTicket) -> Outcome:
         def decide() -> Change:
@@ -81,7 +81,7 @@ class TicketService(IntakeService):
             ticket.act(ctx, self._rules(ticket), action, comment=command.comment, reason=command.reason)
             return Change([ticket], ticket_answer(ticket))
 
-        return self.execute(request, decide)
+        return self.execute(request, decide, key=ticket_id)
 
     # -- helpers ------------------------------------------------------------------------
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
-from helpdesk_shared.vocabulary import Category, Status
+from helpdesk_shared.vocabulary import Category, Channel, Status
 
 
 class TicketRules(Protocol):
+    def registers_channel(self, channel: Channel) -> bool:
+        """TEL-5: some regulations register requests from some channels only."""
+        ...
+
     def may_send_to_development(self, category: Category | None) -> bool:
         """MED-9: only some categories (customizations) go to the developers."""
         ...
@@ -36,6 +40,9 @@ class TicketRules(Protocol):
 
 class PermissiveRules:
     """Rules for a ticket whose policy says nothing: no restriction, replies resume work."""
+
+    def registers_channel(self, channel: Channel) -> bool:
+        return True
 
     def may_send_to_development(self, category: Category | None) -> bool:
         return True

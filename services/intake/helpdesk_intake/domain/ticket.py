@@ -210,8 +210,12 @@ class Ticket(Aggregate):
     # -- commands -----------------------------------------------------------------------
 
     @classmethod
-    def open(cls, ctx: Context, *, id: UUID, number: str, customer_id: str, **fields: Any) -> Ticket:
+    def open(cls, ctx: Context, rules: TicketRules, *, id: UUID, number: str, customer_id: str,
+             **fields: Any) -> Ticket:
         """Register a new ticket; it starts as ``new`` (MED-1)."""
+        if not rules.registers_channel(Channel(fields["channel"])):
+            raise InvalidInput(f"{fields['channel']} requests are not registered under this policy (TEL-5)",
+                               field="channel")
         for name in ("subject", "description"):
             if not str(fields.get(name) or "").strip():
                 raise InvalidInput(f"{name} is required (MED-11)", field=name)

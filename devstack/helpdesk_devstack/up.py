@@ -1,0 +1,117 @@
+"""`helpdesk-dev up`: the whole system in the foreground, stopped cleanly by Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from contextlib import ExitStack
+from dataclasses import dataclass
+
+import httpx
+
+from helpdesk_devstack.infra import Infra, InfraError, start_infra
+from helpdesk_devstack.supervisor import Output, Supervisor
+
+
+@dataclass(frozen=True)
+class Process:
+    """One row of the process table: `python -m helpdesk_<package> <args...>`."""
+
+    name: str
+    package: str
+    args: tuple[str, ...]
+    http: bool = True  # answers /readyz on HELPDESK_<PACKAGE>_URL
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", f"helpdesk_{self.package}", *self.args]
+
+    def url(self, env: dict[str, str]) -> str | None:
+        return env.get(f"HELPDESK_{self.package.upper()}_URL") if self.http else None
+
+
+PROCESSES = (
+    Process("intake", "intake", ("serve",)),
+    Process("relay", "intake", ("relay",), http=False),
+    Process("query", "query", ("serve",)),
+    Process("sla", "sla", ("serve",)),
+    Process("notify", "notify", ("serve",)),
+)
+
+
+def up(environ: dict[str, str] | None = None) -> int:
+    """Run infra and services until Ctrl-C / SIGTERM (exit 0) or until a child dies (exit 1)."""
+    output = Output()
+    stopping = _stop_on_signals()
+    with ExitStack() as stack:
+        try:
+            infra = start_infra(stack, os.environ if environ is None else environ)
+        except (InfraError, RuntimeError, FileNotFoundError) as error:
+            output.alarm("devstack", f"could not start the infrastructure: {error}")
+            return 1
+        supervisor = Supervisor(infra.env, output)
+        for process in PROCESSES:
+            supervisor.start(process.name, process.command())
+        _print_banner(infra, output)
+        threading.Thread(
+            target=_announce_ready, args=(infra, output, stopping), daemon=True
+        ).start()
+        code = _watch(supervisor, output, stopping)
+        output.line("devstack", "stopping services…")
+        supervisor.stop_all()
+        output.line("devstack", "stopping NATS and PostgreSQL…")
+    output.line("devstack", "stopped.")
+    return code
+
+
+def _watch(supervisor: Supervisor, output: Output, stopping: threading.Event) -> int:
+    while not stopping.wait(0.2):
+        exited = supervisor.first_exited()
+        if exited:
+            name, code = exited
+            output.alarm(name, f"{name} EXITED with code {code}: shutting everything down")
+            return 1
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    """First Ctrl-C / SIGTERM: orderly stop. A second one: no more patience."""
+    stopping = threading.Event()
+
+    def handle(signum: int, frame: object) -> None:
+        if stopping.is_set():
+            raise KeyboardInterrupt
+        stopping.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+    return stopping
+
+
+def _print_banner(infra: Infra, output: Output) -> None:
+    env = infra.env
+    lines = [
+        "helpdesk is starting:",
+        *(f"  {p.name:<8} {p.url(env) or '(background, no HTTP port)'}" for p in PROCESSES),
+        *(f"  {note}" for note in infra.notes),
+        f"  admin token: {env['HELPDESK_ADMIN_TOKEN']}"
+        "   (Authorization: Bearer <token>; set HELPDESK_ADMIN_TOKEN to change it)",
+        f"  data in {infra.data_dir}/   clock: {env['HELPDESK_CLOCK']}",
+        "  Ctrl-C stops everything.",
+    ]
+    for line in lines:
+        output.line("devstack", line)
+
+
+def _announce_ready(infra: Infra, output: Output, stopping: threading.Event) -> None:
+    pending = {p.name: url for p in PROCESSES if (url := p.url(infra.env))}
+    while pending and not stopping.wait(0.5):
+        for name, url in list(pending.items()):
+            try:
+                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                    del pending[name]
+            except httpx.HTTPError:
+                pass
+    if not pending:
+        output.line("devstack", "all services ready.")

@@ -1,0 +1,1 @@
+"""notify: outgoing mail and webhooks, exactly once (CARD-5)."""

@@ -1,0 +1,1 @@
+"""sla: SLA timers in business time, warnings, breaches and automatic transitions (CARD-4)."""

@@ -1,0 +1,28 @@
+"""``helpdesk-sla serve``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+import uvicorn
+
+from helpdesk_shared.settings import from_env
+
+from helpdesk_sla.settings import SlaSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="helpdesk-sla")
+    parser.add_argument("command", choices=["serve"])
+    parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = from_env(SlaSettings)
+    from helpdesk_sla.bootstrap import create_app
+
+    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.sla_port,
+                log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+
+
+if __name__ == "__main__":
+    main()

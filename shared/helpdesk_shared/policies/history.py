@@ -1,0 +1,133 @@
+"""One pass over a ticket's events: when each SLA clock started and stopped, and the pauses.
+
+Which clocks run is decided by the statuses the ticket moved through; how long each
+may run is left to the evaluation, so a policy change re-applies to old starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from helpdesk_shared.events import (
+    CategoryChanged,
+    CommentAdded,
+    PlanChanged,
+    PriorityChanged,
+    Reopened,
+    ReturnedToWork,
+    TICKET_EVENT_TYPES,
+    StatusChange,
+    TicketFact,
+    TicketOpened,
+)
+from helpdesk_shared.policies.duration import Duration
+from helpdesk_shared.policies.model import Policy
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
+
+CUSTOMER_SIDE = frozenset({"acceptance", "customer_reply"})  # never paused by pause_statuses
+_WAITING_ON_CUSTOMER = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})
+_CLOSED = frozenset({Status.DONE, Status.REJECTED})
+_STATUS_CHANGES = frozenset(kind for kind in TICKET_EVENT_TYPES if issubclass(kind, StatusChange))
+_RETURNS = frozenset({ReturnedToWork, Reopened})
+
+
+class Run:
+    """One run of an SLA clock: started on entering a status, stopped on its outcome."""
+
+    __slots__ = ("start", "stop", "status", "duration")
+
+    def __init__(self, start: dt.datetime, status: Status, duration: Duration | None = None) -> None:
+        self.start, self.stop, self.status, self.duration = start, None, status, duration
+
+
+class TicketTrack:
+    """What the evaluation needs to know about a ticket, rebuilt from its events."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.status = Status.NEW
+        self.since: dt.datetime | None = None
+        self.category: Category | None = None
+        self.priority = Priority.NORMAL
+        self.channel: Channel | None = None
+        self.release: str | None = None
+        self.runs: dict[str, Run] = {}
+        self.pauses: list[list[dt.datetime | None]] = []
+        self._pausing = frozenset(policy.pause_statuses)
+
+    def apply(self, event: TicketFact) -> None:
+        """Fold one event into the track."""
+        kind = type(event)
+        if kind in _STATUS_CHANGES:
+            self._move(event.from_status, event.status, event.occurred_at, kind in _RETURNS)
+        elif kind is TicketOpened:
+            self.channel, self.category, self.priority = event.channel, event.category, event.priority
+            self._move(None, event.status, event.occurred_at, False)
+        elif kind is CategoryChanged:
+            self.category = event.category
+        elif kind is PriorityChanged:
+            self.priority = event.priority
+        elif kind is PlanChanged and event.release is not None:
+            self.release = event.release
+        elif kind is CommentAdded and self._is_agent_reply(event):
+            self._stop("first_response", event.occurred_at)
+
+    def _is_agent_reply(self, event: CommentAdded) -> bool:
+        return (self.policy.reply_counts_as_response and event.visibility is Visibility.PUBLIC
+                and event.actor.role in (Role.AGENT, Role.ADMIN))
+
+    def _move(self, old: Status | None, new: Status, at: dt.datetime, returned: bool) -> None:
+        if old == new:
+            return
+        self._leave(old, at)
+        pausing = self._pausing
+        if new in pausing and old not in pausing:
+            self.pauses.append([at, None])
+        elif old in pausing and new not in pausing:
+            self.pauses[-1][1] = at
+        self._enter(new, at, returned)
+        self.status, self.since = new, at
+
+    def _leave(self, old: Status | None, at: dt.datetime) -> None:
+        self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5, TEL-4)
+        if old in _WAITING_ON_CUSTOMER:
+            self._stop("acceptance", at)
+        elif old == Status.AWAITING_CUSTOMER:
+            self._stop("customer_reply", at)
+
+    def _enter(self, new: Status, at: dt.datetime, returned: bool) -> None:
+        runs = self.runs
+        if new == Status.NEW:
+            runs["first_response"] = Run(at, new)
+        elif new in self.policy.status_reaction:
+            runs["first_response"] = Run(at, new, self.policy.status_reaction[new])
+        if new == Status.IN_PROGRESS:
+            runs.setdefault("resolution", Run(at, new))  # primary analysis ends here (IMC-8)
+        elif new in _WAITING_ON_CUSTOMER:
+            self._stop("resolution", at)
+            self._stop("remark_fix", at)
+            runs["acceptance"] = Run(at, new)
+        elif new == Status.AWAITING_CUSTOMER:
+            runs["customer_reply"] = Run(at, new)
+        elif new in _CLOSED:
+            for kind in runs:
+                self._stop(kind, at)
+        if returned:
+            runs["remark_fix"] = Run(at, new)
+
+    def _stop(self, kind: str, at: dt.datetime) -> None:
+        run = self.runs.get(kind)
+        if run is not None and run.stop is None:
+            run.stop = at
+
+
+def track(history: Sequence[TicketFact], policy: Policy) -> TicketTrack:
+    """Fold a ticket's events, oldest first, into a ``TicketTrack``."""
+    ticket = TicketTrack(policy)
+    for event in history:
+        ticket.apply(event)
+    if ticket.since is None:
+        raise ValueError("a ticket history starts with TicketOpened")
+    ticket.status = Status(ticket.status)
+    return ticket

@@ -1,0 +1,179 @@
+"""The SLA policy as typed data: what a policy TOML file may say, validated by msgspec.
+
+Unknown fields are errors, so a typo in an operator's file fails loudly instead of
+silently dropping a rule. Durations are strings such as ``"3bd"`` (see ``duration``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+import msgspec
+
+from helpdesk_shared.calendar import BusinessCalendar, CalendarSpec
+from helpdesk_shared.policies.duration import Duration
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
+
+
+class Release(StrEnum):
+    """A release a target is bound to instead of a date (IMC-9): it carries no timer."""
+
+    NEXT_UNSCHEDULED = "next_unscheduled"
+    NEXT_SCHEDULED = "next_scheduled"
+    LATER_SCHEDULED = "later_scheduled"
+
+
+class _Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class TargetRule(_Rule, frozen=True, kw_only=True):
+    """Deadlines for tickets of one category × priority; an omitted key matches any."""
+
+    category: Category | None = None
+    priority: Priority | None = None
+    first_response: Duration | None = None  # from registration (or re-entry into `new`)
+    resolution: Duration | None = None  # from the end of primary analysis (entry into in_progress)
+    resolution_release: Release | None = None
+    acceptance: Duration | None = None  # the customer's window once a solution is proposed
+    remark_fix: Duration | None = None  # from the customer's return with remarks
+    remark_fix_release: Release | None = None
+    warning: Duration | None = None  # lead before a deadline in which the target is at risk
+
+    @property
+    def specificity(self) -> int:
+        return (self.category is not None) * 2 + (self.priority is not None)
+
+    def matches(self, category: Category | None, priority: Priority) -> bool:
+        return self.category in (None, category) and self.priority in (None, priority)
+
+
+Action = Literal["reject", "accept_solution"]
+
+
+class AutoTransition(_Rule, frozen=True, kw_only=True):
+    """After ``after`` in ``status`` the ticket takes ``action`` (MED-6, KS-5, …)."""
+
+    status: Status
+    after: Duration
+    action: Action
+    reason: str
+    automatic: bool = True  # False: the executor *may* act; the deadline is only shown
+    categories: list[Category] | None = None  # None: any category
+
+
+class Reminder(_Rule, frozen=True, kw_only=True):
+    """Repeated notice while a ticket stays in ``status`` (END-4: weekly)."""
+
+    status: Status
+    every: Duration
+    to: Literal["customer", "agent"] = "customer"
+
+
+class ReopenWindows(_Rule, frozen=True, kw_only=True):
+    """How long after `done` a customer may return a ticket to work, per category (KS-8)."""
+
+    default: Duration | None = None  # also used for tickets without a category
+    error: Duration | None = None
+    support: Duration | None = None
+    improvement: Duration | None = None
+
+    def for_category(self, category: Category | None) -> Duration | None:
+        specific = getattr(self, category.value) if category is not None else None
+        return specific or self.default
+
+
+class Billing(_Rule, frozen=True, kw_only=True):
+    """Rounding of billable time entries (END-6); the defaults bill minutes as logged."""
+
+    step_minutes: int = 1
+    minimum_minutes: int = 0
+
+    def __post_init__(self) -> None:
+        if self.step_minutes < 1 or self.minimum_minutes < 0:
+            raise ValueError("step_minutes must be >= 1 and minimum_minutes >= 0")
+
+
+class Budget(_Rule, frozen=True, kw_only=True):
+    """The monthly norm-hours tickets are accepted within (MED-12)."""
+
+    enforced: bool = False
+    measure: Literal["planned", "spent"] = "planned"
+    default_monthly_hours: float | None = None  # when the customer's contract names none
+
+
+class Policy(_Rule, frozen=True, kw_only=True):
+    """One SLA policy: a calendar and the rules evaluated on it."""
+
+    id: str
+    name: str
+    calendar: CalendarSpec
+    regulation: str = ""
+    description: str = ""
+    channels: list[Channel] = []  # empty: every channel registers requests
+    targets: list[TargetRule] = []
+    reaction: dict[Channel, Duration] = {}  # first-response time per channel (TEL-3)
+    status_reaction: dict[Status, Duration] = {}  # reaction on entering a status (TEL-4)
+    reply_counts_as_response: bool = False  # an agent's public comment meets first_response
+    pause_statuses: list[Status] = []  # the executor's clocks stop here (KS-4)
+    transitions: list[AutoTransition] = []
+    reminders: list[Reminder] = []
+    reopen: ReopenWindows = ReopenWindows()
+    clarification_returns_to: Literal["new", "previous"] = "previous"  # MED-6: "new"
+    return_to_work_status: Literal["new", "in_progress"] = "in_progress"  # MED-7: "new"
+    development_categories: list[Category] | None = None  # None: any (MED-9 limits it)
+    billing: Billing = Billing()
+    budget: Budget = Budget()
+
+    def __post_init__(self) -> None:
+        for status in self.pause_statuses:
+            if not status.is_open:
+                raise ValueError(f"pause_statuses: {status.value!r} is not an open status")
+
+    def rule_for(self, kind: str, category: Category | None, priority: Priority) -> TargetRule | None:
+        """The most specific target rule that sets ``kind`` (or its release) for a ticket."""
+        best = None
+        for rule in self.targets:
+            if rule.matches(category, priority) and (
+                getattr(rule, kind) or getattr(rule, kind + "_release", None)
+            ):
+                if best is None or rule.specificity > best.specificity:
+                    best = rule
+        return best
+
+
+class CompiledPolicy:
+    """A policy made computable: its calendar and memoised rule look-ups."""
+
+    def __init__(self, policy: Policy) -> None:
+        self.policy = policy
+        self.calendar = BusinessCalendar(policy.calendar)
+        self._rules: dict[tuple[str, Category | None, Priority], TargetRule | None] = {}
+        self.memo: dict[tuple, tuple] = {}  # the evaluation's per-key answers
+
+    def rule(self, kind: str, category: Category | None, priority: Priority) -> TargetRule | None:
+        """``Policy.rule_for``, computed once per key."""
+        key = (kind, category, priority)
+        if key not in self._rules:
+            self._rules[key] = self.policy.rule_for(kind, category, priority)
+        return self._rules[key]
+
+
+_COMPILED: dict[int, CompiledPolicy] = {}
+
+
+def compiled(policy: Policy) -> CompiledPolicy:
+    """The compiled form of ``policy``, built once per policy object."""
+    hit = _COMPILED.get(id(policy))
+    if hit is not None and hit.policy is policy:
+        return hit
+    if len(_COMPILED) > 256:
+        _COMPILED.clear()
+    hit = _COMPILED[id(policy)] = CompiledPolicy(policy)
+    return hit
+
+
+def calendar_of(policy: Policy) -> BusinessCalendar:
+    """The policy's computable calendar, built once per policy object."""
+    return compiled(policy).calendar

@@ -1,0 +1,86 @@
+"""Fixtures: real PostgreSQL, NATS and SMTP servers, and the services as real processes.
+
+Helpers live in tests/support/: servers.py, processes.py, waiting.py (wait_until).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpdesk_devstack import SmtpCatcher, free_port
+
+from tests.support import servers
+from tests.support.processes import Services, base_env
+
+SERVICES_KEY = pytest.StashKey[Services]()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[servers.PostgresServer]:
+    """One server for the session; `.admin_url`, `.url_for(name)`."""
+    with servers.postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def database_url(postgres_server: servers.PostgresServer) -> Iterator[str]:
+    """A fresh, empty database for this test (dropped afterwards)."""
+    with servers.fresh_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.NatsServer]:
+    """A session-wide NATS server; tests normally want `nats_url` instead."""
+    with servers.nats_server(tmp_path_factory.mktemp("nats")) as server:
+        yield server
+
+
+@pytest.fixture
+def nats_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A NATS with JetStream and no streams: a fresh embedded server, or the purged container."""
+    if servers.use_docker():
+        server = request.getfixturevalue("nats_server")
+        servers.purge_jetstream(server.url)
+        yield server.url
+        return
+    with servers.nats_server(tmp_path) as server:
+        yield server.url
+
+
+@pytest.fixture
+def smtp_catcher(tmp_path: Path) -> Iterator[SmtpCatcher]:
+    """A real SMTP server keeping mail as .eml files: `.url`, `.messages()`, `.wait(count)`."""
+    with SmtpCatcher(tmp_path / "mail", free_port()) as catcher:
+        yield catcher
+
+
+@pytest.fixture
+def services(
+    request: pytest.FixtureRequest,
+    database_url: str,
+    nats_url: str,
+    smtp_catcher: SmtpCatcher,
+    tmp_path: Path,
+) -> Iterator[Services]:
+    """`services.start("intake", "serve")` → a running process with `.url`; all stopped after."""
+    factory = Services(
+        base_env(database_url, nats_url, smtp_catcher.url, tmp_path / "data"), tmp_path
+    )
+    request.node.stash[SERVICES_KEY] = factory
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Attach the services' log tails to a failing test's report."""
+    report = yield
+    factory = item.stash.get(SERVICES_KEY, None)
+    if report.failed and factory is not None and factory.started:
+        report.sections.append(("service logs", factory.log_report()))
+    return report

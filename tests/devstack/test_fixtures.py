@@ -1,0 +1,63 @@
+"""The suite's own fixtures, exercised with a stand-in service module."""
+
+import time
+
+import httpx
+import psycopg
+import pytest
+
+from tests.devstack.fakes import write_fake_package
+
+
+@pytest.fixture
+def fake_env(tmp_path):
+    return {"PYTHONPATH": write_fake_package(tmp_path / "fakepkg")}
+
+
+def test_database_url_is_a_fresh_empty_database(database_url, postgres_server):
+    with psycopg.connect(database_url) as conn:
+        tables = conn.execute(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchone()
+    assert tables == (0,)
+    assert database_url != postgres_server.admin_url
+
+
+def test_creating_a_database_is_fast(postgres_server):
+    from tests.support.servers import fresh_database
+
+    started = time.monotonic()
+    with fresh_database(postgres_server):
+        pass
+    assert time.monotonic() - started < 1.0
+
+
+def test_services_start_ready_with_the_test_environment(services, fake_env, database_url, nats_url):
+    fake = services.start("fake", "serve", env=fake_env)
+    seen = httpx.get(f"{fake.url}/readyz").json()
+    assert seen["HELPDESK_DATABASE_URL"] == database_url
+    assert seen["HELPDESK_NATS_URL"] == nats_url
+    assert seen["HELPDESK_ADMIN_TOKEN"] == "test-admin-token"
+    assert seen["HELPDESK_FAKE_PORT"] == str(fake.port)
+
+
+def test_later_services_learn_the_urls_of_earlier_ones(services, fake_env):
+    first = services.start("fake", "serve", env=fake_env)
+    second = services.start("fake", "serve", env=fake_env, port=None, http=True)
+    assert httpx.get(f"{second.url}/readyz").json()["HELPDESK_FAKE_URL"] == first.url
+
+
+def test_restart_keeps_the_port_and_kill_is_a_crash(services, fake_env):
+    fake = services.start("fake", "serve", env=fake_env)
+    first_pid = fake.pid
+    fake.restart()
+    assert fake.pid != first_pid and httpx.get(f"{fake.url}/readyz").status_code == 200
+    assert fake.kill() == -9
+    assert fake.terminate() == -9
+
+
+def test_a_service_that_dies_while_starting_fails_fast_with_its_log(services, fake_env):
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="boom: cannot start"):
+        services.start("fake", "crash", env=fake_env, http=True)
+    assert time.monotonic() - started < 5

@@ -1,0 +1,69 @@
+"""The relay, as a real process: every stored ticket event reaches the stream once, in order."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import psycopg
+
+from tests.support.desk import Desk, provision
+from tests.support.stream import message_count, read_all
+from tests.support.waiting import wait_until
+
+
+def _ticket_events(database_url: str) -> list[str]:
+    with psycopg.connect(database_url) as conn:
+        rows = conn.execute("SELECT originator_id, originator_version FROM intake.intake_events"
+                            " WHERE topic LIKE 'helpdesk:Ticket.%%' ORDER BY notification_id").fetchall()
+    return [f"{ticket_id}.{version}" for ticket_id, version in rows]
+
+
+def _work(desk: Desk, tickets: int) -> None:
+    """Open, accept and comment on tickets from 8 threads: three events per ticket."""
+    def one(_: int) -> None:
+        with httpx.Client(base_url=str(desk.client.base_url), timeout=30) as client:
+            opened = client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+            ticket_id = opened.json()["id"]
+            client.post(f"/v1/tickets/{ticket_id}/actions/accept", headers=desk.agent).raise_for_status()
+            client.post(f"/v1/tickets/{ticket_id}/comments", json={"body": "on it"},
+                        headers=desk.agent).raise_for_status()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, range(tickets)))
+
+
+def test_relay_killed_mid_stream_publishes_every_event_exactly_once_in_order(services, database_url, nats_url):
+    intake = services.start("intake", "serve")
+    relay = services.start("intake", "relay")
+    with httpx.Client(base_url=intake.url, timeout=30) as client:
+        desk = provision(client)
+        load = threading.Thread(target=_work, args=(desk, 400))
+        load.start()
+        for threshold in (100, 400, 800):  # SIGKILL the relay three times while events keep coming
+            wait_until(lambda: message_count(nats_url) >= threshold, timeout=60)
+            relay.kill()
+            relay.start(wait_ready=False)
+        load.join()
+    stored = _ticket_events(database_url)
+    assert len(stored) == 1200
+    wait_until(lambda: message_count(nats_url) >= len(stored), timeout=60)
+    messages = read_all(nats_url)
+    positions = [int(m.headers["Helpdesk-Position"]) for m in messages]
+    assert positions == sorted(set(positions)), "positions must be strictly increasing"
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == stored, "exactly the store's ticket events, in order"
+
+
+def test_a_second_relay_stands_by_while_the_first_holds_the_lock(services, database_url, nats_url):
+    intake = services.start("intake", "serve")
+    first = services.start("intake", "relay")
+    second = services.start("intake", "relay")
+    with httpx.Client(base_url=intake.url, timeout=30) as client:
+        desk = provision(client)
+        _work(desk, 30)
+        wait_until(lambda: message_count(nats_url) >= 90, timeout=30)
+        first.terminate()
+        _work(desk, 10)
+    wait_until(lambda: message_count(nats_url) >= 120, timeout=30)
+    assert second.running()
+    assert [m.headers["Nats-Msg-Id"] for m in read_all(nats_url)] == _ticket_events(database_url)

@@ -1,0 +1,35 @@
+"""intake's HTTP app in-process (litestar's TestClient) over the real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from litestar.testing import TestClient
+
+from helpdesk_intake.bootstrap import create_app
+from helpdesk_intake.settings import IntakeSettings
+from tests.support.desk import Desk, provision
+from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+
+
+@pytest.fixture
+def client(database_url: str) -> Iterator[TestClient]:
+    settings = IntakeSettings(database_url=database_url, admin_token=ADMIN_TOKEN, jwt_secret=JWT_SECRET)
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def desk(client: TestClient) -> Desk:
+    return provision(client)
+
+
+@pytest.fixture
+def event_count(database_url: str):
+    """How many events the store holds now (to prove that a refused command wrote nothing)."""
+    def count() -> int:
+        with psycopg.connect(database_url) as conn:
+            return conn.execute("SELECT count(*) FROM intake.intake_events").fetchone()[0]
+    return count

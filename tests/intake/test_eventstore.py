@@ -1,0 +1,52 @@
+"""The event store on the real PostgreSQL: schema evolution by upcasting, and pinned topics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+from eventsourcing.persistence import StoredEvent
+
+from helpdesk_intake.adapters.eventstore import open_event_store
+from helpdesk_intake.domain.base import Context
+from helpdesk_intake.domain.rules import PermissiveRules
+from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_shared.vocabulary import Channel, Role
+
+NOW = dt.datetime(2026, 1, 12, 9, tzinfo=dt.UTC)
+
+
+def _opened(channel: str = "email") -> Ticket:
+    return Ticket.open(Context("u", Role.AGENT, NOW), PermissiveRules(), id=uuid.uuid4(), number="HD-9",
+                       customer_id="c", requester_id=None, subject="s", description="d", channel=channel,
+                       category=None, priority="normal", service=None, policy=None)
+
+
+def test_v1_opened_events_written_before_channels_existed_are_read_as_portal(database_url: str) -> None:
+    store = open_event_store(database_url)
+    try:
+        (event,) = _opened().collect_events()
+        stored = store.mapper.to_stored_event(event)
+        state = json.loads(stored.state)
+        assert state.pop("class_version") == 2
+        del state["channel"]  # what a v1 event looked like
+        store.recorder.insert_events([StoredEvent(stored.originator_id, 1, stored.topic,
+                                                  json.dumps(state).encode())])
+        ticket = store.repository.get(event.originator_id)
+        assert ticket.channel is Channel.PORTAL
+    finally:
+        store.close()
+
+
+def test_topics_are_pinned_names_not_module_paths(database_url: str) -> None:
+    store = open_event_store(database_url)
+    try:
+        ticket = _opened()
+        ticket.act(Context("a", Role.AGENT, NOW), PermissiveRules(), "accept")
+        store.save(ticket)
+        topics = [n.topic for n in store.recorder.select_notifications(start=1, limit=10)]
+        assert topics == ["helpdesk:Ticket.Opened", "helpdesk:Ticket.Accepted"]
+        assert store.repository.get(ticket.id).status.value == "in_progress"
+    finally:
+        store.close()
