@@ -1,4 +1,4 @@
-"""`helpdesk-dev up` runs everything; `helpdesk-dev infra` runs only PostgreSQL, NATS and mail."""
+"""`helpdesk-dev up` runs everything; `infra` only PostgreSQL, NATS and mail; `tail` prints events."""
 
 from __future__ import annotations
 
@@ -19,7 +19,15 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("up", help="infrastructure and all services, in the foreground")
     commands.add_parser("infra", help="only the infrastructure; prints the services' environment")
+    tail = commands.add_parser("tail", help="print CloudEvents from the HELPDESK stream")
+    tail.add_argument("subject", nargs="?", default="helpdesk.>")
+    tail.add_argument("--all", action="store_true", help="from the first event, not just new ones")
+    tail.add_argument("--limit", type=int, help="stop after this many events")
     args = parser.parse_args(argv)
+    if args.command == "tail":
+        from helpdesk_devstack.tail import run
+
+        sys.exit(run(args.subject, args.all, args.limit))
     sys.exit(up() if args.command == "up" else infra())
 
 

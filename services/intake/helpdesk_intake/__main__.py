@@ -20,10 +20,11 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(IntakeSettings)
     if args.command == "serve":
-        from helpdesk_intake.bootstrap import create_app
-
-        uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.intake_port,
-                    log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+        # Workers are processes: each has its own group committer; ordering still holds, as
+        # every save takes the store's table lock.
+        uvicorn.run("helpdesk_intake.bootstrap:create_app", factory=True, workers=settings.workers,
+                    host=settings.bind_host, port=settings.intake_port, log_level="warning",
+                    access_log=False, timeout_graceful_shutdown=10)
     else:
         from helpdesk_intake.bootstrap import run_relay
 

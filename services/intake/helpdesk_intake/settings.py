@@ -7,6 +7,7 @@ from helpdesk_shared.settings import CommonSettings
 
 class IntakeSettings(CommonSettings, kw_only=True):
     intake_port: int = 8001
+    workers: int = 1
     pool_size: int = 20
     token_ttl_seconds: int = 3600
     max_body_bytes: int = 1_048_576

@@ -1,0 +1,107 @@
+"""What the benchmarks share: a lean keep-alive HTTP client, percentiles, and a throwaway stack.
+
+The client is a few lines of asyncio streams on purpose: a load generator that
+costs more CPU than the server it measures (httpx does, on 2 cores) measures
+itself. It speaks just enough HTTP/1.1 for JSON requests with Content-Length.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN_TOKEN = "bench-admin-token"
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: Any = None,
+                      headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        payload = json.dumps(body).encode() if body is not None else b""
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}",
+                "Content-Type: application/json"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        assert self.reader is not None
+        status_line = await self.reader.readline()
+        status = int(status_line.split()[1])
+        response_headers = {}
+        while (line := await self.reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            response_headers[name.strip().lower()] = value.strip()
+        content = await self.reader.readexactly(int(response_headers.get("content-length", 0)))
+        return status, response_headers, content
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def latency_line(samples: list[float]) -> str:
+    ms = [s * 1000 for s in samples]
+    return f"p50 {percentile(ms, 0.50):.1f} ms  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.1f} ms"
+
+
+@contextlib.contextmanager
+def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """An embedded PostgreSQL and NATS (durable settings) plus the given service processes."""
+    from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port
+
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as tmp:
+        with EmbeddedPostgres(Path(tmp) / "pg", free_port()) as pg, EmbeddedNats(Path(tmp) / "nats", free_port()) as nats:
+            env = {**os.environ, "HELPDESK_DATABASE_URL": pg.url, "HELPDESK_NATS_URL": nats.url,
+                   "HELPDESK_ADMIN_TOKEN": ADMIN_TOKEN, "HELPDESK_JWT_SECRET": "bench-secret-" + "x" * 32,
+                   "HELPDESK_INTAKE_PORT": str(free_port()), "HELPDESK_QUERY_PORT": str(free_port()),
+                   **(extra_env or {})}
+            processes = [subprocess.Popen([sys.executable, "-m", *command], env=env,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                         for command in commands]
+            try:
+                for command in commands:
+                    if command[-1] == "serve":
+                        _wait_ready(f"http://127.0.0.1:{env[_port_var(command[0])]}")
+                yield env
+            finally:
+                for process in processes:
+                    process.terminate()
+                for process in processes:
+                    process.wait(timeout=15)
+
+
+def _port_var(module: str) -> str:
+    return f"HELPDESK_{module.removeprefix('helpdesk_').upper()}_PORT"
+
+
+def _wait_ready(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{url} did not become ready")

@@ -1,0 +1,162 @@
+"""intake's command throughput and latency, next to PostgreSQL's raw single-row-insert ceiling.
+
+Starts its own stack (embedded PostgreSQL with durable settings, NATS, intake and
+the relay as processes), then:
+1. closed loop, 16 connections: each opens a ticket, accepts it, comments twice — commands/s, p50/p99;
+2. open loop at a fixed 500 commands/s: p50/p99 measured from each request's scheduled start;
+3. pgbench, 16 clients, one-row INSERTs into a bigserial table on the same server: the ceiling.
+
+    .venv/bin/python bench/intake.py [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import ADMIN_TOKEN, Connection, latency_line, stack  # noqa: E402
+
+CONCURRENCY = 16
+
+
+def provision(base: str) -> tuple[dict[str, str], dict[str, str]]:
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    with httpx.Client(base_url=base, timeout=30) as http:
+        customer = http.post("/v1/customers", headers=admin,
+                             json={"name": "bench", "email": "b@b.test", "policy": "keysystems"}).json()["id"]
+        http.post(f"/v1/customers/{customer}/users", headers=admin, json={
+            "name": "u", "email": "u@b.test", "login": "bench-user", "password": "bench-password"})
+        http.post("/v1/staff", headers=admin, json={
+            "name": "a", "email": "a@b.test", "login": "bench-agent", "password": "bench-password", "role": "agent"})
+
+        def token(login: str) -> dict[str, str]:
+            answer = http.post("/v1/auth/token", json={"login": login, "password": "bench-password"}).json()
+            return {"Authorization": f"Bearer {answer['access_token']}"}
+
+        return token("bench-user"), token("bench-agent")
+
+
+def ticket_steps(customer: dict[str, str], agent: dict[str, str]):
+    """The command mix: one open, then three commands on the new ticket (1:3)."""
+    yield "POST", "/v1/tickets", {"subject": "Printer", "description": "It is on fire"}, customer
+    ticket_id = yield
+    yield "POST", f"/v1/tickets/{ticket_id}/actions/accept", None, agent
+    yield "POST", f"/v1/tickets/{ticket_id}/comments", {"body": "Looking into it"}, agent
+    yield "POST", f"/v1/tickets/{ticket_id}/comments", {"body": "Fixed, please check"}, agent
+
+
+async def run_ticket(conn: Connection, customer, agent, record) -> None:
+    steps = ticket_steps(customer, agent)
+    method, path, body, headers = next(steps)
+    started = time.perf_counter()
+    status, _, content = await conn.request(method, path, body, headers)
+    record(status, time.perf_counter() - started)
+    next(steps)
+    for method, path, body, headers in [steps.send(_id_of(content))] + list(steps):
+        started = time.perf_counter()
+        status, _, _ = await conn.request(method, path, body, headers)
+        record(status, time.perf_counter() - started)
+
+
+def _id_of(content: bytes) -> str:
+    return re.search(rb'"id":"([^"]+)"', content).group(1).decode()
+
+
+async def closed_loop(host: str, port: int, customer, agent, seconds: float) -> tuple[int, list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+
+    def record(status: int, elapsed: float) -> None:
+        nonlocal errors
+        latencies.append(elapsed)
+        errors += status >= 400
+
+    deadline = time.perf_counter() + seconds
+
+    async def worker() -> None:
+        conn = Connection(host, port)
+        while time.perf_counter() < deadline:
+            await run_ticket(conn, customer, agent, record)
+        conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return len(latencies), latencies, errors, time.perf_counter() - started
+
+
+async def open_loop(host: str, port: int, customer, agent, rate: float, seconds: float) -> list[float]:
+    """Start a ticket's four commands every 4/rate seconds; latency counts from the scheduled start."""
+    latencies: list[float] = []
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(CONCURRENCY * 4):
+        pool.put_nowait(Connection(host, port))
+
+    async def one(scheduled: float) -> None:
+        conn = await pool.get()
+        first = True
+
+        def record(status: int, elapsed: float) -> None:
+            nonlocal first
+            latencies.append(time.perf_counter() - scheduled if first else elapsed)
+            first = False
+        await run_ticket(conn, customer, agent, record)
+        pool.put_nowait(conn)
+
+    interval = 4 / rate
+    start = time.perf_counter()
+    tasks = []
+    for i in range(int(seconds * rate / 4)):
+        scheduled = start + i * interval
+        await asyncio.sleep(max(0, scheduled - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(scheduled)))
+    await asyncio.gather(*tasks)
+    return latencies
+
+
+def insert_ceiling(database_url: str, seconds: int) -> float:
+    """pgbench: one-row INSERTs into a bigserial table, 16 clients, on the same server."""
+    from helpdesk_devstack.pg_binaries import find_bin_dir
+
+    pgbench = find_bin_dir() / "pgbench"
+    subprocess.run([str(find_bin_dir() / "psql"), database_url, "-qc",
+                    "CREATE TABLE IF NOT EXISTS bench_ceiling (id bigserial PRIMARY KEY, payload text)"],
+                   check=True, capture_output=True)
+    script = Path(os.environ.get("TMPDIR", "/tmp")) / "bench_ceiling.sql"
+    script.write_text("INSERT INTO bench_ceiling (payload) VALUES ('a ticket event of about this size');\n")
+    out = subprocess.run([str(pgbench), "-n", "-c", str(CONCURRENCY), "-j", "2", "-T", str(seconds),
+                          "-f", str(script), database_url], check=True, capture_output=True, text=True).stdout
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--rate", type=float, default=500)
+    args = parser.parse_args()
+    with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay")) as env:
+        port = int(env["HELPDESK_INTAKE_PORT"])
+        customer, agent = provision(f"http://127.0.0.1:{port}")
+        count, latencies, errors, elapsed = asyncio.run(
+            closed_loop("127.0.0.1", port, customer, agent, args.seconds))
+        throughput = count / elapsed
+        print(f"intake, closed loop, {CONCURRENCY} connections, {elapsed:.0f} s (relay running):")
+        print(f"  {throughput:,.0f} commands/s  ({count} commands, {errors} errors)  {latency_line(latencies)}")
+        fixed = asyncio.run(open_loop("127.0.0.1", port, customer, agent, args.rate, args.seconds))
+        print(f"intake, open loop at {args.rate:.0f} commands/s: {latency_line(fixed)}")
+        ceiling = insert_ceiling(env["HELPDESK_DATABASE_URL"], int(args.seconds))
+        print(f"PostgreSQL raw single-row inserts, {CONCURRENCY} clients: {ceiling:,.0f} inserts/s")
+        print(f"ratio commands/s ÷ raw inserts/s: {throughput / ceiling:.2f}")
+        print("targets: ≥ 2,000 commands/s; p99 < 50 ms at 500 commands/s")
+
+
+if __name__ == "__main__":
+    main()
