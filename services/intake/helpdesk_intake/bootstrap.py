@@ -23,6 +23,7 @@ from helpdesk_intake.adapters.committer import GroupCommitter
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
+from helpdesk_intake.application.customers import CustomerDirectory
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS
 from helpdesk_intake.entrypoints.relay import Relay
@@ -55,7 +56,7 @@ def wire(settings: IntakeSettings, clock: Clock) -> Intake:
     committer = GroupCommitter(store)
     rules = PolicyRules.load(settings.policy_dir)
     parts = dict(store=store, committer=committer, clock=clock, rules_for=rules.for_policy,
-                 policies=rules.names)
+                 policies=rules.names, customers=CustomerDirectory())
     return Intake(store, committer, TicketService(**parts), IdentityService(**parts))
 
 

@@ -54,6 +54,7 @@ class IdentityService(IntakeService):
             contract = given.get("contract")
             customer.change(self.context(request), policy=given.get("policy"),
                             contract=contract.given() if contract else None)
+            self.customers.forget(customer_id)
             return Change([customer], {"id": str(customer.id), "version": customer.version})
 
         return self.execute(request, decide, key=customer_id)

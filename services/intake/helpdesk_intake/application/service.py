@@ -34,6 +34,7 @@ from helpdesk_shared.web.auth import Principal
 
 from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, SideRow
+from helpdesk_intake.application.customers import CustomerDirectory, Terms
 from helpdesk_intake.domain.base import Context, DomainError
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.rules import TicketRules
@@ -96,8 +97,10 @@ class IntakeService:
     """The base of intake's use cases: loading, the command envelope, idempotency."""
 
     def __init__(self, store: IntakeEventStore, committer: GroupCommitter, clock: Clock,
-                 rules_for: Callable[[str], TicketRules], policies: Callable[[], set[str]]) -> None:
+                 rules_for: Callable[[str], TicketRules], policies: Callable[[], set[str]],
+                 customers: CustomerDirectory) -> None:
         self.store = store
+        self.customers = customers
         self.committer = committer
         self.clock = clock
         self.rules_for = rules_for
@@ -123,11 +126,16 @@ class IntakeService:
             raise NotFound(f"no ticket {ticket_id}")
         return ticket
 
-    def active_customer(self, customer_id: str) -> Customer:
-        customer = self.load(Customer, customer_id)
-        if not customer.active:
-            raise Blocked(f"customer {customer.name} has no active contract")
-        return customer
+    def active_customer(self, customer_id: str) -> Terms:
+        """The terms of a customer with an active contract; else its users are blocked (MED-4)."""
+        terms = self.customers.terms(customer_id, lambda cid: self.load(Customer, cid))
+        if not terms.active:
+            raise Blocked(f"customer {terms.name} has no active contract")
+        return terms
+
+    def rules_of(self, customer_id: str) -> TicketRules:
+        """The rules of the customer's current policy: a changed policy applies at once."""
+        return self.rules_for(self.customers.terms(customer_id, lambda cid: self.load(Customer, cid)).policy)
 
     def context(self, request: Request) -> Context:
         principal = request.principal

@@ -10,7 +10,6 @@ from helpdesk_intake.adapters.eventstore import SideRow
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.service import Change, IntakeService, Outcome, Request, new_id
 from helpdesk_intake.domain.base import InvalidInput
-from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.rules import TicketRules
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
@@ -86,11 +85,7 @@ class TicketService(IntakeService):
     # -- helpers ------------------------------------------------------------------------
 
     def _rules(self, ticket: Ticket) -> TicketRules:
-        """The rules of the ticket's customer's current policy (a changed policy applies at once)."""
-        return self.rules_for(self.load_customer_policy(ticket.customer_id))
-
-    def load_customer_policy(self, customer_id: str) -> str:
-        return self.load(Customer, customer_id).policy
+        return self.rules_of(ticket.customer_id)
 
     def _filer(self, request: Request, command: cmd.OpenTicket) -> tuple[str, str | None]:
         """Whose ticket it is: a customer files for itself; staff name the customer (phone, KS-1)."""

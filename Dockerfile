@@ -1,0 +1,38 @@
+# One image for every helpdesk process; each Deployment / compose service picks its command:
+#   helpdesk-intake serve | helpdesk-intake relay | helpdesk-query serve
+#   helpdesk-sla serve    | helpdesk-notify serve
+# Build: docker build -t helpdesk:dev .      (devstack/ is dev-only and never installed here)
+
+# --- build: a virtualenv with shared + the four services, installed non-editable ---------
+FROM python:3.12-slim AS build
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+WORKDIR /src
+# Only the distributions go in; tests, bench, devstack and docs stay out of the image.
+COPY shared/ shared/
+COPY services/ services/
+# The OTLP exporter is optional in the code; installed so OTEL_EXPORTER_OTLP_ENDPOINT just works.
+RUN pip install --no-cache-dir \
+        ./shared ./services/intake ./services/query ./services/sla ./services/notify \
+        opentelemetry-exporter-otlp-proto-http \
+ && helpdesk-intake --help >/dev/null && helpdesk-query --help >/dev/null \
+ && helpdesk-sla --help >/dev/null && helpdesk-notify --help >/dev/null
+
+# --- runtime: the virtualenv only, as a non-root user -------------------------------------
+FROM python:3.12-slim AS runtime
+RUN groupadd --system --gid 10001 helpdesk \
+ && useradd --system --uid 10001 --gid helpdesk --home-dir /home/helpdesk --create-home \
+        --shell /usr/sbin/nologin helpdesk
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    HELPDESK_BIND_HOST=0.0.0.0 \
+    HELPDESK_DATA_DIR=/tmp/helpdesk
+WORKDIR /home/helpdesk
+# Numeric so Kubernetes can verify runAsNonRoot.
+USER 10001:10001
+EXPOSE 8001 8002 8003 8004
+# No service by default: say how to pick one. Deployments and compose set `command:`.
+CMD ["sh", "-c", "echo 'Run one of: helpdesk-intake serve | helpdesk-intake relay | helpdesk-query serve | helpdesk-sla serve | helpdesk-notify serve' >&2; exit 64"]
