@@ -35,7 +35,10 @@ def read_all(nats_url: str, subject: str = "helpdesk.ticket.>") -> list[StreamMe
         nc = await nats.connect(nats_url)
         js = nc.jetstream()
         try:
-            info = await js.stream_info("HELPDESK", subjects_filter=subject)
+            try:
+                info = await js.stream_info("HELPDESK", subjects_filter=subject)
+            except NotFoundError:  # the relay has not created the stream yet
+                return []
             total = sum((info.state.subjects or {}).values())
             sub = await js.subscribe(subject, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
             messages = []

@@ -1,37 +1,20 @@
-"""The JetStream side of the relay: the ``HELPDESK`` stream and where the relay left off.
+"""Where the relay left off: the stream itself is its bookmark.
 
-The stream itself is the relay's bookmark: the last ticket message carries the
-``Helpdesk-Position`` it was made from, so a restarted relay resumes exactly
-after it, however long it was down. ``Nats-Msg-Id`` (the event's stable id)
-makes a republished message a no-op within the duplicate window.
+The last ticket message carries the ``Helpdesk-Position`` it was made from, so a
+restarted relay resumes exactly after it, however long it was down.
+``Nats-Msg-Id`` (the event's stable id) makes a republished message a no-op
+within the stream's duplicate window.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from helpdesk_shared import subjects
+from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
 
-POSITION_HEADER = "Helpdesk-Position"
-DUPLICATE_WINDOW = dt.timedelta(minutes=10)
-
-
-async def ensure_stream(js: JetStreamContext) -> None:
-    """Create the ``HELPDESK`` stream if it is missing (file storage, kept forever)."""
-    config = StreamConfig(
-        name=subjects.STREAM,
-        subjects=subjects.STREAM_SUBJECTS,
-        storage=StorageType.FILE,
-        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
-    )
-    try:
-        await js.stream_info(subjects.STREAM)
-    except NotFoundError:
-        await js.add_stream(config)
+__all__ = ["POSITION_HEADER", "ensure_stream", "last_published_position"]
 
 
 async def last_published_position(js: JetStreamContext) -> int:

@@ -1,0 +1,209 @@
+"""Benchmark of the query service: replay rate, visibility latency, list latency at 100,000 tickets.
+
+Runs its own embedded PostgreSQL and NATS, intake (serve + relay) and query (serve) as
+processes. Phases:
+1. visibility: commands at 200/s through intake; each answer's Helpdesk-Position is
+   read back from query with Helpdesk-Min-Position; latency = answer → visible.
+2. load: 100,000 synthetic tickets (about 300,000 events) are published straight to the
+   HELPDESK stream, as the relay would (intake at this volume would take too long);
+   the live projector catches up (its rate is printed too).
+3. replay: ``rebuild`` into a new generation, next to a raw sequential read of the same
+   stream and of intake's events table.
+4. list latency: a mix of filtered list queries over HTTP.
+
+Usage: python bench/query.py [--tickets 100000] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+import argparse
+import asyncio
+import concurrent.futures
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+
+ROOT = Path(__file__).resolve().parents[1]
+for part in ("shared", "services/intake", "services/query", "devstack", "."):
+    sys.path.insert(0, str(ROOT / part))
+
+import httpx  # noqa: E402
+import nats  # noqa: E402
+import psycopg  # noqa: E402
+from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port  # noqa: E402
+
+from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
+from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
+from tests.query.synthetic import histories, publish  # noqa: E402
+
+ADMIN = "bench-admin"
+AUTH = {"Authorization": f"Bearer {ADMIN}"}
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def start(module: str, command: str, env: dict[str, str], port: int | None, log_dir: Path) -> subprocess.Popen:
+    log = open(log_dir / f"{module}-{command}.log", "ab")  # noqa: SIM115 - lives with the process
+    process = subprocess.Popen([sys.executable, "-m", module, command], env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while port and time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return process
+
+
+def visibility(intake: str, query: str, rate: int, seconds: int) -> tuple[list[float], list[float]]:
+    client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
+    customer = client.post(f"{intake}/v1/customers", headers=AUTH,
+                           json={"name": "Bench", "email": "b@bench.test", "policy": "medis"}).json()["id"]
+    tickets = [client.post(f"{intake}/v1/tickets", headers=AUTH,
+                           json={"subject": f"bench {i}", "description": "visibility", "customer_id": customer}
+                           ).json()["id"] for i in range(50)]
+    total = rate * seconds
+    seen: list[float] = []
+    commands: list[float] = []
+
+    def one(i: int, at: float) -> None:
+        time.sleep(max(0.0, at - time.perf_counter()))
+        sent = time.perf_counter()
+        answer = client.post(f"{intake}/v1/tickets/{tickets[i % 50]}/comments", headers=AUTH,
+                             json={"body": f"comment {i}"})
+        answered = time.perf_counter()
+        position = answer.headers["Helpdesk-Position"]
+        read = client.get(f"{query}/v1/tickets/{tickets[i % 50]}",
+                          headers={**AUTH, "Helpdesk-Min-Position": position})
+        assert read.status_code == 200, read.text
+        seen.append((time.perf_counter() - answered) * 1000)
+        commands.append((answered - sent) * 1000)
+
+    begin = time.perf_counter() + 0.2
+    with concurrent.futures.ThreadPoolExecutor(64) as pool:
+        for future in [pool.submit(one, i, begin + i / rate) for i in range(total)]:
+            future.result()
+    return seen, commands
+
+
+async def load_and_replay(nats_url: str, database_url: str, tickets: int) -> dict[str, float]:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    stream = EventStream(nc)
+    first, last = await stream.bounds()
+    events = list(histories(tickets=tickets, events_per_ticket=3, customers=50, seed=1,
+                            start_position=10_000_000))
+    t0 = time.perf_counter()
+    await publish(js, events, window=5000)
+    published = time.perf_counter() - t0
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        while True:  # the live projector (in query serve) catches up
+            row = await (await conn.execute("SELECT position FROM query.tracking")).fetchone()
+            if row[0] >= events[-1].sequence:
+                break
+            await asyncio.sleep(0.2)
+    live = time.perf_counter() - t0
+    # raw sequential read of the same stream, no decoding or writing
+    t0 = time.perf_counter()
+    raw = 0
+    async with stream.reader() as reader:
+        async for batch in reader.batches(batch=5000):
+            raw += len(batch)
+    raw_stream = raw / (time.perf_counter() - t0)
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        t0 = time.perf_counter()
+        rows = 0
+        async with conn.cursor(name="raw") as cur:
+            await cur.execute("SELECT * FROM intake.intake_events ORDER BY notification_id")
+            while batch := await cur.fetchmany(5000):
+                rows += len(batch)
+        raw_table = rows / (time.perf_counter() - t0)
+    done = await rebuild(database_url, stream, progress=True)
+    await nc.close()
+    return {"events": done.events, "published_per_s": len(events) / published,
+            "live_per_s": len(events) / live, "replay_per_s": done.events / done.replay_seconds,
+            "rebuild_total_s": done.total_seconds, "raw_stream_per_s": raw_stream,
+            "raw_table_rows": rows, "raw_table_per_s": raw_table}
+
+
+def list_latency(query: str, rounds: int) -> dict[str, tuple[float, float]]:
+    client = httpx.Client(base_url=query, headers=AUTH, timeout=10)
+    page2 = client.get("/v1/tickets", params={"status": "in_progress", "order": "queue"}).json()["next_cursor"]
+    cases = {
+        "newest": {}, "queue": {"order": "queue"},
+        "status+queue": {"status": "new", "order": "queue"},
+        "priority+status": {"priority": "urgent", "status": "in_progress"},
+        "customer": {"customer_id": "cust-7"}, "customer+queue": {"customer_id": "cust-7", "order": "queue"},
+        "assignee": {"assignee_id": "agent-2"}, "q=принтер": {"q": "принтер"}, "q=printer": {"q": "printer"},
+        "cursor page 2": {"status": "in_progress", "order": "queue", "cursor": page2},
+    }
+    results: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, params in cases.items():
+            t0 = time.perf_counter()
+            answer = client.get("/v1/tickets", params=params)
+            results[name].append((time.perf_counter() - t0) * 1000)
+            assert answer.status_code == 200, answer.text
+    everything = [v for values in results.values() for v in values]
+    summary = {name: (pct(v, 50), pct(v, 99)) for name, v in results.items()}
+    summary["ALL"] = (pct(everything, 50), pct(everything, 99))
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--rate", type=int, default=200)
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
+    with (EmbeddedPostgres(root / "pg", free_port(), fast=True) as pg,
+          EmbeddedNats(root / "nats", free_port()) as ns):
+        intake_port, query_port = free_port(), free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
+        env.update(HELPDESK_DATABASE_URL=pg.url, HELPDESK_NATS_URL=ns.url, HELPDESK_ADMIN_TOKEN=ADMIN,
+                   HELPDESK_JWT_SECRET=uuid.uuid4().hex * 2, HELPDESK_INTAKE_PORT=str(intake_port),
+                   HELPDESK_QUERY_PORT=str(query_port), PYTHONPATH=os.pathsep.join(sys.path))
+        processes = [start("helpdesk_intake", "serve", env, intake_port, root),
+                     start("helpdesk_intake", "relay", env, None, root),
+                     start("helpdesk_query", "serve", env, query_port, root)]
+        try:
+            intake, query = f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{query_port}"
+            seen, commands = visibility(intake, query, args.rate, args.seconds)
+            print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
+                  f" answer → read-model visible p50 {pct(seen, 50):.1f} ms, p99 {pct(seen, 99):.1f} ms"
+                  f"  (command itself p50 {pct(commands, 50):.1f} ms, p99 {pct(commands, 99):.1f} ms)")
+            r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets))
+            print(f"load: {r['events']:,.0f} events published at {r['published_per_s']:,.0f}/s;"
+                  f" live projector kept up at {r['live_per_s']:,.0f} events/s")
+            print(f"replay (rebuild, read+fold+COPY): {r['replay_per_s']:,.0f} events/s;"
+                  f" raw sequential read of the HELPDESK stream: {r['raw_stream_per_s']:,.0f} msgs/s;"
+                  f" ratio {r['replay_per_s'] / r['raw_stream_per_s']:.2f}")
+            print(f"raw sequential read of intake.intake_events: {r['raw_table_per_s']:,.0f} rows/s"
+                  f" ({r['raw_table_rows']:,} rows); replay/raw-table ratio"
+                  f" {r['replay_per_s'] / r['raw_table_per_s']:.2f}; whole rebuild incl. indexes"
+                  f" {r['rebuild_total_s']:.1f} s")
+            summary = list_latency(query, rounds=100)
+            print(f"list latency over {args.tickets:,} tickets (HTTP, {100} rounds per query):")
+            for name, (p50, p99) in summary.items():
+                print(f"  {name:16s} p50 {p50:6.2f} ms   p99 {p99:6.2f} ms")
+        finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""``helpdesk-query serve`` (API + projector), ``project`` (projector only), ``rebuild`` and ``checksum``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+
+import uvicorn
+
+from helpdesk_shared.settings import from_env
+
+from helpdesk_query.settings import QuerySettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="helpdesk-query")
+    parser.add_argument("command", choices=["serve", "project", "rebuild", "checksum"])
+    parser.add_argument("--no-progress", action="store_true", help="rebuild without a progress bar")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = from_env(QuerySettings)
+    if args.command == "serve":
+        from helpdesk_query.bootstrap import create_app
+
+        uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.query_port,
+                    log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+    elif args.command == "project":
+        from helpdesk_query.bootstrap import run_projector
+
+        asyncio.run(run_projector(settings))
+    elif args.command == "rebuild":
+        from helpdesk_query.bootstrap import run_rebuild
+
+        done = asyncio.run(run_rebuild(settings, progress=not args.no_progress))
+        print(f"rebuilt {done.new} (was {done.old}): {done.events} events up to position "
+              f"{done.position} in {done.total_seconds:.2f} s")
+    else:
+        from helpdesk_query.bootstrap import checksum
+
+        print(asyncio.run(checksum(settings)))
+
+
+if __name__ == "__main__":
+    main()

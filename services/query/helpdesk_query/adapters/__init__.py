@@ -1,0 +1,1 @@
+"""PostgreSQL read models and the JetStream event store."""

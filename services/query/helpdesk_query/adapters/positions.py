@@ -1,0 +1,73 @@
+"""Helpdesk-Min-Position: wait, without polling, until the read model has applied a position.
+
+The projector in the same process reports each commit directly (``advance``); a
+projector in another process is heard through PostgreSQL LISTEN/NOTIFY, which it
+sends in the same transaction as its rows. Waiters are futures keyed by the
+position they need, woken in order as positions arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from typing import Any
+
+import psycopg
+
+from helpdesk_query.adapters.schema import CONTROL, POSITION_CHANNEL
+
+log = logging.getLogger("helpdesk.query.positions")
+
+
+class PositionWatcher:
+    """The highest position known applied, and the readers waiting for a higher one."""
+
+    def __init__(self) -> None:
+        self.position = 0
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._tie = itertools.count()
+
+    def advance(self, position: int) -> None:
+        """Record that ``position`` is applied; wake everyone waiting for it or less."""
+        if position <= self.position:
+            return
+        self.position = position
+        while self._waiters and self._waiters[0][0] <= position:
+            _, _, future = heapq.heappop(self._waiters)
+            if not future.done():
+                future.set_result(None)
+
+    async def wait_for(self, position: int, timeout: float) -> bool:
+        """True once ``position`` is applied; False if ``timeout`` seconds pass first."""
+        if position <= self.position:
+            return True
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (position, next(self._tie), future))
+        try:
+            await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def listen(self, conninfo: str, stopping: asyncio.Event) -> None:
+        """Follow the projector's NOTIFYs (re-reading the tracked position after each reconnect)."""
+        while not stopping.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {POSITION_CHANNEL}")
+                    await self._read_tracking(conn)
+                    async for notify in conn.notifies():
+                        self.advance(int(notify.payload))
+            except (psycopg.Error, OSError, ValueError) as error:
+                log.warning("position listener lost its connection (%s); reconnecting", error)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), 1.0)
+
+    async def _read_tracking(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        with contextlib.suppress(psycopg.errors.UndefinedTable):
+            row = await (await conn.execute(f"SELECT position FROM {CONTROL}.tracking")).fetchone()
+            if row:
+                self.advance(int(row[0]))

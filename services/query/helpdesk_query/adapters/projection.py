@@ -1,0 +1,126 @@
+"""Writing ticket facts into one generation of the read model, exactly once.
+
+A batch of stream messages becomes one transaction: the rows of every ticket it
+touches, the comments it adds, the messages it had to park and the tracking
+position all commit together. An event at or below the tracked position was
+applied already and is skipped, so redelivery, duplicates and restarts change
+nothing (the tracking-recorder pattern).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import psycopg
+
+from helpdesk_shared import events as ev
+
+from helpdesk_query.adapters.eventstore import StoredMessage
+from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, POSITION_CHANNEL, TICKET_COLUMNS
+from helpdesk_query.domain.ticket import Comment, TicketReopened, TicketView, UnknownTicket, evolve
+
+_UPSERT = "INSERT INTO {g}.tickets ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets}".format(
+    g="{g}", cols=", ".join(TICKET_COLUMNS), marks=", ".join(["%s"] * len(TICKET_COLUMNS)),
+    sets=", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]))
+_COMMENT = "INSERT INTO {g}.comments ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING".format(
+    g="{g}", cols=", ".join(COMMENT_COLUMNS), marks=", ".join(["%s"] * len(COMMENT_COLUMNS)))
+_PARK = (f"INSERT INTO {CONTROL}.parked (stream_seq, subject, position, reason, payload)"
+         " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (stream_seq) DO NOTHING")
+
+
+@dataclass
+class Outcome:
+    """What a batch did: the tracked position after it, and how many events it applied or parked."""
+
+    position: int
+    stream_seq: int
+    applied: int = 0
+    parked: list[tuple[StoredMessage, str]] = field(default_factory=list)
+
+
+def decode(msg: StoredMessage) -> ev.CloudEvent | str:
+    """The message's CloudEvent, or why it cannot be decoded."""
+    try:
+        return ev.decode(msg.payload)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        return f"undecodable: {error}"
+
+
+def ticket_row(view: TicketView) -> tuple[Any, ...]:
+    return tuple(getattr(view, column) for column in TICKET_COLUMNS)
+
+
+def comment_rows(view: TicketView) -> Iterable[tuple[Any, ...]]:
+    for c in view.comments:
+        yield (view.id, c.id, c.author_id, c.author_role, c.body, c.visibility, c.action,
+               c.created_at, c.position)
+
+
+def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> TicketView:
+    return msgspec.convert({**row, "comments": comments}, TicketView)
+
+
+def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage], outcome: Outcome,
+                  on_change: Any = None) -> None:
+    """Fold the fresh messages into ``tickets`` in place, advancing ``outcome``; park the rest."""
+    for msg in msgs:
+        outcome.stream_seq = max(outcome.stream_seq, msg.stream_seq)
+        event = decode(msg)
+        if isinstance(event, str):
+            outcome.parked.append((msg, event))
+            continue
+        if event.sequence <= outcome.position:
+            continue  # applied before: a redelivery or a duplicate
+        fact = event.data
+        try:
+            tickets[fact.ticket_id] = evolve(tickets.get(fact.ticket_id), fact, event.sequence)
+        except (UnknownTicket, TicketReopened) as error:
+            outcome.parked.append((msg, f"{type(error).__name__}: {error}"))
+        else:
+            outcome.applied += 1
+            if on_change is not None:
+                on_change(fact.ticket_id)
+        outcome.position = event.sequence
+
+
+async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str,
+                      msgs: Sequence[StoredMessage], notify: bool = True) -> Outcome:
+    """Apply ``msgs`` to ``generation`` in the caller's transaction; returns the new tracking."""
+    cursor = await conn.execute(f"SELECT position, stream_seq FROM {generation}.tracking FOR UPDATE")
+    position, stream_seq = await cursor.fetchone()  # type: ignore[misc]
+    outcome = Outcome(position, stream_seq)
+    ids = {_ticket_id(m.subject) for m in msgs}
+    cursor = await conn.execute(
+        f"SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets WHERE id = ANY(%s)", (list(ids),))
+    names = [d.name for d in cursor.description or ()]
+    tickets = {row[0]: view_from_row(dict(zip(names, row, strict=True))) for row in await cursor.fetchall()}
+    changed: set[str] = set()
+    fold_messages(tickets, msgs, outcome, changed.add)
+    await write(conn, generation, [tickets[i] for i in sorted(changed)], outcome, notify)
+    return outcome
+
+
+async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequence[TicketView],
+                outcome: Outcome, notify: bool = True) -> None:
+    """Upsert ``views`` (their ``comments`` are the new ones), park, track and notify readers."""
+    async with conn.cursor() as cur:
+        if views:
+            await cur.executemany(_UPSERT.format(g=generation), [ticket_row(v) for v in views])
+            comments = [row for v in views for row in comment_rows(v)]
+            if comments:
+                await cur.executemany(_COMMENT.format(g=generation), comments)
+        if outcome.parked:
+            await cur.executemany(_PARK, [(m.stream_seq, m.subject, m.position, reason, m.payload)
+                                          for m, reason in outcome.parked])
+        await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
+                          (outcome.position, outcome.stream_seq))
+        if notify:  # delivered on commit: API processes waiting on Helpdesk-Min-Position wake up
+            await cur.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(outcome.position)))
+
+
+def _ticket_id(subject: str) -> str:
+    parts = subject.split(".")
+    return parts[2] if len(parts) > 3 else ""

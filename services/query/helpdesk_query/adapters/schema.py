@@ -1,0 +1,135 @@
+"""The read model's tables, in generations that a rebuild can swap atomically (blue/green).
+
+Everything the query service owns lives in PostgreSQL schemas of its own:
+
+- ``query``: the stable face. ``query.generation`` names the active generation;
+  ``query.tickets``, ``query.comments`` and ``query.tracking`` are views onto it, so
+  readers never need to know which one is live; ``query.parked`` keeps the
+  messages that could not be projected.
+- ``query_g<N>``: one generation of tables. The projector writes into the active
+  one; ``helpdesk-query rebuild`` fills a new one and then, in one transaction,
+  points the views at it. Intake's tables are never touched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+
+CONTROL = "query"
+POSITION_CHANNEL = "helpdesk_query_position"
+_INIT_LOCK = 0x51525931  # serialises first-time schema creation between processes
+
+TICKET_COLUMNS = (
+    "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",
+    "priority", "service", "status", "responsible_id", "owner_id", "department", "planned_date",
+    "planned_minutes", "release", "policy", "version", "created_at", "updated_at", "spent_minutes",
+    "billed_minutes", "position",
+)
+COMMENT_COLUMNS = ("ticket_id", "id", "author_id", "author_role", "body", "visibility", "action",
+                   "created_at", "position")
+
+_TABLES = """
+CREATE TABLE {g}.tickets (
+    id text PRIMARY KEY, number text NOT NULL, customer_id text NOT NULL, requester_id text,
+    subject text NOT NULL, description text NOT NULL, channel text NOT NULL, category text,
+    priority text NOT NULL, service text, status text NOT NULL, responsible_id text,
+    owner_id text, department text, planned_date date, planned_minutes integer, release text,
+    policy text, version integer NOT NULL, created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL, spent_minutes integer NOT NULL,
+    billed_minutes integer NOT NULL, position bigint NOT NULL,
+    sla_state text,
+    queue_rank smallint GENERATED ALWAYS AS (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
+        WHEN 'normal' THEN 2 ELSE 3 END) STORED,
+    search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED
+);
+CREATE TABLE {g}.comments (
+    ticket_id text NOT NULL, id text NOT NULL, author_id text NOT NULL, author_role text NOT NULL,
+    body text NOT NULL, visibility text NOT NULL, action text, created_at timestamptz NOT NULL,
+    position bigint NOT NULL, PRIMARY KEY (ticket_id, id)
+);
+CREATE TABLE {g}.tracking (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    position bigint NOT NULL DEFAULT 0, stream_seq bigint NOT NULL DEFAULT 0
+);
+INSERT INTO {g}.tracking DEFAULT VALUES;
+"""
+
+# Built after a bulk load (cheaper than maintaining them row by row); "russian" also
+# stems English words, so one text-search configuration serves both languages.
+_INDEXES = """
+CREATE INDEX ON {g}.tickets (created_at DESC, id DESC);
+CREATE INDEX ON {g}.tickets (updated_at DESC, id DESC);
+CREATE INDEX ON {g}.tickets (queue_rank, created_at, id);
+CREATE INDEX ON {g}.tickets (customer_id, created_at DESC, id DESC);
+CREATE INDEX ON {g}.tickets (customer_id, queue_rank, created_at, id);
+CREATE INDEX ON {g}.tickets (status, queue_rank, created_at, id);
+CREATE INDEX ON {g}.tickets (status, created_at DESC, id DESC);
+CREATE INDEX ON {g}.tickets (responsible_id);
+CREATE INDEX ON {g}.tickets (owner_id);
+CREATE INDEX ON {g}.tickets USING gin (search);
+ANALYZE {g}.tickets;
+ANALYZE {g}.comments;
+"""
+
+_CONTROL = f"""
+CREATE SCHEMA IF NOT EXISTS {CONTROL};
+CREATE TABLE IF NOT EXISTS {CONTROL}.generation (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), active text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {CONTROL}.parked (
+    stream_seq bigint PRIMARY KEY, subject text NOT NULL, position bigint, reason text NOT NULL,
+    payload bytea NOT NULL, parked_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+def generation_name(number: int) -> str:
+    return f"query_g{number}"
+
+
+async def create_generation(conn: psycopg.AsyncConnection[Any], name: str, indexes: bool = True) -> None:
+    """Create the tables of generation ``name`` (a fresh schema), optionally with indexes."""
+    await conn.execute(f"CREATE SCHEMA {name}")
+    await conn.execute(_TABLES.format(g=name))
+    if indexes:
+        await create_indexes(conn, name)
+
+
+async def create_indexes(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+    await conn.execute(_INDEXES.format(g=name))
+
+
+async def point_views_at(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+    """Make ``query.*`` show generation ``name`` and record it as the active one."""
+    for table in ("tickets", "comments", "tracking"):
+        await conn.execute(f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}")
+    await conn.execute(f"UPDATE {CONTROL}.generation SET active = %s", (name,))
+
+
+async def ensure_schema(conninfo: str) -> str:
+    """Create the control schema and a first generation if missing; the active generation."""
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
+        await conn.execute(_CONTROL)
+        row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation")).fetchone()
+        if row:
+            return str(row[0])
+        name = generation_name(1)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+        await create_generation(conn, name)
+        await conn.execute(f"INSERT INTO {CONTROL}.generation (active) VALUES (%s)", (name,))
+        await point_views_at(conn, name)
+        return name
+
+
+async def checksum(conn: psycopg.AsyncConnection[Any], schema: str = CONTROL) -> str:
+    """An md5 over every row of the tickets and comments (in key order) of ``schema``."""
+    cursor = await conn.execute(
+        f"SELECT md5(coalesce((SELECT string_agg(t::text, E'\\n' ORDER BY t.id) FROM {schema}.tickets t), '')"
+        f" || coalesce((SELECT string_agg(c::text, E'\\n' ORDER BY c.ticket_id, c.id)"
+        f" FROM {schema}.comments c), ''))")
+    row = await cursor.fetchone()
+    assert row is not None
+    return str(row[0])

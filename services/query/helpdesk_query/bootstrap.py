@@ -1,0 +1,152 @@
+"""The one place query is wired: settings → pool, NATS, projector, position watcher, HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nats
+from litestar import Litestar
+from litestar.di import Provide
+from nats.aio.client import Client as NATS
+from psycopg_pool import AsyncConnectionPool
+
+from helpdesk_shared.settings import from_env
+from helpdesk_shared.telemetry import setup_tracing
+from helpdesk_shared.web.app import build_app
+from helpdesk_shared.web.auth import Authenticator
+
+from helpdesk_query.adapters.eventstore import EventStream
+from helpdesk_query.adapters.positions import PositionWatcher
+from helpdesk_query.adapters.readmodel import ReadModel
+from helpdesk_query.adapters.schema import ensure_schema
+from helpdesk_query.application import Queries
+from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
+from helpdesk_query.entrypoints.http.routes import CONTROLLERS
+from helpdesk_query.entrypoints.projector import Projector
+from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
+from helpdesk_query.settings import QuerySettings
+
+VERSION = "0.1.0"
+log = logging.getLogger("helpdesk.query")
+
+
+@dataclass
+class Running:
+    """query's wired parts, opened in the lifespan and closed with it."""
+
+    pool: AsyncConnectionPool
+    nc: NATS
+    queries: Queries
+    stopping: asyncio.Event
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    projector: Projector | None = None
+
+
+async def connect_nats(settings: QuerySettings, name: str) -> NATS:
+    return await nats.connect(settings.nats_url, name=name, max_reconnect_attempts=-1)
+
+
+async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
+    await ensure_schema(settings.database_url)
+    nc = await connect_nats(settings, "helpdesk-query")
+    stream = EventStream(nc)
+    await stream.ensure()
+    pool = AsyncConnectionPool(settings.database_url, min_size=2, max_size=settings.pool_size, open=False)
+    await pool.open(wait=True)
+    running = Running(pool, nc, Queries(ReadModel(pool), stream), asyncio.Event())
+    running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
+    if settings.run_projector:
+        running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch)
+        running.tasks.append(asyncio.create_task(running.projector.run()))
+    return running
+
+
+async def stop(running: Running) -> None:
+    running.stopping.set()
+    if running.projector:
+        running.projector.stop()
+    _, pending = await asyncio.wait(running.tasks, timeout=5) if running.tasks else ((), ())
+    for task in pending:
+        task.cancel()
+    with contextlib.suppress(Exception):
+        await running.nc.drain()
+    await running.pool.close()
+
+
+def create_app(settings: QuerySettings | None = None) -> Litestar:
+    """The query HTTP app (with the projector unless disabled); connections open in its lifespan."""
+    settings = settings or from_env(QuerySettings)
+    watcher = PositionWatcher()
+    holder: dict[str, Running] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        holder["running"] = await start(settings, watcher)
+        try:
+            yield
+        finally:
+            await stop(holder.pop("running"))
+
+    async def database_ready() -> bool:
+        return "running" in holder and await holder["running"].queries.readmodel.ping()
+
+    async def nats_ready() -> bool:
+        return "running" in holder and holder["running"].nc.is_connected
+
+    authenticator = Authenticator(settings.jwt_secret, settings.admin_token)
+    return build_app(
+        service="query", version=VERSION, handlers=CONTROLLERS, authenticator=authenticator,
+        readiness={"database": database_ready, "nats": nats_ready},
+        tracer_provider=setup_tracing("query"), lifespan=[lifespan],
+        exception_handlers=ERROR_HANDLERS,
+        state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout},
+        dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False)},
+    )
+
+
+async def run_projector(settings: QuerySettings | None = None) -> None:
+    """``helpdesk-query project``: only the projector, until SIGTERM/SIGINT."""
+    settings = settings or from_env(QuerySettings)
+    setup_tracing("query-projector")
+    await ensure_schema(settings.database_url)
+    nc = await connect_nats(settings, "helpdesk-query-projector")
+    try:
+        await EventStream(nc).ensure()
+        projector = Projector(settings.database_url, nc.jetstream(), None, settings.projector_batch)
+        _on_signals(projector.stop)
+        await projector.run()
+    finally:
+        await nc.drain()
+
+
+async def run_rebuild(settings: QuerySettings | None = None, progress: bool = True) -> Rebuilt:
+    """``helpdesk-query rebuild``: a new generation from the event store, then the switch."""
+    settings = settings or from_env(QuerySettings)
+    nc = await connect_nats(settings, "helpdesk-query-rebuild")
+    try:
+        return await rebuild(settings.database_url, EventStream(nc), progress)
+    finally:
+        await nc.drain()
+
+
+def _on_signals(stop: Any) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop)
+
+
+async def checksum(settings: QuerySettings) -> str:
+    """``helpdesk-query checksum``: an md5 over every row of the live read model."""
+    import psycopg
+
+    from helpdesk_query.adapters.schema import checksum as read_model_checksum
+
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        return await read_model_checksum(conn)

@@ -1,0 +1,1 @@
+"""The projector, the rebuild and the HTTP API."""

@@ -1,0 +1,116 @@
+"""The query API's routes (CONTRACT §4): thin adapters from HTTP to the use cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from helpdesk_shared.vocabulary import Category, Priority, Status
+from helpdesk_shared.web.auth import Principal
+from helpdesk_shared.web.problems import Problem
+
+from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
+from helpdesk_query.application import Queries
+from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
+
+NDJSON = "application/x-ndjson"
+SLA_STATES = ("running", "paused", "at_risk", "met", "breached")
+Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
+
+
+def _choices(name: str, values: list[str] | None, allowed: Any) -> tuple[str, ...]:
+    """Repeated or comma-separated values of a filter, each one of ``allowed``."""
+    chosen = tuple(v for item in values or () for v in item.split(",") if v)
+    valid = {str(a) for a in allowed}
+    if bad := [v for v in chosen if v not in valid]:
+        raise Problem(400, "validation_failed", f"{name}: unknown value {bad[0]!r}",
+                      errors=[{"field": name, "message": f"one of {sorted(valid)}"}])
+    return chosen
+
+
+def _instant(value: str) -> dt.datetime:
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError:
+        instant = None
+    if instant is None or instant.tzinfo is None:
+        raise Problem(400, "validation_failed", "as_of must be an RFC 3339 instant with an offset",
+                      errors=[{"field": "as_of", "message": "e.g. 2026-03-01T09:30:00Z"}])
+    return instant
+
+
+class TicketQueries(Controller):
+    path = "/v1/tickets"
+    tags = ["tickets"]
+    before_request = wait_for_min_position
+
+    @get("/")
+    async def list_tickets(
+        self, principal: Principal, queries: Queries,
+        status: list[str] | None = None, priority: list[str] | None = None,
+        category: list[str] | None = None, customer_id: str | None = None,
+        assignee_id: str | None = None, sla_state: str | None = None,
+        q: Annotated[str | None, Parameter(max_length=500)] = None,
+        order: str = "-created", limit: Limit = 50, cursor: str | None = None,
+    ) -> dict[str, Any]:
+        """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3)."""
+        _choices("order", [order], ORDERS)
+        if sla_state is not None:
+            _choices("sla_state", [sla_state], SLA_STATES)
+        where = TicketFilter(
+            status=_choices("status", status, Status), priority=_choices("priority", priority, Priority),
+            category=_choices("category", category, Category), customer_id=customer_id,
+            assignee_id=assignee_id, sla_state=sla_state, q=q.strip() if q else None)
+        return await queries.list_tickets(principal, where, order, limit, cursor)
+
+    @get("/{ticket_id:str}")
+    async def ticket(self, ticket_id: str, principal: Principal, queries: Queries,
+                     as_of: str | None = None) -> dict[str, Any]:
+        """The ticket now, or with ``as_of`` as it stood then, rebuilt from the event store (CARD-8)."""
+        if as_of is not None:
+            return await queries.ticket_as_of(principal, ticket_id, _instant(as_of))
+        return await queries.ticket(principal, ticket_id)
+
+    @get("/{ticket_id:str}/history")
+    async def history(self, ticket_id: str, principal: Principal, queries: Queries) -> dict[str, Any]:
+        """Every event of the ticket, oldest first: position, type, time, actor and data."""
+        return await queries.history(principal, ticket_id)
+
+
+class EventExport(Controller):
+    path = "/v1/events"
+    tags = ["events"]
+    before_request = wait_for_min_position
+
+    @get("/")
+    async def events(
+        self, request: Request[Any, Any, Any], principal: Principal, queries: Queries,
+        after: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int | None, Parameter(ge=1, le=10_000_000)] = None,
+    ) -> Any:
+        """The event log after ``after`` in order, as CloudEvents; NDJSON streams any range (auditor, admin)."""
+        queries.may_export(principal)
+        if NDJSON in request.headers.get("accept", ""):
+            # the handler's own media type would win over the Stream's: name it in the header
+            return Stream(_ndjson(queries.events(principal, after, limit)), media_type=NDJSON,
+                          headers={"Content-Type": NDJSON})
+        limit = min(limit or 100, 1000)
+        payloads: list[bytes] = []
+        async for batch in queries.events(principal, after, limit):
+            payloads.extend(batch)
+        last = msgspec.json.decode(payloads[-1])["sequence"] if len(payloads) == limit else None
+        return Response({"items": [msgspec.Raw(p) for p in payloads], "next_after": last})
+
+
+async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    async for batch in batches:
+        yield b"".join(payload + b"\n" for payload in batch)
+
+
+CONTROLLERS = [TicketQueries, EventExport]

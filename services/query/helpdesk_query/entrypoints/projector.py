@@ -1,0 +1,129 @@
+"""The live projection: a durable JetStream consumer feeding the active read-model generation.
+
+The database, not the consumer, is the bookmark: each batch commits its rows with
+the tracking position, and only then is the batch acknowledged. On start (and
+after any failure) the durable consumer is re-aligned to the tracked stream
+sequence if it delivered past it, so a batch lost to a crash is delivered again
+at once and in order, never overtaken by later events. One projector writes at a
+time (an advisory lock); others stand by, so many ``serve`` replicas are safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import psycopg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from prometheus_client import Counter, Gauge
+
+from helpdesk_shared import subjects
+
+from helpdesk_query.adapters.eventstore import stored
+from helpdesk_query.adapters.positions import PositionWatcher
+from helpdesk_query.adapters.projection import apply_batch
+from helpdesk_query.adapters.schema import CONTROL
+
+log = logging.getLogger("helpdesk.query.projector")
+DURABLE = "helpdesk-query"
+LOCK_ID = 0x51525930  # one active projector per database
+APPLIED = Counter("helpdesk_query_events_applied_total", "Ticket events applied to the read model")
+PARKED = Counter("helpdesk_query_events_parked_total", "Messages parked because they could not be projected")
+PARKED_ROWS = Gauge("helpdesk_query_parked_events", "Messages currently parked in query.parked")
+POSITION = Gauge("helpdesk_query_position", "Store position the read model has applied")
+
+
+class Projector:
+    def __init__(self, conninfo: str, js: JetStreamContext, watcher: PositionWatcher | None = None,
+                 batch: int = 500) -> None:
+        self._conninfo, self._js, self._watcher, self._batch = conninfo, js, watcher, batch
+        self._stopping = asyncio.Event()
+        self.active = False  # holds the lock and follows the stream
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Take the projector lock, then follow the stream until stopped; retry on failures."""
+        while not self._stopping.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    if await self._lock(conn):
+                        await self._count_parked(conn)
+                        await self._follow(conn, await self._subscribe(conn))
+            except Exception:  # noqa: BLE001 - a passing failure: log, back off, re-align, go on
+                log.exception("projector failed; re-aligning and retrying")
+            finally:
+                self.active = False
+            await self._pause(1.0)
+
+    async def _lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
+        while not self._stopping.is_set():
+            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
+            if row and row[0]:
+                self.active = True
+                return True
+            log.info("another projector holds the lock; standing by")
+            await self._pause(2.0)
+        return False
+
+    async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
+        """Bind to the durable consumer, re-created to start right after the tracked sequence."""
+        row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.tracking")).fetchone()
+        tracked = int(row[0]) if row else 0
+        try:
+            info = await self._js.consumer_info(subjects.STREAM, DURABLE)
+            if info.delivered.stream_seq > tracked or info.num_ack_pending:
+                log.info("consumer delivered up to %d, read model at %d: re-aligning",
+                         info.delivered.stream_seq, tracked)
+                await self._js.delete_consumer(subjects.STREAM, DURABLE)
+                raise NotFoundError
+        except NotFoundError:
+            start = ({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": tracked + 1}
+                     if tracked else {"deliver_policy": DeliverPolicy.ALL})
+            await self._js.add_consumer(subjects.STREAM, ConsumerConfig(
+                durable_name=DURABLE, name=DURABLE, ack_policy=AckPolicy.ALL, ack_wait=30.0,
+                max_ack_pending=20_000, filter_subject=subjects.ALL_TICKET_EVENTS, **start))
+        return await self._js.pull_subscribe_bind(stream=subjects.STREAM, durable=DURABLE)
+
+    async def _follow(self, conn: psycopg.AsyncConnection[Any], sub: Any) -> None:
+        try:
+            while not self._stopping.is_set():
+                try:
+                    msgs = await sub.fetch(self._batch, timeout=1.0)
+                except (NatsTimeout, TimeoutError):
+                    continue
+                if not msgs:  # a fetch cut short by a drain or reconnect
+                    continue
+                async with conn.transaction():
+                    # FOR SHARE: a rebuild switching generations waits for this batch, and this
+                    # batch waits for the switch, then writes into the new generation.
+                    row = await (await conn.execute(
+                        f"SELECT active FROM {CONTROL}.generation FOR SHARE")).fetchone()
+                    outcome = await apply_batch(conn, str(row[0]), [stored(m) for m in msgs])  # type: ignore[index]
+                await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
+                APPLIED.inc(outcome.applied)
+                if outcome.parked:
+                    for msg, reason in outcome.parked:
+                        log.error("parked stream message %d (%s): %s", msg.stream_seq, msg.subject, reason)
+                    PARKED.inc(len(outcome.parked))
+                    PARKED_ROWS.inc(len(outcome.parked))
+                POSITION.set(outcome.position)
+                if self._watcher is not None:
+                    self._watcher.advance(outcome.position)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _count_parked(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        row = await (await conn.execute(f"SELECT count(*) FROM {CONTROL}.parked")).fetchone()
+        PARKED_ROWS.set(int(row[0]) if row else 0)
+
+    async def _pause(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)

@@ -1,0 +1,138 @@
+"""``helpdesk-query rebuild``: replay the event store into a new generation, then switch to it.
+
+Blue/green: the API keeps serving the active generation while the new one is
+filled. The bulk of the stream is folded in memory with the projection's own
+fold and written with COPY, indexes are built once, and the new generation then
+catches up. The switch holds the generation row (the projector waits on it),
+takes the new generation up to at least the live position, points the ``query``
+views at it and notifies readers, all in one transaction. The old generation is
+dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from tqdm import tqdm
+
+from helpdesk_query.adapters.eventstore import EventStream, Reader
+from helpdesk_query.adapters.projection import Outcome, apply_batch, comment_rows, fold_messages, ticket_row
+from helpdesk_query.adapters.schema import (
+    COMMENT_COLUMNS,
+    CONTROL,
+    POSITION_CHANNEL,
+    TICKET_COLUMNS,
+    create_generation,
+    create_indexes,
+    ensure_schema,
+    generation_name,
+    point_views_at,
+)
+from helpdesk_query.domain.ticket import TicketView
+
+log = logging.getLogger("helpdesk.query.rebuild")
+
+
+@dataclass
+class Rebuilt:
+    """What a rebuild did, for the operator and the benchmark."""
+
+    old: str
+    new: str
+    events: int
+    position: int
+    replay_seconds: float  # reading, folding and writing the bulk (no index build)
+    total_seconds: float
+
+
+async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, batch: int = 5000) -> Rebuilt:
+    """Rebuild the read model from the stream into a new generation and switch to it."""
+    await ensure_schema(conninfo)
+    await stream.ensure()
+    started = time.perf_counter()
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation")).fetchone()
+        old = str(row[0])  # type: ignore[index]
+        new = generation_name(int(old.rsplit("g", 1)[1]) + 1)
+        await conn.execute(f"DROP SCHEMA IF EXISTS {new} CASCADE")
+        await create_generation(conn, new, indexes=False)
+        async with stream.reader() as reader:
+            outcome, tickets = await _fold_all(reader, batch, progress)
+            await _bulk_write(conn, new, tickets, outcome)
+            replayed = time.perf_counter() - started
+            await create_indexes(conn, new)
+            await _catch_up(conn, new, reader, batch)
+            position = await _switch(conn, old, new, reader)
+        await conn.execute(f"DROP SCHEMA {old} CASCADE")
+    total = time.perf_counter() - started
+    log.info("rebuilt %s from %d events up to position %d in %.2f s; dropped %s",
+             new, outcome.applied, position, total, old)
+    return Rebuilt(old, new, outcome.applied, position, replayed, total)
+
+
+async def _fold_all(reader: Reader, batch: int, progress: bool) -> tuple[Outcome, dict[str, TicketView]]:
+    tickets: dict[str, TicketView] = {}
+    outcome = Outcome(0, 0)
+    with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
+              disable=not progress, mininterval=0.5) as bar:
+        async for msgs in reader.batches(batch=batch):
+            fold_messages(tickets, msgs, outcome)
+            bar.update(len(msgs))
+    return outcome, tickets
+
+
+async def _bulk_write(conn: psycopg.AsyncConnection[Any], generation: str,
+                      tickets: dict[str, TicketView], outcome: Outcome) -> None:
+    async with conn.transaction(), conn.cursor() as cur:
+        async with cur.copy(f"COPY {generation}.tickets ({', '.join(TICKET_COLUMNS)}) FROM STDIN") as copy:
+            for view in tickets.values():
+                await copy.write_row(ticket_row(view))
+        async with cur.copy(f"COPY {generation}.comments ({', '.join(COMMENT_COLUMNS)}) FROM STDIN") as copy:
+            for view in tickets.values():
+                for row in comment_rows(view):
+                    await copy.write_row(row)
+        # the views' comments were all written: what follows folds from rows without them
+        await _park(cur, outcome)
+        await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
+                          (outcome.position, outcome.stream_seq))
+
+
+async def _park(cur: Any, outcome: Outcome) -> None:
+    if outcome.parked:
+        await cur.executemany(
+            f"INSERT INTO {CONTROL}.parked (stream_seq, subject, position, reason, payload)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (stream_seq) DO NOTHING",
+            [(m.stream_seq, m.subject, m.position, reason, m.payload) for m, reason in outcome.parked])
+
+
+async def _catch_up(conn: psycopg.AsyncConnection[Any], generation: str, reader: Reader, batch: int) -> None:
+    """Apply what reached the stream since the bulk read, batch by batch."""
+    while await reader.refresh():
+        async for msgs in reader.batches(batch=batch):
+            async with conn.transaction():
+                await apply_batch(conn, generation, msgs, notify=False)
+
+
+async def _switch(conn: psycopg.AsyncConnection[Any], old: str, new: str, reader: Reader) -> int:
+    """Under the generation lock: reach the live position, then point the views at ``new``."""
+    async with conn.transaction():
+        await conn.execute(f"SELECT active FROM {CONTROL}.generation FOR UPDATE")
+        live = await _position(conn, old)
+        while (position := await _position(conn, new)) < live:
+            if not await reader.refresh():
+                raise RuntimeError(f"the stream ends before the live position {live}")
+            async for msgs in reader.batches():
+                await apply_batch(conn, new, msgs, notify=False)
+        await point_views_at(conn, new)
+        await conn.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(position)))
+    return position
+
+
+async def _position(conn: psycopg.AsyncConnection[Any], generation: str) -> int:
+    row = await (await conn.execute(f"SELECT position FROM {generation}.tracking")).fetchone()
+    return int(row[0]) if row else 0

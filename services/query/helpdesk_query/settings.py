@@ -1,0 +1,13 @@
+"""query's settings, from ``HELPDESK_*`` environment variables."""
+
+from __future__ import annotations
+
+from helpdesk_shared.settings import CommonSettings
+
+
+class QuerySettings(CommonSettings, kw_only=True):
+    query_port: int = 8002
+    pool_size: int = 10
+    projector_batch: int = 500  # messages per projection transaction
+    min_position_timeout: float = 5.0  # seconds a Helpdesk-Min-Position read may wait
+    run_projector: bool = True  # `serve` also projects (a standby if another projector is active)
