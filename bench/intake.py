@@ -141,14 +141,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
     args = parser.parse_args()
-    with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay")) as env:
+    with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"),
+               extra_env={"HELPDESK_WORKERS": str(args.workers)}) as env:
         port = int(env["HELPDESK_INTAKE_PORT"])
         customer, agent = provision(f"http://127.0.0.1:{port}")
         count, latencies, errors, elapsed = asyncio.run(
             closed_loop("127.0.0.1", port, customer, agent, args.seconds))
         throughput = count / elapsed
-        print(f"intake, closed loop, {CONCURRENCY} connections, {elapsed:.0f} s (relay running):")
+        print(f"intake ({args.workers} workers), closed loop, {CONCURRENCY} connections, {elapsed:.0f} s,"
+              " relay running:")
         print(f"  {throughput:,.0f} commands/s  ({count} commands, {errors} errors)  {latency_line(latencies)}")
         fixed = asyncio.run(open_loop("127.0.0.1", port, customer, agent, args.rate, args.seconds))
         print(f"intake, open loop at {args.rate:.0f} commands/s: {latency_line(fixed)}")

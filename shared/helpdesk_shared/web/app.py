@@ -38,7 +38,8 @@ def build_app(
     """A litestar app with the contract's common behaviour; the service adds its own handlers."""
     prometheus = PrometheusConfig(app_name=f"helpdesk_{service}", group_path=True,
                                   exclude=["/metrics", "/healthz", "/readyz"])
-    telemetry = OpenTelemetryConfig(tracer_provider=tracer_provider,
+    # One server span per request; the ASGI receive/send sub-spans cost more than they tell.
+    telemetry = OpenTelemetryConfig(tracer_provider=tracer_provider, exclude_spans=["receive", "send"],
                                     exclude=["/metrics", "/healthz", "/readyz"])
     return Litestar(
         route_handlers=[*HEALTH_HANDLERS, *handlers],
