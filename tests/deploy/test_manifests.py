@@ -30,11 +30,10 @@ SETTINGS = [
     ("helpdesk_notify.settings", "NotifySettings"),
 ]
 # In CONTRACT.md §1 but not (yet) a field of any settings struct: notify will read it.
-CONTRACT_ONLY = {"HELPDESK_SMTP_URL"}
 
 
 def known_env() -> set[str]:
-    names = {"HELPDESK_QUERY_PORT"} | CONTRACT_ONLY
+    names = {"HELPDESK_QUERY_PORT"}
     for module, struct in SETTINGS:
         try:
             fields = getattr(importlib.import_module(module), struct).__struct_fields__

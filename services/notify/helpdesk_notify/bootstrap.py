@@ -1,47 +1,119 @@
-"""The one place notify is wired.
-
-Its consumers arrive with their own issue; until then the service runs, connects
-to what it will need, and says truthfully whether it is connected (``/readyz``).
-"""
+"""The one place notify is wired: settings → pool, NATS, stream, notifier (consumer + senders), HTTP app."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import email.utils
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
+import nats
 from litestar import Litestar
+from litestar.di import Provide
+from nats.aio.client import Client as NATS
+from psycopg_pool import AsyncConnectionPool
 
-from helpdesk_shared.connections import database_answers, nats_connection
+from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
 
+from helpdesk_notify.adapters.directory import ContactsTable
+from helpdesk_notify.adapters.outbox import PostgresOutbox
+from helpdesk_notify.adapters.policies import PolicyWindows
+from helpdesk_notify.adapters.rendering import Renderer
+from helpdesk_notify.adapters.schema import ensure_schema
+from helpdesk_notify.adapters.smtp import SmtpMailer, SmtpServer
+from helpdesk_notify.application import Sender
+from helpdesk_notify.domain.delivery import Backoff
+from helpdesk_notify.entrypoints.http import CONTROLLERS, Admin
+from helpdesk_notify.entrypoints.notifier import Notifier
 from helpdesk_notify.settings import NotifySettings
 
 VERSION = "0.1.0"
 
 
+@dataclass
+class Running:
+    pool: AsyncConnectionPool
+    nc: NATS
+    notifier: Notifier
+    mailers: list[SmtpMailer]
+    task: asyncio.Task[None]
+    admin: Admin
+
+
+async def start(settings: NotifySettings) -> Running:
+    """Open everything notify needs and start the notifier."""
+    server = SmtpServer.from_url(settings.smtp_url, settings.smtp_starttls, settings.smtp_username,
+                                 settings.smtp_password, settings.smtp_timeout)
+    sender_address = email.utils.parseaddr(settings.mail_from)[1] or "helpdesk@localhost"
+    windows = await asyncio.to_thread(PolicyWindows.load, settings.policy_dir)
+    await ensure_schema(settings.database_url)
+    nc = await nats.connect(settings.nats_url, name="helpdesk-notify", max_reconnect_attempts=-1)
+    js = nc.jetstream()
+    await ensure_stream(js)
+    pool = AsyncConnectionPool(settings.database_url, min_size=2, open=False,
+                               max_size=max(settings.pool_size, settings.notify_senders + 2),
+                               kwargs={"autocommit": True})
+    await pool.open(wait=True)
+    outbox, contacts, renderer = PostgresOutbox(pool), ContactsTable(pool), Renderer()
+    backoff = Backoff(settings.notify_max_attempts, settings.notify_backoff_seconds,
+                      settings.notify_backoff_max_seconds)
+    mailers = [SmtpMailer(server, sender_address) for _ in range(max(1, settings.notify_senders))]
+    senders = [Sender(outbox, contacts, mailer, renderer, backoff, settings.mail_from, SystemClock().now,
+                      max(1, settings.notify_claim)) for mailer in mailers]
+    notifier = Notifier(settings.database_url, js, windows, outbox, senders, settings.notify_batch,
+                        settings.notify_poll_seconds)
+    task = asyncio.create_task(notifier.run())
+    return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake))
+
+
+async def stop(running: Running) -> None:
+    """Finish the mail in hand, then close SMTP, NATS and the pool (SIGTERM's graceful path)."""
+    running.notifier.stop()
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(running.task, 20)
+    for mailer in running.mailers:
+        await mailer.close()
+    with contextlib.suppress(Exception):
+        await running.nc.drain()
+    await running.pool.close()
+
+
 def create_app(settings: NotifySettings | None = None) -> Litestar:
+    """The notify HTTP app; connections open in its lifespan, never at import."""
     settings = settings or from_env(NotifySettings)
-    held: dict[str, object] = {}
+    holder: dict[str, Running] = {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            held["nats"] = await stack.enter_async_context(nats_connection(settings.nats_url, "helpdesk-notify"))
+        holder["running"] = await start(settings)
+        try:
             yield
-
-    async def nats_ready() -> bool:
-        nc = held.get("nats")
-        return bool(nc is not None and nc.is_connected)  # type: ignore[attr-defined]
+        finally:
+            await stop(holder.pop("running"))
 
     async def database_ready() -> bool:
-        return await database_answers(settings.database_url)
+        return "running" in holder and await holder["running"].admin.outbox.ping()
+
+    async def nats_ready() -> bool:
+        return "running" in holder and holder["running"].nc.is_connected
+
+    async def consumer_ready() -> bool:
+        notifier = holder["running"].notifier if "running" in holder else None
+        return notifier is not None and (notifier.active or notifier.standby)
 
     return build_app(
-        service="notify", version=VERSION, handlers=[],
+        service="notify", version=VERSION, handlers=CONTROLLERS,
         authenticator=Authenticator(settings.jwt_secret, settings.admin_token),
-        readiness={"database": database_ready, "nats": nats_ready},
+        readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("notify"), lifespan=[lifespan],
+        dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False)},
     )
+
+

@@ -1,0 +1,1 @@
+"""notify's I/O: PostgreSQL (views, outbox, contacts), SMTP, templates, SLA policies."""

@@ -1,0 +1,29 @@
+"""The SLA policies' answers notify puts in mail: until when the customer may check a solution."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from helpdesk_shared.policies import Policy, calendar_of, load_policies
+
+from helpdesk_notify.domain.ticket import TicketView
+
+
+class PolicyWindows:
+    """``Windows`` from the shipped presets plus the operator's policy directory."""
+
+    def __init__(self, policies: dict[str, Policy]) -> None:
+        self._policies = policies
+
+    @classmethod
+    def load(cls, policy_dir: str | None) -> PolicyWindows:
+        return cls(load_policies(policy_dir))
+
+    def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None:
+        policy = self._policies.get(view.policy or "")
+        rule = policy.rule_for("acceptance", view.category, view.priority) if policy else None
+        if policy is None or rule is None or rule.acceptance is None:
+            return None
+        until = rule.acceptance.after(calendar_of(policy), at)
+        return until.astimezone(ZoneInfo(policy.calendar.timezone))

@@ -1,0 +1,57 @@
+"""notify's tables, in its own PostgreSQL schema ``notify`` (intake's tables are never read).
+
+- ``tracking``: how far the projection got (store position and stream sequence), and
+  from which stream sequence on events send mail (older history is only projected).
+- ``tickets``: the per-ticket view, as JSON.
+- ``outbox``: the delivery log, one row per (event, recipient), unique on ``dedup_key``.
+- ``contacts``: the directory: addresses and languages, kept by an admin (v1).
+- ``skipped``: messages the projection could not use, kept for inspection.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+SCHEMA = "notify"
+_INIT_LOCK = 0x4E4F5431  # serialises first-time schema creation between processes
+
+_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.tracking (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    position bigint NOT NULL DEFAULT 0, stream_seq bigint NOT NULL DEFAULT 0,
+    mail_from_seq bigint NOT NULL DEFAULT 1
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.tickets (
+    ticket_id text PRIMARY KEY, view jsonb NOT NULL, position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.contacts (
+    user_id text PRIMARY KEY, email text NOT NULL, name text NOT NULL DEFAULT '',
+    language text NOT NULL DEFAULT 'ru' CHECK (language IN ('ru', 'en')),
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.outbox (
+    id bigserial PRIMARY KEY, dedup_key text NOT NULL UNIQUE, event_id text NOT NULL,
+    ticket_id text NOT NULL, recipient_id text NOT NULL, template text NOT NULL,
+    context jsonb NOT NULL, message_id text NOT NULL, position bigint NOT NULL,
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent', 'dead')),
+    attempts integer NOT NULL DEFAULT 0, in_doubt integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(), last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
+    sent_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_due ON {SCHEMA}.outbox (next_attempt_at, id) WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS outbox_unsent ON {SCHEMA}.outbox (state, id) WHERE state <> 'sent';
+CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id, id);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.skipped (
+    stream_seq bigint PRIMARY KEY, subject text NOT NULL, reason text NOT NULL,
+    payload bytea NOT NULL, skipped_at timestamptz NOT NULL DEFAULT now()
+);
+"""
+
+
+async def ensure_schema(conninfo: str) -> None:
+    """Create notify's schema and tables if missing (idempotent, safe between processes)."""
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
+        await conn.execute(_DDL)

@@ -1,0 +1,97 @@
+"""Who hears what: one pure decision per event, one ``match`` arm per kind of event.
+
+The customer side hears about registration (TEL-6, END-2), questions (END-4), the
+solution and its acceptance window, closes and rejections with their reason (END-4:
+an automatic close lists what was done so far) and the staff's public comments.
+The staff side hears the customer's comments, returns and withdrawals; SLA warnings
+and breaches go to the responsible agent (IMC-8) once ``helpdesk.sla.*`` events
+exist: each is one more arm below. Internal comments never reach customers, and
+nobody is mailed about their own action (except the acknowledgement, TEL-6).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Protocol
+
+import msgspec
+
+from helpdesk_shared import events as ev
+from helpdesk_shared.vocabulary import Role, Visibility
+
+from helpdesk_notify.domain.ticket import TicketView
+
+ACKNOWLEDGEMENT = "acknowledgement"
+
+
+class Notification(msgspec.Struct, frozen=True):
+    """One mail to one person about one event; ``dedup_key`` makes it happen once."""
+
+    recipient_id: str
+    template: str
+    context: dict[str, Any]
+    dedup_key: str
+
+
+class Windows(Protocol):
+    """The policy's answers a decision needs (pure: computed from the policy's calendar)."""
+
+    def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None: ...
+
+
+class NoWindows:
+    def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None:
+        return None
+
+
+def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows()) -> list[Notification]:
+    """The notifications ``event`` causes, given the ticket's view after it."""
+    fact = event.data  # type: ignore[attr-defined]
+    customer, staff = view.customer_side, view.staff_side
+    wanted: list[tuple[str | None, str, dict[str, Any]]] = []
+    match fact:
+        case ev.TicketOpened():
+            wanted.append((customer, ACKNOWLEDGEMENT, {"description": fact.description}))
+        case ev.ClarificationRequested():
+            wanted.append((customer, "clarification_requested", {"question": fact.comment}))
+        case ev.SolutionProposed() | ev.MarkedReadyToInstall():
+            until = windows.acceptance_until(view, fact.occurred_at)
+            template = "solution_proposed" if isinstance(fact, ev.SolutionProposed) else "ready_to_install"
+            wanted.append((customer, template, {"solution": fact.comment,
+                                                "acceptance_until": until.isoformat() if until else None}))
+        case ev.SolutionAccepted(automatic=True):
+            wanted.append((customer, "closed_automatically", {"reason": fact.reason or fact.comment}))
+        case ev.SolutionAccepted():
+            wanted.append((staff, "solution_accepted", {"comment": fact.comment}))
+        case ev.Rejected() if fact.actor.role is Role.CUSTOMER:
+            wanted.append((staff, "withdrawn", {"reason": fact.reason}))
+        case ev.Rejected():
+            # END-4: an automatic close lists what was done before it (its own step is last)
+            done = [msgspec.to_builtins(s) for s in view.steps[:-1]] if fact.automatic else []
+            wanted.append((customer, "rejected", {"reason": fact.reason, "comment": fact.comment,
+                                                  "automatic": fact.automatic, "done_so_far": done}))
+        case ev.CommentAdded(visibility=Visibility.INTERNAL):
+            pass  # never to customers; staff read them in the desk
+        case ev.CommentAdded() if fact.actor.role is Role.CUSTOMER:
+            wanted.append((staff, "comment_added", {"body": fact.body, "from_customer": True}))
+        case ev.CommentAdded():
+            wanted.append((customer, "comment_added", {"body": fact.body, "from_customer": False}))
+        case ev.ReturnedToWork() | ev.Reopened():
+            wanted.append((staff, "returned_to_work", {"comment": fact.comment or fact.reason,
+                                                       "reopened": isinstance(fact, ev.Reopened)}))
+        # helpdesk.sla.* (IMC-8) slots in here, e.g.:
+        #   case sla.TargetAtRisk(): wanted.append((staff, "sla_at_risk", {...}))
+        #   case sla.TargetBreached(): wanted.append((staff, "sla_breached", {...}))
+        #   case sla.ReminderDue(): wanted.append((customer, "reminder", {...}))  # END-4 weekly
+    return [
+        Notification(recipient, template, {**_common(event, view), **extra}, f"{event.id}:{recipient}")
+        for recipient, template, extra in wanted
+        if recipient and (template == ACKNOWLEDGEMENT or recipient != fact.actor.id)
+    ]
+
+
+def _common(event: ev.CloudEvent, view: TicketView) -> dict[str, Any]:
+    """What every template may use."""
+    return {"ticket_id": view.ticket_id, "number": view.number, "subject": view.subject,
+            "status": view.status.value, "channel": view.channel.value,
+            "occurred_at": event.time.isoformat(), "root_message_id": view.root_message_id}

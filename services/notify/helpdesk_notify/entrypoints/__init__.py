@@ -1,0 +1,1 @@
+"""How work reaches notify: the JetStream consumer, the sender loop and the admin HTTP API."""

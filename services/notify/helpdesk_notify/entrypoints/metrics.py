@@ -1,0 +1,16 @@
+"""notify's Prometheus metrics, served with every other metric at ``/metrics``."""
+
+from prometheus_client import Counter, Gauge
+
+EVENTS = Counter("helpdesk_notify_events_total", "Ticket events folded into notify's views")
+SKIPPED = Counter("helpdesk_notify_events_skipped_total",
+                  "Messages notify could not use (kept in notify.skipped)")
+QUEUED = Counter("helpdesk_notify_mails_queued_total", "Mails written to the outbox")
+SENT = Counter("helpdesk_notify_mails_sent_total", "Mails the SMTP server accepted")
+FAILED = Counter("helpdesk_notify_mail_failures_total", "Delivery attempts that failed (retried or dead)")
+DEAD = Counter("helpdesk_notify_mails_dead_total", "Mails given up after their last attempt")
+IN_DOUBT = Counter("helpdesk_notify_mails_in_doubt_total",
+                   "Mails found 'sending' after a crash and sent again with the same Message-ID")
+PENDING = Gauge("helpdesk_notify_outbox_pending", "Mails waiting to be sent (including retries)")
+DEAD_NOW = Gauge("helpdesk_notify_outbox_dead", "Mails in the dead-letter state now")
+POSITION = Gauge("helpdesk_notify_position", "Event-store position notify has applied")
