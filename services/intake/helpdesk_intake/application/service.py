@@ -126,16 +126,20 @@ class IntakeService:
             raise NotFound(f"no ticket {ticket_id}")
         return ticket
 
+    def terms(self, customer_id: str) -> Terms:
+        """The customer's current policy and contract state (cached briefly, see customers.py)."""
+        return self.customers.terms(customer_id, lambda cid: self.load(Customer, cid))
+
     def active_customer(self, customer_id: str) -> Terms:
         """The terms of a customer with an active contract; else its users are blocked (MED-4)."""
-        terms = self.customers.terms(customer_id, lambda cid: self.load(Customer, cid))
+        terms = self.terms(customer_id)
         if not terms.active:
             raise Blocked(f"customer {terms.name} has no active contract")
         return terms
 
     def rules_of(self, customer_id: str) -> TicketRules:
         """The rules of the customer's current policy: a changed policy applies at once."""
-        return self.rules_for(self.customers.terms(customer_id, lambda cid: self.load(Customer, cid)).policy)
+        return self.rules_for(self.terms(customer_id).policy)
 
     def context(self, request: Request) -> Context:
         principal = request.principal
