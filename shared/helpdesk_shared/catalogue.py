@@ -1,4 +1,4 @@
-"""The event catalogue, generated from the code: ``docs/asyncapi.yaml`` and ``docs/events.md``.
+"""The event catalogue (ticket and SLA events), generated from the code: ``docs/asyncapi.yaml`` and ``docs/events.md``.
 
     python -m helpdesk_shared.catalogue            # rewrite both files
     python -m helpdesk_shared.catalogue --check    # fail if they are stale (the tests do this)
@@ -14,43 +14,56 @@ from typing import Any
 
 import msgspec
 
-from helpdesk_shared import events, subjects
+from helpdesk_shared import events, sla_events, subjects
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
+# (family, its fact → type map, channel name, subject prefix)
+FAMILIES = (
+    ("ticket", events.TICKET_EVENT_TYPES, "ticketEvents", subjects.TICKET_PREFIX),
+    ("sla", sla_events.SLA_EVENT_TYPES, "slaEvents", subjects.SLA_PREFIX),
+)
+
+
 def asyncapi() -> dict[str, Any]:
-    """An AsyncAPI 3 document of every ticket event: channel, message, and data schema."""
-    facts = list(events.TICKET_EVENT_TYPES)
+    """An AsyncAPI 3 document of every ticket and SLA event: channel, message, and data schema."""
+    facts = [fact for _, types, _, _ in FAMILIES for fact in types]
     _, components = msgspec.json.schema_components(facts, ref_template="#/components/schemas/{name}")
-    messages, operations = {}, {}
-    for fact, type_name in events.TICKET_EVENT_TYPES.items():
-        name = fact.__name__
-        messages[name] = {
-            "name": type_name,
-            "title": name,
-            "summary": (fact.__doc__ or "").strip().splitlines()[0] if fact.__doc__ else type_name,
-            "contentType": "application/cloudevents+json",
-            "headers": {"$ref": "#/components/schemas/MessageHeaders"},
-            "payload": {"allOf": [{"$ref": "#/components/schemas/CloudEventEnvelope"},
-                                  {"type": "object", "properties": {
-                                      "type": {"const": type_name},
-                                      "data": {"$ref": f"#/components/schemas/{name}"}}}]},
+    messages, operations, channels = {}, {}, {}
+    for family, types, channel, prefix in FAMILIES:
+        names = []
+        for fact, type_name in types.items():
+            name = fact.__name__
+            names.append(name)
+            messages[name] = {
+                "name": type_name,
+                "title": name,
+                "summary": (fact.__doc__ or "").strip().splitlines()[0] if fact.__doc__ else type_name,
+                "contentType": "application/cloudevents+json",
+                "headers": {"$ref": "#/components/schemas/MessageHeaders"},
+                "payload": {"allOf": [{"$ref": "#/components/schemas/CloudEventEnvelope"},
+                                      {"type": "object", "properties": {
+                                          "type": {"const": type_name},
+                                          "data": {"$ref": f"#/components/schemas/{name}"}}}]},
+            }
+            operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{channel}"},
+                                            "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}]}
+        channels[channel] = {
+            "address": f"{prefix}.{{ticket_id}}.{{event}}",
+            "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>"
+                           + (" (sequence: the SLA service's own outbox position)" if family == "sla" else ""),
+            "parameters": {"ticket_id": {"description": "The ticket's id (CloudEvent subject)."},
+                           "event": {"description": "The last part of the CloudEvent type."}},
+            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
         }
-        operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": "#/channels/ticketEvents"},
-                                        "messages": [{"$ref": f"#/channels/ticketEvents/messages/{name}"}]}
     components.update(_envelope_schemas())
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "helpdesk ticket events", "version": "1",
-                 "description": "Generated from helpdesk_shared.events; do not edit by hand."},
-        "channels": {"ticketEvents": {
-            "address": f"{subjects.TICKET_PREFIX}.{{ticket_id}}.{{event}}",
-            "description": f"JetStream stream {subjects.STREAM}; subscribe to {subjects.ALL_TICKET_EVENTS}.",
-            "parameters": {"ticket_id": {"description": "The ticket's id (CloudEvent subject)."},
-                           "event": {"description": "The last part of the CloudEvent type."}},
-            "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in messages},
-        }},
+        "info": {"title": "helpdesk ticket and SLA events", "version": "1",
+                 "description": "Generated from helpdesk_shared.events and helpdesk_shared.sla_events;"
+                                " do not edit by hand."},
+        "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": components},
     }
@@ -83,6 +96,16 @@ def markdown() -> str:
     for fact, type_name in events.TICKET_EVENT_TYPES.items():
         own = [f for f in fact.__struct_fields__ if f not in common]
         subject = f"`helpdesk.ticket.<id>.{type_name.rsplit('.', 1)[-1]}`"
+        lines.append(f"| `{type_name}` | {subject} | {', '.join(f'`{f}`' for f in own) or '—'} |")
+    lines += ["", "## SLA events", "",
+              "Published by the SLA service (`shared/helpdesk_shared/sla_events.py`). Every SLA event carries",
+              "`ticket_id`, `customer_id`, `policy`, `ticket_version` and `occurred_at` (when it became true:",
+              "a timer's due time, or the ticket event's time); `sequence` is the SLA service's outbox position.", "",
+              "| CloudEvent type | subject | data fields (beyond the common ones) |", "|---|---|---|"]
+    common = set(sla_events.SlaFact.__struct_fields__)
+    for fact, type_name in sla_events.SLA_EVENT_TYPES.items():
+        own = [f for f in fact.__struct_fields__ if f not in common]
+        subject = f"`helpdesk.sla.<id>.{type_name.rsplit('.', 1)[-1]}`"
         lines.append(f"| `{type_name}` | {subject} | {', '.join(f'`{f}`' for f in own) or '—'} |")
     return "\n".join(lines) + "\n"
 

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import nats
+from eventsourcing.utils import get_topic
 from litestar import Litestar
 from litestar.di import Provide
 
-from helpdesk_shared.clock import Clock, SimulatedClock, SystemClock
+from helpdesk_shared.clock import Clock, SystemClock
+from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
@@ -24,6 +26,8 @@ from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_sto
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.customers import CustomerDirectory
+from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS
 from helpdesk_intake.entrypoints.relay import Relay
@@ -48,7 +52,17 @@ class Intake:
 
 
 def make_clock(settings: IntakeSettings) -> Clock:
-    return SimulatedClock(SystemClock().now()) if settings.clock == "simulated" else SystemClock()
+    """The system clock, or the shared test clock (CONTRACT §6) that follows NATS once started."""
+    return SharedClock() if settings.clock == "simulated" else SystemClock()
+
+
+def last_ticket_position(store: IntakeEventStore) -> int:
+    """The store position of the newest ticket event (what the SLA must have seen to be settled)."""
+    with store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+        row = conn.execute(
+            "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s"
+            " ORDER BY notification_id DESC LIMIT 1", (get_topic(Ticket) + ".%",)).fetchone()
+    return int(row["notification_id"]) if row else 0
 
 
 def wire(settings: IntakeSettings, clock: Clock) -> Intake:
@@ -69,9 +83,16 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         holder["intake"] = await asyncio.to_thread(wire, settings, clock)
+        nc = None
+        if isinstance(clock, SharedClock):
+            nc = await nats.connect(settings.nats_url, name="helpdesk-intake-clock", max_reconnect_attempts=-1)
+            await clock.follow(nc)
         try:
             yield
         finally:
+            if nc is not None:
+                await clock.close()  # type: ignore[union-attr]
+                await nc.drain()
             await asyncio.to_thread(holder.pop("intake").close)
 
     async def database_ready() -> bool:
@@ -80,7 +101,10 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                 return conn.execute("SELECT 1").fetchone() is not None
         return "intake" in holder and await asyncio.to_thread(ping)
 
-    authenticator = Authenticator(settings.jwt_secret, settings.admin_token, settings.token_ttl_seconds)
+    tokens = WallClockTokens if isinstance(clock, SharedClock) else Authenticator
+    authenticator = tokens(settings.jwt_secret, settings.admin_token, settings.token_ttl_seconds)
+    clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
+                             lambda: last_ticket_position(holder["intake"].store))
     return build_app(
         service="intake", version=VERSION, handlers=CONTROLLERS, authenticator=authenticator,
         readiness={"database": database_ready}, tracer_provider=setup_tracing("intake"),
@@ -90,6 +114,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "tickets": Provide(lambda: holder["intake"].tickets, sync_to_thread=False),
             "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
+            "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
         },
     )
 

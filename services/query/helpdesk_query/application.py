@@ -10,18 +10,21 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import msgspec
 
 from helpdesk_shared import events as ev
+from helpdesk_shared.calendar import BusinessCalendar
+from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.vocabulary import Role, Visibility
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid_ticket_id
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
+from helpdesk_query.domain.sla import present as sla_block
 from helpdesk_query.domain.ticket import Comment, TicketView, fold
 
 READERS = (Role.ADMIN, Role.AGENT, Role.AUDITOR, Role.SERVICE, Role.CUSTOMER)
@@ -36,13 +39,14 @@ class BadCursor(Exception):
     """The cursor was not made by this service for this order."""
 
 
-def present(view: TicketView, principal: Principal, with_comments: bool = True) -> dict[str, Any]:
-    """A ticket as the API shows it to ``principal``."""
+def present(view: TicketView, principal: Principal, with_comments: bool = True,
+            sla: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ticket as the API shows it to ``principal`` (``sla``: its block at the read instant)."""
     body = msgspec.to_builtins(msgspec.structs.replace(view, comments=()))
     del body["comments"]
     if with_comments:
         body["comments"] = [msgspec.to_builtins(c) for c in view.comments if _may_see(principal, c)]
-    body["sla"] = {"policy": view.policy, "paused": False, "targets": []}
+    body["sla"] = sla or {"policy": view.policy, "paused": False, "targets": []}
     return body
 
 
@@ -74,9 +78,18 @@ def decode_cursor(order: str, cursor: str) -> list[Any]:
 class Queries:
     """List, detail, as_of, history and export."""
 
-    def __init__(self, readmodel: ReadModel, stream: EventStream) -> None:
+    def __init__(self, readmodel: ReadModel, stream: EventStream, clock: Clock | None = None,
+                 calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
         self.readmodel = readmodel
         self.stream = stream
+        self.clock = clock or SystemClock()
+        self.calendars = calendars or {}
+
+    async def _sla_blocks(self, views: Sequence[TicketView]) -> dict[str, dict[str, Any]]:
+        """Each ticket's sla block as it reads now: remaining time on its policy's calendar."""
+        found = await self.readmodel.sla([v.id for v in views])
+        now = self.clock.now()
+        return {v.id: sla_block(found.get(v.id), v.policy, self.calendars.get(v.policy or ""), now) for v in views}
 
     async def list_tickets(self, principal: Principal, where: TicketFilter, order: str, limit: int,
                            cursor: str | None) -> dict[str, Any]:
@@ -89,8 +102,9 @@ class Queries:
         rows = await self.readmodel.tickets(where, order, after, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        items = [present(view_from_row({k: r[k] for k in r if k != "queue_rank"}), principal, False)
-                 for r in rows]
+        views = [view_from_row({k: r[k] for k in r if k != "queue_rank"}) for r in rows]
+        blocks = await self._sla_blocks(views)
+        items = [present(v, principal, False, blocks[v.id]) for v in views]
         return {"items": items, "next_cursor": encode_cursor(order, rows[-1]) if more else None}
 
     async def ticket(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
@@ -99,7 +113,8 @@ class Queries:
         if found is None or not _owns(principal, found[0]["customer_id"]):
             raise TicketNotFound(ticket_id)
         row, comments = found
-        return present(view_from_row(row, [msgspec.convert(c, Comment) for c in comments]), principal)
+        view = view_from_row(row, [msgspec.convert(c, Comment) for c in comments])
+        return present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
 
     async def _facts(self, ticket_id: str) -> list[tuple[StoredMessage, ev.CloudEvent]]:
         if not valid_ticket_id(ticket_id):

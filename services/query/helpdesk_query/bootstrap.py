@@ -17,6 +17,9 @@ from litestar.di import Provide
 from nats.aio.client import Client as NATS
 from psycopg_pool import AsyncConnectionPool
 
+from helpdesk_shared.clock import Clock, SystemClock
+from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
@@ -31,6 +34,7 @@ from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.routes import CONTROLLERS
 from helpdesk_query.entrypoints.projector import Projector
 from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
+from helpdesk_query.entrypoints.sla_projector import SlaProjector
 from helpdesk_query.settings import QuerySettings
 
 VERSION = "0.1.0"
@@ -47,6 +51,8 @@ class Running:
     stopping: asyncio.Event
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     projector: Projector | None = None
+    sla_projector: SlaProjector | None = None
+    clock: Clock | None = None
 
 
 async def connect_nats(settings: QuerySettings, name: str) -> NATS:
@@ -58,23 +64,32 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     nc = await connect_nats(settings, "helpdesk-query")
     stream = EventStream(nc)
     await stream.ensure()
+    clock: Clock = SharedClock() if settings.clock == "simulated" else SystemClock()
+    if isinstance(clock, SharedClock):
+        await clock.follow(nc)
+    calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
     pool = AsyncConnectionPool(settings.database_url, min_size=2, max_size=settings.pool_size, open=False)
     await pool.open(wait=True)
-    running = Running(pool, nc, Queries(ReadModel(pool), stream), asyncio.Event())
+    running = Running(pool, nc, Queries(ReadModel(pool), stream, clock, calendars), asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     if settings.run_projector:
         running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch)
         running.tasks.append(asyncio.create_task(running.projector.run()))
+        running.sla_projector = SlaProjector(settings.database_url, nc.jetstream(), settings.projector_batch)
+        running.tasks.append(asyncio.create_task(running.sla_projector.run()))
     return running
 
 
 async def stop(running: Running) -> None:
     running.stopping.set()
-    if running.projector:
-        running.projector.stop()
+    for projector in (running.projector, running.sla_projector):
+        if projector:
+            projector.stop()
     _, pending = await asyncio.wait(running.tasks, timeout=5) if running.tasks else ((), ())
     for task in pending:
         task.cancel()
+    if isinstance(running.clock, SharedClock):
+        await running.clock.close()
     with contextlib.suppress(Exception):
         await running.nc.drain()
     await running.pool.close()

@@ -11,3 +11,4 @@ class QuerySettings(CommonSettings, kw_only=True):
     projector_batch: int = 500  # messages per projection transaction
     min_position_timeout: float = 5.0  # seconds a Helpdesk-Min-Position read may wait
     run_projector: bool = True  # `serve` also projects (a standby if another projector is active)
+    policy_dir: str | None = None  # operators' SLA policies, for the sla block's business calendars

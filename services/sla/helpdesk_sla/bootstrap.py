@@ -1,47 +1,122 @@
-"""The one place sla is wired.
-
-Its consumers arrive with their own issue; until then the service runs, connects
-to what it will need, and says truthfully whether it is connected (``/readyz``).
-"""
+"""The one place sla is wired: settings → clock, policies, consumer, timer wheel, publisher, sender."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
 
+import msgspec
+import psycopg
 from litestar import Litestar
 
+from helpdesk_shared.clock import Clock, SystemClock
+from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import database_answers, nats_connection
+from helpdesk_shared.policies import Policy, load_policies
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
 
+from helpdesk_sla.adapters.intake import IntakeClient
+from helpdesk_sla.adapters.schema import SCHEMA, ensure_schema
+from helpdesk_sla.application import replan_policy
+from helpdesk_sla.entrypoints.commands import CommandSender
+from helpdesk_sla.entrypoints.consumer import Consumer
+from helpdesk_sla.entrypoints.publisher import Publisher
+from helpdesk_sla.entrypoints.wheel import Wheel
 from helpdesk_sla.settings import SlaSettings
 
 VERSION = "0.1.0"
+log = logging.getLogger("helpdesk.sla")
+_POLICY_LOCK = 0x534C4133
+
+
+def make_clock(settings: SlaSettings) -> Clock:
+    return SharedClock() if settings.clock == "simulated" else SystemClock()
+
+
+async def replan_changed_policies(conninfo: str, policies: dict[str, Policy], clock: Clock) -> None:
+    """Policy files are read at start: open tickets under a changed one are re-planned (CONTRACT §5)."""
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_POLICY_LOCK,))
+        known = dict(await (await conn.execute(f"SELECT id, fingerprint FROM {SCHEMA}.policies")).fetchall())
+        for policy_id, policy in policies.items():
+            fingerprint = hashlib.sha256(msgspec.json.encode(policy, enc_hook=repr)).hexdigest()
+            if known.get(policy_id) == fingerprint:
+                continue
+            if policy_id in known:
+                count = await replan_policy(conn, policy_id, policies.get, clock.now())
+                log.info("policy %s changed: re-planned %d open tickets", policy_id, count)
+            await conn.execute(f"INSERT INTO {SCHEMA}.policies (id, fingerprint) VALUES (%s, %s)"
+                               " ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint",
+                               (policy_id, fingerprint))
 
 
 def create_app(settings: SlaSettings | None = None) -> Litestar:
     settings = settings or from_env(SlaSettings)
-    held: dict[str, object] = {}
+    held: dict[str, Any] = {}
+    authenticator = Authenticator(settings.jwt_secret, settings.admin_token)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            held["nats"] = await stack.enter_async_context(nats_connection(settings.nats_url, "helpdesk-sla"))
-            yield
+            nc = held["nats"] = await stack.enter_async_context(nats_connection(settings.nats_url, "helpdesk-sla"))
+            js = nc.jetstream()
+            await ensure_stream(js)
+            await ensure_schema(settings.database_url)
+            clock = make_clock(settings)
+            if isinstance(clock, SharedClock):
+                await clock.follow(nc)
+                stack.push_async_callback(clock.close)
+            policies = load_policies(settings.policy_dir)
+            await replan_changed_policies(settings.database_url, policies, clock)
+            intake = IntakeClient(settings.intake_url, authenticator)
+            stack.push_async_callback(intake.close)
+            loops = _loops(settings, js, clock, policies.get, intake)
+            tasks = [asyncio.create_task(loop.run()) for loop in loops]
+            held["ready"] = True
+            try:
+                yield
+            finally:
+                for loop in loops:
+                    loop.stop()
+                _, pending = await asyncio.wait(tasks, timeout=5)
+                for task in pending:
+                    task.cancel()
 
     async def nats_ready() -> bool:
         nc = held.get("nats")
-        return bool(nc is not None and nc.is_connected)  # type: ignore[attr-defined]
+        return bool(held.get("ready") and nc is not None and nc.is_connected)
 
     async def database_ready() -> bool:
         return await database_answers(settings.database_url)
 
     return build_app(
-        service="sla", version=VERSION, handlers=[],
-        authenticator=Authenticator(settings.jwt_secret, settings.admin_token),
+        service="sla", version=VERSION, handlers=[], authenticator=authenticator,
         readiness={"database": database_ready, "nats": nats_ready},
         tracer_provider=setup_tracing("sla"), lifespan=[lifespan],
     )
+
+
+def _loops(settings: SlaSettings, js: Any, clock: Clock, policy_of: Callable[[str], Policy | None],
+           intake: IntakeClient) -> list[Any]:
+    timers_changed, outbox_filled, commands_added = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    def committed() -> None:
+        for event in (timers_changed, outbox_filled, commands_added):
+            event.set()
+
+    loops: list[Any] = [
+        Wheel(settings.database_url, clock, policy_of, timers_changed, committed, settings.sla_batch),
+        Publisher(settings.database_url, js, outbox_filled),
+        CommandSender(settings.database_url, intake, commands_added, timers_changed.set),
+    ]
+    if settings.sla_consume:
+        loops.append(Consumer(settings.database_url, js, policy_of, committed, settings.sla_batch))
+    return loops

@@ -9,6 +9,9 @@ from typing import Any
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from helpdesk_query.domain.sla import SlaView
+
+from helpdesk_query.adapters.sla_projection import sla_views
 from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, TICKET_COLUMNS
 
 # Each order is a keyset: its columns are the cursor, all in one direction.
@@ -98,6 +101,13 @@ class ReadModel:
                 f"SELECT {', '.join(COMMENT_COLUMNS[1:])} FROM {CONTROL}.comments WHERE ticket_id = %s"
                 " ORDER BY position, id", (ticket_id,))
             return row, await cursor.fetchall()
+
+    async def sla(self, ticket_ids: Sequence[str]) -> dict[str, SlaView]:
+        """The folded sla blocks of these tickets (those the SLA service has spoken about)."""
+        if not ticket_ids:
+            return {}
+        async with self._pool.connection() as conn:
+            return await sla_views(conn, ticket_ids)
 
     async def position(self) -> int:
         """The store position the live read model has applied."""

@@ -78,6 +78,15 @@ CREATE SCHEMA IF NOT EXISTS {CONTROL};
 CREATE TABLE IF NOT EXISTS {CONTROL}.generation (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), active text NOT NULL
 );
+-- The sla block, folded from helpdesk.sla.> by its own consumer: not part of a generation,
+-- as a rebuild replays ticket events only; its position is the SLA stream's own sequence.
+CREATE TABLE IF NOT EXISTS {CONTROL}.sla (
+    ticket_id text PRIMARY KEY, view bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {CONTROL}.sla_tracking (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), stream_seq bigint NOT NULL DEFAULT 0
+);
+INSERT INTO {CONTROL}.sla_tracking DEFAULT VALUES ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS {CONTROL}.parked (
     stream_seq bigint PRIMARY KEY, subject text NOT NULL, position bigint, reason text NOT NULL,
     payload bytea NOT NULL, parked_at timestamptz NOT NULL DEFAULT now()

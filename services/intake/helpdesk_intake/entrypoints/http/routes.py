@@ -12,6 +12,7 @@ from helpdesk_shared.web.auth import Authenticator
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
+from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
@@ -100,4 +101,4 @@ class TicketController(Controller):
         return answer(tickets.act(command, ticket_id, action, data or cmd.ActOnTicket()))
 
 
-CONTROLLERS = [AuthController, ProvisioningController, TicketController]
+CONTROLLERS = [AuthController, ProvisioningController, TicketController, ClockController]

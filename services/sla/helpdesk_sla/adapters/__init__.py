@@ -1,0 +1,1 @@
+"""PostgreSQL, NATS and intake adapters of the SLA service."""

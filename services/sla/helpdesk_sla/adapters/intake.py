@@ -1,0 +1,65 @@
+"""Intake's command API, as the SLA service calls it: automatic transitions with a service identity.
+
+The same command path as a person's (CONTRACT §3): ``POST /v1/tickets/{id}/actions/{action}``
+with ``Idempotency-Key`` and ``If-Match``; intake marks the resulting event ``automatic``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+import httpx
+
+from helpdesk_shared.clock import SystemClock
+from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.auth import Authenticator, Principal
+
+SERVICE = Principal(id="service:sla", role=Role.SERVICE)
+
+
+class Answer(StrEnum):
+    APPLIED = "applied"
+    REFUSED = "refused"  # 409/412: a person got there first; the command is obsolete, not forced
+    NOT_FOUND = "not_found"
+    FAILED = "failed"  # any other 4xx: a bug to look at, never retried
+    RETRY = "retry"  # network error or 5xx: a passing failure
+
+
+class IntakeClient:
+    def __init__(self, base_url: str, authenticator: Authenticator, timeout: float = 5.0) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
+        self._authenticator = authenticator
+        self._token: tuple[str, dt.datetime] | None = None
+        self._wall = SystemClock()  # token lifetimes are real time, whatever the SLA clock says
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    def _bearer(self) -> str:
+        now = self._wall.now()
+        if self._token is None or now - self._token[1] > dt.timedelta(seconds=self._authenticator.ttl_seconds / 2):
+            self._token = (self._authenticator.issue(SERVICE, now), now)
+        return self._token[0]
+
+    async def act(self, ticket_id: str, action: str, reason: str, expected_version: int,
+                  idempotency_key: str) -> tuple[Answer, str]:
+        """Send one automatic transition; the answer's kind and a short description."""
+        try:
+            response = await self._client.post(
+                f"/v1/tickets/{ticket_id}/actions/{action}", json={"reason": reason},
+                headers={"Authorization": f"Bearer {self._bearer()}", "Idempotency-Key": idempotency_key,
+                         "If-Match": f'"{expected_version}"'})
+        except httpx.HTTPError as error:
+            return Answer.RETRY, f"{type(error).__name__}: {error}"
+        code = response.status_code
+        if code < 300:
+            return Answer.APPLIED, str(code)
+        detail = f"{code} {response.text[:200]}"
+        if code in (409, 412):
+            return Answer.REFUSED, detail
+        if code == 404:
+            return Answer.NOT_FOUND, detail
+        if code >= 500 or code in (401, 429):
+            return Answer.RETRY, detail
+        return Answer.FAILED, detail

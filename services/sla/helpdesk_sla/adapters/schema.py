@@ -1,0 +1,73 @@
+"""The SLA service's own PostgreSQL schema ``sla``: tickets' histories, timers, outbox, commands.
+
+Timers live here, not in memory: a restart loses none, and ``fired_at`` (set in the
+transaction that records the firing's facts and command) means none fires twice.
+"""
+
+from __future__ import annotations
+
+import psycopg
+
+SCHEMA = "sla"
+_INIT_LOCK = 0x534C4131
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+CREATE TABLE IF NOT EXISTS {SCHEMA}.tracking (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    position bigint NOT NULL DEFAULT 0,      -- the last ticket-store position applied
+    stream_seq bigint NOT NULL DEFAULT 0     -- the JetStream sequence of that message
+);
+INSERT INTO {SCHEMA}.tracking DEFAULT VALUES ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.tickets (
+    ticket_id text PRIMARY KEY,
+    customer_id text NOT NULL,
+    policy text NOT NULL,
+    version integer NOT NULL,
+    status text NOT NULL,
+    open boolean NOT NULL,
+    history bytea NOT NULL,                 -- JSON array of the ticket's CloudEvents
+    announced bytea NOT NULL                -- what the SLA facts said so far (planning.Announced)
+);
+CREATE INDEX IF NOT EXISTS tickets_customer ON {SCHEMA}.tickets (customer_id) WHERE open;
+CREATE INDEX IF NOT EXISTS tickets_policy ON {SCHEMA}.tickets (policy) WHERE open;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.timers (
+    ticket_id text NOT NULL,
+    kind text NOT NULL,
+    due_at timestamptz NOT NULL,
+    timer bytea NOT NULL,                   -- planning.Timer
+    fired_at timestamptz,
+    PRIMARY KEY (ticket_id, kind, due_at)
+);
+CREATE INDEX IF NOT EXISTS timers_due ON {SCHEMA}.timers (due_at) WHERE fired_at IS NULL;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.outbox (
+    id bigserial PRIMARY KEY,
+    ticket_id text NOT NULL,
+    subject text NOT NULL,
+    payload bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.commands (
+    idempotency_key text PRIMARY KEY,
+    id bigserial NOT NULL,
+    ticket_id text NOT NULL,
+    action text NOT NULL,
+    reason text NOT NULL,
+    expected_version integer NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    lease_until timestamptz,
+    done_at timestamptz,
+    outcome text
+);
+CREATE INDEX IF NOT EXISTS commands_pending ON {SCHEMA}.commands (id) WHERE done_at IS NULL;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.policies (
+    id text PRIMARY KEY,
+    fingerprint text NOT NULL
+);
+"""
+
+
+async def ensure_schema(conninfo: str) -> None:
+    """Create the schema if missing; safe when several SLA processes start together."""
+    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
+        await conn.execute(DDL)

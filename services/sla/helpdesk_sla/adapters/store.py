@@ -1,0 +1,169 @@
+"""SQL of the ``sla`` schema: tickets with their histories, timers, the outbox and commands.
+
+Every function runs in the caller's transaction; the caller decides what commits together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+import psycopg
+
+from helpdesk_shared import events as ev
+from helpdesk_shared import sla_events as sla
+from helpdesk_shared import subjects
+from helpdesk_shared.vocabulary import Status
+
+from helpdesk_sla.adapters.schema import SCHEMA
+from helpdesk_sla.domain.planning import Announced, Command, Timer
+
+Conn = psycopg.AsyncConnection[Any]
+_history = msgspec.json.Decoder(list[ev.TicketEvent])  # type: ignore[valid-type]
+_announced = msgspec.json.Decoder(Announced)
+_timer = msgspec.json.Decoder(Timer)
+
+
+@dataclass
+class TicketRow:
+    """A ticket as the SLA service keeps it: its facts so far and what was announced."""
+
+    ticket_id: str
+    customer_id: str
+    policy: str
+    version: int
+    status: Status
+    history: list[ev.CloudEvent]
+    announced: Announced = field(default_factory=Announced)
+
+    @property
+    def facts(self) -> list[ev.TicketFact]:
+        return [e.data for e in self.history]  # type: ignore[attr-defined]
+
+
+_COLUMNS = "ticket_id, customer_id, policy, version, status, history, announced"
+
+
+def _row(r: tuple[Any, ...]) -> TicketRow:
+    return TicketRow(r[0], r[1], r[2], r[3], Status(r[4]), _history.decode(r[5]), _announced.decode(r[6]))
+
+
+async def lock_tickets(conn: Conn, ids: Iterable[str], skip_locked: bool = False) -> dict[str, TicketRow]:
+    """The tickets with these ids, locked for this transaction (in id order: no deadlocks)."""
+    cursor = await conn.execute(
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%s) ORDER BY ticket_id"
+        f" FOR UPDATE{' SKIP LOCKED' if skip_locked else ''}", (sorted(set(ids)),))
+    return {r[0]: _row(r) for r in await cursor.fetchall()}
+
+
+async def open_tickets(conn: Conn, where: str, value: str) -> list[str]:
+    cursor = await conn.execute(f"SELECT ticket_id FROM {SCHEMA}.tickets WHERE open AND {where} = %s", (value,))
+    return [r[0] for r in await cursor.fetchall()]
+
+
+async def save_tickets(conn: Conn, rows: Sequence[TicketRow]) -> None:
+    if not rows:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            f"INSERT INTO {SCHEMA}.tickets ({_COLUMNS}, open) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (ticket_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
+            " policy = EXCLUDED.policy, version = EXCLUDED.version, status = EXCLUDED.status,"
+            " history = EXCLUDED.history, announced = EXCLUDED.announced, open = EXCLUDED.open",
+            [(r.ticket_id, r.customer_id, r.policy, r.version, r.status.value, msgspec.json.encode(r.history),
+              msgspec.json.encode(r.announced), r.status.is_open) for r in rows])
+
+
+async def save_announced(conn: Conn, rows: Sequence[TicketRow]) -> None:
+    if rows:
+        async with conn.cursor() as cur:
+            await cur.executemany(f"UPDATE {SCHEMA}.tickets SET announced = %s WHERE ticket_id = %s",
+                                  [(msgspec.json.encode(r.announced), r.ticket_id) for r in rows])
+
+
+async def replace_timers(conn: Conn, ticket_ids: Sequence[str], timers: Sequence[tuple[str, Timer]]) -> None:
+    """Drop the tickets' unfired timers and plan ``timers``; one that already fired stays fired."""
+    if ticket_ids:
+        await conn.execute(f"DELETE FROM {SCHEMA}.timers WHERE ticket_id = ANY(%s) AND fired_at IS NULL",
+                           (list(ticket_ids),))
+    await add_timers(conn, timers)
+
+
+async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]]) -> None:
+    if timers:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer) VALUES (%s, %s, %s, %s)"
+                " ON CONFLICT DO NOTHING",
+                [(tid, t.kind, t.due_at, msgspec.json.encode(t)) for tid, t in timers])
+
+
+async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> list[tuple[str, Timer]]:
+    """Unfired timers due by ``now``, oldest first, that no other process is firing (locked)."""
+    cursor = await conn.execute(
+        f"SELECT ticket_id, timer FROM {SCHEMA}.timers WHERE fired_at IS NULL AND due_at <= %s"
+        " ORDER BY due_at, ticket_id, kind LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
+    return [(r[0], _timer.decode(r[1])) for r in await cursor.fetchall()]
+
+
+async def mark_fired(conn: Conn, timers: Sequence[tuple[str, Timer]], at: dt.datetime) -> None:
+    if timers:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                f"UPDATE {SCHEMA}.timers SET fired_at = %s WHERE ticket_id = %s AND kind = %s AND due_at = %s",
+                [(at, tid, t.kind, t.due_at) for tid, t in timers])
+
+
+async def next_due(conn: Conn) -> dt.datetime | None:
+    row = await (await conn.execute(
+        f"SELECT min(due_at) FROM {SCHEMA}.timers WHERE fired_at IS NULL")).fetchone()
+    return row[0] if row else None
+
+
+async def record(conn: Conn, facts: Sequence[sla.SlaFact]) -> None:
+    """Put SLA facts into the outbox; each gets its outbox id as CloudEvent id and sequence."""
+    if not facts:
+        return
+    cursor = await conn.execute(
+        f"SELECT nextval(pg_get_serial_sequence('{SCHEMA}.outbox', 'id')) FROM generate_series(1, %s)",
+        (len(facts),))
+    ids = [r[0] for r in await cursor.fetchall()]
+    rows = []
+    for outbox_id, fact in zip(ids, facts, strict=True):
+        envelope = sla.wrap(fact, event_id=f"sla-{outbox_id}", sequence=outbox_id)
+        rows.append((outbox_id, fact.ticket_id, subjects.sla_subject(fact.ticket_id, sla.event_type(fact)),
+                     msgspec.json.encode(envelope)))
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            f"INSERT INTO {SCHEMA}.outbox (id, ticket_id, subject, payload) VALUES (%s, %s, %s, %s)", rows)
+
+
+async def add_commands(conn: Conn, commands: Sequence[Command]) -> None:
+    if commands:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                f"INSERT INTO {SCHEMA}.commands (idempotency_key, ticket_id, action, reason, expected_version)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(c.idempotency_key, c.ticket_id, c.action, c.reason, c.expected_version) for c in commands])
+
+
+async def tracking(conn: Conn, lock: bool = False) -> tuple[int, int]:
+    row = await (await conn.execute(
+        f"SELECT position, stream_seq FROM {SCHEMA}.tracking{' FOR UPDATE' if lock else ''}")).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
+
+
+async def track(conn: Conn, position: int, stream_seq: int) -> None:
+    await conn.execute(f"UPDATE {SCHEMA}.tracking SET position = %s, stream_seq = %s", (position, stream_seq))
+
+
+async def unsettled(conn: Conn, now: dt.datetime) -> bool:
+    """Whether anything due by ``now`` is still unfired, unsent or unpublished."""
+    row = await (await conn.execute(
+        f"SELECT EXISTS (SELECT 1 FROM {SCHEMA}.timers WHERE fired_at IS NULL AND due_at <= %s)"
+        f" OR EXISTS (SELECT 1 FROM {SCHEMA}.commands WHERE done_at IS NULL)"
+        f" OR EXISTS (SELECT 1 FROM {SCHEMA}.outbox)", (now,))).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,160 @@
+"""The SLA use cases: take in ticket events, fire due timers, re-plan after a policy change.
+
+Each use case runs inside one transaction the caller opens: the tickets' rows, their
+timers, the outbox facts, the commands and the consumer position commit together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from helpdesk_shared import events as ev
+from helpdesk_shared import sla_events as sla
+from helpdesk_shared.policies import Policy, SlaState, evaluate
+
+from helpdesk_sla.adapters import store
+from helpdesk_sla.adapters.store import Conn, TicketRow
+from helpdesk_sla.domain.planning import Command, Timer, TicketRef, fire, observe, plan
+
+log = logging.getLogger("helpdesk.sla")
+PolicyLookup = Callable[[str], Policy | None]
+
+
+@dataclass
+class Taken:
+    """What a batch of ticket events did."""
+
+    position: int
+    stream_seq: int
+    applied: int = 0
+    facts: int = 0
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (stream_seq, why)
+
+
+def _ref(row: TicketRow) -> TicketRef:
+    return TicketRef(row.ticket_id, row.customer_id, row.policy, row.version)
+
+
+async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | str]],
+                      policy_of: PolicyLookup) -> Taken:
+    """Apply ticket events (``(stream_seq, event or why undecodable)``) past the tracked position."""
+    position, stream_seq = await store.tracking(conn, lock=True)
+    taken = Taken(position, stream_seq)
+    fresh: list[ev.CloudEvent] = []
+    for seq, event in messages:
+        taken.stream_seq = max(taken.stream_seq, seq)
+        if isinstance(event, str):
+            taken.skipped.append((seq, event))
+        elif event.sequence > taken.position:
+            fresh.append(event)
+            taken.position = event.sequence
+    rows = await store.lock_tickets(conn, {e.data.ticket_id for e in fresh})  # type: ignore[attr-defined]
+    touched: dict[str, TicketRow] = {}
+    states: dict[str, SlaState] = {}
+    facts: list[sla.SlaFact] = []
+    for event in fresh:
+        folded = _fold(rows, event, policy_of, facts)
+        if folded is not None:
+            row, states[row.ticket_id] = folded
+            touched[row.ticket_id] = row
+            taken.applied += 1
+    timers = [(tid, timer) for tid, row in touched.items() for timer in plan(states[tid], row.version)]
+    await store.save_tickets(conn, list(touched.values()))
+    await store.replace_timers(conn, list(touched), timers)
+    await store.record(conn, facts)
+    await store.track(conn, taken.position, taken.stream_seq)
+    taken.facts = len(facts)
+    return taken
+
+
+def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLookup,
+          facts: list[sla.SlaFact]) -> tuple[TicketRow, SlaState] | None:
+    """Add one event to its ticket and announce what changed; None when it has no SLA."""
+    fact: ev.TicketFact = event.data  # type: ignore[attr-defined]
+    row = rows.get(fact.ticket_id)
+    if row is None:
+        if not isinstance(fact, ev.TicketOpened) or fact.policy is None or policy_of(fact.policy) is None:
+            return None  # no opening seen, or a ticket without a known policy: nothing to time
+        row = rows[fact.ticket_id] = TicketRow(fact.ticket_id, fact.customer_id, fact.policy, 0, fact.status, [])
+    if fact.version <= row.version:
+        return None  # a duplicate
+    row.history.append(event)
+    row.version, row.status, row.customer_id = fact.version, fact.status, fact.customer_id
+    state = evaluate(row.facts, policy_of(row.policy), fact.occurred_at)  # type: ignore[arg-type]
+    row.announced, new = observe(row.announced, state, _ref(row), fact.occurred_at)
+    facts.extend(new)
+    return row, state
+
+
+async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit: int = 500) -> int:
+    """Fire up to ``limit`` timers due by ``now``, oldest first; the number fired.
+
+    A timer whose ticket another transaction holds is left for the next round.
+    """
+    due = await store.due_timers(conn, now, limit)
+    if not due:
+        return 0
+    rows = await store.lock_tickets(conn, {tid for tid, _ in due}, skip_locked=True)
+    fired: list[tuple[str, Timer]] = []
+    facts: list[sla.SlaFact] = []
+    commands: list[Command] = []
+    follow_ups: list[tuple[str, Timer]] = []
+    for tid, timer in due:
+        row = rows.get(tid)
+        if row is None:
+            continue
+        row.announced, new, command = fire(row.announced, timer, _ref(row), row.status)
+        facts.extend(new)
+        if command is not None:
+            commands.append(command)
+        if timer.kind == "reminder":  # the next one, strictly after this one
+            state = evaluate(row.facts, policy_of(row.policy), timer.due_at)  # type: ignore[arg-type]
+            follow_ups += [(tid, t) for t in plan(state, row.version) if t.kind == "reminder"]
+        fired.append((tid, timer))
+    await store.mark_fired(conn, fired, now)
+    await store.save_announced(conn, list(rows.values()))
+    await store.record(conn, facts)
+    await store.add_commands(conn, commands)
+    await store.add_timers(conn, follow_ups)
+    return len(fired)
+
+
+async def replan(conn: Conn, ticket_ids: Sequence[str], policy_of: PolicyLookup, now: dt.datetime) -> int:
+    """Re-evaluate open tickets from their histories under their current policy; re-plan their timers."""
+    rows = await store.lock_tickets(conn, ticket_ids)
+    facts: list[sla.SlaFact] = []
+    timers: list[tuple[str, Timer]] = []
+    for row in rows.values():
+        policy = policy_of(row.policy)
+        if policy is None:
+            continue
+        state = evaluate(row.facts, policy, now)
+        row.announced, new = observe(row.announced, state, _ref(row), now)
+        facts.extend(new)
+        timers += [(row.ticket_id, t) for t in plan(state, row.version)]
+    await store.save_tickets(conn, list(rows.values()))
+    await store.replace_timers(conn, list(rows), timers)
+    await store.record(conn, facts)
+    return len(rows)
+
+
+async def replan_customer(conn: Conn, customer_id: str, policy: str, policy_of: PolicyLookup,
+                          now: dt.datetime) -> int:
+    """A customer's policy changed: its open tickets follow the new one from their history.
+
+    Ready for a ``customer policy changed`` fact; intake does not publish customer facts yet.
+    """
+    ids = await store.open_tickets(conn, "customer_id", customer_id)
+    rows = await store.lock_tickets(conn, ids)
+    for row in rows.values():
+        row.policy = policy
+    await store.save_tickets(conn, list(rows.values()))
+    return await replan(conn, ids, policy_of, now)
+
+
+async def replan_policy(conn: Conn, policy: str, policy_of: PolicyLookup, now: dt.datetime) -> int:
+    """A policy file changed: every open ticket under it is re-evaluated and re-planned."""
+    return await replan(conn, await store.open_tickets(conn, "policy", policy), policy_of, now)

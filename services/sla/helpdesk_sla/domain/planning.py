@@ -1,0 +1,166 @@
+"""What the SLA service announces and plans, as a pure function of a ticket's SLA state.
+
+The evaluation (``helpdesk_shared.policies.evaluate``) says where a ticket's targets
+stand at an instant. This module compares that with what was announced before (the
+``Announced`` snapshot) and answers with the SLA facts to publish and the timers to
+keep; firing a timer answers with its fact and, for an automatic transition, the
+command for intake. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import msgspec
+
+from helpdesk_shared import sla_events as sla
+from helpdesk_shared.policies import SlaState, Target
+from helpdesk_shared.policies.history import CUSTOMER_SIDE
+from helpdesk_shared.vocabulary import Status
+
+
+class Known(msgspec.Struct, kw_only=True):
+    """One target as last announced."""
+
+    due_at: dt.datetime | None
+    started_at: dt.datetime
+    stopped_at: dt.datetime | None = None
+    at_risk: bool = False
+    breached: bool = False
+
+
+class Announced(msgspec.Struct, kw_only=True):
+    """What the SLA service has told the world about one ticket so far."""
+
+    paused: bool = False
+    targets: dict[str, Known] = {}
+
+
+@dataclass(frozen=True)
+class TicketRef:
+    ticket_id: str
+    customer_id: str
+    policy: str
+    version: int
+
+
+class Timer(msgspec.Struct, frozen=True, kw_only=True):
+    """A planned firing: ``kind`` is ``warn:<target>``, ``breach:<target>``, ``transition`` or ``reminder``."""
+
+    kind: str
+    due_at: dt.datetime
+    planned_version: int
+    action: str | None = None
+    reason: str | None = None
+    status: Status | None = None
+
+
+class Command(msgspec.Struct, frozen=True, kw_only=True):
+    """An automatic transition for intake, with a key that makes a resend harmless."""
+
+    ticket_id: str
+    action: str
+    reason: str
+    expected_version: int
+    idempotency_key: str
+
+
+def _common(ref: TicketRef, at: dt.datetime) -> dict[str, object]:
+    return {"ticket_id": ref.ticket_id, "customer_id": ref.customer_id, "policy": ref.policy,
+            "ticket_version": ref.version, "occurred_at": at}
+
+
+def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime) -> tuple[Announced, list[sla.SlaFact]]:
+    """The facts that tell what changed between ``before`` and ``state`` (observed at ``at``)."""
+    facts: list[sla.SlaFact] = []
+    common = _common(ref, at)
+    if state.paused != before.paused:
+        facts.append((sla.Paused if state.paused else sla.Resumed)(**common))
+    targets = dict(before.targets)
+    for target in state.targets:
+        known = targets.get(target.kind)
+        fresh = known is None or known.started_at != target.started_at
+        if target.stopped_at is not None:
+            if fresh or known.stopped_at is None:  # type: ignore[union-attr]
+                if fresh:
+                    facts.append(_target_set(target, common))
+                facts.append(sla.Met(**common, kind=target.kind, due_at=target.due_at,
+                                     stopped_at=target.stopped_at, remaining_seconds=target.remaining_seconds,
+                                     breached=target.state == "breached"))
+                targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
+                                             stopped_at=target.stopped_at,
+                                             breached=target.state == "breached")
+        elif fresh or known.due_at != target.due_at:  # type: ignore[union-attr]
+            facts.append(_target_set(target, common))
+            targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
+                                         at_risk=False if fresh else known.at_risk,  # type: ignore[union-attr]
+                                         breached=False if fresh else known.breached)  # type: ignore[union-attr]
+    return Announced(paused=state.paused, targets=targets), facts
+
+
+def _target_set(target: Target, common: dict[str, object]) -> sla.TargetSet:
+    return sla.TargetSet(**common, kind=target.kind, due_at=target.due_at, warn_at=target.warn_at,
+                         started_at=target.started_at, release=target.release.value if target.release else None,
+                         customer_side=target.kind in CUSTOMER_SIDE)
+
+
+def plan(state: SlaState, version: int) -> list[Timer]:
+    """The timers a ticket in ``state`` needs; a paused executor target has none (its deadline moves)."""
+    if not state.status.is_open:
+        return []
+    timers = []
+    for target in state.targets:
+        if target.stopped_at is not None or target.due_at is None:
+            continue
+        if state.paused and target.kind not in CUSTOMER_SIDE:
+            continue
+        timers.append(Timer(kind=f"breach:{target.kind}", due_at=target.due_at, planned_version=version))
+        if target.warn_at is not None:
+            timers.append(Timer(kind=f"warn:{target.kind}", due_at=target.warn_at, planned_version=version))
+    if (move := state.next_transition) is not None:
+        timers.append(Timer(kind="transition", due_at=move.due_at, planned_version=version,
+                            action=move.action, reason=move.reason, status=move.status))
+    if state.next_reminder is not None:
+        timers.append(Timer(kind="reminder", due_at=state.next_reminder, planned_version=version,
+                            status=state.status))
+    return timers
+
+
+def idempotency_key(ticket_id: str, timer: Timer) -> str:
+    """Deterministic: the same timer always sends the same key, so intake applies it at most once."""
+    return f"sla:{ticket_id}:{timer.kind}:{timer.due_at.astimezone(dt.UTC).isoformat()}"
+
+
+def fire(before: Announced, timer: Timer, ref: TicketRef, status: Status
+         ) -> tuple[Announced, list[sla.SlaFact], Command | None]:
+    """Fire ``timer`` on a ticket now at ``ref.version`` in ``status``: its facts and command, if any."""
+    common = _common(ref, timer.due_at)
+    kind, _, target = timer.kind.partition(":")
+    known = before.targets.get(target)
+    if kind in ("warn", "breach"):
+        if known is None or known.stopped_at is not None or known.due_at is None:
+            return before, [], None
+        if kind == "warn" and not (known.at_risk or known.breached):
+            changed = msgspec.structs.replace(known, at_risk=True)
+            fact: sla.SlaFact = sla.AtRisk(**common, kind=target, due_at=known.due_at)  # type: ignore[arg-type]
+        elif kind == "breach" and not known.breached:
+            changed = msgspec.structs.replace(known, breached=True)
+            fact = sla.Breached(**common, kind=target, due_at=known.due_at)  # type: ignore[arg-type]
+        else:
+            return before, [], None
+        return Announced(paused=before.paused, targets={**before.targets, target: changed}), [fact], None
+    if kind == "reminder":
+        if status != timer.status:
+            return before, [], None
+        return before, [sla.ReminderDue(**common, status=status)], None
+    if kind == "transition":
+        # planned at an older version: something happened since, and a re-plan replaced it
+        if status != timer.status or ref.version != timer.planned_version:
+            return before, [], None
+        command = Command(ticket_id=ref.ticket_id, action=timer.action or "", reason=timer.reason or "",
+                          expected_version=timer.planned_version,
+                          idempotency_key=idempotency_key(ref.ticket_id, timer))
+        fact = sla.TransitionDue(**common, status=status, action=command.action, reason=command.reason)
+        return before, [fact], command
+    return before, [], None

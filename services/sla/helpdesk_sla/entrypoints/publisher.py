@@ -1,0 +1,71 @@
+"""The outbox publisher: SLA facts from ``sla.outbox`` onto ``helpdesk.sla.<ticket_id>.<event>``.
+
+Nothing is published that was not recorded (facts reach the outbox in the
+transaction that made them), and nothing recorded stays unpublished (a row is
+deleted only after the stream acknowledged it; ``Nats-Msg-Id`` = the fact's id
+makes a republish after a crash a no-op). One publisher at a time (an advisory
+lock) keeps each ticket's facts in outbox order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import psycopg
+from nats.js import JetStreamContext
+from prometheus_client import Counter
+
+from helpdesk_sla.adapters.schema import SCHEMA
+
+log = logging.getLogger("helpdesk.sla.publisher")
+LOCK_ID = 0x534C4132
+PUBLISHED = Counter("helpdesk_sla_events_published_total", "SLA facts published to JetStream")
+
+
+class Publisher:
+    def __init__(self, conninfo: str, js: JetStreamContext, wake: asyncio.Event, batch: int = 1000,
+                 interval: float = 0.2) -> None:
+        self._conninfo, self._js, self._wake, self._batch, self._interval = conninfo, js, wake, batch, interval
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    while not self._stopping.is_set():
+                        row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
+                        if row and row[0]:
+                            break
+                        await self._sleep()
+                    while not self._stopping.is_set():
+                        if not await self._publish_batch(conn):
+                            await self._sleep()
+            except Exception:  # noqa: BLE001 - NATS or PostgreSQL away: back off and retry
+                log.exception("publisher failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+
+    async def _publish_batch(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        self._wake.clear()
+        cursor = await conn.execute(
+            f"SELECT id, subject, payload FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
+        rows = await cursor.fetchall()
+        if not rows:
+            return 0
+        # Sent in order on one connection, so the stream keeps each ticket's order.
+        await asyncio.gather(*(self._js.publish(subject, bytes(payload), headers={"Nats-Msg-Id": f"sla-{oid}"})
+                               for oid, subject, payload in rows))
+        await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
+        PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self._interval)

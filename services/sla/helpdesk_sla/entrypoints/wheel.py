@@ -1,0 +1,86 @@
+"""The timer wheel: fires due timers in due order, and reports how far it has settled.
+
+Any number of SLA processes run a wheel on the same database: each takes due
+timers with ``FOR UPDATE SKIP LOCKED``, so a timer fires in exactly one of them,
+and ``fired_at`` commits with the firing's facts and command. Woken by a move of
+the simulated clock, by new timers, or every ``interval`` on the real clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from prometheus_client import Counter
+
+from helpdesk_shared.clock import Clock
+from helpdesk_shared.clock_sync import Settled, SharedClock
+
+from helpdesk_sla.adapters import store
+from helpdesk_sla.application import PolicyLookup, fire_due
+
+log = logging.getLogger("helpdesk.sla.wheel")
+FIRED = Counter("helpdesk_sla_timers_fired_total", "SLA timers fired")
+
+
+class Wheel:
+    def __init__(self, conninfo: str, clock: Clock, policy_of: PolicyLookup, wake: asyncio.Event,
+                 on_commit: Callable[[], None], batch: int = 500, interval: float = 0.1) -> None:
+        self._conninfo, self._clock, self._policy_of, self._wake = conninfo, clock, policy_of, wake
+        self._on_commit, self._batch, self._interval = on_commit, batch, interval
+        self._stopping = asyncio.Event()
+        self._reported: Settled | None = None
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
+                    while not self._stopping.is_set():
+                        await self._turn(conn)
+            except Exception:  # noqa: BLE001 - a passing failure: log, back off, go on
+                log.exception("timer wheel failed; retrying")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+
+    async def _turn(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self._wake.clear()
+        now = self._clock.now()
+        while True:
+            async with conn.transaction():
+                fired = await fire_due(conn, now, self._policy_of, self._batch)
+            if fired:
+                FIRED.inc(fired)
+                self._on_commit()
+            if fired < self._batch:
+                break
+        if isinstance(self._clock, SharedClock):
+            await self._report(conn, now)
+        await self._sleep()
+
+    async def _report(self, conn: psycopg.AsyncConnection[Any], now: Any) -> None:
+        """Tell intake (via the shared KV) that everything due by ``now`` is done (CONTRACT §6)."""
+        position, _ = await store.tracking(conn)  # read first: what it covers is already planned
+        if await store.unsettled(conn, now):
+            return
+        settled = Settled(now, position)
+        if settled != self._reported:
+            await self._clock.report_settled(settled)  # type: ignore[attr-defined]
+            self._reported = settled
+
+    async def _sleep(self) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait())]
+        if isinstance(self._clock, SharedClock):
+            waiters.append(asyncio.ensure_future(self._clock.moved.wait()))
+        done, pending = await asyncio.wait(waiters, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        if isinstance(self._clock, SharedClock):
+            self._clock.moved.clear()

@@ -1,0 +1,134 @@
+"""SLA integration events: the SLA service's public facts on ``helpdesk.sla.<ticket_id>.<event>``.
+
+Like the ticket events (``events.py``) each is a frozen msgspec struct for a
+CloudEvent's ``data``, carried in a tagged CloudEvents 1.0 envelope; decode with
+``decode`` and dispatch with ``match`` on ``event.data``. ``sequence`` is the SLA
+service's own outbox position (per ticket, later facts have higher sequences);
+it is not a ticket-store position.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal, Union
+
+import msgspec
+
+from helpdesk_shared.events import CloudEvent
+from helpdesk_shared.vocabulary import Status
+
+SOURCE = "urn:helpdesk:sla"
+TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply"]
+
+
+class SlaFact(msgspec.Struct, frozen=True, kw_only=True):
+    """Fields every SLA fact carries: whose ticket, under which policy, when it became true."""
+
+    ticket_id: str
+    customer_id: str
+    policy: str
+    ticket_version: int  # the ticket version the fact was derived from
+    occurred_at: dt.datetime
+
+
+class TargetSet(SlaFact, frozen=True, kw_only=True):
+    """A target started, or its deadline moved (a pause ended, a policy or priority changed)."""
+
+    kind: TargetKind
+    due_at: dt.datetime | None
+    warn_at: dt.datetime | None = None
+    started_at: dt.datetime
+    release: str | None = None  # release-bound targets (IMC-9) have no due time
+    customer_side: bool = False  # the customer's window: never paused
+
+
+class Paused(SlaFact, frozen=True, kw_only=True):
+    """The executor's clocks stopped: the ticket waits for the customer (KS-4)."""
+
+
+class Resumed(SlaFact, frozen=True, kw_only=True):
+    """The executor's clocks run again; ``target_set`` facts with the moved deadlines follow."""
+
+
+class AtRisk(SlaFact, frozen=True, kw_only=True):
+    """A target entered its warning lead (IMC-8: 4 working hours, or 1 bd, before it is due)."""
+
+    kind: TargetKind
+    due_at: dt.datetime
+
+
+class Breached(SlaFact, frozen=True, kw_only=True):
+    """A target's deadline passed before it was met."""
+
+    kind: TargetKind
+    due_at: dt.datetime
+
+
+class Met(SlaFact, frozen=True, kw_only=True):
+    """A target stopped; ``breached`` tells whether it stopped after its deadline."""
+
+    kind: TargetKind
+    due_at: dt.datetime | None
+    stopped_at: dt.datetime
+    remaining_seconds: int | None = None  # business time that was left when it stopped
+    breached: bool = False
+
+
+class ReminderDue(SlaFact, frozen=True, kw_only=True):
+    """A reminder is due while the ticket stays in ``status`` (END-4: weekly)."""
+
+    status: Status
+    to: Literal["customer", "agent"] = "customer"
+
+
+class TransitionDue(SlaFact, frozen=True, kw_only=True):
+    """An automatic transition's window ran out; the SLA service sent ``action`` to intake."""
+
+    status: Status
+    action: str
+    reason: str
+
+
+SLA_EVENT_TYPES: dict[type[SlaFact], str] = {
+    TargetSet: "helpdesk.sla.target_set",
+    Paused: "helpdesk.sla.paused",
+    Resumed: "helpdesk.sla.resumed",
+    AtRisk: "helpdesk.sla.at_risk",
+    Breached: "helpdesk.sla.breached",
+    Met: "helpdesk.sla.met",
+    ReminderDue: "helpdesk.sla.reminder_due",
+    TransitionDue: "helpdesk.sla.transition_due",
+}
+
+
+class SlaCloudEvent(CloudEvent, frozen=True, kw_only=True):
+    source: str = SOURCE
+
+
+def _envelope(fact: type[SlaFact], type_name: str) -> type[SlaCloudEvent]:
+    return msgspec.defstruct(fact.__name__ + "Event", [("data", fact)], bases=(SlaCloudEvent,),
+                             tag=type_name, frozen=True, kw_only=True, module=__name__)
+
+
+ENVELOPES: dict[type[SlaFact], type[SlaCloudEvent]] = {
+    fact: _envelope(fact, type_name) for fact, type_name in SLA_EVENT_TYPES.items()
+}
+SlaEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
+
+
+def event_type(fact: SlaFact) -> str:
+    return SLA_EVENT_TYPES[type(fact)]
+
+
+def wrap(fact: SlaFact, *, event_id: str, sequence: int) -> SlaCloudEvent:
+    """Put an SLA fact into its CloudEvent envelope."""
+    return ENVELOPES[type(fact)](id=event_id, subject=fact.ticket_id, time=fact.occurred_at,
+                                 sequence=sequence, data=fact)
+
+
+_decoder = msgspec.json.Decoder(SlaEvent)
+
+
+def decode(payload: bytes) -> SlaCloudEvent:
+    """Decode one SLA CloudEvent; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+    return _decoder.decode(payload)

@@ -1,0 +1,62 @@
+"""The ticket's sla block in the query service (CONTRACT §4): projected from SLA facts, read at any instant."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.sla.scenario import as_utc, msk
+from tests.support.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e]
+HOUR = 3600
+
+
+def _block(desk: Any, tid: str) -> dict[str, Any]:
+    response = httpx.get(f"{desk.query.url}/v1/tickets/{tid}", headers=desk.desk.agent, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()["sla"]
+
+
+def _resolution(desk: Any, tid: str, **expected: Any) -> dict[str, Any]:
+    """Wait until the projected resolution target shows ``expected`` (the projection is asynchronous)."""
+    def matches() -> dict[str, Any] | None:
+        found = [t for t in _block(desk, tid)["targets"] if t["kind"] == "resolution"]
+        return found[0] if found and all(found[0].get(k) == v for k, v in expected.items()) else None
+    try:
+        return wait_until(matches, timeout=10)
+    except TimeoutError:
+        raise AssertionError(f"resolution target never showed {expected}: {_block(desk, tid)}") from None
+
+
+def test_imc8_sla_block_counts_business_time_left_at_read_time(start_desk: Any) -> None:
+    desk = start_desk("imc", start=msk(2026, 2, 2, 9, 0), query=True)
+    tid = desk.open(category="error", priority="urgent")
+    desk.move_to(msk(2026, 2, 2, 10, 0))
+    desk.act(tid, "accept")
+    due = as_utc(msk(2026, 2, 3, 10, 0)).isoformat()
+    _resolution(desk, tid, due_at=due, remaining_seconds=9 * HOUR, state="running")
+    desk.move_to(msk(2026, 2, 2, 16, 0))
+    _resolution(desk, tid, remaining_seconds=3 * HOUR, state="at_risk")
+    desk.move_to(msk(2026, 2, 3, 11, 0))
+    _resolution(desk, tid, remaining_seconds=-HOUR, state="breached")
+    assert _block(desk, tid)["policy"] == "imc"
+
+
+def test_ks4_sla_block_freezes_while_paused_and_resumes_with_the_moved_deadline(start_desk: Any) -> None:
+    desk = start_desk("imc", start=msk(2026, 2, 2, 10, 0), query=True)
+    tid = desk.open(category="error", priority="urgent")
+    desk.act(tid, "accept")  # resolution due Tuesday 10:00
+    desk.move_to(msk(2026, 2, 2, 12, 0))
+    desk.act(tid, "request_clarification")
+    desk.move_to(msk(2026, 2, 2, 17, 0))
+    _resolution(desk, tid, remaining_seconds=7 * HOUR, state="paused")
+    block = _block(desk, tid)
+    assert block["paused"] is True
+    assert [t["state"] for t in block["targets"] if t["kind"] == "customer_reply"] == ["running"]
+    desk.comment(tid, "the log you asked for")
+    moved = as_utc(msk(2026, 2, 3, 15, 0)).isoformat()  # five paused working hours later
+    _resolution(desk, tid, due_at=moved, remaining_seconds=7 * HOUR, state="running")
+    assert _block(desk, tid)["paused"] is False
