@@ -3,7 +3,7 @@
 Starts its own stack (embedded PostgreSQL with durable settings, NATS, intake and
 the relay as processes), then:
 1. closed loop, 16 connections: each opens a ticket, accepts it, comments twice — commands/s, p50/p99;
-2. open loop at a fixed 500 commands/s: p50/p99 measured from each request's scheduled start;
+2. open loop at fixed rates (500 and 200 commands/s): p50/p99 from each request's scheduled start;
 3. pgbench, 16 clients, one-row INSERTs into a bigserial table on the same server: the ceiling.
 
     .venv/bin/python bench/intake.py [--seconds 15]
@@ -140,7 +140,8 @@ def insert_ceiling(database_url: str, seconds: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
-    parser.add_argument("--rate", type=float, default=500)
+    parser.add_argument("--rate", type=float, nargs="+", default=[500, 200],
+                        help="open-loop rates in commands/s (the target's, and one this stack sustains)")
     parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
     args = parser.parse_args()
     with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"),
@@ -153,8 +154,9 @@ def main() -> None:
         print(f"intake ({args.workers} workers), closed loop, {CONCURRENCY} connections, {elapsed:.0f} s,"
               " relay running:")
         print(f"  {throughput:,.0f} commands/s  ({count} commands, {errors} errors)  {latency_line(latencies)}")
-        fixed = asyncio.run(open_loop("127.0.0.1", port, customer, agent, args.rate, args.seconds))
-        print(f"intake, open loop at {args.rate:.0f} commands/s: {latency_line(fixed)}")
+        for rate in args.rate:
+            fixed = asyncio.run(open_loop("127.0.0.1", port, customer, agent, rate, args.seconds))
+            print(f"intake, open loop at {rate:.0f} commands/s: {latency_line(fixed)}")
         ceiling = insert_ceiling(env["HELPDESK_DATABASE_URL"], int(args.seconds))
         print(f"PostgreSQL raw single-row inserts, {CONCURRENCY} clients: {ceiling:,.0f} inserts/s")
         print(f"ratio commands/s ÷ raw inserts/s: {throughput / ceiling:.2f}")
