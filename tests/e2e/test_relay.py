@@ -33,7 +33,7 @@ def _work(desk: Desk, tickets: int) -> None:
         list(pool.map(one, range(tickets)))
 
 
-def test_relay_killed_mid_stream_publishes_every_event_exactly_once_in_order(services, database_url, nats_url):
+def test_card9_relay_killed_mid_stream_publishes_every_event_exactly_once_in_order(services, database_url, nats_url):
     intake = services.start("intake", "serve")
     relay = services.start("intake", "relay")
     with httpx.Client(base_url=intake.url, timeout=30) as client:

@@ -7,7 +7,7 @@ from litestar.testing import TestClient
 from tests.support.desk import PASSWORD, Desk, bearer
 
 
-def test_open_accept_answers_with_number_version_and_position(desk: Desk) -> None:
+def test_card3_commands_append_events_and_answer_with_number_version_and_position(desk: Desk) -> None:
     opened = desk.client.post("/v1/tickets", json={"subject": "Printer", "description": "On fire"},
                               headers=desk.customer)
     assert opened.status_code == 201
@@ -19,12 +19,12 @@ def test_open_accept_answers_with_number_version_and_position(desk: Desk) -> Non
     assert int(accepted.headers["Helpdesk-Position"]) > int(opened.headers["Helpdesk-Position"])
 
 
-def test_ticket_numbers_are_unique_and_readable(desk: Desk) -> None:
+def test_ks2_every_request_gets_a_unique_readable_number(desk: Desk) -> None:
     numbers = {desk.open()["number"] for _ in range(5)}
     assert len(numbers) == 5
 
 
-def test_agent_registers_a_phone_request_for_a_customer(desk: Desk) -> None:
+def test_ks1_agent_registers_a_phone_request_for_a_customer(desk: Desk) -> None:
     ticket = desk.open(headers=desk.agent, channel="phone", customer_id=desk.customer_id)
     assert ticket["status"] == "new"
 
@@ -55,7 +55,7 @@ def test_only_admins_provision(desk: Desk) -> None:
     assert desk.client.post("/v1/customers", json=body, headers=desk.agent).status_code == 403
 
 
-def test_login_wrong_password_is_401_and_blocked_customer_is_403(desk: Desk, client: TestClient) -> None:
+def test_med4_wrong_password_is_401_and_a_customer_without_contract_is_blocked(desk: Desk, client: TestClient) -> None:
     login = client.post("/v1/auth/token", json={"login": "nobody", "password": "wrong-password"})
     assert login.status_code == 401 and login.json()["code"] == "unauthorized"
     blocked = client.patch(f"/v1/customers/{desk.customer_id}", json={"contract": {"active": False}},
@@ -117,7 +117,7 @@ def test_stale_if_match_is_412_and_current_version_succeeds(desk: Desk, event_co
     assert fresh.status_code == 201 and fresh.json()["version"] == 3
 
 
-def test_triage_patch_and_time_entries(desk: Desk) -> None:
+def test_med5_planned_date_planned_time_and_actual_time_are_recorded(desk: Desk) -> None:
     ticket = desk.open()
     patched = desk.client.patch(f"/v1/tickets/{ticket['id']}", headers=desk.agent, json={
         "priority": "urgent", "category": "error", "planned_date": "2026-12-01", "planned_minutes": 120})

@@ -23,7 +23,7 @@ def _opened(channel: str = "email") -> Ticket:
                        category=None, priority="normal", service=None, policy=None)
 
 
-def test_v1_opened_events_written_before_channels_existed_are_read_as_portal(database_url: str) -> None:
+def test_card1_v1_opened_events_written_before_channels_existed_are_read_as_portal(database_url: str) -> None:
     store = open_event_store(database_url)
     try:
         (event,) = _opened().collect_events()

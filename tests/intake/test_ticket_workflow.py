@@ -88,6 +88,13 @@ def test_every_transition_of_the_contract_table(status: Status, action: str) -> 
         assert ticket.collect_events() == []
 
 
+def test_med1_every_ticket_starts_as_new_and_moves_only_through_the_contract_statuses() -> None:
+    ticket = ticket_in(Status.NEW)
+    assert ticket.status is Status.NEW and ticket.version == 1
+    assert {s.value for s in Status} == {"new", "in_progress", "awaiting_customer", "in_development",
+                                         "ready_to_install", "customer_testing", "done", "rejected"}
+
+
 def test_unknown_action_is_an_invalid_transition() -> None:
     with pytest.raises(InvalidTransition):
         ticket_in(Status.NEW).act(AGENT, RULES, "teleport")
