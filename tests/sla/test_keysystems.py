@@ -85,3 +85,45 @@ def test_ks4_waiting_for_the_customer_pauses_the_clock_and_moves_the_deadline(st
     desk.move_to(moved.due_at + dt.timedelta(minutes=1))
     [breach] = desk.of(tid, sla.Breached)
     assert breach.kind == "resolution" and as_utc(breach.occurred_at) == as_utc(moved.due_at)
+
+
+def _done(desk: Any, category: str) -> str:
+    """A ticket the customer accepted the solution of (status done)."""
+    tid = desk.open(category=category)
+    desk.act(tid, "accept")
+    desk.act(tid, "propose_solution")
+    desk.act(tid, "accept_solution", as_customer=True)
+    assert desk.status(tid) == "done"
+    return tid
+
+
+def _return(desk: Any, tid: str) -> Any:
+    return desk.desk.act(tid, "return_to_work", headers=desk.desk.customer, comment="still broken")
+
+
+def _reopen_window(desk: Any, category: str, closes: dt.datetime) -> None:
+    """Two tickets done at Monday 12:00: one returns a minute before ``closes``, one a minute after."""
+    inside, outside = _done(desk, category), _done(desk, category)
+    desk.move_to(closes - dt.timedelta(minutes=1))
+    returned = _return(desk, inside)
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["status"] == "in_progress"
+    desk.settle()
+    assert isinstance(desk.ticket_facts(inside)[-1], ev.Reopened)
+    desk.move_to(closes + dt.timedelta(minutes=1))
+    refused = _return(desk, outside)
+    assert refused.status_code == 409 and refused.json()["code"] == "reopen_window_closed", refused.text
+    assert desk.status(outside) == "done"
+
+
+def test_ks8_return_window_two_business_days_for_errors(start_desk: Any) -> None:
+    # Done Monday 2026-02-02 12:00 (no holidays that week): 2 bd later is Wednesday 12:00.
+    desk = start_desk("keysystems", start=msk(2026, 2, 2, 12, 0))
+    _reopen_window(desk, "error", closes=msk(2026, 2, 4, 12, 0))
+
+
+def test_ks8_return_window_five_business_days_for_improvements(start_desk: Any) -> None:
+    # Done Friday 2026-02-20 12:00; Monday 23 February is a holiday, so the window crosses it:
+    # 5 bd are Tue 24 .. Fri 27 and Mon 2 March, closing Monday 2026-03-02 12:00 (not Friday 27).
+    desk = start_desk("keysystems", start=msk(2026, 2, 20, 12, 0))
+    _reopen_window(desk, "improvement", closes=msk(2026, 3, 2, 12, 0))

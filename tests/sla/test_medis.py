@@ -115,12 +115,17 @@ def test_med8_ready_to_install_closes_as_done_after_two_weeks_without_answer(sta
     assert isinstance(done, ev.SolutionAccepted) and done.automatic and done.reason == "no_answer"
 
 
-def test_med9_only_customization_goes_to_development(start_desk: Any) -> None:
+def test_med9_only_customizations_go_to_development(start_desk: Any) -> None:
+    # MED-8 (ready to install closes itself after 2 weeks) is proved by the test above.
     desk = start_desk("medis", start=MONDAY)
-    tid = desk.open(category="error")
-    desk.act(tid, "accept")
-    refused = desk.desk.act(tid, "send_to_development")
+    error, improvement = desk.open(category="error"), desk.open(category="improvement")
+    desk.act(error, "accept")
+    refused = desk.desk.act(error, "send_to_development")
     assert refused.status_code == 409 and refused.json()["code"] == "invalid_transition"
+    assert desk.status(error) == "in_progress"
+    desk.act(improvement, "accept")
+    assert desk.act(improvement, "send_to_development")["status"] == "in_development"
+    assert isinstance(desk.ticket_facts(improvement)[-1], ev.SentToDevelopment)
 
 
 def test_med10_a_new_ticket_not_reviewed_within_three_business_days_breaches(start_desk: Any) -> None:

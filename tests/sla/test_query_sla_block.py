@@ -60,3 +60,36 @@ def test_ks4_sla_block_freezes_while_paused_and_resumes_with_the_moved_deadline(
     moved = as_utc(msk(2026, 2, 3, 15, 0)).isoformat()  # five paused working hours later
     _resolution(desk, tid, due_at=moved, remaining_seconds=7 * HOUR, state="running")
     assert _block(desk, tid)["paused"] is False
+
+
+def _listed(desk: Any, sla_state: str) -> set[str]:
+    response = httpx.get(f"{desk.query.url}/v1/tickets", headers=desk.desk.agent, timeout=10,
+                         params={"sla_state": sla_state, "customer_id": desk.desk.customer_id})
+    assert response.status_code == 200, response.text
+    return {item["id"] for item in response.json()["items"]}
+
+
+def _lists(desk: Any, expected: dict[str, set[str]]) -> None:
+    """Wait until each ``sla_state`` filter lists exactly the expected tickets (the projection lags)."""
+    try:
+        wait_until(lambda: all(_listed(desk, state) == ids for state, ids in expected.items()), timeout=10)
+    except TimeoutError:
+        seen = {state: _listed(desk, state) for state in expected}
+        raise AssertionError(f"sla_state filters listed {seen}, expected {expected}") from None
+
+
+def test_imc8_sla_state_filter_lists_tickets_by_a_target_state_at_read_time(start_desk: Any) -> None:
+    """CONTRACT §4 ``sla_state``: a ticket matches when one of its targets is in that state now."""
+    desk = start_desk("imc", start=msk(2026, 2, 2, 9, 0), query=True)
+    late, paused, waiting = (desk.open(category="error", priority="urgent") for _ in range(3))
+    desk.move_to(msk(2026, 2, 2, 10, 0))
+    desk.act(late, "accept")  # resolution due Tuesday 10:00, at risk from Monday 15:00
+    desk.act(paused, "accept")
+    desk.move_to(msk(2026, 2, 2, 12, 0))
+    desk.act(paused, "request_clarification")  # resolution paused, customer_reply running
+    # waiting: first response due Monday 18:00 with no warning lead, still running
+    desk.move_to(msk(2026, 2, 2, 16, 0))
+    _lists(desk, {"at_risk": {late}, "paused": {paused}, "running": {paused, waiting},
+                  "met": {late, paused}, "breached": set()})
+    desk.move_to(msk(2026, 2, 2, 18, 1))
+    _lists(desk, {"breached": {waiting}, "at_risk": {late}, "running": {paused}})

@@ -98,6 +98,8 @@ class Queries:
             if where.customer_id not in (None, principal.customer_id) or not principal.customer_id:
                 return {"items": [], "next_cursor": None}
             where = dataclasses.replace(where, customer_id=principal.customer_id)
+        if where.sla_state is not None:
+            where = dataclasses.replace(where, now=self.clock.now())
         after = decode_cursor(order, cursor) if cursor else None
         rows = await self.readmodel.tickets(where, order, after, limit + 1)
         more = len(rows) > limit

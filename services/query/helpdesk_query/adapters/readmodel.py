@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,25 @@ ORDERS: dict[str, tuple[tuple[str, ...], str]] = {
 }
 _COLUMNS = ", ".join(TICKET_COLUMNS)
 
+# A target's state at an instant, in SQL: ``helpdesk_query.domain.sla._target`` over the stored
+# view (bytea JSON of an SlaView). Parameters: now (twice), then the wanted state.
+_SLA_STATE_AT = f"""EXISTS (
+    SELECT 1 FROM {CONTROL}.sla s
+    CROSS JOIN LATERAL (SELECT convert_from(s.view, 'UTF8')::jsonb AS j) b
+    CROSS JOIN LATERAL jsonb_each(b.j -> 'targets') AS t(kind, v)
+    CROSS JOIN LATERAL (SELECT CASE WHEN coalesce((b.j ->> 'paused')::boolean, false)
+                                     AND NOT coalesce((t.v ->> 'customer_side')::boolean, false)
+                                    THEN (b.j ->> 'paused_at')::timestamptz END AS frozen_at) f
+    WHERE s.ticket_id = {CONTROL}.tickets.id AND CASE
+        WHEN t.v ->> 'stopped_at' IS NOT NULL THEN
+            CASE WHEN coalesce((t.v ->> 'breached')::boolean, false) THEN 'breached' ELSE 'met' END
+        WHEN t.v ->> 'due_at' IS NULL THEN 'running'
+        WHEN coalesce((t.v ->> 'breached')::boolean, false)
+             OR coalesce(f.frozen_at, %s::timestamptz) > (t.v ->> 'due_at')::timestamptz THEN 'breached'
+        WHEN f.frozen_at IS NOT NULL THEN 'paused'
+        WHEN %s::timestamptz >= (t.v ->> 'warn_at')::timestamptz THEN 'at_risk'
+        ELSE 'running' END = %s)"""
+
 
 @dataclass(frozen=True)
 class TicketFilter:
@@ -35,6 +55,7 @@ class TicketFilter:
     assignee_id: str | None = None
     sla_state: str | None = None
     q: str | None = None
+    now: dt.datetime | None = None  # the instant ``sla_state`` is judged at (the service's clock)
 
     def where(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
@@ -54,8 +75,9 @@ class TicketFilter:
             sql.append("(responsible_id = %s OR owner_id = %s)")
             args += [self.assignee_id, self.assignee_id]
         if self.sla_state is not None:
-            sql.append("sla_state = %s")
-            args.append(self.sla_state)
+            now = self.now or dt.datetime.now(dt.UTC)
+            sql.append(_SLA_STATE_AT)
+            args += [now, now, self.sla_state]
         if self.q:
             sql.append("search @@ websearch_to_tsquery('russian', %s)")
             args.append(self.q)
