@@ -7,13 +7,15 @@ so each creates it idempotently with the same configuration from here.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from nats.js import JetStreamContext
-from nats.js.api import StorageType, StreamConfig
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from helpdesk_shared import subjects
 
+log = logging.getLogger("helpdesk.stream")
 POSITION_HEADER = "Helpdesk-Position"  # the global event-store position of a ticket message
 DUPLICATE_WINDOW = dt.timedelta(minutes=10)
 
@@ -37,3 +39,29 @@ async def ensure_stream(js: JetStreamContext) -> None:
             await js.add_stream(stream_config())
         except Exception:  # noqa: BLE001 - another service created it meanwhile
             await js.stream_info(subjects.STREAM)
+
+
+async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str, tracked_seq: int, *,
+                       ack_policy: AckPolicy = AckPolicy.ALL,
+                       max_ack_pending: int = 20_000) -> JetStreamContext.PullSubscription:
+    """Bind to a durable pull consumer that resumes right after ``tracked_seq``.
+
+    A consumer's own projection is its bookmark (the stream sequence it stored with
+    its rows). If the durable consumer delivered past it, or holds unacked messages,
+    those would only come back after ``ack_wait`` and behind newer ones, so it is
+    re-created to start at ``tracked_seq + 1``.
+    """
+    try:
+        info = await js.consumer_info(subjects.STREAM, durable)
+        if info.delivered.stream_seq > tracked_seq or info.num_ack_pending:
+            log.info("%s delivered up to %d, its projection is at %d: re-aligning",
+                     durable, info.delivered.stream_seq, tracked_seq)
+            await js.delete_consumer(subjects.STREAM, durable)
+            raise NotFoundError
+    except NotFoundError:
+        start = ({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": tracked_seq + 1}
+                 if tracked_seq else {"deliver_policy": DeliverPolicy.ALL})
+        await js.add_consumer(subjects.STREAM, ConsumerConfig(
+            durable_name=durable, name=durable, ack_policy=ack_policy, ack_wait=30.0,
+            max_ack_pending=max_ack_pending, filter_subject=filter_subject, **start))
+    return await js.pull_subscribe_bind(stream=subjects.STREAM, durable=durable)

@@ -18,10 +18,10 @@ from typing import Any
 import psycopg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
+from nats.js.api import AckPolicy
 
 from helpdesk_shared import subjects
+from helpdesk_shared.stream import bind_aligned
 
 from helpdesk_notify.adapters.projection import apply_batch, start_tracking, stream_message, tracked
 from helpdesk_notify.domain.notifications import Windows
@@ -81,17 +81,5 @@ class Consumer:
         info = await self._js.stream_info(subjects.STREAM)
         await start_tracking(self._conn, info.state.last_seq + 1)
         _, tracked_seq, _ = await tracked(self._conn)
-        try:
-            consumer = await self._js.consumer_info(subjects.STREAM, DURABLE)
-            if consumer.delivered.stream_seq > tracked_seq or consumer.num_ack_pending:
-                log.info("consumer delivered up to %d, notify at %d: re-aligning",
-                         consumer.delivered.stream_seq, tracked_seq)
-                await self._js.delete_consumer(subjects.STREAM, DURABLE)
-                raise NotFoundError
-        except NotFoundError:
-            start = ({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": tracked_seq + 1}
-                     if tracked_seq else {"deliver_policy": DeliverPolicy.ALL})
-            await self._js.add_consumer(subjects.STREAM, ConsumerConfig(
-                durable_name=DURABLE, name=DURABLE, ack_policy=AckPolicy.EXPLICIT, ack_wait=30.0,
-                max_ack_pending=MAX_ACK_PENDING, filter_subject=FILTER, **start))
-        return await self._js.pull_subscribe_bind(stream=subjects.STREAM, durable=DURABLE)
+        return await bind_aligned(self._js, DURABLE, FILTER, tracked_seq,
+                                  ack_policy=AckPolicy.EXPLICIT, max_ack_pending=MAX_ACK_PENDING)

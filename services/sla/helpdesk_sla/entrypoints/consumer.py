@@ -19,12 +19,11 @@ import msgspec
 import psycopg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from nats.js.errors import NotFoundError
 from prometheus_client import Counter, Gauge
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import subjects
+from helpdesk_shared.stream import bind_aligned
 
 from helpdesk_sla.adapters import store
 from helpdesk_sla.application import PolicyLookup, take_events
@@ -77,18 +76,7 @@ class Consumer:
 
     async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
         _, tracked = await store.tracking(conn)
-        try:
-            info = await self._js.consumer_info(subjects.STREAM, DURABLE)
-            if info.delivered.stream_seq > tracked or info.num_ack_pending:
-                await self._js.delete_consumer(subjects.STREAM, DURABLE)
-                raise NotFoundError
-        except NotFoundError:
-            start = ({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": tracked + 1}
-                     if tracked else {"deliver_policy": DeliverPolicy.ALL})
-            await self._js.add_consumer(subjects.STREAM, ConsumerConfig(
-                durable_name=DURABLE, name=DURABLE, ack_policy=AckPolicy.ALL, ack_wait=30.0,
-                max_ack_pending=20_000, filter_subject=subjects.ALL_TICKET_EVENTS, **start))
-        return await self._js.pull_subscribe_bind(stream=subjects.STREAM, durable=DURABLE)
+        return await bind_aligned(self._js, DURABLE, subjects.ALL_TICKET_EVENTS, tracked)
 
     async def _follow(self, conn: psycopg.AsyncConnection[Any], sub: Any) -> None:
         try:
