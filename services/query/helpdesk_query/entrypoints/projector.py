@@ -10,7 +10,6 @@ time (an advisory lock); others stand by, so many ``serve`` replicas are safe.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -21,6 +20,7 @@ from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
 from helpdesk_shared import subjects
+from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.stream import bind_aligned
 
 from helpdesk_query.adapters.eventstore import stored
@@ -37,39 +37,18 @@ PARKED_ROWS = Gauge("helpdesk_query_parked_events", "Messages currently parked i
 POSITION = Gauge("helpdesk_query_position", "Store position the read model has applied")
 
 
-class Projector:
+class Projector(LockedLoop):
+    name = "projector"
+    lock_id = LOCK_ID
+
     def __init__(self, conninfo: str, js: JetStreamContext, watcher: PositionWatcher | None = None,
                  batch: int = 500) -> None:
-        self._conninfo, self._js, self._watcher, self._batch = conninfo, js, watcher, batch
-        self._stopping = asyncio.Event()
-        self.active = False  # holds the lock and follows the stream
+        super().__init__(conninfo)
+        self._js, self._watcher, self._batch = js, watcher, batch
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        """Take the projector lock, then follow the stream until stopped; retry on failures."""
-        while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    if await self._lock(conn):
-                        await self._count_parked(conn)
-                        await self._follow(conn, await self._subscribe(conn))
-            except Exception:  # noqa: BLE001 - a passing failure: log, back off, re-align, go on
-                log.exception("projector failed; re-aligning and retrying")
-            finally:
-                self.active = False
-            await self._pause(1.0)
-
-    async def _lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
-        while not self._stopping.is_set():
-            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
-            if row and row[0]:
-                self.active = True
-                return True
-            log.info("another projector holds the lock; standing by")
-            await self._pause(2.0)
-        return False
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await self._count_parked(conn)
+        await self._follow(conn, await self._subscribe(conn))
 
     async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
         """Bind to the durable consumer, re-created to start right after the tracked sequence."""
@@ -110,6 +89,3 @@ class Projector:
         row = await (await conn.execute(f"SELECT count(*) FROM {CONTROL}.parked")).fetchone()
         PARKED_ROWS.set(int(row[0]) if row else 0)
 
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)

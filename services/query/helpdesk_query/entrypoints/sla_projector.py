@@ -7,7 +7,6 @@ and re-aligns the durable consumer to it on start, like the ticket projector.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from typing import Any
@@ -17,6 +16,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 
 from helpdesk_shared import subjects
+from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.stream import bind_aligned
 
 from helpdesk_query.adapters.schema import CONTROL
@@ -27,33 +27,16 @@ DURABLE = "helpdesk-query-sla"
 LOCK_ID = 0x51525932
 
 
-class SlaProjector:
+class SlaProjector(LockedLoop):
+    name = "SLA projector"
+    lock_id = LOCK_ID
+
     def __init__(self, conninfo: str, js: JetStreamContext, batch: int = 500) -> None:
-        self._conninfo, self._js, self._batch = conninfo, js, batch
-        self._stopping = asyncio.Event()
+        super().__init__(conninfo)
+        self._js, self._batch = js, batch
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    if await self._lock(conn):
-                        await self._follow(conn, await self._subscribe(conn))
-            except Exception:  # noqa: BLE001 - a passing failure: log, back off, re-align, go on
-                log.exception("SLA projector failed; re-aligning and retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), 1.0)
-
-    async def _lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
-        while not self._stopping.is_set():
-            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
-            if row and row[0]:
-                return True
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), 2.0)
-        return False
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await self._follow(conn, await self._subscribe(conn))
 
     async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
         row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.sla_tracking")).fetchone()

@@ -9,7 +9,6 @@ order matters; other SLA processes stand by and still fire timers.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from prometheus_client import Counter, Gauge
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import subjects
+from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.stream import bind_aligned
 
 from helpdesk_sla.adapters import store
@@ -42,37 +42,19 @@ def _decode(payload: bytes) -> ev.CloudEvent | str:
         return f"undecodable: {error}"
 
 
-class Consumer:
+class Consumer(LockedLoop):
+    name = "SLA consumer"
+    lock_id = LOCK_ID
+    standby_pause = 1.0
+
     def __init__(self, conninfo: str, js: JetStreamContext, policy_of: PolicyLookup,
                  on_commit: Callable[[], None], batch: int = 500) -> None:
-        self._conninfo, self._js, self._policy_of, self._batch = conninfo, js, policy_of, batch
+        super().__init__(conninfo)
+        self._js, self._policy_of, self._batch = js, policy_of, batch
         self._on_commit = on_commit
-        self._stopping = asyncio.Event()
-        self.active = False
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    if await self._lock(conn):
-                        await self._follow(conn, await self._subscribe(conn))
-            except Exception:  # noqa: BLE001 - a passing failure: log, back off, re-align, go on
-                log.exception("consumer failed; re-aligning and retrying")
-            finally:
-                self.active = False
-            await self._pause(1.0)
-
-    async def _lock(self, conn: psycopg.AsyncConnection[Any]) -> bool:
-        while not self._stopping.is_set():
-            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
-            if row and row[0]:
-                self.active = True
-                return True
-            await self._pause(1.0)
-        return False
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await self._follow(conn, await self._subscribe(conn))
 
     async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
         _, tracked = await store.tracking(conn)
@@ -100,6 +82,3 @@ class Consumer:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
 
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
