@@ -41,6 +41,19 @@ class TicketFact(msgspec.Struct, frozen=True, kw_only=True):
     occurred_at: dt.datetime
 
 
+class Attachment(msgspec.Struct, frozen=True, kw_only=True):
+    """A file that came with a ticket or a comment, stored outside the event store.
+
+    ``id`` is the SHA-256 of the content (hex): the name of the object in the
+    ``helpdesk_attachments`` object store (see ``helpdesk_shared.attachments``).
+    """
+
+    id: str
+    filename: str
+    content_type: str = "application/octet-stream"
+    size: int = 0
+
+
 class TicketOpened(TicketFact, frozen=True, kw_only=True):
     number: str
     subject: str
@@ -51,6 +64,8 @@ class TicketOpened(TicketFact, frozen=True, kw_only=True):
     service: str | None = None
     requester_id: str | None = None
     policy: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    message_id: str | None = None  # the Message-ID of the mail that opened it (email channel)
 
 
 class CategoryChanged(TicketFact, frozen=True, kw_only=True):
@@ -81,6 +96,8 @@ class CommentAdded(TicketFact, frozen=True, kw_only=True):
     comment_id: str
     body: str
     visibility: Visibility = Visibility.PUBLIC
+    attachments: tuple[Attachment, ...] = ()
+    message_id: str | None = None  # the Message-ID of the mail it came in (email channel)
 
 
 class TimeLogged(TicketFact, frozen=True, kw_only=True):
@@ -177,21 +194,16 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     ticketnumber: str | None = None
 
 
-def _envelope(fact: type[TicketFact], type_name: str) -> type[CloudEvent]:
-    return msgspec.defstruct(
-        fact.__name__ + "Event",
-        [("data", fact)],
-        bases=(CloudEvent,),
-        tag=type_name,
-        frozen=True,
-        kw_only=True,
-        module=__name__,
-    )
+def envelopes(types: dict[type, str], base: type[CloudEvent], module: str) -> dict[type, type[CloudEvent]]:
+    """One tagged envelope struct per fact of a family: ``data`` is the fact, the tag its ``type``."""
+    return {
+        fact: msgspec.defstruct(fact.__name__ + "Event", [("data", fact)], bases=(base,), tag=type_name,
+                                frozen=True, kw_only=True, module=module)
+        for fact, type_name in types.items()
+    }
 
 
-ENVELOPES: dict[type[TicketFact], type[CloudEvent]] = {
-    fact: _envelope(fact, type_name) for fact, type_name in TICKET_EVENT_TYPES.items()
-}
+ENVELOPES: dict[type[TicketFact], type[CloudEvent]] = envelopes(TICKET_EVENT_TYPES, CloudEvent, __name__)
 
 # Decode any ticket message with msgspec.json.Decoder(TicketEvent); match on .data.
 TicketEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007

@@ -14,7 +14,7 @@ from typing import Literal, Union
 
 import msgspec
 
-from helpdesk_shared.events import CloudEvent
+from helpdesk_shared.events import CloudEvent, envelopes
 from helpdesk_shared.vocabulary import Status
 
 SOURCE = "urn:helpdesk:sla"
@@ -105,14 +105,8 @@ class SlaCloudEvent(CloudEvent, frozen=True, kw_only=True):
     source: str = SOURCE
 
 
-def _envelope(fact: type[SlaFact], type_name: str) -> type[SlaCloudEvent]:
-    return msgspec.defstruct(fact.__name__ + "Event", [("data", fact)], bases=(SlaCloudEvent,),
-                             tag=type_name, frozen=True, kw_only=True, module=__name__)
-
-
-ENVELOPES: dict[type[SlaFact], type[SlaCloudEvent]] = {
-    fact: _envelope(fact, type_name) for fact, type_name in SLA_EVENT_TYPES.items()
-}
+ENVELOPES: dict[type[SlaFact], type[SlaCloudEvent]] = envelopes(  # type: ignore[assignment]
+    SLA_EVENT_TYPES, SlaCloudEvent, __name__)
 SlaEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import replace
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
@@ -31,14 +32,19 @@ def stream_config() -> StreamConfig:
 
 
 async def ensure_stream(js: JetStreamContext) -> None:
-    """Create the ``HELPDESK`` stream if it is missing; an existing one is left as it is."""
+    """Create the ``HELPDESK`` stream if it is missing; add subject trees an older one lacks."""
     try:
-        await js.stream_info(subjects.STREAM)
+        info = await js.stream_info(subjects.STREAM)
     except NotFoundError:
         try:
             await js.add_stream(stream_config())
+            return
         except Exception:  # noqa: BLE001 - another service created it meanwhile
-            await js.stream_info(subjects.STREAM)
+            info = await js.stream_info(subjects.STREAM)
+    missing = [s for s in subjects.STREAM_SUBJECTS if s not in (info.config.subjects or [])]
+    if missing:
+        log.info("adding subjects %s to stream %s", missing, subjects.STREAM)
+        await js.update_stream(config=replace(info.config, subjects=[*(info.config.subjects or []), *missing]))
 
 
 async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str, tracked_seq: int, *,

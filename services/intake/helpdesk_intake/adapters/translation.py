@@ -1,18 +1,26 @@
 """From stored domain events (private to intake) to integration events (the public contract).
 
-A fact carries the ticket's customer and the status after it, which a domain
-event alone does not; so facts are made from the event together with the
-ticket as it stood right after that event.
+A fact carries context a domain event alone does not (a ticket's customer and
+the status after it, a customer's previous policy); so facts are made from the
+event together with its aggregate as it stood right after that event.
+``to_message`` gives the subject and CloudEvent the relay publishes.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from eventsourcing.domain import Aggregate
+
+from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as pub
+from helpdesk_shared import subjects
+from helpdesk_shared.events import CloudEvent
 from helpdesk_shared.vocabulary import Role, Status
 
+from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_intake.domain.user import User
 
 _STATUS_FACTS: dict[type, type[pub.StatusChange]] = {
     Ticket.Accepted: pub.Accepted,
@@ -58,4 +66,53 @@ def to_fact(event: Any, ticket: Ticket) -> pub.TicketFact | None:
     if type(event) in _COPIED_FIELDS:
         fact_class, names = _COPIED_FIELDS[type(event)]
         return fact_class(**common, **{name: getattr(event, name) for name in names})
+    return None
+
+
+def _actor(event: Any) -> pub.Actor:
+    return pub.Actor(id=event.actor_id, role=Role(event.actor_role))
+
+
+def to_directory_fact(event: Any, before: Aggregate | None, after: Aggregate) -> directory.DirectoryFact | None:
+    """The public fact for a customer's or user's domain event (never a secret)."""
+    common = {"version": event.originator_version, "actor": _actor(event), "occurred_at": event.timestamp}
+    match event:
+        case Customer.Registered():
+            return directory.CustomerRegistered(
+                **common, customer_id=str(event.originator_id), name=event.name, email=event.email,
+                client_code=event.client_code, policy=event.policy, monthly_hours=event.monthly_hours,
+                paid_support=event.paid_support, active=event.active)
+        case Customer.PolicyChanged():
+            return directory.CustomerPolicyChanged(
+                **common, customer_id=str(event.originator_id), policy=event.policy,
+                previous_policy=before.policy if isinstance(before, Customer) else "")
+        case Customer.ContractChanged():
+            return directory.CustomerContractChanged(
+                **common, customer_id=str(event.originator_id), monthly_hours=event.monthly_hours,
+                paid_support=event.paid_support, active=event.active)
+        case User.Registered():
+            return directory.UserRegistered(
+                **common, user_id=str(event.originator_id), name=event.name, email=event.email,
+                login=event.login, role=event.role, customer_id=event.customer_id,
+                department=event.department, phone=event.phone)
+    return None
+
+
+def to_message(event: Any, before: Aggregate | None, after: Aggregate,
+               position: int) -> tuple[str, CloudEvent] | None:
+    """The subject and CloudEvent the relay publishes for a stored event, or None for a private one."""
+    event_id = f"{event.originator_id}.{event.originator_version}"
+    if isinstance(event, Ticket.Event):
+        fact = to_fact(event, after)  # type: ignore[arg-type]
+        if fact is None:
+            return None
+        envelope = pub.wrap(fact, event_id=event_id, sequence=position, number=after.number)  # type: ignore[attr-defined]
+        return subjects.ticket_subject(fact.ticket_id, pub.event_type(fact)), envelope
+    if isinstance(event, (Customer.Event, User.Event)):
+        dfact = to_directory_fact(event, before, after)
+        if dfact is None:
+            return None
+        prefix = subjects.CUSTOMER_PREFIX if isinstance(event, Customer.Event) else subjects.USER_PREFIX
+        envelope = directory.wrap(dfact, event_id=event_id, sequence=position)
+        return subjects.subject(prefix, envelope.subject, directory.event_type(dfact)), envelope
     return None

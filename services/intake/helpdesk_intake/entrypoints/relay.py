@@ -1,8 +1,9 @@
-"""The relay: follows the event store's notification log and publishes every ticket event.
+"""The relay: follows the event store's notification log and publishes every public event.
 
 Never a dual write: commands only write the store; this process turns each
-stored ticket event, in notification order, into a CloudEvent on
-``helpdesk.ticket.<id>.<event>``. It publishes one message at a time and waits
+stored event with a public face, in notification order, into a CloudEvent on
+``helpdesk.ticket.<id>.<event>`` (and ``helpdesk.customer.…``, ``helpdesk.user.…``,
+``helpdesk.mail.…`` for the directory and the email channel). It publishes one message at a time and waits
 for the stream's ack, so the stream keeps the store's order even when the relay
 is killed mid-batch; on restart it resumes after the last message the stream
 holds. One relay runs at a time (a PostgreSQL advisory lock); a second waits.
@@ -11,6 +12,7 @@ holds. One relay runs at a time (a PostgreSQL advisory lock); a second waits.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -18,47 +20,46 @@ from uuid import UUID
 
 import msgspec
 import psycopg
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 
-from helpdesk_shared import events as pub
-from helpdesk_shared import subjects
 from helpdesk_shared.telemetry import context_from, inject_into
 
 from helpdesk_intake.adapters.eventstore import IntakeEventStore
 from helpdesk_intake.adapters.stream import POSITION_HEADER, ensure_stream, last_published_position
-from helpdesk_intake.adapters.translation import to_fact
-from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_intake.adapters.translation import to_message
 
 log = logging.getLogger("helpdesk.relay")
 tracer = trace.get_tracer("helpdesk.intake.relay")
-PUBLISHED = Counter("helpdesk_relay_published_total", "Ticket events published to JetStream")
+PUBLISHED = Counter("helpdesk_relay_published_total", "Store events published to JetStream")
 POSITION = Gauge("helpdesk_relay_position", "Store position of the last event relayed")
 LOCK_ID = 0x48454C50  # "HELP": the advisory lock that keeps one relay active
 BATCH = 500
 
 
-class TicketFolder:
-    """Keeps recent tickets as they stood after their last relayed event, to give facts their context."""
+class Folder:
+    """Keeps recent aggregates as they stood after their last relayed event, to give facts their context."""
 
     def __init__(self, store: IntakeEventStore, size: int = 10_000) -> None:
         self._store = store
-        self._tickets: OrderedDict[UUID, Ticket] = OrderedDict()
+        self._aggregates: OrderedDict[UUID, Aggregate] = OrderedDict()
         self._size = size
 
-    def apply(self, event: Any) -> Ticket:
-        ticket_id = event.originator_id
-        ticket = self._tickets.pop(ticket_id, None)
-        if ticket is None or ticket.version != event.originator_version - 1:
-            ticket = None if event.originator_version == 1 else self._store.repository.get(
-                ticket_id, version=event.originator_version - 1)
-        ticket = event.mutate(ticket)
-        self._tickets[ticket_id] = ticket
-        if len(self._tickets) > self._size:
-            self._tickets.popitem(last=False)
-        return ticket
+    def apply(self, event: Any) -> tuple[Aggregate | None, Aggregate]:
+        """The aggregate just before ``event`` (None for a creation) and just after it."""
+        aggregate_id = event.originator_id
+        before = self._aggregates.pop(aggregate_id, None)
+        if before is None or before.version != event.originator_version - 1:
+            before = None if event.originator_version == 1 else self._store.repository.get(
+                aggregate_id, version=event.originator_version - 1)
+        after = event.mutate(copy.copy(before))
+        self._aggregates[aggregate_id] = after
+        if len(self._aggregates) > self._size:
+            self._aggregates.popitem(last=False)
+        return before, after
 
 
 class Relay:
@@ -66,7 +67,7 @@ class Relay:
         self._store = store
         self._js = js
         self._database_url = database_url
-        self._folder = TicketFolder(store)
+        self._folder = Folder(store)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -94,15 +95,10 @@ class Relay:
 
     async def _relay(self, notification: Notification) -> None:
         event = self._store.mapper.to_domain_event(notification)
-        if not isinstance(event, Ticket.Event):
+        message = to_message(event, *self._folder.apply(event), notification.id)
+        if message is None:
             return
-        ticket = self._folder.apply(event)
-        fact = to_fact(event, ticket)
-        if fact is None:
-            return
-        envelope = pub.wrap(fact, event_id=f"{event.originator_id}.{event.originator_version}",
-                            sequence=notification.id, number=ticket.number)
-        subject = subjects.ticket_subject(fact.ticket_id, pub.event_type(fact))
+        subject, envelope = message
         with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}",
                                           context=context_from(event.traceparent),
                                           kind=trace.SpanKind.PRODUCER) as span:
