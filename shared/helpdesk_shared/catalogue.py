@@ -1,4 +1,4 @@
-"""The event catalogue (ticket and SLA events), generated from the code: ``docs/asyncapi.yaml`` and ``docs/events.md``.
+"""The event catalogue, generated from the code: ``docs/asyncapi.yaml`` and ``docs/events.md``.
 
     python -m helpdesk_shared.catalogue            # rewrite both files
     python -m helpdesk_shared.catalogue --check    # fail if they are stale (the tests do this)
@@ -14,24 +14,46 @@ from typing import Any
 
 import msgspec
 
-from helpdesk_shared import events, sla_events, subjects
+from helpdesk_shared import directory_events, events, mail_events, sla_events, subjects
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 
-# (family, its fact → type map, channel name, subject prefix)
+# (family, its fact → type map, channel name, subject prefix, what the subject's id is)
 FAMILIES = (
-    ("ticket", events.TICKET_EVENT_TYPES, "ticketEvents", subjects.TICKET_PREFIX),
-    ("sla", sla_events.SLA_EVENT_TYPES, "slaEvents", subjects.SLA_PREFIX),
+    ("ticket", events.TICKET_EVENT_TYPES, "ticketEvents", subjects.TICKET_PREFIX, "ticket"),
+    ("sla", sla_events.SLA_EVENT_TYPES, "slaEvents", subjects.SLA_PREFIX, "ticket"),
+    ("customer", {f: t for f, t in directory_events.DIRECTORY_EVENT_TYPES.items()
+                  if issubclass(f, directory_events.CustomerFact)}, "customerEvents", subjects.CUSTOMER_PREFIX,
+     "customer"),
+    ("user", {f: t for f, t in directory_events.DIRECTORY_EVENT_TYPES.items()
+              if issubclass(f, directory_events.UserFact)}, "userEvents", subjects.USER_PREFIX, "user"),
+    ("mail", mail_events.MAIL_EVENT_TYPES, "mailEvents", subjects.MAIL_PREFIX, "mail"),
+)
+# (heading, family names, where the facts are defined, what every one of them carries)
+SECTIONS = (
+    ("Ticket events", ("ticket",), "events.py", events.TicketFact,
+     "Published by intake's relay. Every ticket event carries `ticket_id`, `customer_id`, `version`, `status`\n"
+     "(after the event), `actor` and `occurred_at`; `sequence` is the global event-store position."),
+    ("SLA events", ("sla",), "sla_events.py", sla_events.SlaFact,
+     "Published by the SLA service. Every SLA event carries `ticket_id`, `customer_id`, `policy`,\n"
+     "`ticket_version` and `occurred_at` (when it became true: a timer's due time, or the ticket event's\n"
+     "time); `sequence` is the SLA service's outbox position."),
+    ("Directory events", ("customer", "user"), "directory_events.py", directory_events.DirectoryFact,
+     "Published by intake's relay: customers and users, never a secret. Every one carries `version`,\n"
+     "`actor` and `occurred_at`, and `customer_id` or `user_id`; `sequence` is the global event-store position."),
+    ("Inbound-mail events", ("mail",), "mail_events.py", mail_events.MailFact,
+     "Published by intake's relay: the one outcome of each message that reached the email channel.\n"
+     "Every one carries `mail_id`, `message_id`, `sender`, `subject` and `occurred_at`."),
 )
 
 
 def asyncapi() -> dict[str, Any]:
-    """An AsyncAPI 3 document of every ticket and SLA event: channel, message, and data schema."""
-    facts = [fact for _, types, _, _ in FAMILIES for fact in types]
+    """An AsyncAPI 3 document of every published event: channel, message, and data schema."""
+    facts = [fact for _, types, _, _, _ in FAMILIES for fact in types]
     _, components = msgspec.json.schema_components(facts, ref_template="#/components/schemas/{name}")
     messages, operations, channels = {}, {}, {}
-    for family, types, channel, prefix in FAMILIES:
+    for family, types, channel, prefix, about in FAMILIES:
         names = []
         for fact, type_name in types.items():
             name = fact.__name__
@@ -50,19 +72,19 @@ def asyncapi() -> dict[str, Any]:
             operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{channel}"},
                                             "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}]}
         channels[channel] = {
-            "address": f"{prefix}.{{ticket_id}}.{{event}}",
+            "address": f"{prefix}.{{id}}.{{event}}",
             "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>"
                            + (" (sequence: the SLA service's own outbox position)" if family == "sla" else ""),
-            "parameters": {"ticket_id": {"description": "The ticket's id (CloudEvent subject)."},
+            "parameters": {"id": {"description": f"The {about}'s id (CloudEvent subject)."},
                            "event": {"description": "The last part of the CloudEvent type."}},
             "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
         }
     components.update(_envelope_schemas())
     return {
         "asyncapi": "3.0.0",
-        "info": {"title": "helpdesk ticket and SLA events", "version": "1",
-                 "description": "Generated from helpdesk_shared.events and helpdesk_shared.sla_events;"
-                                " do not edit by hand."},
+        "info": {"title": "helpdesk events", "version": "1",
+                 "description": "Generated from helpdesk_shared (events, sla_events, directory_events,"
+                                " mail_events); do not edit by hand."},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": components},
@@ -88,25 +110,20 @@ def _envelope_schemas() -> dict[str, Any]:
 
 def markdown() -> str:
     lines = ["# Event catalogue", "",
-             "Generated from `shared/helpdesk_shared/events.py` by `python -m helpdesk_shared.catalogue`;",
-             "the machine-readable form is [asyncapi.yaml](asyncapi.yaml). Every event also carries",
-             "`ticket_id`, `customer_id`, `version`, `status` (after the event), `actor` and `occurred_at`.", "",
-             "| CloudEvent type | subject | data fields (beyond the common ones) |", "|---|---|---|"]
-    common = set(events.TicketFact.__struct_fields__)
-    for fact, type_name in events.TICKET_EVENT_TYPES.items():
-        own = [f for f in fact.__struct_fields__ if f not in common]
-        subject = f"`helpdesk.ticket.<id>.{type_name.rsplit('.', 1)[-1]}`"
-        lines.append(f"| `{type_name}` | {subject} | {', '.join(f'`{f}`' for f in own) or '—'} |")
-    lines += ["", "## SLA events", "",
-              "Published by the SLA service (`shared/helpdesk_shared/sla_events.py`). Every SLA event carries",
-              "`ticket_id`, `customer_id`, `policy`, `ticket_version` and `occurred_at` (when it became true:",
-              "a timer's due time, or the ticket event's time); `sequence` is the SLA service's outbox position.", "",
-              "| CloudEvent type | subject | data fields (beyond the common ones) |", "|---|---|---|"]
-    common = set(sla_events.SlaFact.__struct_fields__)
-    for fact, type_name in sla_events.SLA_EVENT_TYPES.items():
-        own = [f for f in fact.__struct_fields__ if f not in common]
-        subject = f"`helpdesk.sla.<id>.{type_name.rsplit('.', 1)[-1]}`"
-        lines.append(f"| `{type_name}` | {subject} | {', '.join(f'`{f}`' for f in own) or '—'} |")
+             "Generated from `shared/helpdesk_shared/` by `python -m helpdesk_shared.catalogue`; the",
+             "machine-readable form is [asyncapi.yaml](asyncapi.yaml). All travel in the JetStream stream",
+             f"`{subjects.STREAM}` as CloudEvents 1.0 (structured JSON)."]
+    families = {family: (types, prefix) for family, types, _, prefix, _ in FAMILIES}
+    for heading, names, module, base, about in SECTIONS:
+        lines += ["", f"## {heading}", "", f"Defined in `shared/helpdesk_shared/{module}`. {about}", "",
+                  "| CloudEvent type | subject | data fields (beyond the common ones) |", "|---|---|---|"]
+        common = set(base.__struct_fields__)
+        for name in names:
+            types, prefix = families[name]
+            for fact, type_name in types.items():
+                own = [f for f in fact.__struct_fields__ if f not in common]
+                subject = f"`{prefix}.<id>.{type_name.rsplit('.', 1)[-1]}`"
+                lines.append(f"| `{type_name}` | {subject} | {', '.join(f'`{f}`' for f in own) or '—'} |")
     return "\n".join(lines) + "\n"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 
 from nats.js import JetStreamContext
@@ -47,7 +48,7 @@ async def ensure_stream(js: JetStreamContext) -> None:
         await js.update_stream(config=replace(info.config, subjects=[*(info.config.subjects or []), *missing]))
 
 
-async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str, tracked_seq: int, *,
+async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str | Sequence[str], tracked_seq: int, *,
                        ack_policy: AckPolicy = AckPolicy.ALL,
                        max_ack_pending: int = 20_000) -> JetStreamContext.PullSubscription:
     """Bind to a durable pull consumer that resumes right after ``tracked_seq``.
@@ -55,11 +56,14 @@ async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str, 
     A consumer's own projection is its bookmark (the stream sequence it stored with
     its rows). If the durable consumer delivered past it, or holds unacked messages,
     those would only come back after ``ack_wait`` and behind newer ones, so it is
-    re-created to start at ``tracked_seq + 1``.
+    re-created to start at ``tracked_seq + 1``; so is one left with other filters
+    by an older version. Several filter subjects keep their messages in stream order.
     """
+    filters = [filter_subject] if isinstance(filter_subject, str) else list(filter_subject)
     try:
         info = await js.consumer_info(subjects.STREAM, durable)
-        if info.delivered.stream_seq > tracked_seq or info.num_ack_pending:
+        current = info.config.filter_subjects or ([info.config.filter_subject] if info.config.filter_subject else [])
+        if info.delivered.stream_seq > tracked_seq or info.num_ack_pending or sorted(current) != sorted(filters):
             log.info("%s delivered up to %d, its projection is at %d: re-aligning",
                      durable, info.delivered.stream_seq, tracked_seq)
             await js.delete_consumer(subjects.STREAM, durable)
@@ -67,7 +71,8 @@ async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str, 
     except NotFoundError:
         start = ({"deliver_policy": DeliverPolicy.BY_START_SEQUENCE, "opt_start_seq": tracked_seq + 1}
                  if tracked_seq else {"deliver_policy": DeliverPolicy.ALL})
+        which = {"filter_subject": filters[0]} if len(filters) == 1 else {"filter_subjects": filters}
         await js.add_consumer(subjects.STREAM, ConsumerConfig(
             durable_name=durable, name=durable, ack_policy=ack_policy, ack_wait=30.0,
-            max_ack_pending=max_ack_pending, filter_subject=filter_subject, **start))
+            max_ack_pending=max_ack_pending, **which, **start))
     return await js.pull_subscribe_bind(stream=subjects.STREAM, durable=durable)

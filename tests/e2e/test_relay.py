@@ -47,7 +47,7 @@ def test_card9_relay_killed_mid_stream_publishes_every_event_exactly_once_in_ord
         load.join()
     stored = _ticket_events(database_url)
     assert len(stored) == 1200
-    wait_until(lambda: message_count(nats_url) >= len(stored), timeout=60)
+    wait_until(lambda: len(read_all(nats_url)) >= len(stored), timeout=60)
     messages = read_all(nats_url)
     positions = [int(m.headers["Helpdesk-Position"]) for m in messages]
     assert positions == sorted(set(positions)), "positions must be strictly increasing"
@@ -67,3 +67,30 @@ def test_a_second_relay_stands_by_while_the_first_holds_the_lock(services, datab
     wait_until(lambda: message_count(nats_url) >= 120, timeout=30)
     assert second.running()
     assert [m.headers["Nats-Msg-Id"] for m in read_all(nats_url)] == _ticket_events(database_url)
+
+
+def test_relay_publishes_customers_and_users_without_secrets_and_resumes_across_families(
+        services, database_url, nats_url):
+    intake = services.start("intake", "serve")
+    relay = services.start("intake", "relay")
+    with httpx.Client(base_url=intake.url, timeout=30) as client:
+        desk = provision(client)
+        desk.open()
+        wait_until(lambda: len(read_all(nats_url, "helpdesk.ticket.>")) == 1, timeout=30)
+        relay.kill()  # the last relayed message is a ticket's; customer and user events follow it
+        changed = client.patch(f"/v1/customers/{desk.customer_id}", json={"policy": "imc"}, headers=desk.admin)
+        assert changed.status_code == 200, changed.text
+        relay.start()
+    with psycopg.connect(database_url) as conn:
+        stored = [f"{i}.{v}" for i, v in conn.execute(
+            "SELECT originator_id, originator_version FROM intake.intake_events"
+            " WHERE topic ~ '^helpdesk:(Ticket|Customer|User)\\.' ORDER BY notification_id").fetchall()]
+    wait_until(lambda: len(read_all(nats_url, ">")) >= len(stored), timeout=30)
+    messages = read_all(nats_url, ">")
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == stored, "every public event once, in store order"
+    families = [m.subject.split(".")[1] for m in messages]
+    assert {"customer", "user", "ticket"} <= set(families)
+    [change] = [m for m in messages if m.subject.endswith(".policy_changed")]
+    assert change.subject == f"helpdesk.customer.{desk.customer_id}.policy_changed"
+    users = [m for m in messages if m.subject.startswith("helpdesk.user.")]
+    assert users and not any(b"password" in m.data or b"scrypt" in m.data for m in users)

@@ -1,4 +1,4 @@
-"""The SLA use cases: take in ticket events, fire due timers, re-plan after a policy change.
+"""The SLA use cases: take in ticket events and policy changes, fire due timers, re-plan after a policy change.
 
 Each use case runs inside one transaction the caller opens: the tickets' rows, their
 timers, the outbox facts, the commands and the consumer position commit together.
@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.policies import Policy, SlaState, evaluate
@@ -25,12 +26,13 @@ PolicyLookup = Callable[[str], Policy | None]
 
 @dataclass
 class Taken:
-    """What a batch of ticket events did."""
+    """What a batch of events did."""
 
     position: int
     stream_seq: int
     applied: int = 0
     facts: int = 0
+    replanned: int = 0  # open tickets re-planned after a customer's policy change
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (stream_seq, why)
 
 
@@ -40,7 +42,11 @@ def _ref(row: TicketRow) -> TicketRef:
 
 async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | str]],
                       policy_of: PolicyLookup) -> Taken:
-    """Apply ticket events (``(stream_seq, event or why undecodable)``) past the tracked position."""
+    """Apply events (``(stream_seq, event or why undecodable)``) past the tracked position, in order.
+
+    Ticket events extend their tickets' histories; a customer's policy change
+    re-plans that customer's open tickets under the new policy at that point.
+    """
     position, stream_seq = await store.tracking(conn, lock=True)
     taken = Taken(position, stream_seq)
     fresh: list[ev.CloudEvent] = []
@@ -51,6 +57,25 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
         elif event.sequence > taken.position:
             fresh.append(event)
             taken.position = event.sequence
+    run: list[ev.CloudEvent] = []
+    for event in [*fresh, None]:
+        change = getattr(event, "data", None)
+        if event is not None and not isinstance(change, directory.CustomerPolicyChanged):
+            run.append(event)
+            continue
+        await _take_ticket_events(conn, run, policy_of, taken)
+        run = []
+        if isinstance(change, directory.CustomerPolicyChanged):
+            taken.replanned += await replan_customer(conn, change.customer_id, change.policy, policy_of,
+                                                     change.occurred_at)
+    await store.track(conn, taken.position, taken.stream_seq)
+    return taken
+
+
+async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy_of: PolicyLookup,
+                              taken: Taken) -> None:
+    if not fresh:
+        return
     rows = await store.lock_tickets(conn, {e.data.ticket_id for e in fresh})  # type: ignore[attr-defined]
     touched: dict[str, TicketRow] = {}
     states: dict[str, SlaState] = {}
@@ -65,9 +90,7 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
     await store.save_tickets(conn, list(touched.values()))
     await store.replace_timers(conn, list(touched), timers)
     await store.record(conn, facts)
-    await store.track(conn, taken.position, taken.stream_seq)
-    taken.facts = len(facts)
-    return taken
+    taken.facts += len(facts)
 
 
 def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLookup,
@@ -143,10 +166,7 @@ async def replan(conn: Conn, ticket_ids: Sequence[str], policy_of: PolicyLookup,
 
 async def replan_customer(conn: Conn, customer_id: str, policy: str, policy_of: PolicyLookup,
                           now: dt.datetime) -> int:
-    """A customer's policy changed: its open tickets follow the new one from their history.
-
-    Ready for a ``customer policy changed`` fact; intake does not publish customer facts yet.
-    """
+    """A customer's policy changed: its open tickets follow the new one from their history (CONTRACT §5)."""
     ids = await store.open_tickets(conn, "customer_id", customer_id)
     rows = await store.lock_tickets(conn, ids)
     for row in rows.values():

@@ -1,5 +1,7 @@
 """The ticket-event consumer: a durable JetStream consumer feeding the SLA's tables.
 
+It follows every ticket event and every customer policy change, in stream order.
+
 As in the query projector, the database is the bookmark: each batch commits the
 tickets' rows, timers, outbox facts and the tracked position together, and only
 then is acknowledged; on start the durable consumer is re-aligned to the tracked
@@ -20,6 +22,7 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
+from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import subjects
 from helpdesk_shared.locked_loop import LockedLoop
@@ -35,11 +38,15 @@ APPLIED = Counter("helpdesk_sla_events_applied_total", "Ticket events applied to
 POSITION = Gauge("helpdesk_sla_position", "Ticket-store position the SLA service has applied")
 
 
-def _decode(payload: bytes) -> ev.CloudEvent | str:
+FILTERS = (subjects.ALL_TICKET_EVENTS, subjects.CUSTOMER_POLICY_CHANGES)
+_DECODERS = {"ticket": ev.decode, "customer": directory.decode}
+
+
+def _decode(subject: str, payload: bytes) -> ev.CloudEvent | str:
     try:
-        return ev.decode(payload)
-    except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        return f"undecodable: {error}"
+        return _DECODERS[subjects.family(subject)](payload)
+    except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as error:
+        return f"undecodable: {error!r}"
 
 
 class Consumer(LockedLoop):
@@ -58,7 +65,7 @@ class Consumer(LockedLoop):
 
     async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
         _, tracked = await store.tracking(conn)
-        return await bind_aligned(self._js, DURABLE, subjects.ALL_TICKET_EVENTS, tracked)
+        return await bind_aligned(self._js, DURABLE, FILTERS, tracked)
 
     async def _follow(self, conn: psycopg.AsyncConnection[Any], sub: Any) -> None:
         try:
@@ -69,10 +76,12 @@ class Consumer(LockedLoop):
                     continue
                 if not msgs:
                     continue
-                batch = [(m.metadata.sequence.stream, _decode(m.data)) for m in msgs]
+                batch = [(m.metadata.sequence.stream, _decode(m.subject, m.data)) for m in msgs]
                 async with conn.transaction():
                     taken = await take_events(conn, batch, self._policy_of)
                 await msgs[-1].ack()  # AckPolicy.ALL: the whole batch
+                if taken.replanned:
+                    log.info("re-planned %d open tickets after a policy change", taken.replanned)
                 for seq, why in taken.skipped:
                     log.error("skipped stream message %d: %s", seq, why)
                 APPLIED.inc(taken.applied)

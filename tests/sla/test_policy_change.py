@@ -1,0 +1,88 @@
+"""CONTRACT §5: a changed policy re-applies to open tickets from their history (issue #5 item 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from helpdesk_shared import directory_events as directory
+from helpdesk_shared import sla_events as sla
+from tests.sla.scenario import ADMIN, as_utc, msk
+from tests.support.stream import read_all
+from tests.support.waiting import wait_until
+
+pytestmark = [pytest.mark.e2e]
+MONDAY = msk(2026, 2, 2, 10, 0)  # a plain working week
+
+POLICY = """
+id = "{id}"
+name = "{id}"
+
+[calendar]
+timezone = "Europe/Moscow"
+holidays = "RU"
+
+[calendar.hours]
+mon = ["09:00-18:00"]
+tue = ["09:00-18:00"]
+wed = ["09:00-18:00"]
+thu = ["09:00-18:00"]
+fri = ["09:00-18:00"]
+
+[[targets]]
+resolution = "{resolution}"
+"""
+
+
+def _policies(tmp_path: Path) -> str:
+    folder = tmp_path / "policies"
+    folder.mkdir()
+    for name, resolution in (("standard", "3bd"), ("premium", "1bd")):
+        (folder / f"{name}.toml").write_text(POLICY.format(id=name, resolution=resolution))
+    return str(folder)
+
+
+def _resolution(desk: Any, tid: str) -> list[sla.TargetSet]:
+    return [f for f in desk.of(tid, sla.TargetSet) if f.kind == "resolution"]
+
+
+def test_policy_change_replans_open_tickets_from_their_history(start_desk: Any, tmp_path: Path) -> None:
+    desk = start_desk("standard", start=MONDAY, env={"HELPDESK_POLICY_DIR": _policies(tmp_path)})
+    tid = desk.open()
+    desk.act(tid, "accept")
+    [standard] = _resolution(desk, tid)
+    assert standard.policy == "standard" and as_utc(standard.due_at) == as_utc(msk(2026, 2, 5, 10, 0))
+
+    desk.move_to(msk(2026, 2, 2, 12, 0))
+    changed = desk.client.patch(f"/v1/customers/{desk.desk.customer_id}", json={"policy": "premium"},
+                                headers=ADMIN)
+    assert changed.status_code == 200, changed.text
+
+    # intake publishes the change as a directory fact ...
+    [message] = wait_until(lambda: read_all(desk.nats_url, "helpdesk.customer.*.policy_changed") or None,
+                           timeout=10)
+    fact = directory.decode(message.data).data
+    assert isinstance(fact, directory.CustomerPolicyChanged)
+    assert (fact.customer_id, fact.previous_policy, fact.policy) == (desk.desk.customer_id, "standard", "premium")
+
+    # ... and the SLA re-evaluates the open ticket under the new policy, from its opening on
+    premium = wait_until(lambda: [f for f in _resolution(desk, tid) if f.policy == "premium"] or None, timeout=10)
+    assert as_utc(premium[-1].due_at) == as_utc(msk(2026, 2, 3, 10, 0))  # 1 bd from Monday 10:00
+    desk.settle()
+
+    desk.move_to(msk(2026, 2, 3, 10, 1))  # the premium deadline passed; the standard one is days away
+    [breached] = desk.of(tid, sla.Breached)
+    assert breached.policy == "premium" and breached.kind == "resolution"
+
+
+def test_new_policy_applies_to_tickets_opened_after_the_change(start_desk: Any, tmp_path: Path) -> None:
+    desk = start_desk("standard", start=MONDAY, env={"HELPDESK_POLICY_DIR": _policies(tmp_path)})
+    changed = desk.client.patch(f"/v1/customers/{desk.desk.customer_id}", json={"policy": "premium"},
+                                headers=ADMIN)
+    assert changed.status_code == 200, changed.text
+    tid = desk.open()
+    desk.act(tid, "accept")
+    [target] = _resolution(desk, tid)
+    assert target.policy == "premium" and as_utc(target.due_at) == as_utc(msk(2026, 2, 3, 10, 0))
