@@ -26,6 +26,7 @@ from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_sto
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.customers import CustomerDirectory
+from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
@@ -57,11 +58,13 @@ def make_clock(settings: IntakeSettings) -> Clock:
 
 
 def last_ticket_position(store: IntakeEventStore) -> int:
-    """The store position of the newest ticket event (what the SLA must have seen to be settled)."""
+    """The store position of the newest event the SLA follows (a ticket's, or a customer's policy change):
+    what the SLA must have taken in to be settled."""
     with store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
         row = conn.execute(
-            "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s"
-            " ORDER BY notification_id DESC LIMIT 1", (get_topic(Ticket) + ".%",)).fetchone()
+            "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s OR topic = %s"
+            " ORDER BY notification_id DESC LIMIT 1",
+            (get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged))).fetchone()
     return int(row["notification_id"]) if row else 0
 
 
