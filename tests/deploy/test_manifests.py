@@ -57,7 +57,7 @@ def containers() -> list[tuple[dict, dict]]:
             for c in doc["spec"]["template"]["spec"]["containers"]]
 
 
-def test_deployments_run_known_processes_with_probes_resources_and_non_root():
+def test_card7_deployments_run_known_processes_with_probes_resources_and_non_root():
     seen = set()
     for deployment, container in containers():
         pod = deployment["spec"]["template"]["spec"]

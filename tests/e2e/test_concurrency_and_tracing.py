@@ -35,7 +35,7 @@ def test_concurrent_commands_on_one_ticket_resolve_by_optimistic_concurrency(ser
     assert sorted(r.json()["version"] for r in comments) == list(range(3, 23))
 
 
-def test_trace_runs_from_the_http_request_through_the_store_to_the_published_message(services, nats_url, tmp_path):
+def test_card2_trace_runs_from_the_http_request_through_the_store_to_the_published_message(services, nats_url, tmp_path):
     spans_file = tmp_path / "spans.jsonl"
     env = {"HELPDESK_TRACE_FILE": str(spans_file)}
     intake = services.start("intake", "serve", env=env)

@@ -46,7 +46,7 @@ def _facts(desk: Any, subject: str, decode: Any) -> list[Any]:
     return [decode(m.data).data for m in read_all(desk.nats_url, subject)]
 
 
-def test_crash_with_timers_due_every_timer_fires_exactly_once_after_restart(start_desk: Any, database_url: str) -> None:
+def test_card4_crash_with_timers_due_every_timer_fires_exactly_once_after_restart(start_desk: Any, database_url: str) -> None:
     desk = start_desk("medis", start=MONDAY)
     ids = _awaiting_tickets(desk, TICKETS)
     [service] = desk.sla
