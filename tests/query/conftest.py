@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import nats
 import psycopg
 import pytest
@@ -75,10 +76,14 @@ def expected_tickets(events: list[ev.CloudEvent]) -> dict[str, TicketView]:
 
 
 async def assert_matches(database_url: str, events: list[ev.CloudEvent]) -> None:
-    """The read model holds exactly the folded tickets: versions, money, comments, nothing doubled."""
+    """The read model holds exactly the folded tickets: versions, money, comments, files, nothing doubled."""
     expected = expected_tickets(events)
     rows = await sql(database_url, "SELECT id, version, status, spent_minutes, billed_minutes, position,"
-                     " (SELECT count(*) FROM query.comments c WHERE c.ticket_id = t.id) FROM query.tickets t")
+                     " (SELECT count(*) FROM query.comments c WHERE c.ticket_id = t.id), t.attachments,"
+                     " (SELECT coalesce(jsonb_agg(a ORDER BY c.position, c.id), '[]') FROM query.comments c,"
+                     " jsonb_array_elements(c.attachments) a WHERE c.ticket_id = t.id) FROM query.tickets t")
     actual = {r[0]: r[1:] for r in rows}
     assert actual == {tid: (v.version, v.status.value, v.spent_minutes, v.billed_minutes, v.position,
-                            len(v.comments)) for tid, v in expected.items()}
+                            len(v.comments), msgspec.to_builtins(list(v.attachments)),
+                            msgspec.to_builtins([a for c in v.comments for a in c.attachments]))
+                      for tid, v in expected.items()}

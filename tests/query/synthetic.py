@@ -1,13 +1,14 @@
 """Synthetic ticket histories published straight to the HELPDESK stream, as the relay would.
 
 Used by the projection tests and by bench/query.py: valid facts in a plausible
-mix (openings, triage, comments public and internal, time, workflow moves), with
+mix (openings, triage, comments public and internal, some with files, time, workflow moves), with
 store positions that rise with gaps, like intake's notification log.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import random
 import uuid
 from collections.abc import Iterator
@@ -80,7 +81,8 @@ def _opened(rng: random.Random, ticket: Ticket, when: dt.datetime) -> ev.TicketF
                            subject=" ".join(words[:2]),
                            description=f"{words[2]} — подробности {rng.random()}",
                            channel=rng.choice(list(Channel)), priority=rng.choice(list(Priority)),
-                           category=rng.choice([None, *Category]), policy="medis")
+                           category=rng.choice([None, *Category]), policy="medis",
+                           attachments=_files(ticket.number) if ticket.number.endswith(("3", "7")) else ())
 
 
 def _next_fact(rng: random.Random, ticket: Ticket, when: dt.datetime) -> ev.TicketFact:
@@ -94,8 +96,9 @@ def _next_fact(rng: random.Random, ticket: Ticket, when: dt.datetime) -> ev.Tick
     if roll < 0.55:
         role = rng.choice((Role.AGENT, Role.CUSTOMER))
         visibility = Visibility.INTERNAL if role == Role.AGENT and rng.random() < 0.4 else Visibility.PUBLIC
-        return ev.CommentAdded(**_common(ticket, rng, when, role), comment_id=uuid.uuid4().hex,
-                               body=rng.choice(WORDS), visibility=visibility)
+        common = _common(ticket, rng, when, role)
+        return ev.CommentAdded(**common, comment_id=uuid.uuid4().hex, body=rng.choice(WORDS), visibility=visibility,
+                               attachments=_files(f"{ticket.id}.{ticket.version}") if ticket.version % 3 == 0 else ())
     if roll < 0.7:
         minutes = rng.randrange(5, 120)
         return ev.TimeLogged(**_common(ticket, rng, when), entry_id=uuid.uuid4().hex, minutes=minutes,
@@ -107,6 +110,12 @@ def _next_fact(rng: random.Random, ticket: Ticket, when: dt.datetime) -> ev.Tick
                                    owner_id=f"agent-{rng.randrange(5)}", department="support")
     return ev.PlanChanged(**_common(ticket, rng, when), planned_minutes=rng.randrange(30, 600),
                           planned_date=(when + dt.timedelta(days=3)).date(), release="2026.4")
+
+
+def _files(seed: str) -> tuple[ev.Attachment, ...]:
+    """A file described as intake would (its bytes are not stored: the projection never reads them)."""
+    return (ev.Attachment(id=hashlib.sha256(seed.encode()).hexdigest(), filename=f"скан {seed}.pdf",
+                          content_type="application/pdf", size=len(seed)),)
 
 
 def message(event: ev.CloudEvent) -> tuple[str, bytes, dict[str, str]]:

@@ -1,15 +1,18 @@
-"""The one fold behind the live model, the rebuild and as_of: given facts → expected view."""
+"""The one fold behind the live model, the rebuild and as_of: given facts → expected view (and how it reads)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
 import pytest
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Channel, Priority, Role, Status, Visibility
+from helpdesk_shared.web.auth import Principal
 
-from helpdesk_query.domain.ticket import TicketReopened, UnknownTicket, evolve, fold
+from helpdesk_query.application import present
+from helpdesk_query.domain.ticket import TicketReopened, UnknownTicket, attachments, evolve, fold
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 AGENT = ev.Actor(id="agent-1", role=Role.AGENT)
@@ -70,3 +73,44 @@ def test_fact_without_an_opening_is_refused_as_unknown_ticket() -> None:
 def test_second_opening_is_refused() -> None:
     with pytest.raises(TicketReopened):
         evolve(fold(HISTORY[:1]), HISTORY[0][0], 30)
+
+
+PDF = ev.Attachment(id="a" * 64, filename="Счёт №5.pdf", content_type="application/pdf", size=10)
+LOG = ev.Attachment(id="b" * 64, filename="server.log", content_type="text/plain", size=20)
+DUMP = ev.Attachment(id="c" * 64, filename="dump.sql", size=30)
+WITH_FILES = [
+    (msgspec.structs.replace(HISTORY[0][0], attachments=(PDF,), message_id="<m1@acme.test>"), 10),
+    (ev.CommentAdded(**_common(2, Status.NEW, 5, CUSTOMER), comment_id="c1", body="log attached",
+                     attachments=(LOG,), message_id="<m2@acme.test>"), 11),
+    (ev.CommentAdded(**_common(3, Status.NEW, 6), comment_id="k1", body="our dump",
+                     visibility=Visibility.INTERNAL, attachments=(DUMP, PDF)), 12),
+]
+
+
+def test_attachments_fold_into_the_opening_and_the_comments_they_came_with() -> None:
+    ticket = fold(WITH_FILES)
+    assert ticket.attachments == (PDF,)
+    assert [(c.id, c.attachments) for c in ticket.comments] == [("c1", (LOG,)), ("k1", (DUMP, PDF))]
+    assert fold(WITH_FILES, until=_at(5)).comments[0].attachments == (LOG,)
+    assert attachments(ticket, public_only=False) == [(PDF, None), (LOG, "c1"), (DUMP, "k1"), (PDF, "k1")]
+
+
+def test_internal_comments_files_are_not_among_what_a_customer_may_see() -> None:
+    assert attachments(fold(WITH_FILES), public_only=True) == [(PDF, None), (LOG, "c1")]
+
+
+def test_detail_lists_files_with_their_comment_and_url_and_hides_internal_ones_from_customers() -> None:
+    ticket = fold(WITH_FILES)
+    url = f"/v1/tickets/t1/attachments/{'b' * 64}"
+    shown = present(ticket, Principal("user-1", Role.CUSTOMER, "c1"))
+    assert shown["attachments"] == [
+        {"id": "a" * 64, "filename": "Счёт №5.pdf", "content_type": "application/pdf", "size": 10,
+         "url": f"/v1/tickets/t1/attachments/{'a' * 64}", "comment_id": None},
+        {"id": "b" * 64, "filename": "server.log", "content_type": "text/plain", "size": 20, "url": url,
+         "comment_id": "c1"}]
+    assert [(c["id"], c["attachments"]) for c in shown["comments"]] == [
+        ("c1", [{"id": "b" * 64, "filename": "server.log", "content_type": "text/plain", "size": 20, "url": url}])]
+    staff = present(ticket, Principal("agent-1", Role.AGENT))
+    assert [(a["id"][0], a["comment_id"]) for a in staff["attachments"]] == [
+        ("a", None), ("b", "c1"), ("c", "k1"), ("a", "k1")]
+    assert "attachments" not in present(ticket, Principal("agent-1", Role.AGENT), with_comments=False)

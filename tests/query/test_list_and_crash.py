@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from helpdesk_shared import events as ev
-from helpdesk_shared.vocabulary import Priority, Role
+from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Authenticator, Principal
 
 from tests.query.conftest import assert_matches, expected_tickets, sql
@@ -85,7 +85,7 @@ async def test_bad_list_parameters_answer_400_validation_failed(loaded: Any, par
     assert (answer.status_code, answer.json()["code"]) == (400, "validation_failed")
 
 
-async def test_projector_sigkilled_mid_batch_resumes_exactly_once(services: Any, js: Any,
+async def test_card6_projector_sigkilled_mid_batch_resumes_exactly_once(services: Any, js: Any,
                                                                   database_url: str) -> None:
     events = list(histories(tickets=400, events_per_ticket=10, seed=13))
     projector = services.start("query", "project", env={"HELPDESK_PROJECTOR_BATCH": "20"})

@@ -20,6 +20,16 @@ def _block(desk: Any, tid: str) -> dict[str, Any]:
     return response.json()["sla"]
 
 
+def _resolution_as_of(desk: Any, tid: str, instant: Any) -> dict[str, Any]:
+    """The resolution target of the ticket as it stood at ``instant`` (CARD-8), without the due time."""
+    response = httpx.get(f"{desk.query.url}/v1/tickets/{tid}", params={"as_of": instant.isoformat()},
+                         headers=desk.desk.agent, timeout=10)
+    assert response.status_code == 200, response.text
+    found = [t for t in response.json()["sla"]["targets"] if t["kind"] == "resolution"]
+    assert found, response.json()["sla"]
+    return {k: found[0][k] for k in ("remaining_seconds", "state")}
+
+
 def _resolution(desk: Any, tid: str, **expected: Any) -> dict[str, Any]:
     """Wait until the projected resolution target shows ``expected`` (the projection is asynchronous)."""
     def matches() -> dict[str, Any] | None:
@@ -60,6 +70,10 @@ def test_ks4_sla_block_freezes_while_paused_and_resumes_with_the_moved_deadline(
     moved = as_utc(msk(2026, 2, 3, 15, 0)).isoformat()  # five paused working hours later
     _resolution(desk, tid, due_at=moved, remaining_seconds=7 * HOUR, state="running")
     assert _block(desk, tid)["paused"] is False
+    # CARD-8: as_of folds only the SLA facts of then and reads them then
+    assert _resolution_as_of(desk, tid, msk(2026, 2, 2, 11, 0)) == {"remaining_seconds": 8 * HOUR, "state": "running"}
+    assert _resolution_as_of(desk, tid, msk(2026, 2, 2, 16, 0)) == {"remaining_seconds": 7 * HOUR, "state": "paused"}
+    assert _resolution_as_of(desk, tid, msk(2026, 2, 3, 16, 0)) == {"remaining_seconds": -HOUR, "state": "breached"}
 
 
 def _listed(desk: Any, sla_state: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 Admins, agents, auditors and services see every ticket; a customer's employee
 sees only its customer's tickets (another's is "not found") and never internal
-comments, neither in the ticket nor in its history.
+comments, neither in the ticket nor in its history, nor the files that came with them.
 """
 
 from __future__ import annotations
@@ -12,20 +12,25 @@ import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
 from helpdesk_shared import events as ev
+from helpdesk_shared import sla_events as sla
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.vocabulary import Role, Visibility
 from helpdesk_shared.web.auth import Principal
 
+from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid_ticket_id
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
+from helpdesk_query.domain.sla import SlaView
+from helpdesk_query.domain.sla import fold as fold_sla
 from helpdesk_query.domain.sla import present as sla_block
-from helpdesk_query.domain.ticket import Comment, TicketView, fold
+from helpdesk_query.domain.ticket import Comment, TicketView, attachments, fold
 
 READERS = (Role.ADMIN, Role.AGENT, Role.AUDITOR, Role.SERVICE, Role.CUSTOMER)
 EXPORTERS = (Role.ADMIN, Role.AUDITOR)
@@ -39,19 +44,45 @@ class BadCursor(Exception):
     """The cursor was not made by this service for this order."""
 
 
+class AttachmentNotFound(Exception):
+    """The ticket refers to no such file this caller may see, or the store has lost its bytes."""
+
+    def __init__(self, ticket_id: str, attachment_id: str) -> None:
+        super().__init__(f"no attachment {attachment_id} on ticket {ticket_id}")
+
+
 def present(view: TicketView, principal: Principal, with_comments: bool = True,
             sla: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A ticket as the API shows it to ``principal`` (``sla``: its block at the read instant)."""
-    body = msgspec.to_builtins(msgspec.structs.replace(view, comments=()))
-    del body["comments"]
+    """A ticket as the API shows it to ``principal`` (``sla``: its block at the read instant).
+
+    With its comments (the detail) it also lists every file it refers to that the
+    caller may see, each with the comment it came with and where to download it.
+    """
+    body = msgspec.to_builtins(msgspec.structs.replace(view, comments=(), attachments=()))
+    del body["comments"], body["attachments"]
     if with_comments:
-        body["comments"] = [msgspec.to_builtins(c) for c in view.comments if _may_see(principal, c)]
+        body["comments"] = [_comment(view.id, c) for c in view.comments if _may_see(principal, c)]
+        body["attachments"] = [{**_file(view.id, a), "comment_id": comment_id}
+                               for a, comment_id in attachments(view, _public_only(principal))]
     body["sla"] = sla or {"policy": view.policy, "paused": False, "targets": []}
     return body
 
 
+def _comment(ticket_id: str, comment: Comment) -> dict[str, Any]:
+    return {**msgspec.to_builtins(comment), "attachments": [_file(ticket_id, a) for a in comment.attachments]}
+
+
+def _file(ticket_id: str, attachment: ev.Attachment) -> dict[str, Any]:
+    url = f"/v1/tickets/{quote(ticket_id, safe='')}/attachments/{quote(attachment.id, safe='')}"
+    return {**msgspec.to_builtins(attachment), "url": url}
+
+
+def _public_only(principal: Principal) -> bool:
+    return principal.role == Role.CUSTOMER
+
+
 def _may_see(principal: Principal, comment: Comment) -> bool:
-    return principal.role != Role.CUSTOMER or comment.visibility == Visibility.PUBLIC
+    return not _public_only(principal) or comment.visibility == Visibility.PUBLIC
 
 
 def _owns(principal: Principal, customer_id: str) -> bool:
@@ -76,20 +107,26 @@ def decode_cursor(order: str, cursor: str) -> list[Any]:
 
 
 class Queries:
-    """List, detail, as_of, history and export."""
+    """List, detail, as_of, history, attachments and export."""
 
-    def __init__(self, readmodel: ReadModel, stream: EventStream, clock: Clock | None = None,
-                 calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
+    def __init__(self, readmodel: ReadModel, stream: EventStream, files: AttachmentStore,
+                 clock: Clock | None = None, calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
         self.readmodel = readmodel
         self.stream = stream
+        self.files = files
         self.clock = clock or SystemClock()
         self.calendars = calendars or {}
 
+    def _sla_block(self, found: SlaView | None, policy: str | None, at: dt.datetime) -> dict[str, Any]:
+        """An sla block as it reads at ``at``: business time left on its policy's calendar."""
+        policy = (found.policy if found else None) or policy
+        return sla_block(found, policy, self.calendars.get(policy or ""), at)
+
     async def _sla_blocks(self, views: Sequence[TicketView]) -> dict[str, dict[str, Any]]:
-        """Each ticket's sla block as it reads now: remaining time on its policy's calendar."""
+        """Each ticket's sla block as it reads now."""
         found = await self.readmodel.sla([v.id for v in views])
         now = self.clock.now()
-        return {v.id: sla_block(found.get(v.id), v.policy, self.calendars.get(v.policy or ""), now) for v in views}
+        return {v.id: self._sla_block(found.get(v.id), v.policy, now) for v in views}
 
     async def list_tickets(self, principal: Principal, where: TicketFilter, order: str, limit: int,
                            cursor: str | None) -> dict[str, Any]:
@@ -110,13 +147,32 @@ class Queries:
         return {"items": items, "next_cursor": encode_cursor(order, rows[-1]) if more else None}
 
     async def ticket(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
+        view = await self._live(principal, ticket_id)
+        return present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
+
+    async def _live(self, principal: Principal, ticket_id: str) -> TicketView:
+        """The ticket with its comments from the read model, if ``principal`` may see it."""
         principal.require(*READERS)
         found = await self.readmodel.ticket(ticket_id)
         if found is None or not _owns(principal, found[0]["customer_id"]):
             raise TicketNotFound(ticket_id)
         row, comments = found
-        view = view_from_row(row, [msgspec.convert(c, Comment) for c in comments])
-        return present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
+        return view_from_row(row, [msgspec.convert(c, Comment) for c in comments])
+
+    async def attachment(self, principal: Principal, ticket_id: str, attachment_id: str) -> ev.Attachment:
+        """A file the ticket refers to, if the caller may see the ticket and the comment it came with."""
+        view = await self._live(principal, ticket_id)
+        for attachment, _ in attachments(view, _public_only(principal)):
+            if attachment.id == attachment_id:
+                return attachment
+        raise AttachmentNotFound(ticket_id, attachment_id)
+
+    async def content(self, ticket_id: str, attachment: ev.Attachment) -> bytes:
+        """The bytes of a file ``attachment`` gave access to."""
+        found = await self.files.fetch(attachment.id)
+        if found is None:
+            raise AttachmentNotFound(ticket_id, attachment.id)
+        return found
 
     async def _facts(self, ticket_id: str) -> list[tuple[StoredMessage, ev.CloudEvent]]:
         if not valid_ticket_id(ticket_id):
@@ -128,13 +184,24 @@ class Queries:
                 found.append((msg, event))
         return found
 
+    async def _sla_facts(self, ticket_id: str) -> list[tuple[sla.SlaFact, int]]:
+        found = []
+        for msg in await self.stream.sla(ticket_id):
+            try:
+                event = sla.decode(msg.payload)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                continue  # not a fact this version knows, as in the SLA projection
+            found.append((event.data, event.sequence))
+        return found
+
     async def ticket_as_of(self, principal: Principal, ticket_id: str, instant: dt.datetime) -> dict[str, Any]:
-        """The ticket as it stood at ``instant``, folded from the event store (CARD-8)."""
+        """The ticket and its sla block as they stood at ``instant``, folded from the event store (CARD-8)."""
         principal.require(*READERS)
         view = fold(((e.data, e.sequence) for _, e in await self._facts(ticket_id)), until=instant)
         if view is None or not _owns(principal, view.customer_id):
             raise TicketNotFound(ticket_id)
-        return {**present(view, principal), "as_of": instant.isoformat()}
+        block = self._sla_block(fold_sla(await self._sla_facts(ticket_id), until=instant), view.policy, instant)
+        return {**present(view, principal, sla=block), "as_of": instant.isoformat()}
 
     async def history(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
         """Every event of the ticket, oldest first, from the event store."""

@@ -25,6 +25,7 @@ from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
 
+from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream
 from helpdesk_query.adapters.positions import PositionWatcher
 from helpdesk_query.adapters.readmodel import ReadModel
@@ -70,7 +71,8 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
     pool = AsyncConnectionPool(settings.database_url, min_size=2, max_size=settings.pool_size, open=False)
     await pool.open(wait=True)
-    running = Running(pool, nc, Queries(ReadModel(pool), stream, clock, calendars), asyncio.Event(), clock=clock)
+    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
+    running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     if settings.run_projector:
         running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch)

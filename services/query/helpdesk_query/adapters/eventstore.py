@@ -157,8 +157,15 @@ class EventStream:
 
     async def ticket(self, ticket_id: str) -> list[StoredMessage]:
         """Every message of one ticket, oldest first (empty if there is none)."""
+        return await self._all(f"{subjects.TICKET_PREFIX}.{ticket_id}.>")
+
+    async def sla(self, ticket_id: str) -> list[StoredMessage]:
+        """Every SLA fact about one ticket, in the order the SLA service published them."""
+        return await self._all(f"{subjects.SLA_PREFIX}.{ticket_id}.>")
+
+    async def _all(self, subject: str) -> list[StoredMessage]:
         found: list[StoredMessage] = []
-        async with self.reader(f"{subjects.TICKET_PREFIX}.{ticket_id}.>") as reader:
+        async with self.reader(subject) as reader:
             async for batch in reader.batches():
                 found.extend(batch)
         return found

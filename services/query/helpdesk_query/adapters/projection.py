@@ -15,6 +15,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+from psycopg.types.json import Jsonb
 
 from helpdesk_shared import events as ev
 
@@ -50,13 +51,18 @@ def decode(msg: StoredMessage) -> ev.CloudEvent | str:
 
 
 def ticket_row(view: TicketView) -> tuple[Any, ...]:
-    return tuple(getattr(view, column) for column in TICKET_COLUMNS)
+    return tuple(_column(getattr(view, column)) for column in TICKET_COLUMNS)
 
 
 def comment_rows(view: TicketView) -> Iterable[tuple[Any, ...]]:
     for c in view.comments:
         yield (view.id, c.id, c.author_id, c.author_role, c.body, c.visibility, c.action,
-               c.created_at, c.position)
+               c.created_at, c.position, _column(c.attachments))
+
+
+def _column(value: Any) -> Any:
+    """A value as its column takes it: a tuple of structs (attachments) is a jsonb array."""
+    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, tuple) else value
 
 
 def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> TicketView:

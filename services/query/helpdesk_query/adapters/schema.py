@@ -25,10 +25,10 @@ TICKET_COLUMNS = (
     "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",
     "priority", "service", "status", "responsible_id", "owner_id", "department", "planned_date",
     "planned_minutes", "release", "policy", "version", "created_at", "updated_at", "spent_minutes",
-    "billed_minutes", "position",
+    "billed_minutes", "position", "attachments",
 )
 COMMENT_COLUMNS = ("ticket_id", "id", "author_id", "author_role", "body", "visibility", "action",
-                   "created_at", "position")
+                   "created_at", "position", "attachments")
 
 _TABLES = """
 CREATE TABLE {g}.tickets (
@@ -42,12 +42,14 @@ CREATE TABLE {g}.tickets (
     sla_state text,
     queue_rank smallint GENERATED ALWAYS AS (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
         WHEN 'normal' THEN 2 ELSE 3 END) STORED,
-    search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED
+    search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED,
+    attachments jsonb NOT NULL DEFAULT '[]'
 );
 CREATE TABLE {g}.comments (
     ticket_id text NOT NULL, id text NOT NULL, author_id text NOT NULL, author_role text NOT NULL,
     body text NOT NULL, visibility text NOT NULL, action text, created_at timestamptz NOT NULL,
-    position bigint NOT NULL, PRIMARY KEY (ticket_id, id)
+    position bigint NOT NULL, PRIMARY KEY (ticket_id, id),
+    attachments jsonb NOT NULL DEFAULT '[]'
 );
 CREATE TABLE {g}.tracking (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
@@ -55,6 +57,12 @@ CREATE TABLE {g}.tracking (
 );
 INSERT INTO {g}.tracking DEFAULT VALUES;
 """
+
+# Columns added since a generation could first be made: (table, column, definition). Each is
+# the last column of its table, in the order of _TABLES, so a generation made before them and
+# upgraded in place has the same column order as a new one (the query.* views need that).
+_ADDED = (("tickets", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
+          ("comments", "attachments", "jsonb NOT NULL DEFAULT '[]'"))
 
 # Built after a bulk load (cheaper than maintaining them row by row); "russian" also
 # stems English words, so one text-search configuration serves both languages.
@@ -124,6 +132,7 @@ async def ensure_schema(conninfo: str) -> str:
         await conn.execute(_CONTROL)
         row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation")).fetchone()
         if row:
+            await _upgrade(conn, str(row[0]))
             return str(row[0])
         name = generation_name(1)
         await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
@@ -131,6 +140,18 @@ async def ensure_schema(conninfo: str) -> str:
         await conn.execute(f"INSERT INTO {CONTROL}.generation (active) VALUES (%s)", (name,))
         await point_views_at(conn, name)
         return name
+
+
+async def _upgrade(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+    """Add the columns a generation made by an older version lacks, and show them in the views."""
+    cursor = await conn.execute("SELECT table_name, column_name FROM information_schema.columns"
+                                " WHERE table_schema = %s", (name,))
+    present = set(await cursor.fetchall())
+    missing = [(table, column, kind) for table, column, kind in _ADDED if (table, column) not in present]
+    for table, column, kind in missing:
+        await conn.execute(f"ALTER TABLE {name}.{table} ADD COLUMN {column} {kind}")
+    if missing:
+        await point_views_at(conn, name)
 
 
 async def checksum(conn: psycopg.AsyncConnection[Any], schema: str = CONTROL) -> str:

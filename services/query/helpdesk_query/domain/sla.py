@@ -9,6 +9,7 @@ calendar, so the block is right at any instant without a write per second.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from typing import Any
 
 import msgspec
@@ -60,6 +61,19 @@ def evolve(view: SlaView | None, fact: sla.SlaFact, sequence: int) -> SlaView:
         case sla.Breached() if fact.kind in targets:
             targets[fact.kind] = msgspec.structs.replace(targets[fact.kind], breached=True)
     return SlaView(policy=fact.policy, paused=paused, paused_at=paused_at, sequence=sequence, targets=targets)
+
+
+def fold(facts: Iterable[tuple[sla.SlaFact, int]], until: dt.datetime | None = None) -> SlaView | None:
+    """The block after every ``(fact, sequence)`` that occurred at or before ``until`` (CARD-8).
+
+    A filter, not a cut: a timer's fact carries its due time and may reach the stream
+    after a ticket fact that occurred later.
+    """
+    view = None
+    for fact, sequence in facts:
+        if until is None or fact.occurred_at <= until:
+            view = evolve(view, fact, sequence)
+    return view
 
 
 def present(view: SlaView | None, policy: str | None, calendar: BusinessCalendar | None,

@@ -24,7 +24,7 @@ class TicketReopened(Exception):
 
 
 class Comment(msgspec.Struct, frozen=True, kw_only=True):
-    """A comment, or the comment given with a workflow action (``action`` names it)."""
+    """A comment, or the comment given with a workflow action (``action`` names it), with its files."""
 
     id: str
     author_id: str
@@ -34,6 +34,7 @@ class Comment(msgspec.Struct, frozen=True, kw_only=True):
     action: str | None = None
     created_at: dt.datetime
     position: int
+    attachments: tuple[ev.Attachment, ...] = ()
 
 
 class TicketView(msgspec.Struct, frozen=True, kw_only=True):
@@ -64,6 +65,7 @@ class TicketView(msgspec.Struct, frozen=True, kw_only=True):
     billed_minutes: int = 0
     position: int  # the store position of the last fact folded in
     comments: tuple[Comment, ...] = ()
+    attachments: tuple[ev.Attachment, ...] = ()  # those the ticket was opened with; comments carry theirs
 
 
 def opened(fact: ev.TicketOpened, position: int) -> TicketView:
@@ -73,6 +75,7 @@ def opened(fact: ev.TicketOpened, position: int) -> TicketView:
         channel=fact.channel, category=fact.category, priority=fact.priority, service=fact.service,
         status=fact.status, policy=fact.policy, version=fact.version,
         created_at=fact.occurred_at, updated_at=fact.occurred_at, position=position,
+        attachments=fact.attachments,
     )
 
 
@@ -105,8 +108,9 @@ def _changes(ticket: TicketView, fact: ev.TicketFact, position: int) -> dict[str
             return {"planned_date": fact.planned_date, "planned_minutes": fact.planned_minutes,
                     "release": fact.release}
         case ev.CommentAdded():
-            return {"comments": (*ticket.comments, _comment(fact, fact.comment_id, fact.body,
-                                                             fact.visibility, None, position))}
+            comment = _comment(fact, fact.comment_id, fact.body, fact.visibility, None, position,
+                               fact.attachments)
+            return {"comments": (*ticket.comments, comment)}
         case ev.TimeLogged(minutes=minutes, billed_minutes=billed):
             return {"spent_minutes": ticket.spent_minutes + minutes,
                     "billed_minutes": ticket.billed_minutes + billed}
@@ -119,10 +123,22 @@ def _changes(ticket: TicketView, fact: ev.TicketFact, position: int) -> dict[str
 
 
 def _comment(fact: ev.TicketFact, comment_id: str, body: str, visibility: Visibility,
-             action: str | None, position: int) -> Comment:
+             action: str | None, position: int, attachments: tuple[ev.Attachment, ...] = ()) -> Comment:
     return Comment(id=comment_id, author_id=fact.actor.id, author_role=fact.actor.role, body=body,
                    visibility=visibility, action=action, created_at=fact.occurred_at,
-                   position=position)
+                   position=position, attachments=attachments)
+
+
+def attachments(ticket: TicketView, public_only: bool) -> list[tuple[ev.Attachment, str | None]]:
+    """Every file the ticket refers to, with the comment it came with (None: the opening).
+
+    ``public_only`` leaves out internal comments' files, as it leaves out the comments.
+    """
+    found: list[tuple[ev.Attachment, str | None]] = [(a, None) for a in ticket.attachments]
+    for c in ticket.comments:
+        if not public_only or c.visibility == Visibility.PUBLIC:
+            found += [(a, c.id) for a in c.attachments]
+    return found
 
 
 def fold(facts: Iterable[tuple[ev.TicketFact, int]], until: dt.datetime | None = None

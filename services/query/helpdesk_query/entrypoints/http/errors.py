@@ -8,11 +8,15 @@ from litestar import Request, Response
 
 from helpdesk_shared.web.problems import problem_response
 
-from helpdesk_query.application import BadCursor, TicketNotFound
+from helpdesk_query.application import AttachmentNotFound, BadCursor, TicketNotFound
 
 
 def _not_found(request: Request[Any, Any, Any], exc: TicketNotFound) -> Response[dict[str, Any]]:
     return problem_response(404, "not_found", f"no ticket {exc}", request.url.path)
+
+
+def _no_attachment(request: Request[Any, Any, Any], exc: AttachmentNotFound) -> Response[dict[str, Any]]:
+    return problem_response(404, "not_found", str(exc), request.url.path)
 
 
 def _bad_cursor(request: Request[Any, Any, Any], exc: BadCursor) -> Response[dict[str, Any]]:
@@ -20,4 +24,5 @@ def _bad_cursor(request: Request[Any, Any, Any], exc: BadCursor) -> Response[dic
                             errors=[{"field": "cursor", "message": str(exc)}])
 
 
-ERROR_HANDLERS: dict[type[Exception], Any] = {TicketNotFound: _not_found, BadCursor: _bad_cursor}
+ERROR_HANDLERS: dict[type[Exception], Any] = {
+    TicketNotFound: _not_found, AttachmentNotFound: _no_attachment, BadCursor: _bad_cursor}

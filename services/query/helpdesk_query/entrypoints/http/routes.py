@@ -17,6 +17,7 @@ from helpdesk_shared.web.problems import Problem
 
 from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
+from helpdesk_query.entrypoints.http import download
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 
 NDJSON = "application/x-ndjson"
@@ -81,6 +82,15 @@ class TicketQueries(Controller):
     async def history(self, ticket_id: str, principal: Principal, queries: Queries) -> dict[str, Any]:
         """Every event of the ticket, oldest first: position, type, time, actor and data."""
         return await queries.history(principal, ticket_id)
+
+    @get("/{ticket_id:str}/attachments/{attachment_id:str}", media_type=download.FALLBACK_TYPE)
+    async def attachment(self, request: Request[Any, Any, Any], ticket_id: str, attachment_id: str,
+                         principal: Principal, queries: Queries) -> Response[bytes]:
+        """A file of the ticket, as a download, for those who may see the ticket and the comment it came with."""
+        found = await queries.attachment(principal, ticket_id, attachment_id)
+        if download.not_modified(request.headers.get("if-none-match"), download.etag(found)):
+            return Response(b"", status_code=304, headers=download.headers(found))
+        return download.download(found, await queries.content(ticket_id, found))
 
 
 class EventExport(Controller):
