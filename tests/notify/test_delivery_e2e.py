@@ -25,13 +25,12 @@ def _metric(notify_url: str, name: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def test_sigkill_mid_sending_then_restart_delivers_every_mail_once_by_message_id(services: Any,
+def test_card5_sigkill_mid_sending_then_restart_delivers_every_mail_once_by_message_id(services: Any,
                                                                                  tmp_path: Path) -> None:
     # a relay that takes 40 ms per message, so the kill lands while mail is in flight
     with SlowCatcher(tmp_path / "slow-mail", free_port(), delay=0.04) as smtp:
         stack = start_stack(services, {"HELPDESK_SMTP_URL": smtp.url, "HELPDESK_NOTIFY_SENDERS": "2"})
         desk = stack.desk
-        stack.contact(user_id(desk.customer), "user@acme.test")
         with ThreadPoolExecutor(4) as pool:
             opening = [pool.submit(desk.open, subject=f"Printer {n}") for n in range(TICKETS)]
             wait_until(lambda: len(smtp.paths()) >= 5, timeout=30)
@@ -66,7 +65,6 @@ def test_smtp_failures_back_off_then_go_dead_and_an_admin_retry_delivers(service
     stack = start_stack(services, {"HELPDESK_SMTP_URL": f"smtp://127.0.0.1:{port}",
                                    "HELPDESK_NOTIFY_MAX_ATTEMPTS": "3",
                                    "HELPDESK_NOTIFY_BACKOFF_SECONDS": "0.2"})
-    stack.contact(user_id(stack.desk.customer), "user@acme.test")
     ticket = stack.desk.open()
     [dead] = wait_until(lambda: stack.deliveries(state="dead"), timeout=20)
     assert (dead["ticket_id"], dead["attempts"], dead["number"]) == (ticket["id"], 3, ticket["number"])
@@ -97,7 +95,12 @@ def test_admin_endpoints_are_for_admins(services: Any) -> None:
         response = httpx.put(f"{notify}/v1/admin/contacts/u1", json={"email": "a@b.c"}, headers=headers)
         assert response.status_code == status
         assert response.headers["content-type"].startswith("application/problem+json")
+        assert httpx.delete(f"{notify}/v1/admin/contacts/u1", headers=headers).status_code == status
     assert httpx.get(f"{notify}/v1/admin/deliveries", headers=stack.desk.auditor).status_code == 200
+    agent = f"{notify}/v1/admin/contacts/{user_id(stack.desk.agent)}"  # learnt from helpdesk.user.*.registered
+    contact = wait_until(
+        lambda: (r := httpx.get(agent, headers=stack.desk.auditor)).status_code == 200 and r.json())
+    assert (contact["email"], contact["in_directory"], contact["override"]) == ("agent@desk.test", True, None)
     bad = stack.admin.put("/v1/admin/contacts/u1", json={"email": "not an address", "language": "de"})
     assert bad.status_code == 400 and bad.json()["code"] == "validation_failed"
     assert stack.admin.get("/v1/admin/deliveries", params={"state": "lost"}).status_code == 400

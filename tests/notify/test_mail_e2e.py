@@ -1,4 +1,8 @@
-"""intake, its relay and notify as real processes, mailing a real SMTP server (aiosmtpd)."""
+"""intake, its relay and notify as real processes, mailing a real SMTP server (aiosmtpd).
+
+Nobody provisions contacts: notify learns every address from the user and customer
+facts intake's relay publishes; an admin only overrides (here: a customer's language).
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,24 @@ from typing import Any
 import pytest
 
 from tests.notify.mail import html_of, start_stack, text_of, user_id
-from tests.support.waiting import wait_until
+from tests.support.mail import deliver, message
 
 pytestmark = [pytest.mark.e2e]
 
 
-def test_tel6_the_requester_gets_an_acknowledgement_with_the_number_in_a_threaded_mail(
+def test_tel6_acknowledgement_goes_to_the_address_from_user_registered_with_the_number_in_a_threaded_mail(
         services: Any, smtp_catcher: Any) -> None:
     stack = start_stack(services, {"HELPDESK_MAIL_FROM": "Служба поддержки <support@desk.test>"})
-    stack.contact(user_id(stack.desk.customer), "user@acme.test", name="Анна")
     ticket = stack.desk.open(subject="Принтер не печатает", description="Горит")
     [mail] = smtp_catcher.wait(1)
     assert mail["Subject"] == f"[#{ticket['number']}] Заявка зарегистрирована: Принтер не печатает"
-    assert mail["To"] == "Анна <user@acme.test>" and "support@desk.test" in mail["From"]
+    # name and address as intake registered the user (helpdesk.user.<id>.registered)
+    assert mail["To"] == "acme user <user@acme.test>" and "support@desk.test" in mail["From"]
     root = f"<ticket-{ticket['id']}@helpdesk>"
     assert mail["In-Reply-To"] == root and mail["References"] == root
     assert mail["Message-ID"].startswith("<mail-") and mail["Message-ID"] != root
     assert mail.get_content_type() == "multipart/alternative"
-    assert ticket["number"] in text_of(mail) and "Анна" in text_of(mail)
+    assert ticket["number"] in text_of(mail) and "acme user" in text_of(mail)
     assert "<html" in html_of(mail) and ticket["number"] in html_of(mail)
     [row] = stack.deliveries(ticket_id=ticket["id"])
     assert (row["state"], row["message_id"], row["attempts"]) == ("sent", mail["Message-ID"], 1)
@@ -34,8 +38,6 @@ def test_public_comments_reach_the_other_side_and_internal_ones_never_reach_cust
         services: Any, smtp_catcher: Any) -> None:
     stack = start_stack(services)
     desk, agent_id = stack.desk, user_id(stack.desk.agent)
-    stack.contact(user_id(desk.customer), "user@acme.test")
-    stack.contact(agent_id, "agent@desk.test")
     ticket = desk.open()
     smtp_catcher.wait(1)
     assert desk.act(ticket["id"], "accept").status_code == 200
@@ -60,12 +62,11 @@ def test_public_comments_reach_the_other_side_and_internal_ones_never_reach_cust
         "acknowledgement", "comment_added", "comment_added"]
 
 
-def test_mail_is_in_russian_by_default_and_in_english_when_the_contact_says_en(services: Any,
-                                                                                smtp_catcher: Any) -> None:
+def test_mail_is_in_russian_by_default_and_in_english_for_a_customer_an_admin_set_to_en(
+        services: Any, smtp_catcher: Any) -> None:
     stack = start_stack(services)
     desk = stack.desk
-    stack.contact(user_id(desk.customer), "user@acme.test")
-    stack.contact(user_id(desk.other_customer), "user@globex.test", language="en")
+    stack.override(desk.other_customer_id, language="en")  # the customer's users default to English
     ru = desk.open(subject="VPN")
     en = desk.open(headers=desk.other_customer, subject="VPN")
     mails = {m["X-RcptTo"]: m for m in smtp_catcher.wait(2)}
@@ -75,13 +76,30 @@ def test_mail_is_in_russian_by_default_and_in_english_when_the_contact_says_en(s
     assert 'lang="en"' in html_of(mails["user@globex.test"])
 
 
-def test_mail_for_a_recipient_without_a_contact_is_dead_until_an_admin_adds_one_and_retries(
-        services: Any, smtp_catcher: Any) -> None:
+def test_tel6_ks6_ks1_mail_to_the_desk_is_answered_by_mail_in_its_own_thread(services: Any,
+                                                                              smtp_catcher: Any) -> None:
+    """Through intake's email channel: the acknowledgement and the solution answer the customer's mail
+    (TEL-6, END-2, KS-6); a mail without a subject gets a reply saying why (KS-1)."""
     stack = start_stack(services)
-    ticket = stack.desk.open()
-    [dead] = wait_until(lambda: stack.deliveries(state="dead"), timeout=15)
-    assert dead["ticket_id"] == ticket["id"] and "no contact" in dead["last_error"]
-    stack.contact(user_id(stack.desk.customer), "late@acme.test")
-    assert stack.admin.post(f"/v1/admin/deliveries/{dead['id']}/retry").status_code == 202
-    [mail] = smtp_catcher.wait(1)
-    assert mail["X-RcptTo"] == "late@acme.test"
+    desk = stack.desk
+    raw = message("Ann <user@acme.test>", "Не печатает принтер", "С утра ошибка E-17.",
+                  message_id="<q1@acme.test>")
+    response = deliver(desk.client, raw)
+    assert response.status_code == 201, response.text
+    ticket_id, number = response.json()["ticket_id"], response.json()["number"]
+    [ack] = smtp_catcher.wait(1)
+    root = f"<ticket-{ticket_id}@helpdesk>"
+    assert ack["Subject"] == f"[#{number}] Заявка зарегистрирована: Не печатает принтер"
+    assert (ack["In-Reply-To"], ack["References"]) == ("<q1@acme.test>", f"<q1@acme.test> {root}")
+
+    assert desk.act(ticket_id, "accept").status_code == 200
+    assert desk.act(ticket_id, "propose_solution", comment="Обновите драйвер до 5.2").status_code == 200
+    solution = smtp_catcher.wait(2)[1]
+    assert solution["X-RcptTo"] == "user@acme.test" and solution["Subject"].startswith(f"[#{number}] ")
+    assert "> Обновите драйвер до 5.2" in text_of(solution) and "<q1@acme.test>" in solution["References"]
+
+    response = deliver(desk.client, message("user@acme.test", None, "Помогите", message_id="<q2@acme.test>"))
+    assert response.status_code == 201 and response.json()["reason"] == "no_subject", response.text
+    refusal = smtp_catcher.wait(3)[2]
+    assert (refusal["X-RcptTo"], refusal["In-Reply-To"]) == ("user@acme.test", "<q2@acme.test>")
+    assert "нет темы" in refusal["Subject"] and "[#" not in refusal["Subject"]

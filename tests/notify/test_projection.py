@@ -1,4 +1,4 @@
-"""notify's projection against a real PostgreSQL: views, outbox rows and position in one transaction."""
+"""notify's projection against a real PostgreSQL: views, directory, outbox and position in one transaction."""
 
 from __future__ import annotations
 
@@ -7,19 +7,33 @@ from typing import Any
 import msgspec
 import psycopg
 
+from psycopg_pool import AsyncConnectionPool
+
 from helpdesk_shared import events as ev
-from helpdesk_shared import subjects
+from helpdesk_shared import mail_events as mail
+from helpdesk_shared import sla_events as sla
 from helpdesk_shared.vocabulary import Role
 
+from helpdesk_notify.adapters.directory import ContactsTable
 from helpdesk_notify.adapters.projection import StreamMessage, apply_batch, start_tracking, tracked
 from helpdesk_notify.adapters.schema import ensure_schema
+from helpdesk_notify.application import Contact
 from helpdesk_notify.domain.notifications import NoWindows
-from tests.notify.facts import History
+from tests.notify.facts import (
+    AGENT,
+    CUSTOMER_ID,
+    T0,
+    History,
+    customer_registered,
+    mail_fact,
+    policy_changed,
+    subject_of,
+    user_registered,
+)
 
 
 def _messages(events: list[ev.CloudEvent], first_seq: int = 1) -> list[StreamMessage]:
-    return [StreamMessage(first_seq + i, subjects.ticket_subject(e.data.ticket_id, ev.event_type(e.data)),
-                          msgspec.json.encode(e)) for i, e in enumerate(events)]
+    return [StreamMessage(first_seq + i, subject_of(e), msgspec.json.encode(e)) for i, e in enumerate(events)]
 
 
 async def _apply(url: str, msgs: list[StreamMessage], mail_from_seq: int = 1) -> Any:
@@ -59,14 +73,69 @@ async def test_history_before_notify_first_started_is_projected_but_not_mailed(d
     assert [n.template for _, _, _, n in batch.notifications] == ["comment_added"]
 
 
-async def test_undecodable_messages_are_skipped_and_sla_events_wait_for_their_arms(
+async def test_each_family_is_decoded_as_its_own_and_an_undecodable_message_is_parked(
         database_url: str) -> None:
     await ensure_schema(database_url)
     ticket = History()
     msgs = [StreamMessage(1, f"helpdesk.ticket.{ticket.ticket_id}.opened", b"{not json"),
             StreamMessage(2, f"helpdesk.sla.{ticket.ticket_id}.at_risk", b"{}"),
-            *_messages([ticket.opened()], first_seq=3)]
+            StreamMessage(3, "helpdesk.webhook.w1.sent", b"{}"),  # a family notify has no use for
+            *_messages([ticket.opened()], first_seq=4)]
     batch = await _apply(database_url, msgs)
-    assert [(i.stream_seq, reason.split(":")[0]) for i, reason in batch.skipped] == [(1, "undecodable")]
-    assert (batch.ignored, len(batch.notifications), batch.stream_seq) == (1, 1, 3)
-    assert await _rows(database_url, "SELECT stream_seq FROM notify.skipped") == [(1,)]
+    assert [(i.stream_seq, reason.split(":")[0]) for i, reason in batch.skipped] == [(1, "undecodable"),
+                                                                                  (2, "undecodable")]
+    assert (batch.ignored, len(batch.notifications), batch.stream_seq) == (1, 1, 4)
+    assert await _rows(database_url, "SELECT stream_seq FROM notify.skipped ORDER BY 1") == [(1,), (2,)]
+
+
+async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(database_url: str) -> None:
+    await ensure_schema(database_url)
+    ticket = History()
+    events = [user_registered(AGENT, "agent@desk.test", role=Role.AGENT), ticket.opened(), ticket.assign(),
+              ticket.sla(sla.AtRisk, kind="resolution", due_at=T0),
+              mail_fact(mail.MailRefused, "ann@acme.test", reason="no_subject", detail="")]
+    msgs = _messages(events)
+    first = await _apply(database_url, msgs)
+    again = await _apply(database_url, msgs)  # a crash before the ack: the same messages again
+    assert [n.template for *_, n in first.notifications] == ["acknowledgement", "sla_at_risk", "mail_refused"]
+    assert (len(again.notifications), again.applied) == (0, 0)
+    # the same facts published again later (new stream sequences): the outbox's key still holds
+    await _apply(database_url, _messages(events, first_seq=len(msgs) + 1))
+    rows = await _rows(database_url, "SELECT template, recipient_id, ticket_id IS NULL FROM notify.outbox"
+                                     " ORDER BY id")
+    assert rows == [("acknowledgement", "user-requester", False), ("sla_at_risk", AGENT, False),
+                    ("mail_refused", "mailto:ann@acme.test", True)]
+
+
+async def test_contacts_come_from_user_and_customer_facts_and_an_admin_override_wins(database_url: str) -> None:
+    await ensure_schema(database_url)
+    await _apply(database_url, _messages([
+        customer_registered("c-globex", "it@globex.test", name="Globex"),
+        user_registered("u-ann", "ann@globex.test", name="Ann", customer_id="c-globex"),
+        user_registered("u-bob", "bob@desk.test", name="Bob", role=Role.AGENT)]))
+    async with AsyncConnectionPool(database_url, min_size=1, max_size=2, open=False) as pool:
+        contacts = ContactsTable(pool)
+        found = await contacts.lookup(["u-ann", "u-bob", "c-globex", "u-nobody"])
+        assert found == {"u-ann": Contact("u-ann", "ann@globex.test", "Ann", "ru"),
+                         "u-bob": Contact("u-bob", "bob@desk.test", "Bob", "ru"),
+                         "c-globex": Contact("c-globex", "it@globex.test", "Globex", "ru")}
+        await contacts.put("c-globex", None, None, "en")  # the customer's users default to English
+        await contacts.put("u-bob", "robert@desk.test", None, None)
+        found = await contacts.lookup(["u-ann", "u-bob"])
+        assert (found["u-ann"].language, found["u-bob"].email, found["u-bob"].name) == (
+            "en", "robert@desk.test", "Bob")
+        assert (await contacts.get("u-bob"))["override"] == {"email": "robert@desk.test", "name": None,
+                                                             "language": None}
+        assert await contacts.delete("u-bob") and (await contacts.lookup(["u-bob"]))["u-bob"].email == (
+            "bob@desk.test")
+        assert await contacts.get("u-nobody") is None
+
+
+async def test_a_customers_new_policy_reaches_its_tickets_views(database_url: str) -> None:
+    await ensure_schema(database_url)
+    ticket, other = History(), History(customer_id="customer-other")
+    await _apply(database_url, _messages([ticket.opened(), other.opened()]))
+    await _apply(database_url, _messages([policy_changed(CUSTOMER_ID, "imc")], first_seq=3))
+    rows = await _rows(database_url,
+                       "SELECT view->>'customer_id', view->>'policy' FROM notify.tickets ORDER BY 1")
+    assert rows == [("customer-acme", "imc"), ("customer-other", "keysystems")]

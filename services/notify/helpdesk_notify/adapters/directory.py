@@ -1,18 +1,45 @@
-"""Recipients' addresses: the ``Directory`` port's one adapter, contacts kept by an admin.
+"""Recipients' addresses: the ``Directory`` port's adapter, over notify's copy of intake's directory.
 
-intake's public events carry no addresses yet, so v1 keeps ``notify.contacts``
-filled through ``PUT /v1/admin/contacts/{user_id}``. When intake publishes customer
-and user events, a projection of them replaces this adapter and nothing else.
+``notify.directory`` is filled by the projection from ``helpdesk.user.*.registered`` and
+``helpdesk.customer.*.registered`` (``record``), so nobody provisions contacts by hand.
+``notify.contacts`` holds an admin's overrides (``PUT /v1/admin/contacts/{id}``): each
+field set there wins over the directory's; a language set on a customer's id is the
+default of its users; Russian otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from typing import Any
 
+import psycopg
+from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_notify.adapters.schema import SCHEMA
 from helpdesk_notify.application import Contact
+from helpdesk_notify.domain.recipients import DirectoryEntry, Staff
+
+DEFAULT_LANGUAGE = "ru"
+_MERGED = f"""
+SELECT ids.id AS user_id, coalesce(o.email, d.email) AS email,
+       coalesce(nullif(o.name, ''), d.name, '') AS name,
+       coalesce(o.language, c.language, '{DEFAULT_LANGUAGE}') AS language,
+       d.id IS NOT NULL AS in_directory, o.user_id IS NOT NULL AS overridden,
+       o.email AS override_email, o.name AS override_name, o.language AS override_language
+FROM unnest(%s::text[]) AS ids(id)
+LEFT JOIN {SCHEMA}.directory d ON d.id = ids.id
+LEFT JOIN {SCHEMA}.contacts o ON o.user_id = ids.id
+LEFT JOIN {SCHEMA}.contacts c ON c.user_id = d.customer_id
+"""
+_RECORD = (f"INSERT INTO {SCHEMA}.directory (id, kind, email, name, role, customer_id, department, position)"
+           " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind,"
+           " email = EXCLUDED.email, name = EXCLUDED.name, role = EXCLUDED.role,"
+           " customer_id = EXCLUDED.customer_id, department = EXCLUDED.department,"
+           " position = EXCLUDED.position")
+_PUT = (f"INSERT INTO {SCHEMA}.contacts (user_id, email, name, language) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name,"
+        " language = EXCLUDED.language, updated_at = now()")
 
 
 class ContactsTable:
@@ -20,17 +47,51 @@ class ContactsTable:
         self._pool = pool
 
     async def lookup(self, user_ids: Collection[str]) -> dict[str, Contact]:
-        async with self._pool.connection() as conn:
-            rows = await (await conn.execute(
-                f"SELECT user_id, email, name, language FROM {SCHEMA}.contacts WHERE user_id = ANY(%s)",
-                (list(user_ids),))).fetchall()
-        return {row[0]: Contact(*row) for row in rows}
+        """The contacts of those ids that have an address (from the directory or an override)."""
+        rows = await self._merged(list(user_ids))
+        return {r["user_id"]: Contact(r["user_id"], r["email"], r["name"], r["language"])
+                for r in rows if r["email"]}
 
-    async def put(self, contact: Contact) -> Contact:
+    async def get(self, user_id: str) -> dict[str, Any] | None:
+        """The contact as mail uses it, with what the directory and the override each say; None if unknown."""
+        [row] = await self._merged([user_id])
+        if not (row["in_directory"] or row["overridden"]):
+            return None
+        override = ({"email": row["override_email"], "name": row["override_name"] or None,
+                     "language": row["override_language"]} if row["overridden"] else None)
+        return {"user_id": user_id, "email": row["email"], "name": row["name"], "language": row["language"],
+                "in_directory": row["in_directory"], "override": override}
+
+    async def put(self, user_id: str, email: str | None, name: str | None, language: str | None) -> None:
+        """Replace the admin's override for ``user_id`` (a field left None is not overridden)."""
         async with self._pool.connection() as conn:
-            await conn.execute(
-                f"INSERT INTO {SCHEMA}.contacts (user_id, email, name, language) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT (user_id) DO UPDATE SET email = EXCLUDED.email, name = EXCLUDED.name,"
-                " language = EXCLUDED.language, updated_at = now()",
-                (contact.user_id, contact.email, contact.name, contact.language))
-        return contact
+            await conn.execute(_PUT, (user_id, email, name, language))
+
+    async def delete(self, user_id: str) -> bool:
+        """Drop the override: the directory's values apply again."""
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(f"DELETE FROM {SCHEMA}.contacts WHERE user_id = %s", (user_id,))
+            return cursor.rowcount > 0
+
+    async def _merged(self, user_ids: list[str]) -> list[dict[str, Any]]:
+        async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(_MERGED, (user_ids,))
+            return await cur.fetchall()
+
+
+async def record(cur: psycopg.AsyncCursor[Any], entries: Iterable[DirectoryEntry], position: int) -> None:
+    """Upsert directory entries learnt from facts, in the projection's transaction."""
+    await cur.executemany(_RECORD, [
+        (e.id, e.kind, e.email, e.name, e.role, e.customer_id, e.department, position) for e in entries])
+
+
+async def load_staff(conn: psycopg.AsyncConnection[Any]) -> Staff:
+    """Every member of staff the directory knows, for SLA warnings nobody holds (IMC-8)."""
+    cursor = await conn.execute(f"SELECT id, kind, email, name, role, customer_id, department"
+                                f" FROM {SCHEMA}.directory"
+                                " WHERE customer_id IS NULL AND role IN ('agent', 'admin')")
+    staff = Staff()
+    for row in await cursor.fetchall():
+        staff.add(DirectoryEntry(id=row[0], kind=row[1], email=row[2], name=row[3], role=row[4],
+                                 customer_id=row[5], department=row[6]))
+    return staff

@@ -1,4 +1,5 @@
-"""The SLA policies' answers notify puts in mail: until when the customer may check a solution."""
+"""The SLA policies' answers notify puts in mail: until when the customer may check a solution,
+and the time zone deadlines are told in (the one the policy's business calendar counts in)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,7 @@ class PolicyWindows:
             return None
         until = rule.acceptance.after(calendar_of(policy), at)
         return until.astimezone(ZoneInfo(policy.calendar.timezone))
+
+    def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
+        known = self._policies.get(policy or "")
+        return at.astimezone(ZoneInfo(known.calendar.timezone) if known else dt.UTC)

@@ -1,8 +1,9 @@
 """A batch of stream messages into notify's tables, in the caller's one transaction.
 
-The ticket views it touches, the outbox rows its events cause (``ON CONFLICT DO
-NOTHING`` on the dedup key), the messages it skips and the tracking position commit
-together, so a redelivered or duplicated event changes nothing and queues no mail twice.
+The ticket views it touches, the directory entries and customers' policies it learns,
+the outbox rows its events cause (``ON CONFLICT DO NOTHING`` on the dedup key), the
+messages it skips and the tracking position commit together, so a redelivered or
+duplicated event changes nothing and queues no mail twice.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
 
+from helpdesk_notify.adapters.directory import load_staff, record
 from helpdesk_notify.adapters.schema import SCHEMA
 from helpdesk_notify.application import Batch, Incoming, fold_batch
 from helpdesk_notify.domain.notifications import Windows
@@ -26,6 +28,8 @@ _OUTBOX = (f"INSERT INTO {SCHEMA}.outbox (dedup_key, event_id, ticket_id, recipi
            " ON CONFLICT (dedup_key) DO NOTHING")
 _VIEW = (f"INSERT INTO {SCHEMA}.tickets (ticket_id, view, position) VALUES (%s, %s, %s)"
          " ON CONFLICT (ticket_id) DO UPDATE SET view = EXCLUDED.view, position = EXCLUDED.position")
+_POLICY = (f"UPDATE {SCHEMA}.tickets SET view = jsonb_set(view, '{{policy}}', to_jsonb(%s::text))"
+           " WHERE view->>'customer_id' = %s")
 _SKIP = (f"INSERT INTO {SCHEMA}.skipped (stream_seq, subject, reason, payload) VALUES (%s, %s, %s, %s)"
          " ON CONFLICT (stream_seq) DO NOTHING")
 
@@ -63,11 +67,16 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
     ids = {i.ticket_id for i in incoming if i.ticket_id}
     cursor = await conn.execute(f"SELECT view FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%s)", (list(ids),))
     views = {v.ticket_id: v for v in (msgspec.convert(row[0], TicketView) for row in await cursor.fetchall())}
-    batch = fold_batch(views, incoming, position, stream_seq, mail_from, windows)
+    staff = await load_staff(conn) if any(i.needs_staff for i in incoming) else None
+    batch = fold_batch(views, incoming, position, stream_seq, mail_from, windows, staff)
     async with conn.cursor() as cur:
         if batch.changed:
             await cur.executemany(_VIEW, [(t, Jsonb(msgspec.to_builtins(views[t])), p)
                                           for t, p in batch.changed.items()])
+        if batch.directory:
+            await record(cur, batch.directory.values(), batch.position)
+        for customer_id, policy in batch.policies:
+            await cur.execute(_POLICY, (policy, customer_id))
         if batch.notifications:
             await cur.executemany(_OUTBOX, [
                 (n.dedup_key, event_id, ticket_id, n.recipient_id, n.template, Jsonb(n.context),

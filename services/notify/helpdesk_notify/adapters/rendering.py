@@ -1,8 +1,9 @@
 """Mail from templates: Jinja2 in Russian (the default) and English, plain text and HTML.
 
 ``templates/<lang>/<name>.txt.j2`` holds the subject (block ``subject``) and the text
-body; ``<name>.html.j2`` the HTML body, autoescaped. Every subject is prefixed with
-``[#<number>]`` here, not in the templates, so that none can lose it (TEL-6).
+body; ``<name>.html.j2`` the HTML body, autoescaped. Every subject of a ticket's mail
+is prefixed with ``[#<number>]`` here, not in the templates, so that none can lose it
+(TEL-6); mail about no ticket (an inbound mail refused or forwarded) has no number.
 """
 
 from __future__ import annotations
@@ -37,7 +38,9 @@ class Envelope:
     recipient: str  # an address
     recipient_name: str
     message_id: str
-    root_message_id: str
+    in_reply_to: str | None = None
+    references: str | None = None
+    auto_replied: bool = False  # RFC 3834: an automatic answer to a message, not a notice of our own
 
 
 def _when(value: str | None, lang: str = DEFAULT_LANGUAGE) -> str:
@@ -57,6 +60,17 @@ def _paragraphs(value: str) -> Markup:
     return Markup("<br>\n").join(escape(line) for line in str(value).splitlines())
 
 
+def _size(value: int | None, lang: str = DEFAULT_LANGUAGE) -> str:
+    """A file size people read: bytes, KB or MB (in Russian: байт, КБ, МБ)."""
+    units = ("байт", "КБ", "МБ") if lang == "ru" else ("bytes", "KB", "MB")
+    size = float(value or 0)
+    if size < 1024:
+        return f"{int(size)} {units[0]}"
+    unit = 1 if size < 1024 * 1024 else 2
+    shown = f"{size / 1024 ** unit:.1f}".removesuffix(".0")
+    return f"{shown.replace('.', ',') if lang == 'ru' else shown} {units[unit]}"
+
+
 class Renderer:
     """Renders a notification's template in a language; templates are compiled once."""
 
@@ -65,7 +79,7 @@ class Renderer:
             loader=PackageLoader("helpdesk_notify", "templates"),
             autoescape=select_autoescape(enabled_extensions=("html.j2",), default_for_string=False),
             undefined=StrictUndefined, keep_trailing_newline=True, auto_reload=False)
-        self._env.filters.update(when=_when, quote=_quote, paragraphs=_paragraphs)
+        self._env.filters.update(when=_when, quote=_quote, paragraphs=_paragraphs, size=_size)
 
     def render(self, template: str, language: str, context: dict[str, Any]) -> Rendered:
         lang = language if language in LANGUAGES else DEFAULT_LANGUAGE
@@ -73,8 +87,10 @@ class Renderer:
         text_template = self._env.get_template(f"{lang}/{template}.txt.j2")
         subject = "".join(text_template.blocks["subject"](text_template.new_context(values))).strip()
         html = self._env.get_template(f"{lang}/{template}.html.j2").render(values)
-        return Rendered(f"[#{context['number']}] {' '.join(subject.split())}",
-                        _tidy(text_template.render(values)), html)
+        subject = " ".join(subject.split())
+        number = context.get("number")
+        text = _tidy(text_template.render(values))
+        return Rendered(f"[#{number}] {subject}" if number else subject, text, html)
 
 
 def _tidy(text: str) -> str:
@@ -88,7 +104,7 @@ def _tidy(text: str) -> str:
 
 
 def compose(rendered: Rendered, envelope: Envelope, date: dt.datetime) -> bytes:
-    """An RFC 5322 message, multipart/alternative, threaded under the ticket's root id.
+    """An RFC 5322 message, multipart/alternative, threaded as the envelope says.
 
     Built with the ``email.mime`` classes: several times cheaper than ``EmailMessage``'s
     header registry, which matters at hundreds of mails a second.
@@ -99,9 +115,12 @@ def compose(rendered: Rendered, envelope: Envelope, date: dt.datetime) -> bytes:
     message["Subject"] = Header(rendered.subject, "utf-8")
     message["Date"] = email.utils.format_datetime(date)
     message["Message-ID"] = envelope.message_id
-    message["In-Reply-To"] = envelope.root_message_id
-    message["References"] = envelope.root_message_id
-    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to us
+    if envelope.in_reply_to:
+        message["In-Reply-To"] = envelope.in_reply_to
+    if envelope.references:
+        message["References"] = envelope.references
+    # RFC 3834: no auto-replies to us
+    message["Auto-Submitted"] = "auto-replied" if envelope.auto_replied else "auto-generated"
     message.attach(MIMEText(rendered.text, "plain", "utf-8"))
     message.attach(MIMEText(rendered.html, "html", "utf-8"))
     return message.as_bytes()

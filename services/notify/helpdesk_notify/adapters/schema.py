@@ -3,8 +3,12 @@
 - ``tracking``: how far the projection got (store position and stream sequence), and
   from which stream sequence on events send mail (older history is only projected).
 - ``tickets``: the per-ticket view, as JSON.
-- ``outbox``: the delivery log, one row per (event, recipient), unique on ``dedup_key``.
-- ``contacts``: the directory: addresses and languages, kept by an admin (v1).
+- ``outbox``: the delivery log, one row per (event, recipient), unique on ``dedup_key``;
+  ``ticket_id`` is NULL for mail about no ticket (an inbound mail refused or forwarded).
+- ``directory``: users and customers with their addresses, from intake's facts.
+- ``contacts``: an admin's overrides of the directory (address, name, language), each
+  field optional; an override on a customer's id sets its users' default language.
+  (Before the directory existed this table was the whole directory; its rows still apply.)
 - ``skipped``: messages the projection could not use, kept for inspection.
 """
 
@@ -26,13 +30,21 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.tickets (
     ticket_id text PRIMARY KEY, view jsonb NOT NULL, position bigint NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {SCHEMA}.contacts (
-    user_id text PRIMARY KEY, email text NOT NULL, name text NOT NULL DEFAULT '',
-    language text NOT NULL DEFAULT 'ru' CHECK (language IN ('ru', 'en')),
+    user_id text PRIMARY KEY, email text, name text,
+    language text CHECK (language IN ('ru', 'en')),
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+ALTER TABLE {SCHEMA}.contacts ALTER COLUMN email DROP NOT NULL, ALTER COLUMN name DROP NOT NULL,
+    ALTER COLUMN name DROP DEFAULT, ALTER COLUMN language DROP NOT NULL, ALTER COLUMN language DROP DEFAULT;
+CREATE TABLE IF NOT EXISTS {SCHEMA}.directory (
+    id text PRIMARY KEY, kind text NOT NULL CHECK (kind IN ('user', 'customer')), email text NOT NULL,
+    name text NOT NULL DEFAULT '', role text, customer_id text, department text,
+    position bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS directory_staff ON {SCHEMA}.directory (role) WHERE customer_id IS NULL;
 CREATE TABLE IF NOT EXISTS {SCHEMA}.outbox (
     id bigserial PRIMARY KEY, dedup_key text NOT NULL UNIQUE, event_id text NOT NULL,
-    ticket_id text NOT NULL, recipient_id text NOT NULL, template text NOT NULL,
+    ticket_id text, recipient_id text NOT NULL, template text NOT NULL,
     context jsonb NOT NULL, message_id text NOT NULL, position bigint NOT NULL,
     state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'sent', 'dead')),
     attempts integer NOT NULL DEFAULT 0, in_doubt integer NOT NULL DEFAULT 0,
@@ -40,6 +52,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.outbox (
     created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
     sent_at timestamptz
 );
+ALTER TABLE {SCHEMA}.outbox ALTER COLUMN ticket_id DROP NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_due ON {SCHEMA}.outbox (next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_unsent ON {SCHEMA}.outbox (state, id) WHERE state <> 'sent';
 CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id, id);

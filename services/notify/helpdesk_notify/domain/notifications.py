@@ -3,10 +3,11 @@
 The customer side hears about registration (TEL-6, END-2), questions (END-4), the
 solution and its acceptance window, closes and rejections with their reason (END-4:
 an automatic close lists what was done so far) and the staff's public comments.
-The staff side hears the customer's comments, returns and withdrawals; SLA warnings
-and breaches go to the responsible agent (IMC-8) once ``helpdesk.sla.*`` events
-exist: each is one more arm below. Internal comments never reach customers, and
-nobody is mailed about their own action (except the acknowledgement, TEL-6).
+The solution goes back by mail whatever the channel the ticket came by (KS-6: an
+email ticket's solution by email). The staff side hears the customer's comments,
+returns and withdrawals. Internal comments never reach customers, and nobody is
+mailed about their own action (except the acknowledgement, TEL-6). SLA facts are
+decided in ``sla_notices``, inbound-mail outcomes in ``mail_notices``.
 """
 
 from __future__ import annotations
@@ -38,10 +39,17 @@ class Windows(Protocol):
 
     def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None: ...
 
+    def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
+        """``at`` in the policy's time zone (its business calendar's); UTC for an unknown policy."""
+        ...
+
 
 class NoWindows:
     def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None:
         return None
+
+    def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
+        return at.astimezone(dt.UTC)
 
 
 def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows()) -> list[Notification]:
@@ -51,7 +59,10 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
     wanted: list[tuple[str | None, str, dict[str, Any]]] = []
     match fact:
         case ev.TicketOpened():
-            wanted.append((customer, ACKNOWLEDGEMENT, {"description": fact.description}))
+            # an email's acknowledgement answers that email (TEL-6): In-Reply-To is its Message-ID
+            answers = {"in_reply_to": view.origin_message_id} if view.origin_message_id else {}
+            wanted.append((customer, ACKNOWLEDGEMENT, {"description": fact.description, **answers,
+                                                        **_attachments(fact.attachments)}))
         case ev.ClarificationRequested():
             wanted.append((customer, "clarification_requested", {"question": fact.comment}))
         case ev.SolutionProposed() | ev.MarkedReadyToInstall():
@@ -73,25 +84,37 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
         case ev.CommentAdded(visibility=Visibility.INTERNAL):
             pass  # never to customers; staff read them in the desk
         case ev.CommentAdded() if fact.actor.role is Role.CUSTOMER:
-            wanted.append((staff, "comment_added", {"body": fact.body, "from_customer": True}))
+            wanted.append((staff, "comment_added", {"body": fact.body, "from_customer": True,
+                                                    **_attachments(fact.attachments)}))
         case ev.CommentAdded():
-            wanted.append((customer, "comment_added", {"body": fact.body, "from_customer": False}))
+            wanted.append((customer, "comment_added", {"body": fact.body, "from_customer": False,
+                                                       **_attachments(fact.attachments)}))
         case ev.ReturnedToWork() | ev.Reopened():
             wanted.append((staff, "returned_to_work", {"comment": fact.comment or fact.reason,
                                                        "reopened": isinstance(fact, ev.Reopened)}))
-        # helpdesk.sla.* (IMC-8) slots in here, e.g.:
-        #   case sla.TargetAtRisk(): wanted.append((staff, "sla_at_risk", {...}))
-        #   case sla.TargetBreached(): wanted.append((staff, "sla_breached", {...}))
-        #   case sla.ReminderDue(): wanted.append((customer, "reminder", {...}))  # END-4 weekly
-    return [
-        Notification(recipient, template, {**_common(event, view), **extra}, f"{event.id}:{recipient}")
-        for recipient, template, extra in wanted
-        if recipient and (template == ACKNOWLEDGEMENT or recipient != fact.actor.id)
-    ]
+    wanted = [(r, t, x) for r, t, x in wanted if t == ACKNOWLEDGEMENT or r != fact.actor.id]
+    return notifications(event, view, wanted)
 
 
-def _common(event: ev.CloudEvent, view: TicketView) -> dict[str, Any]:
-    """What every template may use."""
-    return {"ticket_id": view.ticket_id, "number": view.number, "subject": view.subject,
-            "status": view.status.value, "channel": view.channel.value,
-            "occurred_at": event.time.isoformat(), "root_message_id": view.root_message_id}
+def notifications(event: Any, view: TicketView,
+                  wanted: list[tuple[str | None, str, dict[str, Any]]]) -> list[Notification]:
+    """One notification per wanted (recipient, template, context) of a ticket; nobody is skipped."""
+    return [Notification(recipient, template, {**common(event, view), **extra}, f"{event.id}:{recipient}")
+            for recipient, template, extra in wanted if recipient]
+
+
+def common(event: Any, view: TicketView) -> dict[str, Any]:
+    """What every template of a ticket may use (an email ticket's mail also references its origin)."""
+    values = {"ticket_id": view.ticket_id, "number": view.number, "subject": view.subject,
+              "status": view.status.value, "channel": view.channel.value,
+              "occurred_at": event.time.isoformat(), "root_message_id": view.root_message_id}
+    if view.origin_message_id:
+        values["origin_message_id"] = view.origin_message_id
+    return values
+
+
+def _attachments(attachments: tuple[ev.Attachment, ...]) -> dict[str, Any]:
+    """The files that came with it, by name and size (the files stay in the object store)."""
+    if not attachments:
+        return {}
+    return {"attachments": [{"filename": a.filename, "size": a.size} for a in attachments]}

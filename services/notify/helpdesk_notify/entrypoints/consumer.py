@@ -1,4 +1,7 @@
-"""The durable JetStream consumer ``notify``: ticket (and later SLA) events into views and the outbox.
+"""The durable JetStream consumer ``notify``: every fact on ``helpdesk.>`` into notify's tables.
+
+One consumer, in stream order: ticket and SLA facts into views and mail, user and
+customer facts into the directory, inbound-mail outcomes into replies and forwards.
 
 Each fetched batch is one transaction: views, outbox rows and the tracking position
 commit together; only then are the messages acknowledged (those skipped for good are
@@ -29,7 +32,7 @@ from helpdesk_notify.entrypoints import metrics
 
 log = logging.getLogger("helpdesk.notify.consumer")
 DURABLE = "notify"
-FILTER = "helpdesk.>"  # ticket events now, helpdesk.sla.* when they exist
+FILTER = "helpdesk.>"  # ticket, sla, mail, user and customer facts, one consumer in stream order
 MAX_ACK_PENDING = 2_000
 
 

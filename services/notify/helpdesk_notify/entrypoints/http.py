@@ -1,4 +1,9 @@
-"""notify's admin API: the contacts directory and the delivery log (list, retry dead mail)."""
+"""notify's admin API: contact overrides over the directory, and the delivery log (list, retry dead mail).
+
+The directory fills itself from intake's user and customer facts; an admin overrides
+what it says (``PUT``: each field given wins, the others come from the directory), for
+example a user's language, or a customer's, which its users then default to.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, delete, get, post, put
 from litestar.params import Parameter
 
 from helpdesk_shared.vocabulary import Role
@@ -16,15 +21,16 @@ from helpdesk_shared.web.problems import Problem
 
 from helpdesk_notify.adapters.directory import ContactsTable
 from helpdesk_notify.adapters.outbox import STATES, NotRetryable, PostgresOutbox
-from helpdesk_notify.application import Contact
 
 Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, pattern=r"^[^@\s<>,;]+@[^@\s<>,;]+$")]
 
 
 class ContactIn(msgspec.Struct, forbid_unknown_fields=True):
-    email: Email
-    name: Annotated[str, msgspec.Meta(max_length=200)] = ""
-    language: Literal["ru", "en"] = "ru"
+    """An override: each field given wins over the directory; one left out is the directory's."""
+
+    email: Email | None = None
+    name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    language: Literal["ru", "en"] | None = None
 
 
 @dataclass(frozen=True)
@@ -47,20 +53,29 @@ class AdminRoutes(Controller):
     @put("/contacts/{user_id:str}")
     async def put_contact(self, user_id: Annotated[str, Parameter(max_length=200)], data: ContactIn,
                           principal: Principal, admin: Admin) -> dict[str, Any]:
-        """Set where a user (or a customer, by its id) gets mail, and in which language (ru, en)."""
+        """Override where a user (or a customer, by its id) gets mail, and in which language (ru, en).
+
+        Answers the contact as mail will use it: the override over the directory's entry.
+        """
         principal.require(Role.ADMIN)
-        contact = await admin.contacts.put(Contact(user_id, data.email, data.name, data.language))
-        return {"user_id": contact.user_id, "email": contact.email, "name": contact.name,
-                "language": contact.language}
+        await admin.contacts.put(user_id, data.email, data.name or None, data.language)
+        return await admin.contacts.get(user_id) or {}
 
     @get("/contacts/{user_id:str}")
     async def get_contact(self, user_id: str, principal: Principal, admin: Admin) -> dict[str, Any]:
+        """The contact mail uses (``email`` null: none yet), what the directory knows and the override."""
         _readers(principal)
-        contact = await admin.contacts.lookup(user_id)
+        contact = await admin.contacts.get(user_id)
         if contact is None:
             raise Problem(404, "not_found", f"no contact for {user_id}")
-        return {"user_id": contact.user_id, "email": contact.email, "name": contact.name,
-                "language": contact.language}
+        return contact
+
+    @delete("/contacts/{user_id:str}", status_code=204)
+    async def delete_contact(self, user_id: str, principal: Principal, admin: Admin) -> None:
+        """Drop the override: the directory's address, name and language apply again."""
+        principal.require(Role.ADMIN)
+        if not await admin.contacts.delete(user_id):
+            raise Problem(404, "not_found", f"no override for {user_id}")
 
     @get("/deliveries")
     async def deliveries(self, principal: Principal, admin: Admin,

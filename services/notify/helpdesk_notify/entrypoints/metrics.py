@@ -2,7 +2,8 @@
 
 from prometheus_client import Counter, Gauge
 
-EVENTS = Counter("helpdesk_notify_events_total", "Ticket events folded into notify's views")
+EVENTS = Counter("helpdesk_notify_events_total",
+                 "Facts (ticket, SLA, directory, inbound mail) folded into notify's tables")
 SKIPPED = Counter("helpdesk_notify_events_skipped_total",
                   "Messages notify could not use (kept in notify.skipped)")
 QUEUED = Counter("helpdesk_notify_mails_queued_total", "Mails written to the outbox")
