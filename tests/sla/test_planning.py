@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import msgspec
+
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.policies import evaluate
@@ -135,3 +137,17 @@ def test_imc8_warning_and_breach_are_announced_once_each() -> None:
     assert isinstance(breach, sla.Breached) and breach.occurred_at == timers["breach:resolution"].due_at
     assert fire(breached, timers["breach:resolution"], ref, Status.IN_PROGRESS)[1] == []
     assert fire(breached, timers["warn:resolution"], ref, Status.IN_PROGRESS)[1] == []  # too late to warn
+
+
+def test_end4_a_reminder_names_its_audience_from_the_policy_rule() -> None:
+    endocs = POLICIES["endocs"]
+    weekly = endocs.reminders[0]
+    for audience in ("customer", "agent"):
+        policy = msgspec.structs.replace(endocs, reminders=[msgspec.structs.replace(weekly, to=audience)])
+        ticket = Ticket(msk(2025, 11, 10, 11), category=Category.SUPPORT)
+        ticket.move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 12))
+        ticket.move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER, msk(2025, 11, 10, 13))
+        state = evaluate(ticket.events, policy, msk(2025, 11, 10, 13))
+        [reminder] = [t for t in plan(state, version=3) if t.kind == "reminder"]
+        _, [fact], command = fire(Announced(), reminder, _ref(ticket, "endocs"), Status.AWAITING_CUSTOMER)
+        assert isinstance(fact, sla.ReminderDue) and fact.to == audience and command is None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -56,6 +56,7 @@ class SlaState(msgspec.Struct, frozen=True, kw_only=True):
     targets: list[Target]
     next_transition: Transition | None = None
     next_reminder: dt.datetime | None = None
+    reminder_to: Literal["customer", "agent"] | None = None  # whom the next reminder is for
     reopen_until: dt.datetime | None = None
     reopen_open: bool = False
 
@@ -72,7 +73,7 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) ->
         paused=view.paused,
         targets=[t for kind in KINDS if (t := view.target(kind))],
         next_transition=_next_transition(ticket, policy, calendar),
-        next_reminder=_next_reminder(ticket, policy, calendar, now),
+        **_next_reminder(ticket, policy, calendar, now),
         reopen_until=reopen_until,
         reopen_open=reopen_until is not None and now <= reopen_until,
     )
@@ -172,9 +173,9 @@ def _next_transition(ticket: TicketTrack, policy: Policy, calendar) -> Transitio
     return Transition(status=ticket.status, due_at=due, action=rule.action, reason=rule.reason)
 
 
-def _next_reminder(ticket: TicketTrack, policy: Policy, calendar, now) -> dt.datetime | None:
-    """The first reminder strictly after ``now`` for the ticket's current status."""
-    best = None
+def _next_reminder(ticket: TicketTrack, policy: Policy, calendar, now) -> dict[str, Any]:
+    """The first reminder strictly after ``now`` for the ticket's current status, and whom it is for."""
+    best: dict[str, Any] = {}
     for rule in policy.reminders:
         if rule.status != ticket.status or not ticket.status.is_open:
             continue
@@ -183,7 +184,8 @@ def _next_reminder(ticket: TicketTrack, policy: Policy, calendar, now) -> dt.dat
             if at > now:
                 break
             at = rule.every.after(calendar, at)
-        best = at if best is None else min(best, at)
+        if not best or at < best["next_reminder"]:
+            best = {"next_reminder": at, "reminder_to": rule.to}
     return best
 
 

@@ -10,6 +10,7 @@ command for intake. No I/O, no clock.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 from dataclasses import dataclass
 
 import msgspec
@@ -54,6 +55,7 @@ class Timer(msgspec.Struct, frozen=True, kw_only=True):
     action: str | None = None
     reason: str | None = None
     status: Status | None = None
+    to: Literal["customer", "agent"] = "customer"  # a reminder's audience
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True):
@@ -123,7 +125,7 @@ def plan(state: SlaState, version: int) -> list[Timer]:
                             action=move.action, reason=move.reason, status=move.status))
     if state.next_reminder is not None:
         timers.append(Timer(kind="reminder", due_at=state.next_reminder, planned_version=version,
-                            status=state.status))
+                            status=state.status, to=state.reminder_to or "customer"))
     return timers
 
 
@@ -153,7 +155,7 @@ def fire(before: Announced, timer: Timer, ref: TicketRef, status: Status
     if kind == "reminder":
         if status != timer.status:
             return before, [], None
-        return before, [sla.ReminderDue(**common, status=status)], None
+        return before, [sla.ReminderDue(**common, status=status, to=timer.to)], None
     if kind == "transition":
         # planned at an older version: something happened since, and a re-plan replaced it
         if status != timer.status or ref.version != timer.planned_version:
