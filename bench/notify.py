@@ -1,11 +1,19 @@
-"""Benchmark of notify: mails/s delivered to a local SMTP server (target ≥ 200 mails/s).
+"""Benchmark of the email channel, both ways.
 
-Runs its own embedded PostgreSQL and NATS, an SMTP catcher (aiosmtpd, writing .eml files,
-as under `make up`) and notify (serve) as a process. Publishes N ticket openings straight
-to the HELPDESK stream, as intake's relay would, and times until every acknowledgement
-has arrived: that is the whole path (consume → outbox → render → SMTP → mark sent).
+Outgoing (notify): mails/s delivered to a local SMTP server (target ≥ 200 mails/s). Runs
+its own embedded PostgreSQL and NATS, an SMTP catcher (aiosmtpd, writing .eml files, as
+under `make up`) and notify (serve) as a process. Publishes N ticket openings straight to
+the HELPDESK stream, as intake's relay would, and times until every acknowledgement has
+arrived: that is the whole path (consume → outbox → render → SMTP → mark sent).
 
-Usage: python bench/notify.py [--mails 3000] [--senders 4]
+Inbound (intake smtp): messages/s registered through the SMTP listener (target ≥ 100
+msg/s), with p50/p99 latency per message — one SMTP transaction (MAIL, RCPT, DATA up to
+the 250 reply, which comes once the ticket and the mail's outcome are committed). Runs
+intake serve (to provision) and `helpdesk-intake smtp` on a fresh stack; customer users
+send over a few connections, as MTAs would; every 10th message carries a 16 KB attachment.
+
+Usage: python bench/notify.py [--mails 3000] [--senders 4] [--inbound 2000] [--connections 8]
+                              [--only outgoing|inbound]
 """
 
 from __future__ import annotations
@@ -14,22 +22,27 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for part in ("shared", "services/notify", "devstack", "."):
+for part in ("shared", "services/notify", "services/intake", "devstack", "."):
     sys.path.insert(0, str(ROOT / part))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
+import os  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
+from email.message import EmailMessage  # noqa: E402
 
+import aiosmtplib  # noqa: E402
 import httpx  # noqa: E402
 import msgspec  # noqa: E402
 import nats  # noqa: E402
+import psycopg  # noqa: E402
 from helpdesk_devstack import SmtpCatcher, free_port  # noqa: E402
+from helpdesk_devstack.ports import port_open, wait_for  # noqa: E402
 
-from bench._support import ADMIN_TOKEN, stack  # noqa: E402
+from bench._support import ADMIN_TOKEN, latency_line, stack  # noqa: E402
 from helpdesk_shared import events as ev  # noqa: E402
 from helpdesk_shared import subjects  # noqa: E402
 from helpdesk_shared.stream import POSITION_HEADER, ensure_stream  # noqa: E402
@@ -62,11 +75,7 @@ async def publish(nats_url: str, count: int) -> None:
     await nc.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--mails", type=int, default=3000)
-    parser.add_argument("--senders", type=int, default=4)
-    args = parser.parse_args()
+def outgoing(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-mail-") as tmp, \
             SmtpCatcher(Path(tmp) / "mail", free_port()) as smtp:
         port = free_port()
@@ -95,6 +104,86 @@ def main() -> None:
     print(f"  end to end: {args.mails / total:.0f} mails/s  (target >= 200)")
     if first_seen is not None:
         print(f"  delivery, first to last mail: {args.mails / (done - first_seen):.0f} mails/s")
+
+
+# -- inbound ------------------------------------------------------------------------------
+
+def inbound_mail(n: int, users: int) -> bytes:
+    mail = EmailMessage()
+    mail["From"] = f"Bench User {n % users} <user{n % users}@bench.test>"
+    mail["To"] = "support@desk.test"
+    mail["Subject"] = f"Не работает печать, запрос {n}"
+    mail["Message-ID"] = f"<bench-{n}-{uuid.uuid4().hex}@bench.test>"
+    mail.set_content("Добрый день!\nПосле обновления печать зависает.\n" * 10)
+    if n % 10 == 0:
+        mail.add_attachment(os.urandom(16 * 1024), maintype="image", subtype="png", filename=f"screen-{n}.png")
+    return mail.as_bytes()
+
+
+async def send_inbound(port: int, messages: list[bytes], connections: int) -> tuple[list[float], list[str]]:
+    latencies: list[float] = []
+    replies: list[str] = []
+    queue = list(reversed(messages))
+
+    async def mta() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, timeout=60)
+        await smtp.connect()
+        while queue:
+            raw = queue.pop()
+            started = time.monotonic()
+            await smtp.mail("mta@bench.test")
+            await smtp.rcpt("support@desk.test")
+            reply = await smtp.data(raw)
+            latencies.append(time.monotonic() - started)
+            replies.append(reply.message)
+        await smtp.quit()
+
+    await asyncio.gather(*(mta() for _ in range(connections)))
+    return latencies, replies
+
+
+def inbound(args: argparse.Namespace) -> None:
+    users = 50
+    port = free_port()
+    with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "smtp"),
+               extra_env={"HELPDESK_INBOUND_SMTP_PORT": str(port)}) as ready:
+        wait_for(lambda: port_open("127.0.0.1", port), 30, "the SMTP listener")
+        admin = httpx.Client(base_url=f"http://127.0.0.1:{ready['HELPDESK_INTAKE_PORT']}",
+                             headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30)
+        customer = admin.post("/v1/customers", json={"name": "Bench", "email": "it@bench.test",
+                                                     "policy": "keysystems"}).json()["id"]
+        for n in range(users):
+            admin.post(f"/v1/customers/{customer}/users", json={
+                "name": f"User {n}", "email": f"user{n}@bench.test", "login": f"bench-{n}",
+                "password": "bench-password"}).raise_for_status()
+        messages = [inbound_mail(n, users) for n in range(args.inbound)]
+        asyncio.run(send_inbound(port, messages[:50], 2))  # warm up: connections, caches
+        started = time.monotonic()
+        latencies, replies = asyncio.run(send_inbound(port, messages[50:], args.connections))
+        total = time.monotonic() - started
+        with psycopg.connect(ready["HELPDESK_DATABASE_URL"]) as conn:
+            stored = conn.execute("SELECT count(*) FROM intake.intake_events"
+                                  " WHERE topic = 'helpdesk:InboundMail.Registered'").fetchone()[0]
+    sent = len(messages) - 50
+    registered = sum(reply.startswith("2.0.0 registered") for reply in replies)
+    print(f"intake smtp: {sent} messages over {args.connections} SMTP connections in {total:.2f} s; "
+          f"{registered} answered registered, {stored} outcomes stored (incl. 50 warm-up)")
+    print(f"  inbound: {sent / total:.0f} msg/s  (target >= 100)")
+    print(f"  latency per message (MAIL..DATA 250): {latency_line(latencies)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mails", type=int, default=3000)
+    parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--inbound", type=int, default=2000)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--only", choices=["outgoing", "inbound"])
+    args = parser.parse_args()
+    if args.only != "inbound":
+        outgoing(args)
+    if args.only != "outgoing":
+        inbound(args)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import httpx
 
 from helpdesk_devstack.infra import Infra, InfraError, start_infra
+from helpdesk_devstack.ports import port_open
 from helpdesk_devstack.supervisor import Output, Supervisor
 
 
@@ -23,21 +24,38 @@ class Process:
     package: str
     args: tuple[str, ...]
     http: bool = True  # answers /readyz on HELPDESK_<PACKAGE>_URL
+    smtp_port: str | None = None  # else: an SMTP listener on this port variable, ready once it accepts
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", f"helpdesk_{self.package}", *self.args]
 
     def url(self, env: dict[str, str]) -> str | None:
+        if self.smtp_port:
+            return f"smtp://{_host(env)}:{env[self.smtp_port]}"
         return env.get(f"HELPDESK_{self.package.upper()}_URL") if self.http else None
+
+    def ready(self, env: dict[str, str]) -> bool:
+        if self.smtp_port:
+            return port_open(_host(env), int(env[self.smtp_port]))
+        try:
+            return httpx.get(f"{self.url(env)}/readyz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
 
 PROCESSES = (
     Process("intake", "intake", ("serve",)),
     Process("relay", "intake", ("relay",), http=False),
+    Process("mail-in", "intake", ("smtp",), http=False, smtp_port="HELPDESK_INBOUND_SMTP_PORT"),
     Process("query", "query", ("serve",)),
     Process("sla", "sla", ("serve",)),
     Process("notify", "notify", ("serve",)),
 )
+
+
+def _host(env: dict[str, str]) -> str:
+    host = env.get("HELPDESK_BIND_HOST", "127.0.0.1")
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def up(environ: dict[str, str] | None = None) -> int:
@@ -105,13 +123,10 @@ def _print_banner(infra: Infra, output: Output) -> None:
 
 
 def _announce_ready(infra: Infra, output: Output, stopping: threading.Event) -> None:
-    pending = {p.name: url for p in PROCESSES if (url := p.url(infra.env))}
+    pending = {p.name: p for p in PROCESSES if p.url(infra.env)}
     while pending and not stopping.wait(0.5):
-        for name, url in list(pending.items()):
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    del pending[name]
-            except httpx.HTTPError:
-                pass
+        for name, process in list(pending.items()):
+            if process.ready(infra.env):
+                del pending[name]
     if not pending:
         output.line("devstack", "all services ready.")

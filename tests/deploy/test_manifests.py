@@ -18,6 +18,7 @@ KUBE = ROOT / "deploy" / "kubernetes"
 PROCESSES = {
     "helpdesk-intake serve": 8001,
     "helpdesk-intake relay": None,
+    "helpdesk-intake smtp": None,  # SMTP, not HTTP: TCP probes on its port
     "helpdesk-query serve": 8002,
     "helpdesk-sla serve": 8003,
     "helpdesk-notify serve": 8004,

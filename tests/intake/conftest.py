@@ -15,8 +15,9 @@ from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
 
 
 @pytest.fixture
-def client(database_url: str) -> Iterator[TestClient]:
-    settings = IntakeSettings(database_url=database_url, admin_token=ADMIN_TOKEN, jwt_secret=JWT_SECRET)
+def client(database_url: str, nats_url: str) -> Iterator[TestClient]:
+    settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
+                              jwt_secret=JWT_SECRET)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

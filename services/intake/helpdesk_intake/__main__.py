@@ -1,4 +1,4 @@
-"""``helpdesk-intake serve`` (the HTTP API) and ``helpdesk-intake relay`` (store → NATS)."""
+"""``helpdesk-intake serve`` (the HTTP API), ``relay`` (store → NATS) and ``smtp`` (the inbound mail listener)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from helpdesk_intake.settings import IntakeSettings
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-intake")
-    parser.add_argument("command", choices=["serve", "relay"])
+    parser.add_argument("command", choices=["serve", "relay", "smtp"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(IntakeSettings)
@@ -25,10 +25,14 @@ def main(argv: list[str] | None = None) -> None:
         uvicorn.run("helpdesk_intake.bootstrap:create_app", factory=True, workers=settings.workers,
                     host=settings.bind_host, port=settings.intake_port, log_level="warning",
                     access_log=False, timeout_graceful_shutdown=10)
-    else:
+    elif args.command == "relay":
         from helpdesk_intake.bootstrap import run_relay
 
         asyncio.run(run_relay(settings))
+    else:
+        from helpdesk_intake.bootstrap import run_smtp
+
+        asyncio.run(run_smtp(settings))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The one place intake is wired: settings → clock, store, committer, use cases, HTTP app, relay."""
+"""The one place intake is wired: settings → clock, store, committer, use cases, HTTP, relay, SMTP."""
 
 from __future__ import annotations
 
@@ -13,23 +13,31 @@ import nats
 from eventsourcing.utils import get_topic
 from litestar import Litestar
 from litestar.di import Provide
+from nats.aio.client import Client as NATS
 
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.connections import nats_connection
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
 
+from helpdesk_intake.adapters.attachment_store import AttachmentStore
 from helpdesk_intake.adapters.committer import GroupCommitter
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
+from helpdesk_intake.adapters.mail_directory import MailDirectory
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.customers import CustomerDirectory
+from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.domain.customer import Customer
+from helpdesk_intake.domain.mail import Limits
 from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_intake.entrypoints import smtp
 from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
+from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS
 from helpdesk_intake.entrypoints.relay import Relay
 from helpdesk_intake.settings import IntakeSettings
@@ -46,6 +54,7 @@ class Intake:
     committer: GroupCommitter
     tickets: TicketService
     identity: IdentityService
+    inbound: InboundMailService
 
     def close(self) -> None:
         self.committer.close()
@@ -68,35 +77,48 @@ def last_ticket_position(store: IntakeEventStore) -> int:
     return int(row["notification_id"]) if row else 0
 
 
-def wire(settings: IntakeSettings, clock: Clock) -> Intake:
+def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
     committer = GroupCommitter(store)
     rules = PolicyRules.load(settings.policy_dir)
     parts = dict(store=store, committer=committer, clock=clock, rules_for=rules.for_policy,
                  policies=rules.names, customers=CustomerDirectory())
-    return Intake(store, committer, TicketService(**parts), IdentityService(**parts))
+    tickets = TicketService(**parts)
+    limits = Limits(settings.inbound_max_attachment_bytes, settings.inbound_max_attachments)
+    inbound = InboundMailService(tickets, MailDirectory(store, settings.public_domains()), attachments.keep, limits)
+    return Intake(store, committer, tickets, IdentityService(**parts), inbound)
+
+
+@asynccontextmanager
+async def connected(settings: IntakeSettings, clock: Clock, name: str) -> AsyncIterator[tuple[Intake, NATS]]:
+    """NATS (attachments, the shared clock) and the wired parts, opened in order and closed in reverse."""
+    async with nats_connection(settings.nats_url, name) as nc:
+        if isinstance(clock, SharedClock):
+            await clock.follow(nc)
+        attachments = AttachmentStore(nc.jetstream(), asyncio.get_running_loop())
+        intake = await asyncio.to_thread(wire, settings, clock, attachments)
+        try:
+            yield intake, nc
+        finally:
+            if isinstance(clock, SharedClock):
+                await clock.close()
+            await asyncio.to_thread(intake.close)
 
 
 def create_app(settings: IntakeSettings | None = None) -> Litestar:
     """The intake HTTP app; connections open in its lifespan, never at import."""
     settings = settings or from_env(IntakeSettings)
     clock = make_clock(settings)
-    holder: dict[str, Intake] = {}
+    holder: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        holder["intake"] = await asyncio.to_thread(wire, settings, clock)
-        nc = None
-        if isinstance(clock, SharedClock):
-            nc = await nats.connect(settings.nats_url, name="helpdesk-intake-clock", max_reconnect_attempts=-1)
-            await clock.follow(nc)
-        try:
-            yield
-        finally:
-            if nc is not None:
-                await clock.close()  # type: ignore[union-attr]
-                await nc.drain()
-            await asyncio.to_thread(holder.pop("intake").close)
+        async with connected(settings, clock, "helpdesk-intake") as (intake, nc):
+            holder.update(intake=intake, nats=nc)
+            try:
+                yield
+            finally:
+                holder.clear()
 
     async def database_ready() -> bool:
         def ping() -> bool:
@@ -104,18 +126,23 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                 return conn.execute("SELECT 1").fetchone() is not None
         return "intake" in holder and await asyncio.to_thread(ping)
 
+    async def nats_ready() -> bool:
+        return "nats" in holder and holder["nats"].is_connected
+
     tokens = WallClockTokens if isinstance(clock, SharedClock) else Authenticator
     authenticator = tokens(settings.jwt_secret, settings.admin_token, settings.token_ttl_seconds)
     clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
                              lambda: last_ticket_position(holder["intake"].store))
     return build_app(
-        service="intake", version=VERSION, handlers=CONTROLLERS, authenticator=authenticator,
-        readiness={"database": database_ready}, tracer_provider=setup_tracing("intake"),
+        service="intake", version=VERSION, authenticator=authenticator,
+        handlers=[*CONTROLLERS, inbound_email_route(settings.inbound_max_message_bytes)],
+        readiness={"database": database_ready, "nats": nats_ready}, tracer_provider=setup_tracing("intake"),
         lifespan=[lifespan], max_body_bytes=settings.max_body_bytes,
         exception_handlers=DOMAIN_ERROR_HANDLERS,
         dependencies={
             "tickets": Provide(lambda: holder["intake"].tickets, sync_to_thread=False),
             "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),
+            "inbound": Provide(lambda: holder["intake"].inbound, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
         },
@@ -135,6 +162,17 @@ async def run_relay(settings: IntakeSettings | None = None) -> None:
     finally:
         await nc.drain()
         store.close()
+
+
+async def run_smtp(settings: IntakeSettings | None = None) -> None:
+    """Run the inbound SMTP listener until SIGTERM/SIGINT; it listens only once it is connected."""
+    settings = settings or from_env(IntakeSettings)
+    setup_tracing("intake-smtp")
+    stopping = asyncio.Event()
+    _on_signals(stopping.set)
+    async with connected(settings, make_clock(settings), "helpdesk-intake-smtp") as (intake, _):
+        await smtp.serve(intake.inbound, host=settings.bind_host, port=settings.inbound_smtp_port,
+                         max_message_bytes=settings.inbound_max_message_bytes, stopping=stopping)
 
 
 def _on_signals(stop: Any) -> None:

@@ -1,7 +1,8 @@
 """The PostgreSQL event store (eventsourcing + psycopg 3) and the rows written beside events.
 
 Some facts are not events but must commit with them or not at all: the answer
-to an ``Idempotency-Key``, a user's credential, a ticket number's index entry.
+to an ``Idempotency-Key``, a user's credential, a ticket number's index entry,
+the address indexes that identify who sent a mail (user and customer emails).
 ``SideRowsRecorder`` executes such rows inside the transaction that inserts the
 events, so a command is never half-written.
 """
@@ -15,12 +16,19 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from eventsourcing.application import Application
+from eventsourcing import persistence
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
+import msgspec
 import psycopg
 from psycopg import sql
 
+from helpdesk_shared.events import Attachment
+
 SCHEMA = "intake"
+# What a store that is down or unreachable raises: a passing failure, worth a retry later.
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    persistence.OperationalError, persistence.InterfaceError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,19 @@ class DateAsISO(Transcoding):
         return dt.date.fromisoformat(data)
 
 
+class AttachmentAsDict(Transcoding):
+    """Stores attachment references (``events.Attachment``) as plain objects."""
+
+    type = Attachment
+    name = "attachment"
+
+    def encode(self, obj: Attachment) -> dict[str, Any]:
+        return msgspec.structs.asdict(obj)
+
+    def decode(self, data: dict[str, Any]) -> Attachment:
+        return Attachment(**data)
+
+
 class IntakeEventStore(Application):
     """intake's event store: every ticket, customer and user event, in commit order."""
 
@@ -61,6 +82,7 @@ class IntakeEventStore(Application):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
+        transcoder.register(AttachmentAsDict())
 
 
 SIDE_TABLES = """
@@ -86,7 +108,52 @@ CREATE TABLE IF NOT EXISTS {schema}.idempotency (
     created_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (principal, key)
 );
+CREATE TABLE IF NOT EXISTS {schema}.user_emails (
+    user_id uuid PRIMARY KEY,
+    email text NOT NULL,
+    domain text NOT NULL,
+    role text NOT NULL,
+    customer_id text
+);
+CREATE INDEX IF NOT EXISTS user_emails_email ON {schema}.user_emails (email);
+CREATE INDEX IF NOT EXISTS user_emails_domain ON {schema}.user_emails (domain);
+CREATE TABLE IF NOT EXISTS {schema}.customer_emails (
+    customer_id uuid PRIMARY KEY,
+    email text NOT NULL,
+    domain text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customer_emails_domain ON {schema}.customer_emails (domain);
 """
+
+# The address indexes came after the first users: a store that predates them fills them
+# once, from the registration events (plain JSON, see IntakeEventStore's transcoder).
+BACKFILL = """
+INSERT INTO {schema}.user_emails (user_id, email, domain, role, customer_id)
+SELECT e.originator_id, lower(s->>'email'), split_part(lower(s->>'email'), '@', 2), s->>'role', s->>'customer_id'
+FROM {schema}.intake_events e, LATERAL convert_from(e.state, 'UTF8')::jsonb s
+WHERE e.topic = 'helpdesk:User.Registered' ON CONFLICT DO NOTHING;
+INSERT INTO {schema}.customer_emails (customer_id, email, domain)
+SELECT e.originator_id, lower(s->>'email'), split_part(lower(s->>'email'), '@', 2)
+FROM {schema}.intake_events e, LATERAL convert_from(e.state, 'UTF8')::jsonb s
+WHERE e.topic = 'helpdesk:Customer.Registered' ON CONFLICT DO NOTHING;
+"""
+
+
+def email_domain(email: str) -> str:
+    return email.strip().lower().rpartition("@")[2]
+
+
+def user_email_row(user_id: Any, email: str, role: str, customer_id: str | None) -> SideRow:
+    """The index entry that finds a user by the address a mail came from."""
+    return SideRow("INSERT INTO {schema}.user_emails (user_id, email, domain, role, customer_id)"
+                   " VALUES (%s, %s, %s, %s, %s)",
+                   (user_id, email.strip().lower(), email_domain(email), role, customer_id))
+
+
+def customer_email_row(customer_id: Any, email: str) -> SideRow:
+    """The index entry that finds a customer by its own address's domain (IMC-3)."""
+    return SideRow("INSERT INTO {schema}.customer_emails (customer_id, email, domain) VALUES (%s, %s, %s)",
+                   (customer_id, email.strip().lower(), email_domain(email)))
 
 
 def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 0) -> dict[str, str]:
@@ -112,6 +179,11 @@ def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 
 
 def open_event_store(database_url: str, pool_size: int = 10, cache_size: int = 0) -> IntakeEventStore:
     """Create the schema if needed and open the event store."""
+    schema = sql.Identifier(SCHEMA)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute(sql.SQL(SIDE_TABLES).format(schema=sql.Identifier(SCHEMA)))
+        fresh_index = conn.execute("SELECT to_regclass(%s) IS NULL", (f"{SCHEMA}.user_emails",)).fetchone()[0]
+        conn.execute(sql.SQL(SIDE_TABLES).format(schema=schema))
+        events = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.intake_events",)).fetchone()[0]
+        if fresh_index and events:
+            conn.execute(sql.SQL(BACKFILL).format(schema=schema))
     return IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))

@@ -14,11 +14,13 @@ from eventsourcing.domain import Aggregate
 
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as pub
+from helpdesk_shared import mail_events as mail
 from helpdesk_shared import subjects
 from helpdesk_shared.events import CloudEvent
 from helpdesk_shared.vocabulary import Role, Status
 
 from helpdesk_intake.domain.customer import Customer
+from helpdesk_intake.domain.inbound_mail import InboundMail
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
 
@@ -37,13 +39,14 @@ _STATUS_FACTS: dict[type, type[pub.StatusChange]] = {
 
 _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
     Ticket.Opened: (pub.TicketOpened, ("number", "subject", "description", "channel", "category",
-                                       "priority", "service", "requester_id", "policy")),
+                                       "priority", "service", "requester_id", "policy", "attachments",
+                                       "message_id")),
     Ticket.CategoryChanged: (pub.CategoryChanged, ("category",)),
     Ticket.PriorityChanged: (pub.PriorityChanged, ("priority",)),
     Ticket.ServiceChanged: (pub.ServiceChanged, ("service",)),
     Ticket.AssigneesChanged: (pub.AssigneesChanged, ("responsible_id", "owner_id", "department")),
     Ticket.PlanChanged: (pub.PlanChanged, ("planned_date", "planned_minutes", "release")),
-    Ticket.CommentAdded: (pub.CommentAdded, ("comment_id", "body", "visibility")),
+    Ticket.CommentAdded: (pub.CommentAdded, ("comment_id", "body", "visibility", "attachments", "message_id")),
     Ticket.TimeLogged: (pub.TimeLogged, ("entry_id", "minutes", "billed_minutes", "billable", "note")),
 }
 
@@ -65,8 +68,12 @@ def to_fact(event: Any, ticket: Ticket) -> pub.TicketFact | None:
         )
     if type(event) in _COPIED_FIELDS:
         fact_class, names = _COPIED_FIELDS[type(event)]
-        return fact_class(**common, **{name: getattr(event, name) for name in names})
+        return fact_class(**common, **{name: _public(getattr(event, name)) for name in names})
     return None
+
+
+def _public(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value  # JSON gives back tuples as lists
 
 
 def _actor(event: Any) -> pub.Actor:
@@ -98,6 +105,23 @@ def to_directory_fact(event: Any, before: Aggregate | None, after: Aggregate) ->
     return None
 
 
+def to_mail_fact(event: Any) -> mail.MailFact | None:
+    """The public outcome of a received mail (every InboundMail event is one)."""
+    common = {"mail_id": str(event.originator_id), "message_id": event.message_id, "sender": event.sender,
+              "subject": event.subject, "occurred_at": event.timestamp}
+    match event:
+        case InboundMail.Registered():
+            return mail.MailRegistered(**common, ticket_id=event.ticket_id, number=event.number,
+                                       customer_id=event.customer_id, comment_id=event.comment_id)
+        case InboundMail.Refused():
+            return mail.MailRefused(**common, reason=event.reason, detail=event.detail,
+                                    customer_id=event.customer_id, language=event.language)
+        case InboundMail.Forwarded():
+            return mail.MailForwarded(**common, customer_id=event.customer_id, forward_to=event.forward_to,
+                                      text=event.text, attachments=tuple(event.attachments))
+    return None
+
+
 def to_message(event: Any, before: Aggregate | None, after: Aggregate,
                position: int) -> tuple[str, CloudEvent] | None:
     """The subject and CloudEvent the relay publishes for a stored event, or None for a private one."""
@@ -115,4 +139,10 @@ def to_message(event: Any, before: Aggregate | None, after: Aggregate,
         prefix = subjects.CUSTOMER_PREFIX if isinstance(event, Customer.Event) else subjects.USER_PREFIX
         envelope = directory.wrap(dfact, event_id=event_id, sequence=position)
         return subjects.subject(prefix, envelope.subject, directory.event_type(dfact)), envelope
+    if isinstance(event, InboundMail.Event):
+        mfact = to_mail_fact(event)
+        if mfact is None:
+            return None
+        envelope = mail.wrap(mfact, event_id=event_id, sequence=position)
+        return subjects.subject(subjects.MAIL_PREFIX, mfact.mail_id, mail.event_type(mfact)), envelope
     return None

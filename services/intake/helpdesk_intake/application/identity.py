@@ -8,7 +8,7 @@ from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_intake.adapters.committer import CommitConflict
-from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.adapters.eventstore import SideRow, customer_email_row, user_email_row
 from helpdesk_intake.adapters.passwords import hash_password, verify_password
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.service import (
@@ -41,7 +41,8 @@ class IdentityService(IntakeService):
                 client_code=command.client_code, policy=command.policy,
                 contract=command.contract.given() if command.contract else {},
             )
-            return Change([customer], {"id": str(customer.id), "version": customer.version}, status_code=201)
+            return Change([customer], {"id": str(customer.id), "version": customer.version},
+                          rows=[customer_email_row(customer.id, customer.email)], status_code=201)
 
         return self.execute(request, decide)
 
@@ -92,9 +93,11 @@ class IdentityService(IntakeService):
         return Principal(id=str(user.id), role=user.role, customer_id=user.customer_id)
 
     def _with_credential(self, user: User, password: str) -> Change:
+        """The user, its credential and its address (which identifies its mail) in one transaction."""
         row = SideRow("INSERT INTO {schema}.credentials (login, user_id, password_hash) VALUES (%s, %s, %s)",
                       (user.login, user.id, hash_password(password)))
-        return Change([user], {"id": str(user.id), "version": user.version}, rows=[row], status_code=201)
+        address = user_email_row(user.id, user.email, user.role.value, user.customer_id)
+        return Change([user], {"id": str(user.id), "version": user.version}, rows=[row, address], status_code=201)
 
     def _registering(self, request: Request, decide: Callable[[], Change]) -> Outcome:
         try:

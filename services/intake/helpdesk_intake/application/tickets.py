@@ -9,7 +9,7 @@ from helpdesk_shared.vocabulary import Role
 from helpdesk_intake.adapters.eventstore import SideRow
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.service import Change, IntakeService, Outcome, Request, new_id
-from helpdesk_intake.domain.base import InvalidInput
+from helpdesk_intake.domain.base import Context, InvalidInput
 from helpdesk_intake.domain.rules import TicketRules
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
@@ -27,19 +27,22 @@ class TicketService(IntakeService):
         def decide() -> Change:
             ctx = self.context(request)
             customer_id, requester_id = self._filer(request, command)
-            customer = self.active_customer(customer_id)
-            number = self._next_number()
-            ticket = Ticket.open(
-                ctx, self.rules_for(customer.policy), id=new_id(), number=number, customer_id=customer_id, requester_id=requester_id,
-                subject=command.subject, description=command.description,
-                channel=command.channel.value, category=_value(command.category),
-                priority=command.priority.value, service=command.service, policy=customer.policy,
+            return self.new_ticket(
+                ctx, customer_id, requester_id, subject=command.subject,
+                description=command.description, channel=command.channel.value,
+                category=_value(command.category), priority=command.priority.value, service=command.service,
             )
-            row = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)",
-                          (number, ticket.id))
-            return Change([ticket], ticket_answer(ticket), rows=[row], status_code=201)
 
         return self.execute(request, decide)
+
+    def new_ticket(self, ctx: Context, customer_id: str, requester_id: str | None, **fields: Any) -> Change:
+        """A new ticket of an active customer, under its policy, with its number's index entry."""
+        customer = self.active_customer(customer_id)
+        number = self._next_number()
+        ticket = Ticket.open(ctx, self.rules_for(customer.policy), id=new_id(), number=number,
+                             customer_id=customer_id, requester_id=requester_id, policy=customer.policy, **fields)
+        row = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)", (number, ticket.id))
+        return Change([ticket], ticket_answer(ticket), rows=[row], status_code=201)
 
     def triage(self, request: Request, ticket_id: str, command: cmd.Triage) -> Outcome:
         def decide() -> Change:

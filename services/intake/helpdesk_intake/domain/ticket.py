@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
 
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
@@ -36,7 +37,11 @@ class Ticket(Aggregate):
         pass
 
     class Opened(Aggregate.Created, Event):
-        """A ticket was registered. v2 added ``channel``; v1 tickets came from the portal."""
+        """A ticket was registered. v2 added ``channel``; v1 tickets came from the portal.
+
+        ``attachments`` and ``message_id`` (the mail it came in) have defaults, so events
+        stored before them load as having none.
+        """
 
         TOPIC = "helpdesk:Ticket.Opened"
         class_version = 2
@@ -50,6 +55,8 @@ class Ticket(Aggregate):
         priority: str
         service: str | None
         policy: str | None
+        attachments: tuple[Attachment, ...] = ()
+        message_id: str | None = None
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -105,6 +112,8 @@ class Ticket(Aggregate):
         comment_id: str
         body: str
         visibility: str
+        attachments: tuple[Attachment, ...] = ()
+        message_id: str | None = None
 
         def apply(self, ticket: Ticket) -> None:
             ticket.comment_count += 1
@@ -237,7 +246,8 @@ class Ticket(Aggregate):
         self._change_group(ctx, self.PlanChanged, ("planned_date", "planned_minutes", "release"), changes)
 
     def add_comment(
-        self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility
+        self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility,
+        attachments: tuple[Attachment, ...] = (), message_id: str | None = None,
     ) -> None:
         """Add a comment; a customer's public reply moves a ticket that waits on them (MED-6, MED-7, KS-4)."""
         if not body.strip():
@@ -246,7 +256,7 @@ class Ticket(Aggregate):
             raise NotPermitted("customers cannot write internal comments")
         self.trigger_event(
             self.CommentAdded, comment_id=comment_id, body=body, visibility=visibility.value,
-            **ctx.event_fields(),
+            attachments=attachments, message_id=message_id, **ctx.event_fields(),
         )
         if ctx.role is not Role.CUSTOMER or visibility is not Visibility.PUBLIC:
             return

@@ -11,6 +11,7 @@ from helpdesk_shared.web.problems import problem_response
 
 from helpdesk_intake.application import Blocked, IdempotencyKeyReused, NotFound, VersionConflict
 from helpdesk_intake.application.identity import InvalidCredentials
+from helpdesk_intake.application.inbound import MailUnavailable, Unreadable
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
 from helpdesk_intake.domain.ticket import InvalidTransition, ReopenWindowClosed
 
@@ -25,6 +26,8 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     ReopenWindowClosed: (409, "reopen_window_closed"),
     ClockMovedBackwards: (409, "invalid_transition"),
     VersionConflict: (412, "version_conflict"),
+    Unreadable: (400, "validation_failed"),
+    MailUnavailable: (503, "not_ready"),
 }
 
 
@@ -35,7 +38,10 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
         extra["errors"] = [{"field": exc.field, "message": str(exc)}]
     if isinstance(exc, VersionConflict) and "if-match" not in request.headers:
         status = 409  # a race the retries could not win, without a version pinned by the caller
-    return problem_response(status, code, str(exc), request.url.path, **extra)
+    response = problem_response(status, code, str(exc), request.url.path, **extra)
+    if isinstance(exc, MailUnavailable):
+        response.headers["Retry-After"] = "30"
+    return response
 
 
 DOMAIN_ERROR_HANDLERS = {kind: handle_domain_error for kind in _PROBLEMS}

@@ -1,0 +1,123 @@
+"""Reading real-world mail (adapters/mime.py): pure, no I/O. Encodings, structure, hostile input."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+
+import pytest
+
+from helpdesk_intake.adapters.mime import MAX_SUBJECT, MAX_TEXT, Unreadable, parse
+from tests.support.mail import message
+
+
+def raw(text: str, encoding: str = "utf-8") -> bytes:
+    return text.replace("\n", "\r\n").encode(encoding)
+
+
+def test_a_plain_utf8_mail_is_read_with_its_ids():
+    mail = parse(message("Ann Smith <Ann@Acme.Test>", "Invoices", "Printing hangs.",
+                         message_id="<m1@acme.test>", headers={"In-Reply-To": "<a@b>", "References": "<c@d> <e@f>"}))
+    assert (mail.sender, mail.subject, mail.text, mail.message_id) == (
+        "ann@acme.test", "Invoices", "Printing hangs.", "<m1@acme.test>")
+    assert mail.references == ("<a@b>", "<c@d>", "<e@f>")
+    assert mail.attachments == ()
+
+
+@pytest.mark.parametrize("charset", ["koi8-r", "windows-1251", "utf-8"])
+@pytest.mark.parametrize("cte", ["quoted-printable", "base64", "8bit"])
+def test_russian_bodies_in_every_charset_and_transfer_encoding(charset: str, cte: str):
+    text = "Не печатает принтер, ошибка E-17. Спасибо!"
+    mail = parse(message("ivan@acme.test", "Принтер", text, charset=charset, cte=cte))
+    assert mail.text == text and mail.subject == "Принтер"
+
+
+@pytest.mark.parametrize("encoding", ["koi8-r", "windows-1251"])
+def test_rfc2047_subjects_and_names_in_russian_charsets(encoding: str):
+    word = base64.b64encode("Сломался принтер".encode(encoding)).decode()
+    qp = "".join(f"={b:02X}" for b in "Иван".encode(encoding))
+    mail = parse(raw(f"From: =?{encoding}?Q?{qp}?= <ivan@acme.test>\nSubject: =?{encoding}?B?{word}?=\n"
+                     f"Content-Type: text/plain; charset={encoding}\nContent-Transfer-Encoding: 8bit\n\n"
+                     "Добрый день", encoding))
+    assert (mail.sender, mail.subject, mail.text) == ("ivan@acme.test", "Сломался принтер", "Добрый день")
+
+
+def test_raw_8bit_headers_follow_the_charset_the_body_declares():
+    mail = parse(raw("From: Иван <ivan@acme.test>\nSubject: Привет из КОИ\n"
+                     "Content-Type: text/plain; charset=koi8-r\n\nтекст", "koi8-r"))
+    assert (mail.subject, mail.text) == ("Привет из КОИ", "текст")
+
+
+def test_undeclared_or_wrong_charsets_fall_back_to_utf8_then_windows_1251():
+    assert parse(raw("From: a@acme.test\nSubject: s\n\nПривет", "windows-1251")).text == "Привет"
+    wrong = raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=x-unknown-42\n\nПривет")
+    assert parse(wrong).text == "Привет"
+
+
+def test_html_only_mail_becomes_text_without_markup_scripts_or_styles():
+    html = ("<html><head><style>p {color: red}</style></head><body><p>Добрый&nbsp;день!</p>"
+            "<script>alert(1)</script><ul><li>первое</li><li>второе</li></ul>1 &lt; 2</body></html>")
+    mail = parse(message("a@acme.test", "s", "", html=html))
+    assert mail.text == "Добрый день!\n\n- первое\n- второе\n1 < 2"
+
+
+def test_alternative_prefers_plain_text_to_html():
+    assert parse(message("a@acme.test", "s", "plain words", html="<p>html words</p>")).text == "plain words"
+
+
+def test_attachments_keep_name_type_and_bytes_rfc2231_and_rfc2047_names_included():
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
+    mail = parse(message("a@acme.test", "s", "see attached", attachments=(
+        ("скриншот ошибки.png", "image/png", png), ("log.txt", "text/plain", b"line 1\n"))))
+    (screenshot, log) = mail.attachments
+    assert (screenshot.filename, screenshot.content_type, screenshot.content) == ("скриншот ошибки.png", "image/png", png)
+    assert (log.filename, log.content) == ("log.txt", b"line 1\n")
+    encoded = raw("From: a@acme.test\nSubject: s\nContent-Type: multipart/mixed; boundary=XX\n\n--XX\n"
+                  "Content-Type: text/plain\n\nbody\n--XX\nContent-Type: application/pdf\n"
+                  "Content-Disposition: attachment; filename=\"=?koi8-r?B?8NLJ18XU?=.pdf\"\n"
+                  "Content-Transfer-Encoding: base64\n\nJVBERi0=\n--XX--\n")
+    (pdf,) = parse(encoded).attachments
+    assert (pdf.filename, pdf.content) == ("Привет.pdf", b"%PDF-")
+
+
+def test_header_injection_is_flattened_and_control_characters_dropped():
+    mail = parse(raw("From: a@acme.test\nSubject: =?utf-8?Q?hello=0D=0ABcc:_evil@x.test=00?=\n\nbo\x00dy\x07!"))
+    assert mail.subject == "hello Bcc: evil@x.test" and mail.text == "body!"
+
+
+def test_lone_surrogates_never_reach_the_text():
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=utf-8\n\n")
+                 + b"\xed\xa0\x80 ok \xff")
+    mail.text.encode("utf-8")  # storable
+
+
+def test_headers_are_capped_before_the_header_parser_sees_them():
+    started = time.monotonic()
+    mail = parse(raw("From: a@acme.test\nSubject: " + "=?utf-8?q?a?= " * 200_000 + "\n\nbody"))
+    assert time.monotonic() - started < 5 and len(mail.subject or "") <= MAX_SUBJECT
+
+
+def test_text_is_capped():
+    assert len(parse(message("a@acme.test", "s", "x" * (MAX_TEXT * 2))).text) == MAX_TEXT
+
+
+def test_no_subject_header_is_none_and_blank_is_blank():
+    assert parse(message("a@acme.test", None)).subject is None
+    assert parse(message("a@acme.test", "   ")).subject == ""
+
+
+def test_deep_nesting_and_broken_structure_are_unreadable_with_the_sender_kept():
+    nested = "".join(f"Content-Type: multipart/mixed; boundary=b{n}\n\n--b{n}\n" for n in range(2000))
+    for body in (nested, nested[:4000]):
+        with pytest.raises(Unreadable) as error:
+            parse(raw(f"From: a@acme.test\nSubject: deep\nMessage-ID: <deep@x>\n{body}"))
+        assert (error.value.sender, error.value.message_id) == ("a@acme.test", "<deep@x>")
+
+
+@pytest.mark.parametrize("garbage", [b"", b"\x00\xff" * 100, b"Subject: no sender\r\n\r\nbody",
+                                     b"From: nobody\r\n\r\nx", b"From: <>\r\n\r\n"])
+def test_no_readable_sender_is_unreadable_without_one(garbage: bytes):
+    with pytest.raises(Unreadable) as error:
+        parse(garbage)
+    assert error.value.sender is None and error.value.digest == hashlib.sha256(garbage).hexdigest()
