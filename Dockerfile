@@ -1,5 +1,5 @@
 # One image for every helpdesk process; each Deployment / compose service picks its command:
-#   helpdesk-intake serve | helpdesk-intake relay | helpdesk-query serve
+#   helpdesk-intake serve | helpdesk-intake relay | helpdesk-intake smtp | helpdesk-query serve
 #   helpdesk-sla serve    | helpdesk-notify serve
 # Build: docker build -t helpdesk:dev .      (devstack/ is dev-only and never installed here)
 
@@ -33,6 +33,6 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /home/helpdesk
 # Numeric so Kubernetes can verify runAsNonRoot.
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004
+EXPOSE 8001 8002 8003 8004 2526
 # No service by default: say how to pick one. Deployments and compose set `command:`.
-CMD ["sh", "-c", "echo 'Run one of: helpdesk-intake serve | helpdesk-intake relay | helpdesk-query serve | helpdesk-sla serve | helpdesk-notify serve' >&2; exit 64"]
+CMD ["sh", "-c", "echo 'Run one of: helpdesk-intake serve | helpdesk-intake relay | helpdesk-intake smtp | helpdesk-query serve | helpdesk-sla serve | helpdesk-notify serve' >&2; exit 64"]

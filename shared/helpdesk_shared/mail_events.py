@@ -26,6 +26,8 @@ RefusalReason = Literal[
     "ticket_closed",       # a reply to a ticket that can no longer take comments
     "too_large",           # over the size limit
     "malformed",           # not a message we can read
+    "auto_reply",          # an automatic message (RFC 3834: out-of-office, bounce): recorded, never answered
+    "channel_closed",      # the customer's policy registers no requests by mail
 ]
 
 

@@ -121,3 +121,16 @@ def test_no_readable_sender_is_unreadable_without_one(garbage: bytes):
     with pytest.raises(Unreadable) as error:
         parse(garbage)
     assert error.value.sender is None and error.value.digest == hashlib.sha256(garbage).hexdigest()
+
+
+@pytest.mark.parametrize("headers", [
+    {"Auto-Submitted": "auto-replied"}, {"Auto-Submitted": "auto-generated; type=oof"},
+    {"Precedence": "bulk"}, {"Precedence": "auto_reply"}, {"X-Autoreply": "yes"},
+])
+def test_automatic_messages_are_recognised_rfc_3834(headers: dict[str, str]):
+    assert parse(message("ann@acme.test", "Out of office", "Back on Monday.", headers=headers)).automatic
+
+
+@pytest.mark.parametrize("headers", [{}, {"Auto-Submitted": "no"}, {"Precedence": "first-class"}])
+def test_mail_people_write_is_not_automatic(headers: dict[str, str]):
+    assert not parse(message("ann@acme.test", "Printer", "It hangs.", headers=headers)).automatic

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -25,6 +26,10 @@ def mail(subject: str | None = "Printer", text: str = "It hangs.", references: t
          attachments: tuple[rules.MailAttachment, ...] = ()) -> rules.ParsedMail:
     return rules.ParsedMail(digest="d" * 64, sender="ann@acme.test", message_id="<m@acme>", subject=subject,
                             text=text, references=references, attachments=attachments)
+
+
+def replaced(parsed: rules.ParsedMail, **changes: object) -> rules.ParsedMail:
+    return dataclasses.replace(parsed, **changes)  # type: ignore[arg-type]
 
 
 def decide(parsed: rules.ParsedMail, sender: rules.Sender | None = ANN, status: Status = Status.NEW,
@@ -92,10 +97,20 @@ def test_too_large_attachments_are_refused_first():
     assert isinstance(decide(mail(attachments=(small,) * 2)), rules.Open)
 
 
-def test_the_mail_id_is_one_per_message_id_or_per_content():
-    assert rules.mail_id("<a@b>", "1" * 64) == rules.mail_id("<a@b>", "2" * 64)
-    assert rules.mail_id(None, "1" * 64) != rules.mail_id(None, "2" * 64)
-    assert rules.mail_id("<a@b>", "1" * 64) == uuid.uuid5(rules.NAMESPACE, "<a@b>")
+def test_the_mail_id_is_one_per_sender_and_message_id_or_per_content():
+    assert rules.mail_id("ann@acme.test", "<a@b>", "1" * 64) == rules.mail_id("ann@acme.test", "<a@b>", "2" * 64)
+    assert rules.mail_id("ann@acme.test", None, "1" * 64) != rules.mail_id("ann@acme.test", None, "2" * 64)
+    assert rules.mail_id("ann@acme.test", "<a@b>", "1" * 64) == uuid.uuid5(rules.NAMESPACE, "ann@acme.test\n<a@b>")
+    # someone else reusing Ann's Message-ID does not make her mail a "duplicate" of theirs
+    assert rules.mail_id("eve@evil.test", "<a@b>", "1" * 64) != rules.mail_id("ann@acme.test", "<a@b>", "1" * 64)
+
+
+def test_med_6_an_automatic_reply_is_refused_auto_reply_never_a_clarification():
+    out_of_office = replaced(mail(subject="Re: [#HD-12] Printer", text="I am on leave until Monday."),
+                                    automatic=True)
+    refusal = decide(out_of_office, status=Status.AWAITING_CUSTOMER)
+    assert isinstance(refusal, rules.Refuse) and refusal.reason == "auto_reply"
+    assert isinstance(decide(replaced(mail(), automatic=True), sender=None), rules.Refuse)
 
 
 def test_every_outcome_is_one_creation_event_with_a_public_fact():

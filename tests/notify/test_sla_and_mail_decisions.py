@@ -140,6 +140,10 @@ def test_bounces_and_unreadable_senders_are_never_answered() -> None:
         assert decide_mail(mail_fact(mail.MailRefused, sender, reason="malformed", detail="")) == []
 
 
+def test_automatic_replies_are_recorded_but_never_answered_rfc_3834() -> None:
+    assert decide_mail(mail_fact(mail.MailRefused, "ann@acme.test", reason="auto_reply", detail="")) == []
+
+
 def test_imc3_mail_from_a_non_user_goes_to_the_customer_address_with_text_and_attachments() -> None:
     shot = ev.Attachment(id="f" * 64, filename="screen.png", content_type="image/png", size=2048)
     forwarded = mail_fact(mail.MailForwarded, "stranger@acme.test", "Не печатает", customer_id="c1",

@@ -120,6 +120,7 @@ def _read(message: EmailMessage, digest: str) -> ParsedMail:
         digest=digest, sender=sender, message_id=_message_id(message),
         subject=_subject(message, hint), text=clean_text(text[:MAX_TEXT]),
         references=_references(message),
+        automatic=_automatic(message),
         attachments=tuple(a for n, part in enumerate(p for p in leaves if not _is_body(p))
                           if (a := _attachment(part, n + 1)) is not None),
     )
@@ -250,6 +251,23 @@ def _references(message: Message) -> tuple[str, ...]:
     raws = _raw_header(message, "in-reply-to") + _raw_header(message, "references")
     found = [m.group() for raw in raws for m in _MESSAGE_ID.finditer(raw)]
     return tuple(clean_header(f) for f in found[:MAX_REFERENCES])
+
+
+_AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
+_AUTORESPONDER_MARKS = ("x-autoreply", "x-autorespond")
+
+
+def _automatic(message: Message) -> bool:
+    """Whether a machine sent it on its own (RFC 3834 and the marks autoresponders use)."""
+    def first(name: str) -> str:
+        raws = _raw_header(message, name)
+        return clean_header(raws[0]).strip().lower() if raws else ""
+    auto_submitted = first("auto-submitted")
+    if auto_submitted and auto_submitted.split(";")[0].strip() != "no":
+        return True
+    if first("precedence") in _AUTOMATIC_PRECEDENCE:
+        return True
+    return any(_raw_header(message, name) for name in _AUTORESPONDER_MARKS)
 
 
 def clean_text(text: str) -> str:

@@ -63,7 +63,7 @@ class InboundMailService:
             if unreadable.sender is None:
                 raise
             return self._unreadable(unreadable, request)
-        mail_id = rules.mail_id(mail.message_id, mail.digest)
+        mail_id = rules.mail_id(mail.sender, mail.message_id, mail.digest)
         reference = rules.ticket_reference(mail)
         files: list[tuple[Attachment, ...]] = []  # kept once, whatever the retries
 
@@ -122,7 +122,7 @@ class InboundMailService:
                         description=decision.description, channel=Channel.EMAIL.value, category=None,
                         service=None, attachments=files, message_id=mail.message_id)
                 except DomainError as error:  # blocked meanwhile, or a policy that takes no mail (TEL-5)
-                    reason = "customer_blocked" if isinstance(error, Blocked) else "malformed"
+                    reason = "customer_blocked" if isinstance(error, Blocked) else "channel_closed"
                     return self._refused(channel, mail_id, headers, rules.Refuse(reason, str(error),
                                                                                  decision.customer_id))
                 opened = change.aggregates[0]
@@ -159,7 +159,7 @@ class InboundMailService:
 
     def _unreadable(self, unreadable: mime.Unreadable, request: Request) -> Outcome:
         """A mail that cannot be read but names a sender: refused ``malformed``, once."""
-        mail_id = rules.mail_id(unreadable.message_id, unreadable.digest)
+        mail_id = rules.mail_id(unreadable.sender, unreadable.message_id, unreadable.digest)
         headers = rules.MailHeaders(unreadable.message_id, unreadable.sender or "", unreadable.subject or "")
         user = self.directory.customer_user(headers.sender)
 

@@ -7,6 +7,9 @@ one of: open a ticket, comment on one, forward to the customer (IMC-3), or refus
 with a reason the sender is told (KS-1, MED-4).
 
 Identification, in this order:
+- an automatic message (``Auto-Submitted`` other than ``no``, ``Precedence: bulk/junk/list``,
+  an autoresponder's marks, RFC 3834): refused ``auto_reply`` — recorded, never answered,
+  and never a comment that would resume a ticket awaiting the customer (MED-6, KS-4);
 - an attachment over the size limit (or too many of them): refused ``too_large``;
 - the From address (case-insensitive) of a registered customer user identifies the
   requester and its customer; anyone else is forwarded to the customer whose domain
@@ -55,6 +58,7 @@ class ParsedMail:
     text: str
     references: tuple[str, ...] = ()  # Message-IDs from In-Reply-To, then References
     attachments: tuple[MailAttachment, ...] = ()
+    automatic: bool = False  # sent by a machine on its own (RFC 3834): an out-of-office, a bounce
 
 
 class MailHeaders(NamedTuple):
@@ -69,9 +73,10 @@ def headers(mail: ParsedMail) -> MailHeaders:
     return MailHeaders(mail.message_id, mail.sender, mail.subject or "")
 
 
-def mail_id(message_id: str | None, digest: str) -> uuid.UUID:
-    """The mail's id: one per Message-ID (or per content, without one), so a redelivery is the same mail."""
-    return uuid.uuid5(NAMESPACE, message_id if message_id else f"sha256:{digest}")
+def mail_id(sender: str | None, message_id: str | None, digest: str) -> uuid.UUID:
+    """The mail's id: one per sender and Message-ID (or per content, without one), so a redelivery is
+    the same mail, and nobody silences another's mail by reusing its Message-ID."""
+    return uuid.uuid5(NAMESPACE, f"{sender or ''}\n{message_id}" if message_id else f"sha256:{digest}")
 
 
 # -- what a mail refers to ------------------------------------------------------------------
@@ -177,6 +182,8 @@ def decide(mail: ParsedMail, *, sender: Sender | None, reference: TicketReferenc
            ticket: TicketFacts | None, domain_customer: Customer | None, limits: Limits) -> Decision:
     """What the mail becomes, given who sent it and what it refers to (see the module's docstring)."""
     customer_id = sender.customer_id if sender else None
+    if mail.automatic:
+        return Refuse("auto_reply", "an automatic message (RFC 3834) is not registered", customer_id)
     if too_large := _too_large(mail, limits):
         return Refuse("too_large", too_large, customer_id)
     if sender is None:

@@ -2,8 +2,9 @@
 
 - ``refused``: the sender is told why their mail was not registered (KS-1 no subject,
   MED-4 blocked customer, unknown sender or ticket, closed ticket, too large,
-  unreadable), in the fact's language, as a reply to their message (In-Reply-To its
-  Message-ID). Bounces (``mailer-daemon``, ``postmaster``) are never answered: that is
+  unreadable, a policy that takes no mail), in the fact's language, as a reply to their
+  message (In-Reply-To its Message-ID). Automatic messages (``auto_reply``: out-of-office,
+  RFC 3834) and bounces (``mailer-daemon``, ``postmaster``) are never answered: that is
   how mail loops start.
 - ``forwarded``: the customer's own address hears that a non-user wrote, with the text
   and the attachments' names and sizes (IMC-3).
@@ -32,7 +33,7 @@ def decide_mail(event: ev.CloudEvent) -> list[Notification]:
     match fact:
         case mail.MailRefused():
             recipient = address(fact.sender)
-            if recipient is None or _is_bounce(recipient):
+            if recipient is None or fact.reason == "auto_reply" or _is_bounce(recipient):
                 return []
             template = "mail_refused"
             extra = {"reason": fact.reason, "detail": fact.detail, "language": fact.language,
