@@ -59,8 +59,9 @@ class PositionWatcher:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
                     await conn.execute(f"LISTEN {POSITION_CHANNEL}")
                     await self._read_tracking(conn)
-                    async for notify in conn.notifies():
-                        self.advance(int(notify.payload))
+                    while not stopping.is_set():  # wake twice a second to notice a shutdown
+                        async for notify in conn.notifies(timeout=0.5):
+                            self.advance(int(notify.payload))
             except (psycopg.Error, OSError, ValueError) as error:
                 log.warning("position listener lost its connection (%s); reconnecting", error)
                 with contextlib.suppress(TimeoutError):
