@@ -156,6 +156,9 @@ def customer_email_row(customer_id: Any, email: str) -> SideRow:
                    (customer_id, email.strip().lower(), email_domain(email)))
 
 
+SCHEMA_LOCK_ID = 0x48445343  # "HDSC": one process at a time creates intake's schema
+
+
 def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 0) -> dict[str, str]:
     """The eventsourcing settings for a ``postgresql://`` URL."""
     url = urlsplit(database_url)
@@ -178,12 +181,21 @@ def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 
 
 
 def open_event_store(database_url: str, pool_size: int = 10, cache_size: int = 0) -> IntakeEventStore:
-    """Create the schema if needed and open the event store."""
+    """Create the schema if needed and open the event store.
+
+    intake's processes (serve replicas, the relay, the SMTP listener) may all start at
+    once on an empty database; an advisory lock makes them create the schema one at a
+    time (concurrent ``CREATE ... IF NOT EXISTS`` can still collide in PostgreSQL's catalog).
+    """
     schema = sql.Identifier(SCHEMA)
     with psycopg.connect(database_url, autocommit=True) as conn:
-        fresh_index = conn.execute("SELECT to_regclass(%s) IS NULL", (f"{SCHEMA}.user_emails",)).fetchone()[0]
-        conn.execute(sql.SQL(SIDE_TABLES).format(schema=schema))
-        events = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.intake_events",)).fetchone()[0]
-        if fresh_index and events:
-            conn.execute(sql.SQL(BACKFILL).format(schema=schema))
-    return IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
+        try:
+            fresh_index = conn.execute("SELECT to_regclass(%s) IS NULL", (f"{SCHEMA}.user_emails",)).fetchone()[0]
+            conn.execute(sql.SQL(SIDE_TABLES).format(schema=schema))
+            events = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.intake_events",)).fetchone()[0]
+            if fresh_index and events:
+                conn.execute(sql.SQL(BACKFILL).format(schema=schema))
+            return IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
