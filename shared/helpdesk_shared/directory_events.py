@@ -10,11 +10,10 @@ global event-store position, as for ticket events.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Union
 
 import msgspec
 
-from helpdesk_shared.events import Actor, CloudEvent, envelopes
+from helpdesk_shared.events import Actor, CloudEvent, Family
 
 
 class DirectoryFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -77,12 +76,11 @@ DIRECTORY_EVENT_TYPES: dict[type[DirectoryFact], str] = {
     UserRegistered: "helpdesk.user.registered",
 }
 
-ENVELOPES = envelopes(DIRECTORY_EVENT_TYPES, CloudEvent, __name__)
-DirectoryEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
-
-
-def event_type(fact: DirectoryFact) -> str:
-    return DIRECTORY_EVENT_TYPES[type(fact)]
+FAMILY = Family(DIRECTORY_EVENT_TYPES, CloudEvent, __name__)
+ENVELOPES = FAMILY.envelopes
+DirectoryEvent = FAMILY.union
+event_type = FAMILY.event_type
+decode = FAMILY.decode
 
 
 def subject_id(fact: DirectoryFact) -> str:
@@ -91,13 +89,4 @@ def subject_id(fact: DirectoryFact) -> str:
 
 
 def wrap(fact: DirectoryFact, *, event_id: str, sequence: int) -> CloudEvent:
-    return ENVELOPES[type(fact)](id=event_id, subject=subject_id(fact), time=fact.occurred_at,
-                                 sequence=sequence, data=fact)
-
-
-_decoder = msgspec.json.Decoder(DirectoryEvent)
-
-
-def decode(payload: bytes) -> CloudEvent:
-    """Decode one directory CloudEvent; raises ``msgspec.DecodeError`` / ``ValidationError``."""
-    return _decoder.decode(payload)
+    return FAMILY.envelope(fact, event_id=event_id, subject=subject_id(fact), sequence=sequence)

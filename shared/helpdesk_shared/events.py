@@ -13,7 +13,7 @@ changes, a breaking change is a new event type (CONTRACT.md §8).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Union
+from typing import Any, Union
 
 import msgspec
 
@@ -194,41 +194,45 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     ticketnumber: str | None = None
 
 
-def envelopes(types: dict[type, str], base: type[CloudEvent], module: str) -> dict[type, type[CloudEvent]]:
-    """One tagged envelope struct per fact of a family: ``data`` is the fact, the tag its ``type``."""
-    return {
-        fact: msgspec.defstruct(fact.__name__ + "Event", [("data", fact)], bases=(base,), tag=type_name,
-                                frozen=True, kw_only=True, module=module)
-        for fact, type_name in types.items()
-    }
+class Family:
+    """One family of facts on the stream: a tagged envelope per fact, their union, wrapping and decoding.
+
+    Every family module (ticket, SLA, directory, mail events) is one of these; its
+    module-level ``event_type``, ``wrap`` and ``decode`` are this object's.
+    """
+
+    def __init__(self, types: dict[type, str], base: type[CloudEvent], module: str) -> None:
+        self.types = types
+        self.envelopes: dict[type, type[CloudEvent]] = {
+            fact: msgspec.defstruct(fact.__name__ + "Event", [("data", fact)], bases=(base,), tag=type_name,
+                                    frozen=True, kw_only=True, module=module)
+            for fact, type_name in types.items()
+        }
+        # Decode any message of the family with msgspec.json.Decoder(union); match on .data.
+        self.union: Any = Union[tuple(self.envelopes.values())]  # noqa: UP007
+        self._decoder = msgspec.json.Decoder(self.union)
+
+    def event_type(self, fact: msgspec.Struct) -> str:
+        """The CloudEvent ``type`` of a fact."""
+        return self.types[type(fact)]
+
+    def envelope(self, fact: Any, *, event_id: str, subject: str, sequence: int, **extensions: Any) -> CloudEvent:
+        """Put a fact into its CloudEvent envelope."""
+        return self.envelopes[type(fact)](id=event_id, subject=subject, time=fact.occurred_at,
+                                          sequence=sequence, data=fact, **extensions)
+
+    def decode(self, payload: bytes) -> CloudEvent:
+        """Decode one CloudEvent of the family; raises ``msgspec.DecodeError`` / ``ValidationError``."""
+        return self._decoder.decode(payload)
 
 
-ENVELOPES: dict[type[TicketFact], type[CloudEvent]] = envelopes(TICKET_EVENT_TYPES, CloudEvent, __name__)
-
-# Decode any ticket message with msgspec.json.Decoder(TicketEvent); match on .data.
-TicketEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
-
-
-def event_type(fact: TicketFact) -> str:
-    """The CloudEvent ``type`` of a fact."""
-    return TICKET_EVENT_TYPES[type(fact)]
+FAMILY = Family(TICKET_EVENT_TYPES, CloudEvent, __name__)
+ENVELOPES: dict[type[TicketFact], type[CloudEvent]] = FAMILY.envelopes
+TicketEvent = FAMILY.union
+event_type = FAMILY.event_type
+decode = FAMILY.decode
 
 
 def wrap(fact: TicketFact, *, event_id: str, sequence: int, number: str | None) -> CloudEvent:
     """Put a ticket fact into its CloudEvent envelope."""
-    return ENVELOPES[type(fact)](
-        id=event_id,
-        subject=fact.ticket_id,
-        time=fact.occurred_at,
-        sequence=sequence,
-        ticketnumber=number,
-        data=fact,
-    )
-
-
-_decoder = msgspec.json.Decoder(TicketEvent)
-
-
-def decode(payload: bytes) -> CloudEvent:
-    """Decode one ticket CloudEvent; raises ``msgspec.DecodeError`` / ``ValidationError``."""
-    return _decoder.decode(payload)
+    return FAMILY.envelope(fact, event_id=event_id, subject=fact.ticket_id, sequence=sequence, ticketnumber=number)

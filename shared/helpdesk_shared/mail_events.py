@@ -12,11 +12,11 @@ audit trail (the ticket event itself carries the ``message_id``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Union
+from typing import Literal
 
 import msgspec
 
-from helpdesk_shared.events import Attachment, CloudEvent, envelopes
+from helpdesk_shared.events import Attachment, CloudEvent, Family
 
 RefusalReason = Literal[
     "no_subject",          # KS-1: a request without a subject is not registered
@@ -73,22 +73,12 @@ MAIL_EVENT_TYPES: dict[type[MailFact], str] = {
     MailForwarded: "helpdesk.mail.forwarded",
 }
 
-ENVELOPES = envelopes(MAIL_EVENT_TYPES, CloudEvent, __name__)
-MailEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
-
-
-def event_type(fact: MailFact) -> str:
-    return MAIL_EVENT_TYPES[type(fact)]
+FAMILY = Family(MAIL_EVENT_TYPES, CloudEvent, __name__)
+ENVELOPES = FAMILY.envelopes
+MailEvent = FAMILY.union
+event_type = FAMILY.event_type
+decode = FAMILY.decode
 
 
 def wrap(fact: MailFact, *, event_id: str, sequence: int) -> CloudEvent:
-    return ENVELOPES[type(fact)](id=event_id, subject=fact.mail_id, time=fact.occurred_at,
-                                 sequence=sequence, data=fact)
-
-
-_decoder = msgspec.json.Decoder(MailEvent)
-
-
-def decode(payload: bytes) -> CloudEvent:
-    """Decode one mail CloudEvent; raises ``msgspec.DecodeError`` / ``ValidationError``."""
-    return _decoder.decode(payload)
+    return FAMILY.envelope(fact, event_id=event_id, subject=fact.mail_id, sequence=sequence)

@@ -10,11 +10,11 @@ it is not a ticket-store position.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal, Union
+from typing import Literal
 
 import msgspec
 
-from helpdesk_shared.events import CloudEvent, envelopes
+from helpdesk_shared.events import CloudEvent, Family
 from helpdesk_shared.vocabulary import Status
 
 SOURCE = "urn:helpdesk:sla"
@@ -105,24 +105,13 @@ class SlaCloudEvent(CloudEvent, frozen=True, kw_only=True):
     source: str = SOURCE
 
 
-ENVELOPES: dict[type[SlaFact], type[SlaCloudEvent]] = envelopes(  # type: ignore[assignment]
-    SLA_EVENT_TYPES, SlaCloudEvent, __name__)
-SlaEvent = Union[tuple(ENVELOPES.values())]  # type: ignore[valid-type]  # noqa: UP007
-
-
-def event_type(fact: SlaFact) -> str:
-    return SLA_EVENT_TYPES[type(fact)]
+FAMILY = Family(SLA_EVENT_TYPES, SlaCloudEvent, __name__)
+ENVELOPES = FAMILY.envelopes
+SlaEvent = FAMILY.union
+event_type = FAMILY.event_type
+decode = FAMILY.decode
 
 
 def wrap(fact: SlaFact, *, event_id: str, sequence: int) -> SlaCloudEvent:
     """Put an SLA fact into its CloudEvent envelope."""
-    return ENVELOPES[type(fact)](id=event_id, subject=fact.ticket_id, time=fact.occurred_at,
-                                 sequence=sequence, data=fact)
-
-
-_decoder = msgspec.json.Decoder(SlaEvent)
-
-
-def decode(payload: bytes) -> SlaCloudEvent:
-    """Decode one SLA CloudEvent; raises ``msgspec.DecodeError`` / ``ValidationError``."""
-    return _decoder.decode(payload)
+    return FAMILY.envelope(fact, event_id=event_id, subject=fact.ticket_id, sequence=sequence)  # type: ignore[return-value]
