@@ -152,7 +152,7 @@ def test_health_and_readiness(client: TestClient) -> None:
 def test_expired_and_forged_tokens_are_401(desk: Desk) -> None:
     import jwt
 
-    forged = jwt.encode({"sub": "x", "role": "admin", "iss": "helpdesk", "exp": 9_999_999_999}, "wrong-secret")
+    forged = jwt.encode({"sub": "x", "role": "admin", "iss": "helpdesk", "exp": 9_999_999_999}, "wrong-secret-" + "x" * 32)
     for headers in (bearer(forged), {"Authorization": "Basic abc"}, {}):
         response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=headers)
         assert response.status_code == 401 and response.json()["code"] == "unauthorized"
