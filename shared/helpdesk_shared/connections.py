@@ -17,8 +17,10 @@ async def nats_connection(url: str, name: str) -> AsyncIterator[NATS]:
     try:
         yield nc
     finally:
-        if not nc.is_closed:
-            await nc.drain()
+        if nc.is_connected:
+            await nc.drain()  # deliver what is pending, then close
+        elif not nc.is_closed:
+            await nc.close()  # NATS is away (reconnecting): nothing to drain, just stop
 
 
 async def database_answers(url: str) -> bool:

@@ -29,12 +29,14 @@ from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_sto
 from helpdesk_intake.adapters.mail_directory import MailDirectory
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
+from helpdesk_intake.application.attachments import PortalAttachments
 from helpdesk_intake.application.customers import CustomerDirectory
 from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.mail import Limits
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.entrypoints import smtp
+from helpdesk_intake.entrypoints.http.attachments import attachments_route
 from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
@@ -55,6 +57,7 @@ class Intake:
     tickets: TicketService
     identity: IdentityService
     inbound: InboundMailService
+    portal: PortalAttachments
 
     def close(self) -> None:
         self.committer.close()
@@ -77,6 +80,11 @@ def last_ticket_position(store: IntakeEventStore) -> int:
     return int(row["notification_id"]) if row else 0
 
 
+def attachment_limits(settings: IntakeSettings) -> Limits:
+    """What a mail or a portal comment may carry: one set of limits for both channels."""
+    return Limits(settings.inbound_max_attachment_bytes, settings.inbound_max_attachments)
+
+
 def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
     committer = GroupCommitter(store)
@@ -84,9 +92,10 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -
     parts = dict(store=store, committer=committer, clock=clock, rules_for=rules.for_policy,
                  policies=rules.names, customers=CustomerDirectory())
     tickets = TicketService(**parts)
-    limits = Limits(settings.inbound_max_attachment_bytes, settings.inbound_max_attachments)
+    limits = attachment_limits(settings)
     inbound = InboundMailService(tickets, MailDirectory(store, settings.public_domains()), attachments.keep, limits)
-    return Intake(store, committer, tickets, IdentityService(**parts), inbound)
+    portal = PortalAttachments(tickets, attachments.keep, limits)
+    return Intake(store, committer, tickets, IdentityService(**parts), inbound, portal)
 
 
 @asynccontextmanager
@@ -135,7 +144,9 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                              lambda: last_ticket_position(holder["intake"].store))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,
-        handlers=[*CONTROLLERS, inbound_email_route(settings.inbound_max_message_bytes)],
+        handlers=[*CONTROLLERS, inbound_email_route(settings.inbound_max_message_bytes),
+                  attachments_route(attachment_limits(settings), settings.inbound_max_message_bytes,
+                                    settings.max_body_bytes)],
         readiness={"database": database_ready, "nats": nats_ready}, tracer_provider=setup_tracing("intake"),
         lifespan=[lifespan], max_body_bytes=settings.max_body_bytes,
         exception_handlers=DOMAIN_ERROR_HANDLERS,
@@ -143,6 +154,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "tickets": Provide(lambda: holder["intake"].tickets, sync_to_thread=False),
             "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),
             "inbound": Provide(lambda: holder["intake"].inbound, sync_to_thread=False),
+            "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
         },

@@ -169,12 +169,22 @@ def _attachment(part: Message, n: int) -> MailAttachment | None:
         return None
     if not content:
         return None
-    content_type = part.get_content_type().lower()
-    content_type = content_type if _CONTENT_TYPE.match(content_type) else "application/octet-stream"
-    filename = clean_header(_filename(part)).replace("/", "_").replace("\\", "_").strip(". ")
+    content_type = attachment_type(part.get_content_type())
+    return MailAttachment(attachment_name(_filename(part), content_type, n), content_type, content)
+
+
+def attachment_type(declared: str) -> str:
+    """A file's media type fit to store and serve: the declared one if well-formed, else octet-stream."""
+    content_type = declared.lower()
+    return content_type if _CONTENT_TYPE.match(content_type) else "application/octet-stream"
+
+
+def attachment_name(declared: str, content_type: str, n: int) -> str:
+    """A file's name fit to store and serve: one line, no path, capped; ``attachment-<n>.<ext>`` if none."""
+    filename = clean_header(declared).replace("/", "_").replace("\\", "_").strip(". ")
     if not filename:
         filename = f"attachment-{n}{mimetypes.guess_extension(content_type) or '.bin'}"
-    return MailAttachment(filename[:MAX_FILENAME], content_type, content)
+    return filename[:MAX_FILENAME]
 
 
 def _filename(part: Message) -> str:

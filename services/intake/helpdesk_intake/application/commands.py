@@ -97,6 +97,13 @@ class AddComment(Command):
     visibility: Visibility = Visibility.PUBLIC
 
 
+class AttachFiles(Command):
+    """The text fields of a portal upload (TEL-8); its files come as ``file`` parts beside them."""
+
+    body: LongText | None = None  # None: a line naming the files
+    visibility: Visibility = Visibility.PUBLIC
+
+
 class LogTime(Command):
     minutes: Minutes
     billable: bool = True

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
+from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Role
 
 from helpdesk_intake.adapters.eventstore import SideRow
@@ -53,13 +57,19 @@ class TicketService(IntakeService):
 
         return self.execute(request, decide, key=ticket_id)
 
-    def comment(self, request: Request, ticket_id: str, command: cmd.AddComment) -> Outcome:
+    def comment(self, request: Request, ticket_id: str, command: cmd.AddComment,
+                files: Callable[[], tuple[Attachment, ...]] | None = None) -> Outcome:
+        """Comment; ``files`` stores the files it carries, once the ticket is known to be the caller's."""
         def decide() -> Change:
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
+            attachments = files() if files else ()
             ticket.add_comment(ctx, self._rules(ticket), comment_id=str(new_id()), body=command.body,
-                               visibility=command.visibility)
-            return Change([ticket], ticket_answer(ticket), status_code=201)
+                               visibility=command.visibility, attachments=attachments)
+            body = ticket_answer(ticket)
+            if attachments:
+                body["attachments"] = msgspec.to_builtins(attachments)
+            return Change([ticket], body, status_code=201)
 
         return self.execute(request, decide, key=ticket_id)
 

@@ -10,6 +10,7 @@ from helpdesk_shared.clock import ClockMovedBackwards
 from helpdesk_shared.web.problems import problem_response
 
 from helpdesk_intake.application import Blocked, IdempotencyKeyReused, NotFound, VersionConflict
+from helpdesk_intake.application.attachments import AttachmentsUnavailable, TooLarge
 from helpdesk_intake.application.identity import InvalidCredentials
 from helpdesk_intake.application.inbound import MailUnavailable, Unreadable
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
@@ -28,6 +29,8 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     VersionConflict: (412, "version_conflict"),
     Unreadable: (400, "validation_failed"),
     MailUnavailable: (503, "not_ready"),
+    TooLarge: (413, "payload_too_large"),
+    AttachmentsUnavailable: (503, "not_ready"),
 }
 
 
@@ -39,7 +42,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     if isinstance(exc, VersionConflict) and "if-match" not in request.headers:
         status = 409  # a race the retries could not win, without a version pinned by the caller
     response = problem_response(status, code, str(exc), request.url.path, **extra)
-    if isinstance(exc, MailUnavailable):
+    if isinstance(exc, (MailUnavailable, AttachmentsUnavailable)):
         response.headers["Retry-After"] = "30"
     return response
 

@@ -19,14 +19,19 @@ MAX_KEY_LENGTH = 200
 
 async def provide_command(request: HttpRequest[Any, Any, Any], principal: Principal) -> Request:
     """Litestar dependency: the application's view of an incoming command."""
+    body = await request.body()
+    return command_request(request, principal, body.decode(errors="replace"))
+
+
+def command_request(request: HttpRequest[Any, Any, Any], principal: Principal, *content: Any) -> Request:
+    """The application's view of a command whose ``content`` tells a true repeat from a reused key."""
     key = request.headers.get("idempotency-key")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise Problem(400, "validation_failed", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters")
-    body = await request.body()
     return Request(
         principal=principal,
         idempotency_key=key,
-        fingerprint=fingerprint(request.method, request.url.path, body.decode(errors="replace")),
+        fingerprint=fingerprint(request.method, request.url.path, *content),
         expected_version=_if_match(request.headers.get("if-match")),
         traceparent=current_traceparent(),
     )
