@@ -7,7 +7,6 @@ import hashlib
 from pathlib import Path
 
 import nats
-import pytest
 from helpdesk_devstack import free_port
 from helpdesk_devstack.nats import EmbeddedNats
 from litestar.testing import TestClient
