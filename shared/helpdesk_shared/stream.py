@@ -48,6 +48,20 @@ async def ensure_stream(js: JetStreamContext) -> None:
         await js.update_stream(config=replace(info.config, subjects=[*(info.config.subjects or []), *missing]))
 
 
+async def last_position(js: JetStreamContext, subject: str) -> int:
+    """The event-store position (``Helpdesk-Position``) of the newest message on ``subject`` (0: none)."""
+    try:
+        message = await js.get_last_msg(subjects.STREAM, subject)
+    except NotFoundError:
+        return 0
+    return int((message.headers or {}).get(POSITION_HEADER, 0))
+
+
+async def last_store_position(js: JetStreamContext) -> int:
+    """The position of the newest event relayed from intake's store, over all the trees it publishes."""
+    return max([await last_position(js, f"{prefix}.>") for prefix in subjects.STORE_PREFIXES])
+
+
 async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str | Sequence[str], tracked_seq: int, *,
                        ack_policy: AckPolicy = AckPolicy.ALL,
                        max_ack_pending: int = 20_000) -> JetStreamContext.PullSubscription:

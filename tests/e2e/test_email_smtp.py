@@ -54,6 +54,20 @@ def test_mail_over_smtp_opens_a_ticket_and_its_facts_reach_the_stream(services, 
                                               "content_type": "image/png", "size": len(png)}]
 
 
+def test_med_6_a_bounce_with_an_empty_reverse_path_is_never_a_ticket_nor_a_clarification(services, nats_url):
+    intake = services.start("intake", "serve")
+    services.start("intake", "relay")
+    _, port = start_listener(services)
+    with httpx.Client(base_url=intake.url, timeout=30) as client:
+        provision(client)
+    bounce = message(ANN, "Undelivered Mail Returned to Sender", "The mail system could not deliver ...")
+    code, text = asyncio.run(send_smtp(port, bounce, sender=""))  # MAIL FROM:<>
+    assert code == 250 and (accepted := ACCEPTED.match(text)) and accepted.group(1) == "refused", text
+    (refused,) = facts(nats_url, f"helpdesk.mail.{accepted.group(2)}.refused", 1)
+    assert refused["data"]["reason"] == "auto_reply"
+    assert read_all(nats_url, "helpdesk.ticket.*.opened") == []
+
+
 def test_ks_1_and_imc_3_over_smtp_the_refusal_and_the_forward_are_published_for_notify(services, nats_url):
     intake = services.start("intake", "serve")
     services.start("intake", "relay")

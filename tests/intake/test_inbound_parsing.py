@@ -134,3 +134,13 @@ def test_automatic_messages_are_recognised_rfc_3834(headers: dict[str, str]):
 @pytest.mark.parametrize("headers", [{}, {"Auto-Submitted": "no"}, {"Precedence": "first-class"}])
 def test_mail_people_write_is_not_automatic(headers: dict[str, str]):
     assert not parse(message("ann@acme.test", "Printer", "It hangs.", headers=headers)).automatic
+
+
+def test_delivery_reports_and_mail_systems_are_automatic_whatever_their_headers():
+    report = message("MAILER-DAEMON@mx.acme.test", "Undelivered Mail Returned to Sender", "No such user.")
+    assert parse(report).automatic
+    assert parse(message("postmaster@acme.test", "Delivery delayed", "Still trying.")).automatic
+    dsn = raw("From: robot@mx.acme.test\nSubject: Delivery Status Notification\n"
+              "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
+              "--b\nContent-Type: text/plain\n\nFailed.\n--b--\n")
+    assert parse(dsn).automatic

@@ -135,3 +135,10 @@ def test_every_outcome_is_one_creation_event_with_a_public_fact():
     assert isinstance(refused, mail_events.MailRefused) and refused.reason == "no_subject"
     assert isinstance(forwarded, mail_events.MailForwarded) and forwarded.attachments == files
     assert registered.sender == "ann@acme.test" and registered.occurred_at == NOW
+
+
+def test_imc_3_mail_from_the_customers_own_address_is_not_forwarded_back_to_it():
+    own = rules.Customer("acme", "it@acme.test")
+    itself = dataclasses.replace(mail(), sender="it@acme.test")
+    assert isinstance(decide(itself, sender=None, domain_customer=own), rules.Refuse)
+    assert isinstance(decide(mail(), sender=None, domain_customer=own), rules.Forward)

@@ -135,7 +135,7 @@ def test_end4_weekly_reminder_mails_the_requester_the_question_asked(alone: Alon
 def test_ks1_mail_without_a_subject_is_answered_saying_why(alone: Alone) -> None:
     sender = f"ks1-{uuid.uuid4().hex[:8]}@acme.test"
     alone.publish(mail_fact(mail.MailRefused, sender, reason="no_subject", detail="no Subject",
-                            message_id="<no-subject-1@acme.test>"))
+                            message_id="<no-subject-1@acme.test>", customer_id="c1"))
     [reply] = alone.mails_to(sender)
     assert reply["Subject"] == "Обращение не зарегистрировано: в письме нет темы"
     assert "не зарегистрировано, потому что в письме нет темы" in text_of(reply)

@@ -13,6 +13,7 @@ from helpdesk_shared.policies import load_policies
 from helpdesk_shared.vocabulary import Channel, Role, Status
 
 from helpdesk_notify.adapters.policies import PolicyWindows
+from helpdesk_notify.application.delivery import Contact, Job, _contact
 from helpdesk_notify.domain.mail_notices import decide_mail
 from helpdesk_notify.domain.notifications import decide
 from helpdesk_notify.domain.recipients import DirectoryEntry, Staff
@@ -120,7 +121,7 @@ def test_sla_bookkeeping_and_transitions_mail_nobody(fact_class: type[sla.SlaFac
 
 def test_ks1_mail_without_a_subject_is_answered_to_its_sender_in_reply_to_it() -> None:
     refused = mail_fact(mail.MailRefused, "Ann@Acme.test", reason="no_subject", detail="no Subject header",
-                        language="en", message_id="abc-1@acme.test")
+                        language="en", message_id="abc-1@acme.test", customer_id="c1")
     [reply] = decide_mail(refused)
     assert (reply.recipient_id, reply.template) == ("mailto:Ann@Acme.test", "mail_refused")
     assert reply.context["reason"] == "no_subject" and reply.context["language"] == "en"
@@ -137,7 +138,20 @@ def test_med4_mail_from_a_blocked_customer_is_answered_with_why() -> None:
 
 def test_bounces_and_unreadable_senders_are_never_answered() -> None:
     for sender in ("MAILER-DAEMON@mx.acme.test", "postmaster@acme.test", "not an address", ""):
-        assert decide_mail(mail_fact(mail.MailRefused, sender, reason="malformed", detail="")) == []
+        assert decide_mail(mail_fact(mail.MailRefused, sender, reason="malformed", detail="", customer_id="c1")) == []
+
+
+def test_strangers_are_never_answered_a_forged_from_would_make_us_mail_its_victim() -> None:
+    for reason in ("unknown_sender", "malformed", "no_subject"):
+        assert decide_mail(mail_fact(mail.MailRefused, "victim@elsewhere.test", reason=reason, detail="")) == []
+
+
+def test_a_refusal_speaks_the_language_set_for_its_customer() -> None:
+    [reply] = decide_mail(mail_fact(mail.MailRefused, "ann@acme.test", reason="no_subject", detail="",
+                                    customer_id="c1"))
+    job = Job(1, reply.recipient_id, reply.template, reply.context, "<m@helpdesk>", 1)
+    assert _contact(job, {"c1": Contact("c1", "it@acme.test", "Acme", "en")}).language == "en"
+    assert _contact(job, {}).language == "ru"
 
 
 def test_automatic_replies_are_recorded_but_never_answered_rfc_3834() -> None:

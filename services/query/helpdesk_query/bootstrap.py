@@ -27,7 +27,7 @@ from helpdesk_shared.web.auth import Authenticator
 
 from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream
-from helpdesk_query.adapters.positions import PositionWatcher
+from helpdesk_query.adapters.positions import PositionWatcher, covered_by_stream
 from helpdesk_query.adapters.readmodel import ReadModel
 from helpdesk_query.adapters.schema import ensure_schema
 from helpdesk_query.application import Queries
@@ -123,7 +123,9 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         readiness={"database": database_ready, "nats": nats_ready},
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS,
-        state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout},
+        state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
+               "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
+                                                             position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False)},
     )
 

@@ -77,16 +77,19 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
     if not fresh:
         return
     rows = await store.lock_tickets(conn, {e.data.ticket_id for e in fresh})  # type: ignore[attr-defined]
+    moved = await store.customer_policies(conn, {e.data.customer_id for e in fresh  # type: ignore[attr-defined]
+                                                 if isinstance(e.data, ev.TicketOpened)})  # type: ignore[attr-defined]
     touched: dict[str, TicketRow] = {}
-    states: dict[str, SlaState] = {}
+    states: dict[str, SlaState | None] = {}
     facts: list[sla.SlaFact] = []
     for event in fresh:
-        folded = _fold(rows, event, policy_of, facts)
+        folded = _fold(rows, event, policy_of, facts, moved)
         if folded is not None:
             row, states[row.ticket_id] = folded
             touched[row.ticket_id] = row
             taken.applied += 1
-    timers = [(tid, timer) for tid, row in touched.items() for timer in plan(states[tid], row.version)]
+    timers = [(tid, timer) for tid, row in touched.items() if (state := states[tid]) is not None
+              for timer in plan(state, row.version)]
     await store.save_tickets(conn, list(touched.values()))
     await store.replace_timers(conn, list(touched), timers)
     await store.record(conn, facts)
@@ -94,19 +97,33 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
 
 
 def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLookup,
-          facts: list[sla.SlaFact]) -> tuple[TicketRow, SlaState] | None:
-    """Add one event to its ticket and announce what changed; None when it has no SLA."""
+          facts: list[sla.SlaFact], moved: dict[str, str]) -> tuple[TicketRow, SlaState | None] | None:
+    """Add one event to its ticket and announce what changed; None when it has no SLA.
+
+    A new ticket follows its customer's newest policy as far as this stream goes (``moved``):
+    intake may have opened it under the old one in the instant the customer moved.
+
+    A ticket whose policy is no longer known (its file was removed) keeps its history
+    but has no state and no timers until the policy is back (re-planned at start).
+    """
     fact: ev.TicketFact = event.data  # type: ignore[attr-defined]
     row = rows.get(fact.ticket_id)
     if row is None:
-        if not isinstance(fact, ev.TicketOpened) or fact.policy is None or policy_of(fact.policy) is None:
-            return None  # no opening seen, or a ticket without a known policy: nothing to time
-        row = rows[fact.ticket_id] = TicketRow(fact.ticket_id, fact.customer_id, fact.policy, 0, fact.status, [])
+        if not isinstance(fact, ev.TicketOpened):
+            return None  # no opening seen: nothing to time
+        known = [p for p in (moved.get(fact.customer_id), fact.policy) if p and policy_of(p) is not None]
+        if not known:
+            return None  # a ticket without a known policy: nothing to time
+        policy = known[0]
+        row = rows[fact.ticket_id] = TicketRow(fact.ticket_id, fact.customer_id, policy, 0, fact.status, [])
     if fact.version <= row.version:
         return None  # a duplicate
     row.history.append(event)
     row.version, row.status, row.customer_id = fact.version, fact.status, fact.customer_id
-    state = evaluate(row.facts, policy_of(row.policy), fact.occurred_at)  # type: ignore[arg-type]
+    if (policy := policy_of(row.policy)) is None:
+        log.error("ticket %s: policy %r is unknown; its timers wait until it is back", row.ticket_id, row.policy)
+        return row, None
+    state = evaluate(row.facts, policy, fact.occurred_at)
     row.announced, new = observe(row.announced, state, _ref(row), fact.occurred_at)
     facts.extend(new)
     return row, state
@@ -133,8 +150,8 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         facts.extend(new)
         if command is not None:
             commands.append(command)
-        if timer.kind == "reminder":  # the next one, strictly after this one
-            state = evaluate(row.facts, policy_of(row.policy), timer.due_at)  # type: ignore[arg-type]
+        if timer.kind == "reminder" and (policy := policy_of(row.policy)) is not None:  # the next one
+            state = evaluate(row.facts, policy, timer.due_at)
             follow_ups += [(tid, t) for t in plan(state, row.version) if t.kind == "reminder"]
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
@@ -166,7 +183,18 @@ async def replan(conn: Conn, ticket_ids: Sequence[str], policy_of: PolicyLookup,
 
 async def replan_customer(conn: Conn, customer_id: str, policy: str, policy_of: PolicyLookup,
                           now: dt.datetime) -> int:
-    """A customer's policy changed: its open tickets follow the new one from their history (CONTRACT §5)."""
+    """A customer's policy changed: its open tickets follow the new one from their history (CONTRACT §5).
+
+    A policy this process does not know (its file not deployed here) changes nothing for
+    the open tickets — they keep their policy and timers, and the error is logged (deploy a
+    policy file to every service before moving customers onto it); tickets opened meanwhile
+    keep the policy intake gave them.
+    """
+    await store.set_customer_policy(conn, customer_id, policy)
+    if policy_of(policy) is None:
+        log.error("customer %s moved to policy %r, which is unknown here: its tickets keep their policy",
+                  customer_id, policy)
+        return 0
     ids = await store.open_tickets(conn, "customer_id", customer_id)
     rows = await store.lock_tickets(conn, ids)
     for row in rows.values():

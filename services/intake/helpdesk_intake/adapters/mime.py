@@ -267,8 +267,17 @@ _AUTOMATIC_PRECEDENCE = frozenset({"bulk", "junk", "list", "auto_reply"})
 _AUTORESPONDER_MARKS = ("x-autoreply", "x-autorespond")
 
 
+_MAIL_SYSTEMS = ("mailer-daemon@", "postmaster@")
+
+
 def _automatic(message: Message) -> bool:
-    """Whether a machine sent it on its own (RFC 3834 and the marks autoresponders use)."""
+    """Whether a machine sent it on its own: RFC 3834 and the marks autoresponders use, a delivery
+    report (RFC 3464, ``multipart/report``), or mail from a mail system's own mailbox."""
+    if message.get_content_type() == "multipart/report":
+        return True
+    sender = _sender(message) or ""
+    if sender.startswith(_MAIL_SYSTEMS):
+        return True
     def first(name: str) -> str:
         raws = _raw_header(message, name)
         return clean_header(raws[0]).strip().lower() if raws else ""

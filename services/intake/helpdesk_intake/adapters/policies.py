@@ -13,7 +13,7 @@ from helpdesk_shared import policies
 from helpdesk_shared.policies import Policy
 from helpdesk_shared.vocabulary import Category, Channel, Status
 
-from helpdesk_intake.domain.rules import TicketRules
+from helpdesk_intake.domain.rules import TicketRules, UnknownPolicy
 
 
 class PolicyTicketRules:
@@ -55,4 +55,7 @@ class PolicyRules:
         return set(self._rules)
 
     def for_policy(self, policy_id: str) -> TicketRules:
-        return self._rules[policy_id]
+        try:
+            return self._rules[policy_id]
+        except KeyError:
+            raise UnknownPolicy(policy_id) from None

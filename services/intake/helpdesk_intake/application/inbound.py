@@ -14,6 +14,7 @@ otherwise the outcome, also for refusals (notify tells the sender why).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 from uuid import UUID
@@ -49,16 +50,22 @@ class InboundMailService:
         self.keep = keep
         self.limits = limits
 
-    def receive(self, raw: bytes, request: Request) -> Outcome:
-        """Record what the mail becomes and answer with it (``duplicate`` for a repeated delivery)."""
+    def receive(self, raw: bytes, request: Request, null_sender: bool = False) -> Outcome:
+        """Record what the mail becomes and answer with it (``duplicate`` for a repeated delivery).
+
+        ``null_sender``: it came over SMTP with an empty reverse-path (``MAIL FROM:<>``), which
+        only bounces and automatic replies use (RFC 5321 §4.5.5): it is automatic, whatever it says.
+        """
         try:
-            return self._receive(raw, request)
+            return self._receive(raw, request, null_sender)
         except (AttachmentsUnavailable, *STORE_UNAVAILABLE) as error:
             raise MailUnavailable(str(error) or type(error).__name__) from error
 
-    def _receive(self, raw: bytes, request: Request) -> Outcome:
+    def _receive(self, raw: bytes, request: Request, null_sender: bool) -> Outcome:
         try:
             mail = mime.parse(raw)
+            if null_sender:
+                mail = dataclasses.replace(mail, automatic=True)
         except Unreadable as unreadable:
             if unreadable.sender is None:
                 raise
@@ -128,7 +135,8 @@ class InboundMailService:
                 opened = change.aggregates[0]
                 outcome = InboundMail.register(channel, id=mail_id, headers=headers, ticket_id=str(opened.id),
                                                number=opened.number, customer_id=decision.customer_id)
-                return Change([opened, outcome], answer(outcome), rows=change.rows, status_code=201)
+                # the ticket last: the answer's position is its event, the one query applies (CONTRACT §4)
+                return Change([outcome, opened], answer(outcome), rows=change.rows, status_code=201)
             case rules.Comment():
                 assert ticket is not None
                 sender = self._sender(request, decision.requester_id, decision.customer_id)
@@ -143,7 +151,7 @@ class InboundMailService:
                 outcome = InboundMail.register(channel, id=mail_id, headers=headers, ticket_id=str(ticket.id),
                                                number=ticket.number, customer_id=decision.customer_id,
                                                comment_id=comment_id)
-                return Change([ticket, outcome], answer(outcome), status_code=201)
+                return Change([outcome, ticket], answer(outcome), status_code=201)
             case rules.Forward():
                 outcome = InboundMail.forward(channel, id=mail_id, headers=headers, customer_id=decision.customer_id,
                                               forward_to=decision.forward_to, text=decision.text, attachments=files)

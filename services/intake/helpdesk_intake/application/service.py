@@ -74,7 +74,11 @@ class Outcome:
 
 @dataclass
 class Change:
-    """What a command decided: the aggregates it changed, its side rows, and its answer."""
+    """What a command decided: the aggregates it changed, its side rows, and its answer.
+
+    The last aggregate is the command's subject: ``If-Match`` pins its version, and the
+    answer's ``Helpdesk-Position`` is its last event (what a reader waits for).
+    """
 
     aggregates: list[Aggregate]
     body: dict[str, Any]
@@ -188,7 +192,8 @@ class IntakeService:
         expected = request.expected_version
         if expected is None or not change.aggregates:
             return
-        held = change.aggregates[0].version - len(change.aggregates[0].pending_events)
+        subject = change.aggregates[-1]
+        held = subject.version - len(subject.pending_events)
         if held != expected:
             raise VersionConflict(f"the ticket is at version {held}, not {expected}")
 

@@ -8,13 +8,15 @@ with a reason the sender is told (KS-1, MED-4).
 
 Identification, in this order:
 - an automatic message (``Auto-Submitted`` other than ``no``, ``Precedence: bulk/junk/list``,
-  an autoresponder's marks, RFC 3834): refused ``auto_reply`` — recorded, never answered,
+  an autoresponder's marks, RFC 3834; a delivery report; mail from ``mailer-daemon@`` or
+  ``postmaster@``; over SMTP, an empty reverse-path): refused ``auto_reply`` — recorded, never answered,
   and never a comment that would resume a ticket awaiting the customer (MED-6, KS-4);
 - an attachment over the size limit (or too many of them): refused ``too_large``;
 - the From address (case-insensitive) of a registered customer user identifies the
   requester and its customer; anyone else is forwarded to the customer whose domain
   the sender's is (the domain of the customer's own address or of its users'), when
-  exactly one customer has it, else refused ``unknown_sender``;
+  exactly one customer has it and the sender is not that address itself, else refused
+  ``unknown_sender``;
 - the customer's contract is inactive: refused ``customer_blocked`` (MED-4);
 - ``[#HD-12]`` in the subject, else the ticket's root Message-ID
   ``<ticket-<id>@helpdesk>`` in In-Reply-To/References (what notify threads every mail
@@ -187,7 +189,7 @@ def decide(mail: ParsedMail, *, sender: Sender | None, reference: TicketReferenc
     if too_large := _too_large(mail, limits):
         return Refuse("too_large", too_large, customer_id)
     if sender is None:
-        if domain_customer is not None:
+        if domain_customer is not None and domain_customer.email.lower() != mail.sender:
             return Forward(domain_customer.customer_id, domain_customer.email, mail.text)
         return Refuse("unknown_sender", f"{mail.sender} is not a registered user of any customer")
     if not sender.customer_active:

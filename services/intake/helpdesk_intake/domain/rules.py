@@ -12,6 +12,14 @@ from typing import Protocol
 from helpdesk_shared.vocabulary import Category, Channel, Status
 
 
+class UnknownPolicy(Exception):
+    """A customer is on a policy this process has not loaded (its file is not deployed here)."""
+
+    def __init__(self, policy: str) -> None:
+        super().__init__(f"policy {policy!r} is not loaded by this intake process; deploy its file"
+                         " (HELPDESK_POLICY_DIR) to every intake replica")
+
+
 class TicketRules(Protocol):
     def registers_channel(self, channel: Channel) -> bool:
         """TEL-5: some regulations register requests from some channels only."""

@@ -46,7 +46,8 @@ class InboundHandler:
         try:
             with tracer.start_as_current_span("smtp DATA", kind=trace.SpanKind.SERVER):
                 request = Request(principal=PRINCIPAL, traceparent=current_traceparent())
-                outcome = await asyncio.to_thread(self._inbound.receive, envelope.original_content or b"", request)
+                outcome = await asyncio.to_thread(self._inbound.receive, envelope.original_content or b"", request,
+                                                    null_sender=envelope.mail_from in ("", "<>"))
         except Unreadable as unreadable:
             return f"550 5.6.0 {_one_line(unreadable.detail)}"
         except MailUnavailable as error:

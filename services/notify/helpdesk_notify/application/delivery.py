@@ -84,6 +84,7 @@ class Sender:
         """Deliver the next few due mails; an empty list when nothing is due."""
         jobs = await self._outbox.claim(self._claim)
         people = {job.recipient_id for job in jobs if address_of(job.recipient_id) is None}
+        people |= {job.context["customer_id"] for job in jobs if job.context.get("customer_id")}
         contacts = await self._directory.lookup(people) if people else {}
         return [await self._deliver(job, _contact(job, contacts)) for job in jobs]
 
@@ -116,7 +117,10 @@ class Sender:
 
 
 def _contact(job: Job, contacts: dict[str, Contact]) -> Contact | None:
-    """The directory's contact, or for a raw address one in the language its mail was decided in."""
+    """The directory's contact; for a raw address, one in its customer's language (an admin's override
+    on the customer), else in the language its mail was decided in."""
     if (address := address_of(job.recipient_id)) is not None:
-        return Contact(job.recipient_id, address, "", job.context.get("language") or "ru")
+        customer = contacts.get(job.context.get("customer_id") or "")
+        language = customer.language if customer else job.context.get("language") or "ru"
+        return Contact(job.recipient_id, address, "", language)  # type: ignore[arg-type]
     return contacts.get(job.recipient_id)

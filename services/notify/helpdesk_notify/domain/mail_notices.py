@@ -1,11 +1,12 @@
 """Inbound-mail outcomes into mail, to raw addresses (the people involved are not users).
 
-- ``refused``: the sender is told why their mail was not registered (KS-1 no subject,
-  MED-4 blocked customer, unknown sender or ticket, closed ticket, too large,
-  unreadable, a policy that takes no mail), in the fact's language, as a reply to their
-  message (In-Reply-To its Message-ID). Automatic messages (``auto_reply``: out-of-office,
+- ``refused``: a sender known to belong to a customer is told why their mail was not
+  registered (KS-1 no subject, MED-4 blocked customer, unknown ticket, closed ticket,
+  too large, unreadable, a policy that takes no mail), in the customer's language, as a
+  reply to their message (In-Reply-To its Message-ID). Automatic messages (``auto_reply``: out-of-office,
   RFC 3834) and bounces (``mailer-daemon``, ``postmaster``) are never answered: that is
-  how mail loops start.
+  how mail loops start. Nor is anyone we cannot place (``unknown_sender``, an unreadable
+  mail from a stranger): a forged From would make us mail spam to its victim (backscatter).
 - ``forwarded``: the customer's own address hears that a non-user wrote, with the text
   and the attachments' names and sizes (IMC-3).
 - ``registered``: nothing; the ticket event's own mail (the acknowledgement) covers it.
@@ -33,15 +34,16 @@ def decide_mail(event: ev.CloudEvent) -> list[Notification]:
     match fact:
         case mail.MailRefused():
             recipient = address(fact.sender)
-            if recipient is None or fact.reason == "auto_reply" or _is_bounce(recipient):
+            if recipient is None or fact.customer_id is None or fact.reason == "auto_reply" \
+                    or _is_bounce(recipient):
                 return []
             template = "mail_refused"
             extra = {"reason": fact.reason, "detail": fact.detail, "language": fact.language,
-                     "auto_replied": True, **_answering(fact.message_id)}
+                     "customer_id": fact.customer_id, "auto_replied": True, **_answering(fact.message_id)}
         case mail.MailForwarded():
             recipient = address(fact.forward_to)
             template = "mail_forwarded"
-            extra = {"text": fact.text, "language": fact.language,
+            extra = {"text": fact.text, "language": fact.language, "customer_id": fact.customer_id,
                      "attachments": [{"filename": a.filename, "size": a.size} for a in fact.attachments]}
         case _:
             return []

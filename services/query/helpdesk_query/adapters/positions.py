@@ -16,6 +16,10 @@ import logging
 from typing import Any
 
 import psycopg
+from nats.js import JetStreamContext
+
+from helpdesk_shared import subjects
+from helpdesk_shared.stream import last_position, last_store_position
 
 from helpdesk_query.adapters.schema import CONTROL, POSITION_CHANNEL
 
@@ -72,3 +76,15 @@ class PositionWatcher:
             row = await (await conn.execute(f"SELECT position FROM {CONTROL}.tracking")).fetchone()
             if row:
                 self.advance(int(row[0]))
+
+
+async def covered_by_stream(js: JetStreamContext, applied: int, position: int) -> bool:
+    """Whether every ticket event up to ``position`` is applied although none is at it.
+
+    A command that wrote no ticket event (provisioning, a refused mail) answers with a
+    position no ticket event will ever reach: it is covered once the relay has published
+    past it and the newest ticket event in the stream is applied.
+    """
+    if await last_position(js, subjects.ALL_TICKET_EVENTS) > applied:
+        return False
+    return await last_store_position(js) >= position

@@ -63,6 +63,10 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.policies (
     id text PRIMARY KEY,
     fingerprint text NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_policies (
+    customer_id text PRIMARY KEY,
+    policy text NOT NULL                    -- the newest policy_changed fact taken in
+);
 """
 
 

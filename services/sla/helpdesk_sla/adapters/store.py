@@ -59,6 +59,18 @@ async def lock_tickets(conn: Conn, ids: Iterable[str], skip_locked: bool = False
     return {r[0]: _row(r) for r in await cursor.fetchall()}
 
 
+async def customer_policies(conn: Conn, customer_ids: Iterable[str]) -> dict[str, str]:
+    """The policy each customer last moved to (only customers that ever changed policy)."""
+    cursor = await conn.execute(f"SELECT customer_id, policy FROM {SCHEMA}.customer_policies"
+                                " WHERE customer_id = ANY(%s)", (sorted(set(customer_ids)),))
+    return dict(await cursor.fetchall())  # type: ignore[arg-type]
+
+
+async def set_customer_policy(conn: Conn, customer_id: str, policy: str) -> None:
+    await conn.execute(f"INSERT INTO {SCHEMA}.customer_policies (customer_id, policy) VALUES (%s, %s)"
+                       " ON CONFLICT (customer_id) DO UPDATE SET policy = EXCLUDED.policy", (customer_id, policy))
+
+
 async def open_tickets(conn: Conn, where: str, value: str) -> list[str]:
     cursor = await conn.execute(f"SELECT ticket_id FROM {SCHEMA}.tickets WHERE open AND {where} = %s", (value,))
     return [r[0] for r in await cursor.fetchall()]

@@ -14,6 +14,7 @@ from helpdesk_intake.application.attachments import AttachmentsUnavailable, TooL
 from helpdesk_intake.application.identity import InvalidCredentials
 from helpdesk_intake.application.inbound import MailUnavailable, Unreadable
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
+from helpdesk_intake.domain.rules import UnknownPolicy
 from helpdesk_intake.domain.ticket import InvalidTransition, ReopenWindowClosed
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
@@ -31,6 +32,7 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     MailUnavailable: (503, "not_ready"),
     TooLarge: (413, "payload_too_large"),
     AttachmentsUnavailable: (503, "not_ready"),
+    UnknownPolicy: (503, "not_ready"),
 }
 
 
@@ -42,7 +44,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     if isinstance(exc, VersionConflict) and "if-match" not in request.headers:
         status = 409  # a race the retries could not win, without a version pinned by the caller
     response = problem_response(status, code, str(exc), request.url.path, **extra)
-    if isinstance(exc, (MailUnavailable, AttachmentsUnavailable)):
+    if isinstance(exc, (MailUnavailable, AttachmentsUnavailable, UnknownPolicy)):
         response.headers["Retry-After"] = "30"
     return response
 

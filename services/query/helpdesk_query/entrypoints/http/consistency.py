@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request
@@ -9,10 +10,15 @@ from litestar import Request
 from helpdesk_shared.web.problems import Problem
 
 HEADER = "helpdesk-min-position"
+PROBE_SECONDS = 0.25  # how often a wait asks the stream whether the position is one of no ticket event
 
 
 async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
-    """Litestar ``before_request``: wait (no polling) up to the app's timeout, then 504."""
+    """Litestar ``before_request``: wait up to the app's timeout, then 504.
+
+    Woken by the projector as it applies positions; every quarter second it also asks the
+    stream whether the position is one no ticket event will reach (``covered``).
+    """
     raw = request.headers.get(HEADER)
     if raw is None:
         return
@@ -20,7 +26,12 @@ async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
         raise Problem(400, "validation_failed", "Helpdesk-Min-Position must be a non-negative integer",
                       errors=[{"field": "Helpdesk-Min-Position", "message": "e.g. 42"}])
     state = request.app.state
-    if not await state.watcher.wait_for(int(raw), state.min_position_timeout):
-        raise Problem(504, "timeout", f"the read model has not reached position {int(raw)} within "
-                      f"{state.min_position_timeout:g} s (it is at {state.watcher.position})",
-                      position=state.watcher.position)
+    position, loop = int(raw), asyncio.get_running_loop()
+    deadline = loop.time() + state.min_position_timeout
+    while not await state.watcher.wait_for(position, max(0.0, min(PROBE_SECONDS, deadline - loop.time()))):
+        if await state.covered(position):  # a position of no ticket event (a customer's, a mail's)
+            return
+        if loop.time() >= deadline:
+            raise Problem(504, "timeout", f"the read model has not reached position {position} within "
+                          f"{state.min_position_timeout:g} s (it is at {state.watcher.position})",
+                          position=state.watcher.position)
