@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 from collections.abc import Iterator
 
-import nats
 import pytest
 from litestar.testing import TestClient
 
 from helpdesk_intake.bootstrap import create_app
 from helpdesk_intake.settings import IntakeSettings
-from helpdesk_shared import attachments
 from tests.support.desk import Desk, provision
 from tests.support.mail import (RFC822, assert_no_half_written_outcome, deliver, mail_events, message,
                                 ticket_events)
 from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+from tests.support.stream import fetch_attachment
 
 ANN = "user@acme.test"  # acme's user in the provisioned desk; globex's is user@globex.test
 
@@ -34,16 +32,6 @@ def refused(response, reason: str) -> dict:
     body = response.json()
     assert (body["outcome"], body.get("reason")) == ("refused", reason), body
     return body
-
-
-def fetch(nats_url: str, digest: str) -> bytes | None:
-    async def get() -> bytes | None:
-        nc = await nats.connect(nats_url)
-        try:
-            return await attachments.fetch(nc.jetstream(), digest)
-        finally:
-            await nc.close()
-    return asyncio.run(get())
 
 
 def test_tel_6_mail_from_a_customer_user_opens_a_ticket_on_channel_email_with_a_number(desk: Desk, database_url):
@@ -79,7 +67,7 @@ def test_imc_3_unknown_sender_forwarded_to_customer_address(desk: Desk, database
     assert forwarded["text"] == "From the boss."
     (attachment,) = forwarded["attachments"]
     assert attachment["_data_"]["id"] == hashlib.sha256(png).hexdigest()
-    assert fetch(nats_url, attachment["_data_"]["id"]) == png
+    assert fetch_attachment(nats_url, attachment["_data_"]["id"]) == png
     refused(deliver(desk.client, message("someone@nowhere.test")), "unknown_sender")
     refused(deliver(desk.client, message("stranger@gmail.com")), "unknown_sender")  # a public domain names nobody
 
@@ -164,7 +152,7 @@ def test_attachments_are_stored_before_and_referenced_from_the_ticket_with_their
             (name, kind, len(content)) for name, kind, content in sent]
         for attachment, (_, _, content) in zip(stored, sent):
             assert attachment["id"] == hashlib.sha256(content).hexdigest()
-            assert fetch(nats_url, attachment["id"]) == content
+            assert fetch_attachment(nats_url, attachment["id"]) == content
 
 
 def test_russian_encodings_koi8_and_windows_1251_by_base64_and_qp_and_html_only_mail(desk: Desk, database_url):

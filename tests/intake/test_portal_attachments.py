@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 
-import nats
 from helpdesk_devstack import free_port
 from helpdesk_devstack.nats import EmbeddedNats
 from litestar.testing import TestClient
 
 from helpdesk_intake.bootstrap import create_app
 from helpdesk_intake.settings import IntakeSettings
-from helpdesk_shared import attachments
 from tests.support.desk import Desk, provision
 from tests.support.mail import ticket_events
 from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+from tests.support.stream import fetch_attachment
 from tests.support.waiting import wait_until
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -29,16 +27,6 @@ def upload(desk: Desk, ticket_id: str, files: list[tuple[str, bytes, str]], head
     parts = [("file", (name, content, kind)) for name, content, kind in files]
     return desk.client.post(f"/v1/tickets/{ticket_id}/attachments", files=parts, data=fields,
                             headers=headers or desk.customer)
-
-
-def fetch(nats_url: str, digest: str) -> bytes | None:
-    async def get() -> bytes | None:
-        nc = await nats.connect(nats_url)
-        try:
-            return await attachments.fetch(nc.jetstream(), digest)
-        finally:
-            await nc.close()
-    return asyncio.run(get())
 
 
 def problem(response, status: int, code: str) -> bool:
@@ -59,7 +47,7 @@ def test_tel8_a_customer_attaches_files_stored_by_sha256_and_carried_by_one_comm
         {"id": hashlib.sha256(content).hexdigest(), "filename": name, "content_type": kind, "size": len(content)}
         for name, content, kind in files]
     for attachment, (_, content, _) in zip(answer["attachments"], files):
-        assert fetch(nats_url, attachment["id"]) == content
+        assert fetch_attachment(nats_url, attachment["id"]) == content
     *_, comment = ticket_events(database_url, ticket["id"])
     assert (comment["kind"], comment["body"], comment["visibility"]) == (
         "CommentAdded", "The error on screen", "public")
@@ -111,8 +99,8 @@ def test_tel8_over_the_attachment_limits_is_413_and_nothing_is_stored_or_recorde
         assert problem(huge, 413, "payload_too_large")
         assert upload(desk, ticket["id"], [("fits.bin", b"x" * 1000, "image/png")]).status_code == 201
     assert event_count() == events + 1
-    assert fetch(nats_url, hashlib.sha256(big).hexdigest()) is None
-    assert fetch(nats_url, hashlib.sha256(b"ok").hexdigest()) is None
+    assert fetch_attachment(nats_url, hashlib.sha256(big).hexdigest()) is None
+    assert fetch_attachment(nats_url, hashlib.sha256(b"ok").hexdigest()) is None
 
 
 def test_tel8_no_file_or_a_body_that_is_not_multipart_is_400_never_500(desk: Desk, event_count):

@@ -9,6 +9,8 @@ import nats
 from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
+from helpdesk_shared import attachments
+
 
 @dataclass(frozen=True)
 class StreamMessage:
@@ -49,3 +51,14 @@ def read_all(nats_url: str, subject: str = "helpdesk.ticket.>") -> list[StreamMe
         finally:
             await nc.close()
     return asyncio.run(read())
+
+
+def fetch_attachment(nats_url: str, digest: str) -> bytes | None:
+    """The bytes stored in the attachments object store under ``digest`` (None if none)."""
+    async def get() -> bytes | None:
+        nc = await nats.connect(nats_url)
+        try:
+            return await attachments.fetch(nc.jetstream(), digest)
+        finally:
+            await nc.close()
+    return asyncio.run(get())
