@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
+
+from tests.support.waiting import wait_until
 
 
 def test_intake_processes_started_together_on_an_empty_database_all_come_up(services, database_url) -> None:
@@ -12,7 +12,8 @@ def test_intake_processes_started_together_on_an_empty_database_all_come_up(serv
     relay = services.start("intake", "relay")
     for replica in replicas:
         replica.wait_ready()
-    time.sleep(1.0)  # the relay has no port: it must simply still be running
+    # the relay has no port: it is up once it says where it relays from, and still running
+    wait_until(lambda: "relaying from position" in relay.log_tail() or not relay.running(), timeout=30)
     assert relay.running(), relay.log_tail()
     for replica in replicas:
         assert httpx.get(f"{replica.url}/readyz", timeout=5).status_code == 200
