@@ -216,7 +216,7 @@ def test_an_undecodable_message_is_parked_and_never_blocks_the_next(alone: Alone
         finally:
             await nc.close()
     asyncio.run(garbage())
-    alone.publish(mail_fact(mail.MailRefused, sender, "x", reason="malformed", detail="no body"))
+    alone.publish(mail_fact(mail.MailRefused, sender, "x", reason="malformed", detail="no body", customer_id="c1"))
     alone.mails_to(sender)
     with psycopg.connect(alone.database_url) as conn:
         reasons = [r[0] for r in conn.execute(
@@ -231,7 +231,7 @@ def test_exactly_once_under_redelivery_and_republishing(alone: Alone) -> None:
     sender = f"again-{uuid.uuid4().hex[:8]}@acme.test"
     facts = [requester_fact, agent_fact, ticket.opened(requester), ticket.assign(agent),
              ticket.sla(sla.AtRisk, kind="resolution", due_at=DUE),
-             mail_fact(mail.MailRefused, sender, reason="no_subject", detail="")]
+             mail_fact(mail.MailRefused, sender, reason="no_subject", detail="", customer_id="c1")]
     alone.publish(*facts)
     for who in (address, agent_address, sender):
         alone.mails_to(who)

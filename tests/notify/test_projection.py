@@ -93,7 +93,8 @@ async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(data
     ticket = History()
     events = [user_registered(AGENT, "agent@desk.test", role=Role.AGENT), ticket.opened(), ticket.assign(),
               ticket.sla(sla.AtRisk, kind="resolution", due_at=T0),
-              mail_fact(mail.MailRefused, "ann@acme.test", reason="no_subject", detail="")]
+              mail_fact(mail.MailRefused, "ann@acme.test", reason="no_subject", detail="",
+                        customer_id=CUSTOMER_ID)]
     msgs = _messages(events)
     first = await _apply(database_url, msgs)
     again = await _apply(database_url, msgs)  # a crash before the ack: the same messages again
