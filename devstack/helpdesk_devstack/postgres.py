@@ -12,13 +12,14 @@ import psycopg
 from helpdesk_devstack import unprivileged
 from helpdesk_devstack.pg_binaries import find_bin_dir, install_roots, major_version
 from helpdesk_devstack.ports import wait_for
+from helpdesk_devstack.server import ServerProcess
 
 DATABASE = "helpdesk"
 SUPERUSER = "postgres"
 FAST_SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(ServerProcess):
     """PostgreSQL in the foreground of this process, trust auth on 127.0.0.1 only.
 
     Initialises `data_dir` on first use and keeps it, so a stop/start keeps the data.
@@ -26,13 +27,17 @@ class EmbeddedPostgres:
     unprivileged OS user, because PostgreSQL refuses to run as root.
     """
 
+    name = "PostgreSQL"
+    stop_signal = signal.SIGINT  # fast shutdown: roll back open transactions, checkpoint, exit
+    stop_timeout = 30.0
+
     def __init__(self, data_dir: Path, port: int, *, fast: bool = False) -> None:
+        super().__init__()
         self.data_dir = Path(data_dir).absolute()
         self.port = port
         self.fast = fast
         self.log_path = self.data_dir.with_name(self.data_dir.name + ".log")
         self.bin_dir = find_bin_dir()
-        self._process: subprocess.Popen[bytes] | None = None
         self._user = unprivileged.postgres_user()
 
     @property
@@ -54,42 +59,10 @@ class EmbeddedPostgres:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         self._stop_orphan()
-        with open(self.log_path, "ab") as log:
-            self._process = subprocess.Popen(
-                self._server_command(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.data_dir,
-                start_new_session=True,  # Ctrl-C reaches us, not the server: we stop it in order
-                **unprivileged.popen_kwargs(self._user),
-            )
-        try:
-            wait_for(self._accepts, 60, "PostgreSQL", alive=self.running)
-        except Exception as error:
-            self.stop()
-            raise RuntimeError(f"{error}\n--- {self.log_path} ---\n{self.log_tail()}") from None
+        self._launch(self._server_command(), self._accepts, 60, cwd=self.data_dir,
+                     **unprivileged.popen_kwargs(self._user))
         self.create_database(DATABASE)
         return self
-
-    def stop(self, timeout: float = 30) -> None:
-        """Fast shutdown (SIGINT): roll back open transactions, checkpoint, exit."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self._process.pid if self._process else None
 
     def create_database(self, name: str) -> bool:
         """Create database `name` unless it exists; True if it was created."""
@@ -99,18 +72,6 @@ class EmbeddedPostgres:
                 return False
             conn.execute(f'CREATE DATABASE "{name}"')
             return True
-
-    def log_tail(self, lines: int = 40) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def __enter__(self) -> EmbeddedPostgres:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
 
     def _accepts(self) -> bool:
         try:

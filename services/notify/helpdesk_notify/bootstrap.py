@@ -106,7 +106,7 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
 
     async def consumer_ready() -> bool:
         notifier = holder["running"].notifier if "running" in holder else None
-        return notifier is not None and (notifier.active or notifier.standby)
+        return notifier is not None and (notifier.following or notifier.standby)
 
     return build_app(
         service="notify", version=VERSION, handlers=CONTROLLERS,

@@ -15,6 +15,8 @@ import logging
 import psycopg
 from nats.js import JetStreamContext
 
+from helpdesk_shared.locked_loop import LockedLoop
+
 from helpdesk_notify.adapters.outbox import PostgresOutbox
 from helpdesk_notify.application import Sender
 from helpdesk_notify.domain.notifications import Windows
@@ -26,18 +28,20 @@ LOCK_ID = 0x4E4F5430  # one active notify per database
 GAUGE_SECONDS = 2.0
 
 
-class Notifier:
+class Notifier(LockedLoop):
+    name = "notify"
+    lock_id = LOCK_ID
+
     def __init__(self, conninfo: str, js: JetStreamContext, windows: Windows, outbox: PostgresOutbox,
                  senders: list[Sender], batch: int = 200, poll_seconds: float = 0.5) -> None:
-        self._conninfo, self._js, self._windows, self._batch = conninfo, js, windows, batch
+        super().__init__(conninfo)
+        self._js, self._windows, self._batch = js, windows, batch
         self._outbox, self._senders, self._poll = outbox, senders, poll_seconds
-        self._stopping = asyncio.Event()
         self._due = asyncio.Event()  # set when mail was queued or a retry was asked for
         self._consumer: Consumer | None = None
-        self.standby = False
 
     @property
-    def active(self) -> bool:
+    def following(self) -> bool:
         """Holds the lock and follows the stream."""
         return self._consumer is not None and self._consumer.subscribed
 
@@ -45,31 +49,14 @@ class Notifier:
         self._due.set()
 
     def stop(self) -> None:
-        self._stopping.set()
+        super().stop()
         self._due.set()
 
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    if await self._lock(conn):
-                        await self._work(conn)
-            except Exception:  # noqa: BLE001 - a passing failure: log, back off, re-align, go on
-                log.exception("notify failed; re-aligning and retrying")
-            finally:
-                self._consumer = None
-            await self._pause(1.0)
-
-    async def _lock(self, conn: psycopg.AsyncConnection) -> bool:
-        while not self._stopping.is_set():
-            row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
-            if row and row[0]:
-                self.standby = False
-                return True
-            self.standby = True
-            log.info("another notify holds the lock; standing by")
-            await self._pause(2.0)
-        return False
+    async def work(self, conn: psycopg.AsyncConnection) -> None:
+        try:
+            await self._work(conn)
+        finally:
+            self._consumer = None
 
     async def _work(self, conn: psycopg.AsyncConnection) -> None:
         if recovered := await self._outbox.recover_in_doubt():
@@ -115,7 +102,3 @@ class Notifier:
             metrics.DEAD_NOW.set(counts["dead"])
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), GAUGE_SECONDS)
-
-    async def _pause(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)

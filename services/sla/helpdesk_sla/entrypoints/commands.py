@@ -17,6 +17,8 @@ from typing import Any
 import psycopg
 from prometheus_client import Counter
 
+from helpdesk_shared.locked_loop import LockedLoop
+
 from helpdesk_sla.adapters.intake import Answer, IntakeClient
 from helpdesk_sla.adapters.schema import SCHEMA
 
@@ -33,29 +35,27 @@ RETURNING idempotency_key, ticket_id, action, reason, expected_version, attempts
 """
 
 
-class CommandSender:
+class CommandSender(LockedLoop):
+    """Sends the automatic transitions to intake; replicas share the work (rows leased with SKIP LOCKED)."""
+
+    name = "SLA command sender"
+    lock_id = None
+
     def __init__(self, conninfo: str, intake: IntakeClient, wake: asyncio.Event, on_done: Any,
                  concurrency: int = 16, interval: float = 0.2) -> None:
-        self._conninfo, self._intake, self._wake, self._on_done = conninfo, intake, wake, on_done
+        super().__init__(conninfo)
+        self._intake, self._wake, self._on_done = intake, wake, on_done
         self._concurrency, self._interval = concurrency, interval
-        self._stopping = asyncio.Event()
 
     def stop(self) -> None:
-        self._stopping.set()
+        super().stop()
         self._wake.set()
 
-    async def run(self) -> None:
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
         while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    while not self._stopping.is_set():
-                        if not await self._send_batch(conn):
-                            with contextlib.suppress(TimeoutError):
-                                await asyncio.wait_for(self._wake.wait(), self._interval)
-            except Exception:  # noqa: BLE001
-                log.exception("command sender failed; retrying")
+            if not await self._send_batch(conn):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+                    await asyncio.wait_for(self._wake.wait(), self._interval)
 
     async def _send_batch(self, conn: psycopg.AsyncConnection[Any]) -> int:
         self._wake.clear()

@@ -18,6 +18,8 @@ import psycopg
 from nats.js import JetStreamContext
 from prometheus_client import Counter
 
+from helpdesk_shared.locked_loop import LockedLoop
+
 from helpdesk_sla.adapters.schema import SCHEMA
 
 log = logging.getLogger("helpdesk.sla.publisher")
@@ -25,32 +27,27 @@ LOCK_ID = 0x534C4132
 PUBLISHED = Counter("helpdesk_sla_events_published_total", "SLA facts published to JetStream")
 
 
-class Publisher:
+class Publisher(LockedLoop):
+    """One active publisher (an advisory lock) keeps the outbox's order on the stream."""
+
+    name = "SLA publisher"
+    lock_id = LOCK_ID
+    standby_pause = 1.0
+
     def __init__(self, conninfo: str, js: JetStreamContext, wake: asyncio.Event, batch: int = 1000,
                  interval: float = 0.2) -> None:
-        self._conninfo, self._js, self._wake, self._batch, self._interval = conninfo, js, wake, batch, interval
-        self._stopping = asyncio.Event()
+        super().__init__(conninfo)
+        self._js, self._wake, self._batch, self._interval = js, wake, batch, interval
 
     def stop(self) -> None:
-        self._stopping.set()
+        super().stop()
         self._wake.set()
 
-    async def run(self) -> None:
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
         while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    while not self._stopping.is_set():
-                        row = await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone()
-                        if row and row[0]:
-                            break
-                        await self._sleep()
-                    while not self._stopping.is_set():
-                        if not await self._publish_batch(conn):
-                            await self._sleep()
-            except Exception:  # noqa: BLE001 - NATS or PostgreSQL away: back off and retry
-                log.exception("publisher failed; retrying")
+            if not await self._publish_batch(conn):
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+                    await asyncio.wait_for(self._wake.wait(), self._interval)
 
     async def _publish_batch(self, conn: psycopg.AsyncConnection[Any]) -> int:
         self._wake.clear()
@@ -65,7 +62,3 @@ class Publisher:
         await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
         PUBLISHED.inc(len(rows))
         return len(rows)
-
-    async def _sleep(self) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._interval)

@@ -9,7 +9,6 @@ the simulated clock, by new timers, or every ``interval`` on the real clock.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,6 +18,7 @@ from prometheus_client import Counter
 
 from helpdesk_shared.clock import Clock
 from helpdesk_shared.clock_sync import Settled, SharedClock
+from helpdesk_shared.locked_loop import LockedLoop
 
 from helpdesk_sla.adapters import store
 from helpdesk_sla.application import PolicyLookup, fire_due
@@ -27,28 +27,26 @@ log = logging.getLogger("helpdesk.sla.wheel")
 FIRED = Counter("helpdesk_sla_timers_fired_total", "SLA timers fired")
 
 
-class Wheel:
+class Wheel(LockedLoop):
+    """Every replica turns a wheel: timers are claimed with SKIP LOCKED, so each fires once."""
+
+    name = "timer wheel"
+    lock_id = None
+
     def __init__(self, conninfo: str, clock: Clock, policy_of: PolicyLookup, wake: asyncio.Event,
                  on_commit: Callable[[], None], batch: int = 500, interval: float = 0.1) -> None:
-        self._conninfo, self._clock, self._policy_of, self._wake = conninfo, clock, policy_of, wake
+        super().__init__(conninfo)
+        self._clock, self._policy_of, self._wake = clock, policy_of, wake
         self._on_commit, self._batch, self._interval = on_commit, batch, interval
-        self._stopping = asyncio.Event()
         self._reported: Settled | None = None
 
     def stop(self) -> None:
-        self._stopping.set()
+        super().stop()
         self._wake.set()
 
-    async def run(self) -> None:
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
         while not self._stopping.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
-                    while not self._stopping.is_set():
-                        await self._turn(conn)
-            except Exception:  # noqa: BLE001 - a passing failure: log, back off, go on
-                log.exception("timer wheel failed; retrying")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stopping.wait(), 1.0)
+            await self._turn(conn)
 
     async def _turn(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._wake.clear()
