@@ -4,20 +4,20 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 PACKAGES := shared services/intake services/sla services/notify services/query devstack
 PYPROJECTS := $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
+LOCK := requirements/dev.txt
 INSTALLED := $(VENV)/.installed
-DEV_INSTALLED := $(VENV)/.dev-installed
 PIP := $(VPY) -m pip --disable-pip-version-check --no-input
 PYTEST_ARGS ?=
 
-.PHONY: up test bench clean check-python
+.PHONY: up test bench lock clean check-python
 
 up: $(INSTALLED)
 	$(VENV)/bin/helpdesk-dev up
 
-test: $(DEV_INSTALLED)
+test: $(INSTALLED)
 	$(VPY) -m pytest $(PYTEST_ARGS)
 
-bench: $(DEV_INSTALLED)
+bench: $(INSTALLED)
 	@set -e; found=; for script in bench/*.py; do \
 		[ -f "$$script" ] || continue; found=1; \
 		echo "== $$script"; $(VPY) "$$script"; \
@@ -34,12 +34,22 @@ check-python:
 $(VPY): | check-python
 	$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; rm -rf $(VENV); exit 1; }
 
-# Reinstall only when a pyproject.toml changed (editable installs pick up code changes by themselves).
-$(INSTALLED): $(VPY) $(PYPROJECTS)
-	@echo "Installing the helpdesk packages into $(VENV) (a minute or two the first time)..."
-	$(PIP) install --quiet $(foreach p,$(PACKAGES),-e $(p))
+# Every third-party package comes from the lock, pinned and hash-checked; our own packages are
+# installed editable on top, without resolving anything (so nothing unlocked slips in), and
+# `pip check` proves the lock satisfies them. Reinstalls only when the lock or a pyproject changes.
+$(INSTALLED): $(VPY) $(LOCK) $(PYPROJECTS)
+	@echo "Installing the locked dependencies into $(VENV) (a minute or two the first time)..."
+	$(PIP) install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install --quiet --no-deps --no-build-isolation $(foreach p,$(PACKAGES),-e $(p))
+	$(PIP) check
 	touch $@
 
-$(DEV_INSTALLED): $(INSTALLED) requirements-dev.txt
-	$(PIP) install --quiet -r requirements-dev.txt
-	touch $@
+# Re-resolve the lock files from the pyproject.toml files and requirements-dev.txt, taking the newest
+# releases that fit (UPGRADE=msgspec upgrades one package only; without it, pins move only where
+# a declared range forces them). Review the diff and run `make test` before committing.
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	$(foreach p,shared intake sla notify query devstack,--no-emit-package helpdesk-$(p)) \
+	$(if $(UPGRADE),--upgrade-package $(UPGRADE))
+lock: $(INSTALLED)
+	$(UV_COMPILE) requirements/runtime.in -o requirements/runtime.txt
+	$(UV_COMPILE) requirements/dev.in -o requirements/dev.txt
