@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 
 import nats
+from helpdesk_shared.settings import CommonSettings, from_env
 from nats.js.api import DeliverPolicy
 
 
 async def tail(subject: str, from_start: bool, limit: int | None) -> None:
-    nc = await nats.connect(os.environ.get("HELPDESK_NATS_URL", "nats://127.0.0.1:4222"))
+    nc = await nats.connect(from_env(CommonSettings).nats_url)
     try:
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
         sub = await nc.jetstream().subscribe(subject, ordered_consumer=True, deliver_policy=policy)

@@ -24,15 +24,31 @@ class SettingsError(Exception):
 def from_env(kind: type[T], environ: Mapping[str, str] | None = None) -> T:
     """Build ``kind`` from ``HELPDESK_<FIELD>`` variables; unset fields keep their defaults."""
     environ = os.environ if environ is None else environ
-    raw = {
+    raw = {field: url for field, url in dev_stack_urls(environ).items() if field in kind.__struct_fields__}
+    raw.update({
         field: environ[PREFIX + field.upper()]
         for field in kind.__struct_fields__
         if PREFIX + field.upper() in environ
-    }
+    })
     try:
         return msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as error:
         raise SettingsError(f"{kind.__name__}: {error} (set via {PREFIX}<FIELD>)") from None
+
+
+def dev_stack_urls(environ: Mapping[str, str]) -> dict[str, str]:
+    """The embedded servers' URLs on the ports ``make up`` was told to use (``HELPDESK_PG_PORT``…).
+
+    Without these variables the defaults below already point at ``make up``'s servers; with
+    them, every command line (a service, ``helpdesk-query rebuild``, ``helpdesk-dev tail``)
+    follows the same stack instead of silently reading another one on the default port.
+    """
+    urls = {}
+    if port := environ.get(PREFIX + "PG_PORT"):
+        urls["database_url"] = f"postgresql://postgres@127.0.0.1:{port}/helpdesk"
+    if port := environ.get(PREFIX + "NATS_PORT"):
+        urls["nats_url"] = f"nats://127.0.0.1:{port}"
+    return urls
 
 
 class CommonSettings(msgspec.Struct, kw_only=True):
