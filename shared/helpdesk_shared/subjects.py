@@ -14,6 +14,7 @@ MAIL_PREFIX = "helpdesk.mail"
 STORE_PREFIXES = (TICKET_PREFIX, CUSTOMER_PREFIX, USER_PREFIX, MAIL_PREFIX)
 STREAM_SUBJECTS = [f"{prefix}.>" for prefix in (*STORE_PREFIXES, SLA_PREFIX)]
 ALL_TICKET_EVENTS = f"{TICKET_PREFIX}.>"
+EVERYTHING = "helpdesk.>"  # every family: the audit export
 CUSTOMER_POLICY_CHANGES = f"{CUSTOMER_PREFIX}.*.policy_changed"
 
 

@@ -18,6 +18,7 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
+from helpdesk_shared import subjects
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.vocabulary import Role, Visibility
@@ -223,10 +224,15 @@ class Queries:
         principal.require(*EXPORTERS)
 
     async def events(self, principal: Principal, after: int, limit: int | None,
-                     batch: int = 2000) -> AsyncIterator[Sequence[bytes]]:
-        """The event log after ``after``, in order, as the CloudEvents the stream holds."""
+                     batch: int = 2000) -> AsyncIterator[Sequence[StoredMessage]]:
+        """The whole event log after store position ``after``, in order, as the stream holds it.
+
+        Every family (tickets, directory, mail outcomes, SLA facts), in stream order. SLA facts
+        number their own ``sequence``: a page is resumed from the last relayed event's, so an SLA
+        fact just after it may come again (its ``id`` says it is the same).
+        """
         self.may_export(principal)
-        start = await self.stream.seq_after(after) if after else 1
-        async with self.stream.reader(start_seq=start) as reader:
+        start = await self.stream.seq_after_store(after) if after else 1
+        async with self.stream.reader(subjects.EVERYTHING, start_seq=start) as reader:
             async for msgs in reader.batches(limit, batch):
-                yield [m.payload for m in msgs]
+                yield msgs

@@ -175,23 +175,26 @@ class EventStream:
         state = (await self.js.stream_info(subjects.STREAM)).state
         return state.first_seq, state.last_seq
 
-    async def seq_after(self, position: int) -> int:
-        """The smallest stream sequence from which every ticket message is past ``position``."""
+    async def seq_after(self, position: int, subject: str = subjects.ALL_TICKET_EVENTS) -> int:
+        """The smallest stream sequence from which every message on ``subject`` is past ``position``."""
         first, last = await self.bounds()
         lo, hi = first, last + 1
-        while lo < hi:  # binary search: is the next ticket message at or after mid past position?
+        while lo < hi:  # binary search: is the next message at or after mid past position?
             mid = (lo + hi) // 2
-            nxt = await self._next_ticket_message(mid)
+            nxt = await self._next_position(mid, subject)
             if nxt is None or nxt > position:
                 hi = mid
             else:
                 lo = mid + 1
         return max(lo, 1)
 
-    async def _next_ticket_message(self, seq: int) -> int | None:
+    async def seq_after_store(self, position: int) -> int:
+        """The smallest stream sequence from which every event relayed from the store is past ``position``."""
+        return max([await self.seq_after(position, f"{prefix}.>") for prefix in subjects.STORE_PREFIXES])
+
+    async def _next_position(self, seq: int, subject: str) -> int | None:
         try:
-            raw = await self.js.get_msg(subjects.STREAM, seq=seq, subject=subjects.ALL_TICKET_EVENTS,
-                                        next=True)
+            raw = await self.js.get_msg(subjects.STREAM, seq=seq, subject=subject, next=True)
         except NotFoundError:
             return None
         header = (raw.headers or {}).get(POSITION_HEADER)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Annotated, Any
 
 import msgspec
@@ -15,6 +15,7 @@ from helpdesk_shared.vocabulary import Category, Priority, Status
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
+from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http import download
@@ -110,17 +111,33 @@ class EventExport(Controller):
             # the handler's own media type would win over the Stream's: name it in the header
             return Stream(_ndjson(queries.events(principal, after, limit)), media_type=NDJSON,
                           headers={"Content-Type": NDJSON})
-        limit = min(limit or 100, 1000)
-        payloads: list[bytes] = []
-        async for batch in queries.events(principal, after, limit):
-            payloads.extend(batch)
-        last = msgspec.json.decode(payloads[-1])["sequence"] if len(payloads) == limit else None
-        return Response({"items": [msgspec.Raw(p) for p in payloads], "next_after": last})
+        page, next_after = await _page(queries.events(principal, after, None), min(limit or 100, 1000))
+        return Response({"items": [msgspec.Raw(m.payload) for m in page], "next_after": next_after})
+
+
+async def _page(batches: AsyncIterator[Sequence[StoredMessage]], limit: int) -> tuple[list[StoredMessage], int | None]:
+    """About ``limit`` messages, ending on an event relayed from the store, and the position to go on after.
+
+    SLA facts carry no store position, so a page never ends on one: the next page, which starts
+    right after the page's last relayed event, then neither repeats nor skips any of them.
+    """
+    page: list[StoredMessage] = []
+    last_relayed: int | None = None
+    async for batch in batches:
+        for message in batch:
+            if len(page) >= limit and last_relayed is not None:
+                return page[:last_relayed + 1], page[last_relayed].position
+            page.append(message)
+            if message.position is not None:
+                last_relayed = len(page) - 1
+                if len(page) > limit:  # a long run of SLA facts, then the first relayed event
+                    return page, message.position
+    return page, None
 
 
 async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     async for batch in batches:
-        yield b"".join(payload + b"\n" for payload in batch)
+        yield b"".join(message.payload + b"\n" for message in batch)
 
 
 CONTROLLERS = [TicketQueries, EventExport]
