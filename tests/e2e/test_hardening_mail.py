@@ -99,3 +99,13 @@ def test_hardening_mail_http_oversize_answers_413_to_urllib(intake: tuple[Desk, 
     assert json.loads(error.read())["code"] == "payload_too_large"
     assert mail_events(database_url) == []
     assert desk.client.get("/readyz").status_code == 200
+
+
+def test_hardening_mail_smtp_accepts_long_lines(intake: tuple[Desk, int], database_url):
+    _, port = intake
+    line = "Журнал: " + "ошибка E-17; " * 5000  # ~120 KB on one line, as some mailers send HTML or logs
+    raw = (f"From: {ANN}\r\nSubject: A long line\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           f"Content-Transfer-Encoding: 8bit\r\n\r\nfirst\r\n{line}\r\nlast\r\n").encode()
+    outcome, mail_id = accepted(smtp_send(port, raw))
+    assert outcome == "registered"
+    assert opened(database_url, mail_id)["description"] == f"first\n{line}\nlast"
