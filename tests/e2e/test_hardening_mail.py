@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from tests.support.desk import Desk, provision
-from tests.support.mail import RFC822, assert_no_half_written_outcome, mail_events, start_listener, ticket_events
+from tests.support.mail import (RFC822, assert_no_half_written_outcome, mail_events, message, start_listener,
+                                ticket_events)
 
 ANN = "user@acme.test"
 ACCEPTED = re.compile(r"^2\.0\.0 (registered|refused|forwarded) ([0-9a-f-]{36})$")
@@ -109,3 +110,17 @@ def test_hardening_mail_smtp_accepts_long_lines(intake: tuple[Desk, int], databa
     outcome, mail_id = accepted(smtp_send(port, raw))
     assert outcome == "registered"
     assert opened(database_url, mail_id)["description"] == f"first\n{line}\nlast"
+
+
+def test_hardening_mail_same_mail_without_message_id_over_http_then_smtp_has_one_outcome(
+        intake: tuple[Desk, int], database_url):
+    desk, port = intake
+    raw = message(ANN, "Sent twice, without an id", "First line.\nSecond line.", message_id=None)
+    assert b"\r\n" not in raw  # as a file on disk has it; smtplib sends it with CRLF
+    first = desk.client.post("/v1/inbound/email", content=raw, headers=RFC822)
+    assert first.status_code == 201 and first.json()["outcome"] == "registered", first.text
+    assert accepted(smtp_send(port, raw)) == ("registered", first.json()["mail_id"])
+    again = desk.client.post("/v1/inbound/email", content=raw.replace(b"\n", b"\r\n"), headers=RFC822)
+    assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
+    (outcome,) = assert_no_half_written_outcome(database_url)
+    assert outcome["mail_id"] == first.json()["mail_id"]

@@ -120,7 +120,8 @@ def test_deep_nesting_and_broken_structure_are_unreadable_with_the_sender_kept()
 def test_no_readable_sender_is_unreadable_without_one(garbage: bytes):
     with pytest.raises(Unreadable) as error:
         parse(garbage)
-    assert error.value.sender is None and error.value.digest == hashlib.sha256(garbage).hexdigest()
+    canonical = garbage.replace(b"\r\n", b"\n").rstrip(b"\n").replace(b"\n", b"\r\n") + b"\r\n"
+    assert error.value.sender is None and error.value.digest == hashlib.sha256(canonical).hexdigest()
 
 
 @pytest.mark.parametrize("headers", [

@@ -71,7 +71,7 @@ POLICY = _Policy()
 
 def parse(raw: bytes) -> ParsedMail:
     """Read a mail; raises ``Unreadable`` (and nothing else) for what cannot be read."""
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = content_digest(raw)
     # Checked first, on the bytes: every part and every header line costs the parser memory.
     if raw.count(b"\n--") > MAX_BOUNDARY_LINES:
         raise _unreadable(raw, digest, f"more than {MAX_BOUNDARY_LINES} MIME boundary lines")
@@ -84,6 +84,13 @@ def parse(raw: bytes) -> ParsedMail:
         raise
     except Exception as error:  # noqa: BLE001 - hostile input may make the library throw anything
         raise _unreadable(raw, digest, f"the message cannot be read: {type(error).__name__}") from None
+
+
+def content_digest(raw: bytes) -> str:
+    """SHA-256 (hex) of the mail with CRLF line endings and one line end after its last line: a mail
+    posted with LF endings over HTTP, and sent over SMTP (CRLF, or LF with a CRLF added), is one mail."""
+    canonical = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip(b"\n").replace(b"\n", b"\r\n")
+    return hashlib.sha256(canonical + b"\r\n").hexdigest()
 
 
 def _header_lines(raw: bytes) -> int:
