@@ -124,3 +124,16 @@ def test_hardening_mail_same_mail_without_message_id_over_http_then_smtp_has_one
     assert again.status_code == 200 and again.json() == {**first.json(), "duplicate": True}
     (outcome,) = assert_no_half_written_outcome(database_url)
     assert outcome["mail_id"] == first.json()["mail_id"]
+
+
+def test_hardening_mail_one_bad_byte_keeps_utf8(intake: tuple[Desk, int], database_url):
+    _, port = intake
+    paragraph = "Добрый день! После обновления не печатается счёт-фактура, ошибка E-17.\n" * 60  # ~8.7 KB
+    body = paragraph.encode() + b"\xff" + paragraph.encode()  # one byte that is no UTF-8
+    raw = (f"From: {ANN}\r\nSubject: =?utf-8?B?0KHRh9GR0YI=?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
+           "Content-Transfer-Encoding: 8bit\r\n\r\n").encode() + body
+    outcome, mail_id = accepted(smtp_send(port, raw))
+    assert outcome == "registered"
+    event = opened(database_url, mail_id)
+    assert event["subject"] == "Счёт"
+    assert event["description"] == (paragraph + "\ufffd" + paragraph).strip()

@@ -145,3 +145,25 @@ def test_delivery_reports_and_mail_systems_are_automatic_whatever_their_headers(
               "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
               "--b\nContent-Type: text/plain\n\nFailed.\n--b--\n")
     assert parse(dsn).automatic
+
+
+def test_hardening_mail_one_bad_byte_keeps_utf8():
+    text = "Не печатается счёт-фактура, ошибка E-17. " * 200
+    damaged = text[:2000].encode() + b"\xff" + text[2000:].encode()
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=utf-8\n"
+                     "Content-Transfer-Encoding: 8bit\n\n") + damaged)
+    assert mail.text == (text[:2000] + "\ufffd" + text[2000:]).strip()
+    header = parse(b"From: a@acme.test\r\nSubject: " + "Счёт за май".encode() + b"\xc0!\r\n\r\nbody")
+    assert header.subject == "Счёт за май\ufffd!"  # raw 8-bit header: UTF-8 with one bad byte
+
+
+def test_a_declared_charset_keeps_its_text_around_an_undefined_byte():
+    cp1251 = "Счёт".encode("cp1251") + b"\x98" + " готов".encode("cp1251")  # 0x98 is undefined in cp1251
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=windows-1251\n\n") + cp1251)
+    assert mail.text == "Счёт\ufffd готов"
+
+
+def test_a_part_in_another_charset_than_declared_is_still_read():
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=utf-8\n\n")
+                 + "Привет, это windows-1251".encode("cp1251"))
+    assert mail.text == "Привет, это windows-1251"  # mostly invalid as UTF-8: mis-declared, not damaged

@@ -8,7 +8,9 @@ encoded words and RFC 2231 filenames. What is added makes it fit for hostile inp
   exhaust memory);
 - nesting, the number of parts, of boundary lines and of header lines are capped;
 - charsets: the declared one, else UTF-8, else the one the other parts declare, else
-  windows-1251 — so 8-bit headers and undeclared Russian text come out readable;
+  windows-1251 — so 8-bit headers and undeclared Russian text come out readable; a few bad
+  bytes (most non-ASCII ones valid) keep the charset and become U+FFFD, so one broken byte
+  never turns a UTF-8 part into windows-1251 mojibake;
 - HTML-only mail becomes text (``html_text``); texts are capped (``MAX_TEXT``);
 - decoded headers lose CR/LF and control characters (no header injection downstream),
   and lone surrogates, which neither JSON nor PostgreSQL can store.
@@ -39,6 +41,7 @@ HEADER_BLOCK_BYTES = 256 * 1024
 MAX_FILENAME = 200
 MAX_REFERENCES = 100
 FALLBACK_CHARSET = "windows-1251"
+_ASCII = bytes(range(128))
 
 _ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]{1,64}@[^\s<>()\[\],;:\"\\@]{1,253}")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
@@ -210,13 +213,22 @@ def _charset(part: Message) -> str | None:
 
 
 def _decode(data: bytes, charset: str | None, hint: str | None = None) -> str:
+    """Text in the first charset that reads it (declared, UTF-8, the other parts'), else windows-1251."""
     for candidate in (charset, "utf-8", hint):
-        if candidate:
-            try:
-                return data.decode(candidate)
-            except Exception:  # noqa: BLE001 - unknown, wrong or non-text codecs: try the next
-                continue
+        if candidate and (text := _decoded(data, candidate)) is not None:
+            return text
     return data.decode(FALLBACK_CHARSET, errors="replace")
+
+
+def _decoded(data: bytes, charset: str) -> str | None:
+    """``data`` in ``charset`` with its bad bytes replaced (U+FFFD); None for an unknown or non-text codec,
+    or when most non-ASCII bytes are bad — text in another charset than the one tried, not a damaged one."""
+    try:
+        text = data.decode(charset, errors="replace")
+    except Exception:  # noqa: BLE001 - unknown, wrong or non-text codecs: try the next
+        return None
+    bad = text.count("\ufffd")
+    return text if bad * 2 <= len(data.translate(None, _ASCII)) else None
 
 
 # -- headers ---------------------------------------------------------------------------
