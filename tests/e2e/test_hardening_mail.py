@@ -59,11 +59,13 @@ def opened(database_url: str, mail_id: str) -> dict:
 
 def test_hardening_mail_nul_in_mail_is_cleaned_not_refused(intake: tuple[Desk, int], database_url):
     desk, port = intake
-    raw = (f"From: =?utf-8?Q?A=00nn=07?= <{ANN}>\r\nTo: support@desk.test\r\n"
+    raw = ("X-Mailer\x00: a broken one\r\n\x00\x01\r\n"  # a NUL before From: ended the header block
+           f"From: =?utf-8?Q?A=00nn=07?= <{ANN}>\r\nTo: support@desk.test\r\n"
            "Subject: Prin\x00ter =?utf-8?Q?on=1B_fire=ED=A0=80?=\r\n"
            "Content-Type: multipart/mixed; boundary=B\r\n\r\n"
            "--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIt\x00 hangs\x01\x0b\x7f.\tTab kept.\r\n"
-           "--B\r\nContent-Type: text/plain\r\nContent-Disposition: attachment; filename*=utf-8''log%00%1B%ED%A0%80.txt\r\n"
+           "--B\r\nContent-Type: text/plain\r\n\x00\r\n"
+           "Content-Disposition: attachment; filename*=utf-8''log%00%1B%ED%A0%80.txt\r\n"
            "\r\nline\x00\r\n--B--\r\n").encode()
     for delivered in ("http", "smtp"):
         body = raw.replace(b"Subject: ", f"Subject: {delivered} ".encode())
@@ -128,8 +130,8 @@ def test_hardening_mail_same_mail_without_message_id_over_http_then_smtp_has_one
 
 def test_hardening_mail_one_bad_byte_keeps_utf8(intake: tuple[Desk, int], database_url):
     _, port = intake
-    paragraph = "Добрый день! После обновления не печатается счёт-фактура, ошибка E-17.\n" * 60  # ~8.7 KB
-    body = paragraph.encode() + b"\xff" + paragraph.encode()  # one byte that is no UTF-8
+    paragraph = "Добрый день! После обновления не печатается счёт-фактура, ошибка E-17.\n" * 60
+    body = paragraph.encode() + b"\xff" + paragraph.encode()  # 16 KB, one byte of it no UTF-8
     raw = (f"From: {ANN}\r\nSubject: =?utf-8?B?0KHRh9GR0YI=?=\r\nContent-Type: text/plain; charset=utf-8\r\n"
            "Content-Transfer-Encoding: 8bit\r\n\r\n").encode() + body
     outcome, mail_id = accepted(smtp_send(port, raw))

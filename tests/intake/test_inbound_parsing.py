@@ -167,3 +167,20 @@ def test_a_part_in_another_charset_than_declared_is_still_read():
     mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=utf-8\n\n")
                  + "Привет, это windows-1251".encode("cp1251"))
     assert mail.text == "Привет, это windows-1251"  # mostly invalid as UTF-8: mis-declared, not damaged
+
+
+@pytest.mark.parametrize("head", [b"X-Mailer\x00: x\r\n", b"\x00\r\n", b"\x00", b"X-Note: n\r\n\x00 folded\r\n"])
+def test_hardening_mail_control_bytes_in_a_header_block_are_dropped_never_fatal(head: bytes):
+    mail = parse(head + b"From: ann@acme.test\r\nSubject: s\r\nContent-Type: text/pl\x00ain; charset=utf-8\x07\r\n"
+                 b"Content-Transfer-Encoding: base64\x00\r\n\r\n" + base64.b64encode("тело\x00".encode()))
+    assert (mail.sender, mail.subject, mail.text) == ("ann@acme.test", "s", "тело")
+
+
+def test_hardening_mail_a_parts_header_block_is_cleaned_and_its_bytes_kept():
+    binary = bytes(range(256))
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: multipart/mixed; boundary=\"B\x00\"\n\n"
+                     "--B\x00\nContent-Type: text/plain\n\nbody\n--B\nContent-\x00Type: application/octet-stream\n"
+                     "\x01\nContent-Disposition: attachment; filename=\"a\x00.bin\"\n"
+                     "Content-Transfer-Encoding: binary\n\n") + binary + b"\r\n--B--\r\n")
+    (attachment,) = mail.attachments
+    assert (mail.text, attachment.filename, attachment.content) == ("body", "a.bin", binary)

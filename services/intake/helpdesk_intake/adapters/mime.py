@@ -13,7 +13,8 @@ encoded words and RFC 2231 filenames. What is added makes it fit for hostile inp
   never turns a UTF-8 part into windows-1251 mojibake;
 - HTML-only mail becomes text (``html_text``); texts are capped (``MAX_TEXT``);
 - decoded headers lose CR/LF and control characters (no header injection downstream),
-  and lone surrogates, which neither JSON nor PostgreSQL can store.
+  and lone surrogates, which neither JSON nor PostgreSQL can store; header blocks lose
+  control bytes before parsing (``mail_text``): mail is cleaned, never refused, for them.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from email.policy import EmailPolicy
 from typing import Any
 
 from helpdesk_intake.adapters.html_text import html_to_text
+from helpdesk_intake.adapters.mail_text import clean_header, clean_header_blocks, clean_text, header_block_end
 from helpdesk_intake.domain.mail import MailAttachment, ParsedMail
 
 MAX_HEADER_CHARS = 8192
@@ -45,8 +47,6 @@ _ASCII = bytes(range(128))
 
 _ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]{1,64}@[^\s<>()\[\],;:\"\\@]{1,253}")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-_LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\x85\u2028\u2029]+")
 _BOUNDARY_LINE = re.compile(rb"\n--[^\r\n]*\r?\n")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 
@@ -81,7 +81,7 @@ def parse(raw: bytes) -> ParsedMail:
     if _header_lines(raw) > MAX_HEADER_LINES:
         raise _unreadable(raw, digest, f"more than {MAX_HEADER_LINES} header lines")
     try:
-        message = BytesParser(policy=POLICY).parsebytes(raw)
+        message = BytesParser(policy=POLICY).parsebytes(clean_header_blocks(raw, HEADER_BLOCK_BYTES))
         return _read(message, digest)
     except Unreadable:
         raise
@@ -98,18 +98,15 @@ def content_digest(raw: bytes) -> str:
 
 def _header_lines(raw: bytes) -> int:
     """Lines in the header blocks: the message's, and each one after a boundary-like line."""
-    total = 0
-    for start in (0, *(m.end() for m in _BOUNDARY_LINE.finditer(raw))):
-        limit = min(len(raw), start + HEADER_BLOCK_BYTES)
-        ends = [at for blank in (b"\n\n", b"\n\r\n") if (at := raw.find(blank, start, limit)) >= 0]
-        total += raw.count(b"\n", start, min(ends, default=limit))
-    return total
+    starts = (0, *(m.end() for m in _BOUNDARY_LINE.finditer(raw)))
+    return sum(raw.count(b"\n", start, header_block_end(raw, start, HEADER_BLOCK_BYTES)) for start in starts)
 
 
 def _unreadable(raw: bytes, digest: str, detail: str) -> Unreadable:
     """Unreadable, with the sender, id and subject if the header block alone can be read."""
     try:
-        head = BytesHeaderParser(policy=POLICY).parsebytes(raw[:512 * 1024])
+        head = BytesHeaderParser(policy=POLICY).parsebytes(
+            clean_header_blocks(raw[:512 * 1024], HEADER_BLOCK_BYTES))
         return Unreadable(detail, digest=digest, sender=_sender(head), message_id=_message_id(head),
                           subject=_subject(head, None))
     except Exception:  # noqa: BLE001 - not even the headers: nobody to tell
@@ -125,7 +122,8 @@ def _read(message: EmailMessage, digest: str) -> ParsedMail:
     bodies = [p for p in leaves if _is_body(p)]
     plain = [p for p in bodies if p.get_content_type() == "text/plain"]
     text = _joined(_decode(_payload(p), _charset(p), hint) for p in plain) or _joined(
-        html_to_text(_decode(_payload(p), _charset(p), hint)[:MAX_HTML]) for p in bodies if p not in plain)
+        html_to_text(clean_text(_decode(_payload(p), _charset(p), hint)[:MAX_HTML]))  # a NUL hides a <script>
+        for p in bodies if p not in plain)
     return ParsedMail(
         digest=digest, sender=sender, message_id=_message_id(message),
         subject=_subject(message, hint), text=clean_text(text[:MAX_TEXT]),
@@ -306,14 +304,3 @@ def _automatic(message: Message) -> bool:
     if first("precedence") in _AUTOMATIC_PRECEDENCE:
         return True
     return any(_raw_header(message, name) for name in _AUTORESPONDER_MARKS)
-
-
-def clean_text(text: str) -> str:
-    """Text fit to store: no lone surrogates, no control characters but newlines and tabs."""
-    text = text.encode("utf-8", "replace").decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
-
-
-def clean_header(value: Any) -> str:
-    """A header value on one line: CR/LF and other breaks become spaces (no header injection)."""
-    return " ".join(_LINE_BREAKS.sub(" ", clean_text(str(value))).split())

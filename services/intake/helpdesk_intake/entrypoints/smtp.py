@@ -39,7 +39,8 @@ class Listener(SMTP):
     """aiosmtpd's SMTP session, reading lines as long as the whole message may be (not 1,000 octets)."""
 
     def __init__(self, handler: InboundHandler, *, data_size_limit: int, **options: Any) -> None:
-        self.line_length_limit = data_size_limit + len(b".\r\n")  # the reader's buffer limit, read in __init__
+        # aiosmtpd sizes its stream reader's line buffer from this in __init__ (its class default is 1,001)
+        self.line_length_limit = data_size_limit + len(b".\r\n")
         super().__init__(handler, data_size_limit=data_size_limit, **options)
 
 
