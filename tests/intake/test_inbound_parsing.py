@@ -120,7 +120,8 @@ def test_deep_nesting_and_broken_structure_are_unreadable_with_the_sender_kept()
 def test_no_readable_sender_is_unreadable_without_one(garbage: bytes):
     with pytest.raises(Unreadable) as error:
         parse(garbage)
-    assert error.value.sender is None and error.value.digest == hashlib.sha256(garbage).hexdigest()
+    canonical = garbage.replace(b"\r\n", b"\n").rstrip(b"\n").replace(b"\n", b"\r\n") + b"\r\n"
+    assert error.value.sender is None and error.value.digest == hashlib.sha256(canonical).hexdigest()
 
 
 @pytest.mark.parametrize("headers", [
@@ -144,3 +145,42 @@ def test_delivery_reports_and_mail_systems_are_automatic_whatever_their_headers(
               "Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n"
               "--b\nContent-Type: text/plain\n\nFailed.\n--b--\n")
     assert parse(dsn).automatic
+
+
+def test_hardening_mail_one_bad_byte_keeps_utf8():
+    text = "Не печатается счёт-фактура, ошибка E-17. " * 200
+    damaged = text[:2000].encode() + b"\xff" + text[2000:].encode()
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=utf-8\n"
+                     "Content-Transfer-Encoding: 8bit\n\n") + damaged)
+    assert mail.text == (text[:2000] + "\ufffd" + text[2000:]).strip()
+    header = parse(b"From: a@acme.test\r\nSubject: " + "Счёт за май".encode() + b"\xc0!\r\n\r\nbody")
+    assert header.subject == "Счёт за май\ufffd!"  # raw 8-bit header: UTF-8 with one bad byte
+
+
+def test_a_declared_charset_keeps_its_text_around_an_undefined_byte():
+    cp1251 = "Счёт".encode("cp1251") + b"\x98" + " готов".encode("cp1251")  # 0x98 is undefined in cp1251
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=windows-1251\n\n") + cp1251)
+    assert mail.text == "Счёт\ufffd готов"
+
+
+def test_a_part_in_another_charset_than_declared_is_still_read():
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: text/plain; charset=utf-8\n\n")
+                 + "Привет, это windows-1251".encode("cp1251"))
+    assert mail.text == "Привет, это windows-1251"  # mostly invalid as UTF-8: mis-declared, not damaged
+
+
+@pytest.mark.parametrize("head", [b"X-Mailer\x00: x\r\n", b"\x00\r\n", b"\x00", b"X-Note: n\r\n\x00 folded\r\n"])
+def test_hardening_mail_control_bytes_in_a_header_block_are_dropped_never_fatal(head: bytes):
+    mail = parse(head + b"From: ann@acme.test\r\nSubject: s\r\nContent-Type: text/pl\x00ain; charset=utf-8\x07\r\n"
+                 b"Content-Transfer-Encoding: base64\x00\r\n\r\n" + base64.b64encode("тело\x00".encode()))
+    assert (mail.sender, mail.subject, mail.text) == ("ann@acme.test", "s", "тело")
+
+
+def test_hardening_mail_a_parts_header_block_is_cleaned_and_its_bytes_kept():
+    binary = bytes(range(256))
+    mail = parse(raw("From: a@acme.test\nSubject: s\nContent-Type: multipart/mixed; boundary=\"B\x00\"\n\n"
+                     "--B\x00\nContent-Type: text/plain\n\nbody\n--B\nContent-\x00Type: application/octet-stream\n"
+                     "\x01\nContent-Disposition: attachment; filename=\"a\x00.bin\"\n"
+                     "Content-Transfer-Encoding: binary\n\n") + binary + b"\r\n--B--\r\n")
+    (attachment,) = mail.attachments
+    assert (mail.text, attachment.filename, attachment.content) == ("body", "a.bin", binary)

@@ -2,8 +2,8 @@
 
 Broken MIME boundaries, huge and countless headers, wrong and unknown charsets, header
 injection, NUL bytes, deep nesting, random garbage, and random mutations of good mail.
-Every line stays within SMTP's 1000 octets unless the case is about long lines, so most
-of the corpus reaches the listener's parser rather than being refused by the protocol.
+Lines longer than SMTP's 1,000 octets are among them: the listener accepts them up to the
+size limit, so the corpus reaches the listener's parser rather than being refused by the protocol.
 """
 
 from __future__ import annotations

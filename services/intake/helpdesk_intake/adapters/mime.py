@@ -8,10 +8,13 @@ encoded words and RFC 2231 filenames. What is added makes it fit for hostile inp
   exhaust memory);
 - nesting, the number of parts, of boundary lines and of header lines are capped;
 - charsets: the declared one, else UTF-8, else the one the other parts declare, else
-  windows-1251 — so 8-bit headers and undeclared Russian text come out readable;
+  windows-1251 — so 8-bit headers and undeclared Russian text come out readable; a few bad
+  bytes (most non-ASCII ones valid) keep the charset and become U+FFFD, so one broken byte
+  never turns a UTF-8 part into windows-1251 mojibake;
 - HTML-only mail becomes text (``html_text``); texts are capped (``MAX_TEXT``);
 - decoded headers lose CR/LF and control characters (no header injection downstream),
-  and lone surrogates, which neither JSON nor PostgreSQL can store.
+  and lone surrogates, which neither JSON nor PostgreSQL can store; header blocks lose
+  control bytes before parsing (``mail_text``): mail is cleaned, never refused, for them.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from email.policy import EmailPolicy
 from typing import Any
 
 from helpdesk_intake.adapters.html_text import html_to_text
+from helpdesk_intake.adapters.mail_text import clean_header, clean_header_blocks, clean_text, header_block_end
 from helpdesk_intake.domain.mail import MailAttachment, ParsedMail
 
 MAX_HEADER_CHARS = 8192
@@ -39,11 +43,10 @@ HEADER_BLOCK_BYTES = 256 * 1024
 MAX_FILENAME = 200
 MAX_REFERENCES = 100
 FALLBACK_CHARSET = "windows-1251"
+_ASCII = bytes(range(128))
 
 _ADDRESS = re.compile(r"[^\s<>()\[\],;:\"\\@]{1,64}@[^\s<>()\[\],;:\"\\@]{1,253}")
 _MESSAGE_ID = re.compile(r"<([^<>\s]{1,500})>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
-_LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\x85\u2028\u2029]+")
 _BOUNDARY_LINE = re.compile(rb"\n--[^\r\n]*\r?\n")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 
@@ -71,14 +74,14 @@ POLICY = _Policy()
 
 def parse(raw: bytes) -> ParsedMail:
     """Read a mail; raises ``Unreadable`` (and nothing else) for what cannot be read."""
-    digest = hashlib.sha256(raw).hexdigest()
+    digest = content_digest(raw)
     # Checked first, on the bytes: every part and every header line costs the parser memory.
     if raw.count(b"\n--") > MAX_BOUNDARY_LINES:
         raise _unreadable(raw, digest, f"more than {MAX_BOUNDARY_LINES} MIME boundary lines")
     if _header_lines(raw) > MAX_HEADER_LINES:
         raise _unreadable(raw, digest, f"more than {MAX_HEADER_LINES} header lines")
     try:
-        message = BytesParser(policy=POLICY).parsebytes(raw)
+        message = BytesParser(policy=POLICY).parsebytes(clean_header_blocks(raw, HEADER_BLOCK_BYTES))
         return _read(message, digest)
     except Unreadable:
         raise
@@ -86,20 +89,24 @@ def parse(raw: bytes) -> ParsedMail:
         raise _unreadable(raw, digest, f"the message cannot be read: {type(error).__name__}") from None
 
 
+def content_digest(raw: bytes) -> str:
+    """SHA-256 (hex) of the mail with CRLF line endings and one line end after its last line: a mail
+    posted with LF endings over HTTP, and sent over SMTP (CRLF, or LF with a CRLF added), is one mail."""
+    canonical = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip(b"\n").replace(b"\n", b"\r\n")
+    return hashlib.sha256(canonical + b"\r\n").hexdigest()
+
+
 def _header_lines(raw: bytes) -> int:
     """Lines in the header blocks: the message's, and each one after a boundary-like line."""
-    total = 0
-    for start in (0, *(m.end() for m in _BOUNDARY_LINE.finditer(raw))):
-        limit = min(len(raw), start + HEADER_BLOCK_BYTES)
-        ends = [at for blank in (b"\n\n", b"\n\r\n") if (at := raw.find(blank, start, limit)) >= 0]
-        total += raw.count(b"\n", start, min(ends, default=limit))
-    return total
+    starts = (0, *(m.end() for m in _BOUNDARY_LINE.finditer(raw)))
+    return sum(raw.count(b"\n", start, header_block_end(raw, start, HEADER_BLOCK_BYTES)) for start in starts)
 
 
 def _unreadable(raw: bytes, digest: str, detail: str) -> Unreadable:
     """Unreadable, with the sender, id and subject if the header block alone can be read."""
     try:
-        head = BytesHeaderParser(policy=POLICY).parsebytes(raw[:512 * 1024])
+        head = BytesHeaderParser(policy=POLICY).parsebytes(
+            clean_header_blocks(raw[:512 * 1024], HEADER_BLOCK_BYTES))
         return Unreadable(detail, digest=digest, sender=_sender(head), message_id=_message_id(head),
                           subject=_subject(head, None))
     except Exception:  # noqa: BLE001 - not even the headers: nobody to tell
@@ -115,7 +122,8 @@ def _read(message: EmailMessage, digest: str) -> ParsedMail:
     bodies = [p for p in leaves if _is_body(p)]
     plain = [p for p in bodies if p.get_content_type() == "text/plain"]
     text = _joined(_decode(_payload(p), _charset(p), hint) for p in plain) or _joined(
-        html_to_text(_decode(_payload(p), _charset(p), hint)[:MAX_HTML]) for p in bodies if p not in plain)
+        html_to_text(clean_text(_decode(_payload(p), _charset(p), hint)[:MAX_HTML]))  # a NUL hides a <script>
+        for p in bodies if p not in plain)
     return ParsedMail(
         digest=digest, sender=sender, message_id=_message_id(message),
         subject=_subject(message, hint), text=clean_text(text[:MAX_TEXT]),
@@ -203,13 +211,22 @@ def _charset(part: Message) -> str | None:
 
 
 def _decode(data: bytes, charset: str | None, hint: str | None = None) -> str:
+    """Text in the first charset that reads it (declared, UTF-8, the other parts'), else windows-1251."""
     for candidate in (charset, "utf-8", hint):
-        if candidate:
-            try:
-                return data.decode(candidate)
-            except Exception:  # noqa: BLE001 - unknown, wrong or non-text codecs: try the next
-                continue
+        if candidate and (text := _decoded(data, candidate)) is not None:
+            return text
     return data.decode(FALLBACK_CHARSET, errors="replace")
+
+
+def _decoded(data: bytes, charset: str) -> str | None:
+    """``data`` in ``charset`` with its bad bytes replaced (U+FFFD); None for an unknown or non-text codec,
+    or when most non-ASCII bytes are bad — text in another charset than the one tried, not a damaged one."""
+    try:
+        text = data.decode(charset, errors="replace")
+    except Exception:  # noqa: BLE001 - unknown, wrong or non-text codecs: try the next
+        return None
+    bad = text.count("\ufffd")
+    return text if bad * 2 <= len(data.translate(None, _ASCII)) else None
 
 
 # -- headers ---------------------------------------------------------------------------
@@ -287,14 +304,3 @@ def _automatic(message: Message) -> bool:
     if first("precedence") in _AUTOMATIC_PRECEDENCE:
         return True
     return any(_raw_header(message, name) for name in _AUTORESPONDER_MARKS)
-
-
-def clean_text(text: str) -> str:
-    """Text fit to store: no lone surrogates, no control characters but newlines and tabs."""
-    text = text.encode("utf-8", "replace").decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
-
-
-def clean_header(value: Any) -> str:
-    """A header value on one line: CR/LF and other breaks become spaces (no header injection)."""
-    return " ".join(_LINE_BREAKS.sub(" ", clean_text(str(value))).split())

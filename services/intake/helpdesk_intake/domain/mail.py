@@ -53,7 +53,7 @@ class MailAttachment:
 class ParsedMail:
     """A mail as read: the parts of it the rules look at, every text cleaned and capped."""
 
-    digest: str  # SHA-256 (hex) of the raw bytes
+    digest: str  # SHA-256 (hex) of the raw bytes, line endings made CRLF (mime.content_digest)
     sender: str  # the From address, lower-cased
     message_id: str | None
     subject: str | None  # None: no Subject header at all

@@ -5,7 +5,8 @@ to DATA tells the sending MTA what to do with it:
 - ``250`` once an outcome is recorded — refusals too, as notify mails the sender why;
 - ``451`` on a passing failure (database or NATS down, or anything unexpected), so
   the MTA keeps the message and tries again later;
-- ``552`` over the size limit (aiosmtpd's ``data_size_limit``, advertised as SIZE);
+- ``552`` over the size limit (aiosmtpd's ``data_size_limit``, advertised as SIZE); lines
+  longer than RFC 5321's 1,000 octets, which real mailers send, are accepted up to it;
 - ``550`` for a message without even a readable From address (nothing is recorded;
   the MTA bounces it to the envelope sender). aiosmtpd answers protocol garbage itself.
 It is not a relay: it accepts any recipient, since it only ever ingests.
@@ -32,6 +33,15 @@ log = logging.getLogger("helpdesk.intake.smtp")
 tracer = trace.get_tracer("helpdesk.intake.smtp")
 PRINCIPAL = Principal(id="smtp-listener", role=Role.SERVICE)
 DRAIN_SECONDS = 10.0
+
+
+class Listener(SMTP):
+    """aiosmtpd's SMTP session, reading lines as long as the whole message may be (not 1,000 octets)."""
+
+    def __init__(self, handler: InboundHandler, *, data_size_limit: int, **options: Any) -> None:
+        # aiosmtpd sizes its stream reader's line buffer from this in __init__ (its class default is 1,001)
+        self.line_length_limit = data_size_limit + len(b".\r\n")
+        super().__init__(handler, data_size_limit=data_size_limit, **options)
 
 
 class InboundHandler:
@@ -69,7 +79,7 @@ async def serve(inbound: InboundMailService, *, host: str, port: int, max_messag
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command at INFO
 
     def protocol() -> Any:
-        return SMTP(handler, data_size_limit=max_message_bytes, enable_SMTPUTF8=True, loop=loop,
+        return Listener(handler, data_size_limit=max_message_bytes, enable_SMTPUTF8=True, loop=loop,
                     hostname=socket.gethostname(), ident="helpdesk intake", timeout=60)
 
     server = await loop.create_server(protocol, host=host, port=port)

@@ -16,15 +16,17 @@ from helpdesk_shared.web.problems import Problem
 from helpdesk_intake.application import Request
 from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
+from helpdesk_intake.entrypoints.http.uploads import answer_after_upload
 
 MEDIA_TYPE = "message/rfc822"
 
 
 def inbound_email_route(max_message_bytes: int) -> HTTPRouteHandler:
-    """The route, with its own body limit: a mail with attachments is far larger than a command."""
+    """The route, with its own body limit: a mail with attachments is far larger than a command; a refusal
+    is answered once the upload is read (``uploads``), so a client that sends all before reading hears it."""
 
     @post("/v1/inbound/email", tags=["email"], request_max_body_size=max_message_bytes, status_code=201,
-          dependencies={"command": Provide(provide_command)})
+          dependencies={"command": Provide(provide_command)}, middleware=[answer_after_upload(max_message_bytes)])
     async def receive_email(request: HttpRequest[Any, Any, Any], command: Request,
                             inbound: InboundMailService) -> Response[dict[str, Any]]:
         """Register, refuse or forward one mail (admin or service; ``Content-Type: message/rfc822``).
