@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 from collections.abc import Callable
@@ -50,6 +52,18 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL the server and every process it started, as a crash would: no shutdown at all.
+
+        ``start()`` brings it back on the same port and data (tests of what survives an outage).
+        """
+        process = self._process
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # its own session: the group is the server's
+        process.wait()
 
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None

@@ -1,4 +1,8 @@
-"""`helpdesk-dev up`: the whole system in the foreground, stopped cleanly by Ctrl-C."""
+"""`helpdesk-dev up`: the whole system in the foreground, stopped cleanly by Ctrl-C.
+
+A service that crashes is started again with backoff, as a cluster would; only one that
+cannot start at all (it keeps crashing right after starting) stops the whole stack.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import httpx
 
 from helpdesk_devstack.infra import Infra, InfraError, start_infra
 from helpdesk_devstack.ports import port_open
-from helpdesk_devstack.supervisor import Output, Supervisor
+from helpdesk_devstack.supervisor import Output, Restarts, Supervisor
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,16 @@ PROCESSES = (
 )
 
 
+RESTARTS = Restarts()
+
+
 def _host(env: dict[str, str]) -> str:
     host = env.get("HELPDESK_BIND_HOST", "127.0.0.1")
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
 
 
 def up(environ: dict[str, str] | None = None) -> int:
-    """Run infra and services until Ctrl-C / SIGTERM (exit 0) or until a child dies (exit 1)."""
+    """Run infra and services until Ctrl-C / SIGTERM (exit 0) or until a child cannot start (exit 1)."""
     output = Output()
     stopping = _stop_on_signals()
     with ExitStack() as stack:
@@ -68,7 +75,7 @@ def up(environ: dict[str, str] | None = None) -> int:
         except (InfraError, RuntimeError, FileNotFoundError) as error:
             output.alarm("devstack", f"could not start the infrastructure: {error}")
             return 1
-        supervisor = Supervisor(infra.env, output)
+        supervisor = Supervisor(infra.env, output, RESTARTS)
         for process in PROCESSES:
             supervisor.start(process.name, process.command())
         _print_banner(infra, output)
@@ -85,10 +92,9 @@ def up(environ: dict[str, str] | None = None) -> int:
 
 def _watch(supervisor: Supervisor, output: Output, stopping: threading.Event) -> int:
     while not stopping.wait(0.2):
-        exited = supervisor.first_exited()
-        if exited:
-            name, code = exited
-            output.alarm(name, f"{name} EXITED with code {code}: shutting everything down")
+        given_up = supervisor.tend()
+        if given_up:
+            output.alarm(given_up, f"{given_up} cannot start: shutting everything down")
             return 1
     return 0
 
@@ -116,7 +122,7 @@ def _print_banner(infra: Infra, output: Output) -> None:
         f"  admin token: {env['HELPDESK_ADMIN_TOKEN']}"
         "   (Authorization: Bearer <token>; set HELPDESK_ADMIN_TOKEN to change it)",
         f"  data in {infra.data_dir}/   clock: {env['HELPDESK_CLOCK']}",
-        "  Ctrl-C stops everything.",
+        "  A service that crashes is restarted; Ctrl-C stops everything.",
     ]
     for line in lines:
         output.line("devstack", line)

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import nats
 import psycopg
 from nats.aio.client import Client as NATS
+from psycopg_pool import AsyncConnectionPool
+
+POOL_TIMEOUT = 5.0  # seconds a request waits for a connection; then PoolTimeout, answered 503 not_ready
+RECONNECT_TIMEOUT = 10.0  # a lost connection is retried with backoff this long, then on demand
+CONNECT_TIMEOUT = 3  # seconds one connection attempt may take (an unreachable host, not a refusal)
 
 
 @asynccontextmanager
@@ -21,6 +27,19 @@ async def nats_connection(url: str, name: str) -> AsyncIterator[NATS]:
             await nc.drain()  # deliver what is pending, then close
         elif not nc.is_closed:
             await nc.close()  # NATS is away (reconnecting): nothing to drain, just stop
+
+
+def database_pool(url: str, *, min_size: int = 2, max_size: int = 10, **connection: Any) -> AsyncConnectionPool:
+    """A connection pool (the caller opens it in its lifespan) that outlives a PostgreSQL restart.
+
+    Every connection is checked before it is lent, so one the restart killed is replaced
+    instead of failing a request; while the server is away a request waits ``POOL_TIMEOUT``
+    at most, and the pool reconnects by itself once it is back.
+    """
+    return AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
+                               check=AsyncConnectionPool.check_connection, timeout=POOL_TIMEOUT,
+                               reconnect_timeout=RECONNECT_TIMEOUT,
+                               kwargs={"connect_timeout": CONNECT_TIMEOUT, **connection})
 
 
 async def database_answers(url: str) -> bool:

@@ -29,3 +29,24 @@ def test_stop_is_graceful_and_idempotent(tmp_path):
     server.stop()
     server.stop()
     assert not server.running()
+
+
+async def test_hardening_a_killed_server_starts_again_on_its_port_with_its_streams(tmp_path):
+    server = EmbeddedNats(tmp_path / "nats", free_port()).start()
+    try:
+        client = await nats.connect(server.url)
+        try:
+            await client.jetstream().add_stream(name="probe", subjects=["probe.>"])
+            await client.jetstream().publish("probe.one", b"kept")
+        finally:
+            await client.close()
+        server.kill()
+        assert not server.running()
+        server.start()
+        client = await nats.connect(server.url)
+        try:
+            assert (await client.jetstream().stream_info("probe")).state.messages == 1
+        finally:
+            await client.close()
+    finally:
+        server.stop()

@@ -51,3 +51,18 @@ def test_stops_an_orphaned_server_of_the_same_data_dir(pg_dir):
         assert orphan._process.wait(10) is not None
         with psycopg.connect(server.url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_hardening_a_killed_server_starts_again_on_its_port_with_its_data(pg_dir):
+    server = EmbeddedPostgres(pg_dir, free_port())
+    with server:
+        with psycopg.connect(server.url, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (note text)")
+            conn.execute("INSERT INTO kept VALUES ('committed before the crash')")
+        server.kill()  # the postmaster and its backends at once: no shutdown checkpoint
+        assert not server.running()
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(server.url, connect_timeout=2)
+        server.start()
+        with psycopg.connect(server.url) as conn:
+            assert conn.execute("SELECT note FROM kept").fetchall() == [("committed before the crash",)]

@@ -1,10 +1,13 @@
-"""`helpdesk-dev up` with stand-in services: clean stop on SIGINT, loud stop when one dies."""
+"""`helpdesk-dev up` with stand-in services: clean stop on SIGINT, a crashed service restarted,
+a loud stop when one cannot start at all."""
 
 import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
+import httpx
 import pytest
 from helpdesk_devstack import free_port
 from helpdesk_devstack.ports import port_open
@@ -19,6 +22,7 @@ up.PROCESSES = (
     up.Process("web", "fake", ("serve",)),
     up.Process("worker", "fake", (sys.argv[1],), http=False),
 )
+up.RESTARTS = up.Restarts(first=0.2, longest=1.0, steady=5.0, give_up_after=3)
 sys.exit(up.up())
 """
 
@@ -78,9 +82,48 @@ def test_up_prints_the_banner_and_stops_everything_on_sigint(run_up):
         assert not port_open("127.0.0.1", int(env[var])), var
 
 
-def test_up_shuts_everything_down_when_a_process_dies(run_up):
+def test_up_shuts_everything_down_when_a_process_cannot_start(run_up):
     process, env, output = run_up("crash-later")
     assert process.wait(60) == 1, output()
-    assert "worker EXITED with code 4" in output()
+    assert "worker exited with code 4; restarting in 0.2s" in output()
+    assert "worker exited with code 4; restarting in 0.4s" in output()
+    assert "worker cannot start: shutting everything down" in output()
     assert "web      | stopping" in output()
     assert not port_open("127.0.0.1", int(env["HELPDESK_PG_PORT"]))
+
+
+def test_hardening_up_restarts_a_killed_service_and_it_is_ready_again(run_up):
+    process, env, output = run_up("idle")
+    wait_until(lambda: "all services ready." in output(), timeout=60)
+    crashed = _child(process.pid, b"helpdesk_fake\0serve")
+    os.kill(crashed, signal.SIGKILL)
+    wait_until(lambda: "web exited with code -9; restarting in 0.2s" in output(), timeout=30)
+    wait_until(lambda: _child(process.pid, b"helpdesk_fake\0serve") not in (None, crashed), timeout=30)
+    assert "web      | restarted (pid " in output()
+    wait_until(lambda: _ready(env["HELPDESK_FAKE_URL"]), timeout=30)
+    assert process.poll() is None, "the stack survived"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(30) == 0
+    assert output().rstrip().endswith("stopped.")
+
+
+def _child(parent: int, marker: bytes) -> int | None:
+    """The pid of a child of ``parent`` whose command line holds ``marker``."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and marker in cmdline:
+            return int(entry.name)
+    return None
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False

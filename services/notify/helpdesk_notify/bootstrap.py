@@ -16,6 +16,7 @@ from nats.aio.client import Client as NATS
 from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_shared.clock import SystemClock
+from helpdesk_shared.connections import database_pool
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -57,9 +58,8 @@ async def start(settings: NotifySettings) -> Running:
     nc = await nats.connect(settings.nats_url, name="helpdesk-notify", max_reconnect_attempts=-1)
     js = nc.jetstream()
     await ensure_stream(js)
-    pool = AsyncConnectionPool(settings.database_url, min_size=2, open=False,
-                               max_size=max(settings.pool_size, settings.notify_senders + 2),
-                               kwargs={"autocommit": True})
+    pool = database_pool(settings.database_url, max_size=max(settings.pool_size, settings.notify_senders + 2),
+                         autocommit=True)
     await pool.open(wait=True)
     outbox, contacts, renderer = PostgresOutbox(pool), ContactsTable(pool), Renderer()
     backoff = Backoff(settings.notify_max_attempts, settings.notify_backoff_seconds,

@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.connections import database_pool
 from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.telemetry import setup_tracing
@@ -69,7 +70,7 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     if isinstance(clock, SharedClock):
         await clock.follow(nc)
     calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
-    pool = AsyncConnectionPool(settings.database_url, min_size=2, max_size=settings.pool_size, open=False)
+    pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)

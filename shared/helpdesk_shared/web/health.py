@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.plugins.prometheus import PrometheusController
 
-from helpdesk_shared.web.problems import problem_response
+from helpdesk_shared.web.problems import RETRY_AFTER_SECONDS, problem_response
 
 ReadinessCheck = Callable[[], Awaitable[bool]]
 
@@ -30,7 +30,9 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[Any]:
     if all(results.values()):
         return Response({"status": "ready", "checks": results})
     failing = ", ".join(name for name, ok in results.items() if not ok)
-    return problem_response(503, "not_ready", f"not connected: {failing}", checks=results)
+    response = problem_response(503, "not_ready", f"not connected: {failing}", checks=results)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 class MetricsController(PrometheusController):

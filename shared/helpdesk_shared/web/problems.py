@@ -3,7 +3,9 @@
 Services raise ``Problem`` (or let litestar raise its HTTP exceptions); the one
 handler here turns each into ``application/problem+json`` with a stable ``code``.
 Nothing escapes as a bare 500: an unexpected error is logged and answered as an
-``internal_error`` problem without internals.
+``internal_error`` problem without internals. A dependency that is away (PostgreSQL
+or NATS restarting, a pool with no connection to lend) is no error of ours: it is
+answered 503 ``not_ready`` with ``Retry-After``, whichever route met it.
 """
 
 from __future__ import annotations
@@ -12,11 +14,27 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from nats import errors as nats_errors
+from nats.js import errors as jetstream_errors
 
 log = logging.getLogger("helpdesk.problems")
 MEDIA_TYPE = "application/problem+json"
+RETRY_AFTER_SECONDS = 5  # a restarting PostgreSQL or NATS is back within seconds
+
+# What a dependency that is away raises: worth the same request again a little later.
+OUTAGES: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,  # connection lost or refused; psycopg_pool's PoolTimeout too
+    psycopg.InterfaceError,  # a connection that died under us
+    nats_errors.ConnectionClosedError, nats_errors.NoServersError, nats_errors.StaleConnectionError,
+    nats_errors.ConnectionReconnectingError, nats_errors.ConnectionDrainingError,
+    nats_errors.OutboundBufferLimitError, nats_errors.NoRespondersError,
+    jetstream_errors.ServiceUnavailableError,
+    TimeoutError,  # nats' and asyncio's too: a dependency that did not answer in time
+    ConnectionError,
+)
 
 _CODE_BY_STATUS = {
     400: "validation_failed",
@@ -84,7 +102,32 @@ def handle_undecodable(request: Request[Any, Any, Any], exc: UnicodeDecodeError)
                             request.url.path, errors=[])
 
 
+def outage_behind(exc: BaseException) -> BaseException | None:
+    """The dependency failure ``exc`` is or was raised from (an adapter may wrap it), if any."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        if isinstance(cause, OUTAGES):
+            return cause
+        seen.add(id(cause))
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+    return None
+
+
+def handle_outage(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    """503 ``not_ready``: what the request needs is away for now; the client may retry."""
+    outage = outage_behind(exc) or exc
+    log.warning("%s %s: a dependency is away (%s: %s)", request.method, request.url.path,
+                type(outage).__name__, outage)
+    response = problem_response(503, "not_ready", "a service this request needs is unavailable; retry shortly",
+                                request.url.path)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if outage_behind(exc) is not None:
+        return handle_outage(request, exc)
     log.exception("unexpected error on %s %s", request.method, request.url.path)
     return problem_response(500, "internal_error", "an unexpected error occurred; it has been logged",
                             request.url.path)
@@ -103,5 +146,6 @@ EXCEPTION_HANDLERS = {
     Problem: handle_problem,
     HTTPException: handle_http_exception,
     UnicodeDecodeError: handle_undecodable,
+    **{kind: handle_outage for kind in OUTAGES},
     Exception: handle_unexpected,
 }

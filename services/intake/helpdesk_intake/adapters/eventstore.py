@@ -156,6 +156,9 @@ def customer_email_row(customer_id: Any, email: str) -> SideRow:
                    (customer_id, email.strip().lower(), email_domain(email)))
 
 
+# eventsourcing's pool retries a lost connection with backoff for five minutes by default, so
+# after a long outage it could come back long after the server; give up sooner and reconnect on demand.
+RECONNECT_TIMEOUT = 10.0
 SCHEMA_LOCK_ID = 0x48445343  # "HDSC": one process at a time creates intake's schema
 
 
@@ -176,6 +179,10 @@ def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "5",
+        # A PostgreSQL restart leaves dead connections in the pool: check each before lending it,
+        # and wait for one at most a second per attempt, so an outage answers 503 within seconds.
+        "POSTGRES_PRE_PING": "y",
+        "POSTGRES_CONNECT_TIMEOUT": "1",
         "CREATE_TABLE": "y",
     }
 
@@ -196,6 +203,8 @@ def open_event_store(database_url: str, pool_size: int = 10, cache_size: int = 0
             events = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.intake_events",)).fetchone()[0]
             if fresh_index and events:
                 conn.execute(sql.SQL(BACKFILL).format(schema=schema))
-            return IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
+            store = IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
+    store.recorder.datastore.pool.reconnect_timeout = RECONNECT_TIMEOUT  # type: ignore[attr-defined]
+    return store

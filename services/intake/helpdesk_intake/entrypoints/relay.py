@@ -6,7 +6,9 @@ stored event with a public face, in notification order, into a CloudEvent on
 ``helpdesk.mail.…`` for the directory and the email channel). It publishes one message at a time and waits
 for the stream's ack, so the stream keeps the store's order even when the relay
 is killed mid-batch; on restart it resumes after the last message the stream
-holds. One relay runs at a time (a PostgreSQL advisory lock); a second waits.
+holds. One relay runs at a time (a PostgreSQL advisory lock); a second waits. Like
+every background job it runs on ``LockedLoop``: an outage of PostgreSQL or NATS
+is waited out, not a reason to exit.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from nats.js import JetStreamContext
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 
+from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.telemetry import context_from, inject_into
 
 from helpdesk_intake.adapters.eventstore import IntakeEventStore
@@ -62,36 +65,37 @@ class Folder:
         return before, after
 
 
-class Relay:
+class Relay(LockedLoop):
+    """Holds the relay lock on its LISTEN connection and follows the store until stopped.
+
+    Any failure — PostgreSQL restarting under the LISTEN connection, a NATS publish
+    that times out while NATS is away — ends the turn: ``LockedLoop`` backs off, takes
+    a fresh connection and the lock again, and the relay resumes after the last
+    message the stream holds.
+    """
+
+    name = "relay"
+    lock_id = LOCK_ID
+
     def __init__(self, store: IntakeEventStore, js: JetStreamContext, database_url: str) -> None:
+        super().__init__(database_url)
         self._store = store
         self._js = js
-        self._database_url = database_url
         self._folder = Folder(store)
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        self._stopping.set()
-
-    async def run(self) -> None:
-        """Hold the relay lock, then follow the store until stopped."""
-        async with await psycopg.AsyncConnection.connect(self._database_url, autocommit=True) as conn:
-            while not (await (await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ID,))).fetchone())[0]:
-                log.info("another relay holds the lock; standing by")
-                if await self._sleep(2.0):
-                    return
-            await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
-            await ensure_stream(self._js)
-            position = await last_published_position(self._js)
-            log.info("relaying from position %d", position + 1)
-            while not self._stopping.is_set():
-                batch = await asyncio.to_thread(self._store.recorder.select_notifications, position + 1, BATCH)
-                for notification in batch:
-                    await self._relay(notification)
-                    position = notification.id
-                    POSITION.set(position)
-                if len(batch) < BATCH:
-                    await self._wait_for_news(conn)
+    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
+        await ensure_stream(self._js)
+        position = await last_published_position(self._js)
+        log.info("relaying from position %d", position + 1)
+        while not self._stopping.is_set():
+            batch = await asyncio.to_thread(self._store.recorder.select_notifications, position + 1, BATCH)
+            for notification in batch:
+                await self._relay(notification)
+                position = notification.id
+                POSITION.set(position)
+            if len(batch) < BATCH:
+                await self._wait_for_news(conn)
 
     async def _relay(self, notification: Notification) -> None:
         event = self._store.mapper.to_domain_event(notification)
@@ -108,17 +112,17 @@ class Relay:
         PUBLISHED.inc()
 
     async def _wait_for_news(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        """Sleep until the store notifies a commit (or a second passes, or we are stopped)."""
+        """Sleep until the store notifies a commit (or a second passes, or we are stopped).
+
+        A LISTEN connection that died fails the wait at once: that is raised, not taken for
+        news, or the relay would re-query the store in a tight loop on a connection that
+        will never hear anything again.
+        """
         notifies = conn.notifies(timeout=1.0, stop_after=1)
         waiter = asyncio.ensure_future(anext(aiter(notifies), None))
         stopper = asyncio.ensure_future(self._stopping.wait())
         await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
         for task in (waiter, stopper):
             task.cancel()
-
-    async def _sleep(self, seconds: float) -> bool:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            return False
-        return True
+        if waiter.done() and not waiter.cancelled():
+            waiter.result()
