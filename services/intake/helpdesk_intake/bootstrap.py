@@ -104,7 +104,7 @@ def identity_service(settings: IntakeSettings, parts: dict[str, Any]) -> Identit
     """Provisioning and login, with the password hasher and the throttle on the shared store."""
     datastore = parts["store"].recorder.datastore
     passwords = Passwords(PasswordCost(settings.password_memory_kib, settings.password_time_cost,
-                                       settings.password_parallelism))
+                                       settings.password_parallelism, settings.password_concurrency))
     return IdentityService(**parts, passwords=passwords, credentials=Credentials(datastore),
                            throttle=LoginThrottle(datastore, login_limits(settings)))
 

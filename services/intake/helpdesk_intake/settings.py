@@ -10,6 +10,7 @@ from msgspec import Meta
 from helpdesk_shared.settings import CommonSettings, SettingsError
 
 MIB = 1024 * 1024
+DAY = 86_400
 # Public mail services: a sender there identifies no customer (IMC-3 forwards by domain).
 PUBLIC_MAIL_DOMAINS = ("gmail.com,googlemail.com,yahoo.com,outlook.com,hotmail.com,live.com,icloud.com,"
                        "mail.ru,bk.ru,list.ru,inbox.ru,internet.ru,yandex.ru,ya.ru,rambler.ru")
@@ -33,12 +34,13 @@ class IntakeSettings(CommonSettings, kw_only=True):
     password_memory_kib: Annotated[int, Meta(ge=8)] = 19_456
     password_time_cost: Annotated[int, Meta(ge=1)] = 2
     password_parallelism: Annotated[int, Meta(ge=1)] = 1
+    password_concurrency: Annotated[int, Meta(ge=1)] = 4  # hashes at once per process (memory_kib each)
     # Login throttling (domain/throttling.py): growing delays per login, a rate per client address.
     login_free_failures: Annotated[int, Meta(ge=0)] = 5
-    login_first_delay_seconds: Annotated[float, Meta(gt=0)] = 1.0
-    login_max_delay_seconds: Annotated[float, Meta(gt=0)] = 900.0
+    login_first_delay_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 1.0
+    login_max_delay_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 900.0  # a delay, never a lockout
     login_address_attempts: Annotated[int, Meta(ge=1)] = 60
-    login_address_window_seconds: Annotated[float, Meta(gt=0)] = 60.0
+    login_address_window_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 60.0
     trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For names the client
 
     def public_domains(self) -> frozenset[str]:

@@ -6,6 +6,10 @@ Cheat Sheet: 19 MiB of memory, 2 iterations, 1 degree of parallelism). The desk'
 scheme, ``scrypt$N$r$p$salt$digest`` (N=2^14, below OWASP's scrypt minimum), and argon2
 hashes of another cost or variant still verify; ``needs_rehash`` tells the login to
 store a fresh hash once it has the password in hand.
+
+Each hash holds ``memory_kib`` for its duration, so at most ``concurrency`` run at once
+per process: a burst of logins queues here instead of multiplying the memory it takes
+(40 request threads × 19 MiB would overrun a 512 MiB pod).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import threading
 from dataclasses import dataclass
 
 import argon2
@@ -23,11 +28,13 @@ LEGACY_SCRYPT = "scrypt$"
 
 @dataclass(frozen=True)
 class PasswordCost:
-    """argon2id's cost: memory in KiB, iterations, lanes (OWASP's minimum by default)."""
+    """argon2id's cost: memory in KiB, iterations, lanes (OWASP's minimum by default), and how
+    many hashes a process computes at once."""
 
     memory_kib: int = 19_456
     time_cost: int = 2
     parallelism: int = 1
+    concurrency: int = 4
 
 
 class Passwords:
@@ -36,10 +43,12 @@ class Passwords:
     def __init__(self, cost: PasswordCost) -> None:
         self._hasher = argon2.PasswordHasher(time_cost=cost.time_cost, memory_cost=cost.memory_kib,
                                              parallelism=cost.parallelism, type=argon2.Type.ID)
-        self._decoy = self._hasher.hash("not anyone's password")
+        self._slots = threading.BoundedSemaphore(cost.concurrency)
+        self._decoy = self.hash("not anyone's password")
 
     def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+        with self._slots:
+            return self._hasher.hash(password)
 
     def verify(self, password: str, stored: str | None) -> bool:
         """Whether ``password`` matches ``stored``; with no stored hash, spends the same time and says no."""
@@ -47,7 +56,8 @@ class Passwords:
             self._argon2(password, self._decoy)  # an unknown login answers as slowly as a known one
             return False
         if stored.startswith(LEGACY_SCRYPT):
-            return _scrypt_matches(password, stored)
+            with self._slots:
+                return _scrypt_matches(password, stored)
         return self._argon2(password, stored)
 
     def needs_rehash(self, stored: str) -> bool:
@@ -61,7 +71,8 @@ class Passwords:
 
     def _argon2(self, password: str, stored: str) -> bool:
         try:
-            return self._hasher.verify(stored, password)
+            with self._slots:
+                return self._hasher.verify(stored, password)
         except (VerificationError, InvalidHashError):
             return False
 

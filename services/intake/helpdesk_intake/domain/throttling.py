@@ -54,7 +54,7 @@ class LoginLimits:
         if beyond <= 0:
             return None
         doubled = self.first_delay.total_seconds() * 2.0 ** min(beyond - 1, 64)
-        return min(dt.timedelta(seconds=doubled), self.max_delay)
+        return dt.timedelta(seconds=min(doubled, self.max_delay.total_seconds()))
 
     def check_login(self, blocked_until: dt.datetime | None, now: dt.datetime) -> None:
         """Refuse an attempt on a login that is still waiting."""

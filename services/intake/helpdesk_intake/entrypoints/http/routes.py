@@ -7,6 +7,7 @@ from typing import Any
 from litestar import Controller, Response, patch, post
 from litestar import Request as HttpRequest
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Authenticator
@@ -18,6 +19,15 @@ from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
+LOGIN_REFUSALS = {
+    status: ResponseSpec(dict[str, Any], generate_examples=False, description=description,
+                         media_type="application/problem+json")
+    for status, description in (
+        (401, "unauthorized: wrong login or password"),
+        (403, "forbidden: the account is blocked"),
+        (429, "too_many_attempts: wait the Retry-After header's seconds; the password was not checked"),
+    )
+}
 WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
 
 
@@ -25,7 +35,7 @@ class AuthController(Controller):
     path = "/v1/auth"
     tags = ["auth"]
 
-    @post("/token", sync_to_thread=True, status_code=200)
+    @post("/token", sync_to_thread=True, status_code=200, responses=LOGIN_REFUSALS)
     def token(self, request: HttpRequest[Any, Any, Any], data: cmd.Login, identity: IdentityService,
               authenticator: Authenticator, client_address: ClientAddress) -> dict[str, Any]:
         """Exchange a login and password for a bearer token.
