@@ -19,6 +19,7 @@ from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
+WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
 LOGIN_REFUSALS = {
     status: ResponseSpec(dict[str, Any], generate_examples=False, description=description,
                          media_type="application/problem+json")
@@ -28,7 +29,6 @@ LOGIN_REFUSALS = {
         (429, "too_many_attempts: wait the Retry-After header's seconds; the password was not checked"),
     )
 }
-WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
 
 
 class AuthController(Controller):
