@@ -5,6 +5,8 @@ Each test runs intake on the simulated clock, so a delay lasts until the test mo
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from tests.intake.logins import (
     ADMIN,
     PASSWORD,
@@ -91,6 +93,16 @@ def test_hardening_login_throttling_is_shared_by_intake_replicas(services) -> No
         assert statuses == [401, 401, 401]  # the third failure, counted across both, starts the delay
         assert_throttled(attempt(second, victim.login, PASSWORD))
         assert_throttled(attempt(first, victim.login, PASSWORD))
+
+
+def test_hardening_login_throttling_parallel_guesses_on_two_replicas_get_no_extra_tries(services) -> None:
+    settings = {"login_free_failures": 2, "login_address_attempts": GENEROUS}
+    with start_intake(services, **settings) as first, start_intake(services, **settings) as second:
+        victim = customer_user(first)
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            answers = list(pool.map(lambda n: attempt((first, second)[n % 2], victim.login).status_code, range(32)))
+        # Checked one at a time across both: two free failures, a third that starts the delay, then 429s.
+        assert sorted(answers) == [401] * 3 + [429] * 29, answers
 
 
 def test_hardening_login_throttling_keeps_403_for_a_blocked_account(services, nats_url) -> None:
