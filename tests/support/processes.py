@@ -17,6 +17,8 @@ READY_TIMEOUT = 20.0
 HTTP_COMMANDS = {"serve"}
 ADMIN_TOKEN = "test-admin-token"
 JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef"
+# argon2id at a token cost: tests hash many passwords; production keeps OWASP's (settings.py).
+FAST_PASSWORDS = {"password_memory_kib": 64, "password_time_cost": 1}
 
 
 class ServiceProcess:
@@ -186,4 +188,5 @@ def base_env(database_url: str, nats_url: str, smtp_url: str, data_dir: Path) ->
         "HELPDESK_CLOCK": "system",
         "HELPDESK_BIND_HOST": "127.0.0.1",
         "HELPDESK_INBOUND_SMTP_PORT": str(free_port()),
+        **{f"HELPDESK_{name.upper()}": str(value) for name, value in FAST_PASSWORDS.items()},
     }

@@ -21,10 +21,11 @@ def main(argv: list[str] | None = None) -> None:
     settings = from_env(IntakeSettings)
     if args.command == "serve":
         # Workers are processes: each has its own group committer; ordering still holds, as
-        # every save takes the store's table lock.
+        # every save takes the store's table lock. Forwarded headers are intake's to judge
+        # (HELPDESK_TRUSTED_PROXIES), not uvicorn's: it would believe any local peer.
         uvicorn.run("helpdesk_intake.bootstrap:create_app", factory=True, workers=settings.workers,
                     host=settings.bind_host, port=settings.intake_port, log_level="warning",
-                    access_log=False, timeout_graceful_shutdown=10)
+                    access_log=False, timeout_graceful_shutdown=10, proxy_headers=False)
     elif args.command == "relay":
         from helpdesk_intake.bootstrap import run_relay
 

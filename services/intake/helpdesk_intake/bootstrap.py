@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,8 +26,11 @@ from helpdesk_shared.web.auth import Authenticator
 
 from helpdesk_intake.adapters.attachment_store import AttachmentStore
 from helpdesk_intake.adapters.committer import GroupCommitter
+from helpdesk_intake.adapters.credentials import Credentials
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
+from helpdesk_intake.adapters.login_throttle import LoginThrottle
 from helpdesk_intake.adapters.mail_directory import MailDirectory
+from helpdesk_intake.adapters.passwords import PasswordCost, Passwords
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.attachments import PortalAttachments
@@ -34,9 +38,11 @@ from helpdesk_intake.application.customers import CustomerDirectory
 from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.mail import Limits
+from helpdesk_intake.domain.throttling import LoginLimits
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.entrypoints import smtp
 from helpdesk_intake.entrypoints.http.attachments import attachments_route
+from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
@@ -85,6 +91,24 @@ def attachment_limits(settings: IntakeSettings) -> Limits:
     return Limits(settings.inbound_max_attachment_bytes, settings.inbound_max_attachments)
 
 
+def login_limits(settings: IntakeSettings) -> LoginLimits:
+    """How patient logins are with wrong passwords (domain/throttling.py)."""
+    return LoginLimits(free_failures=settings.login_free_failures,
+                       first_delay=dt.timedelta(seconds=settings.login_first_delay_seconds),
+                       max_delay=dt.timedelta(seconds=settings.login_max_delay_seconds),
+                       address_attempts=settings.login_address_attempts,
+                       address_window=dt.timedelta(seconds=settings.login_address_window_seconds))
+
+
+def identity_service(settings: IntakeSettings, parts: dict[str, Any]) -> IdentityService:
+    """Provisioning and login, with the password hasher and the throttle on the shared store."""
+    datastore = parts["store"].recorder.datastore
+    passwords = Passwords(PasswordCost(settings.password_memory_kib, settings.password_time_cost,
+                                       settings.password_parallelism, settings.password_concurrency))
+    return IdentityService(**parts, passwords=passwords, credentials=Credentials(datastore),
+                           throttle=LoginThrottle(datastore, login_limits(settings)))
+
+
 def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
     committer = GroupCommitter(store)
@@ -95,7 +119,7 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -
     limits = attachment_limits(settings)
     inbound = InboundMailService(tickets, MailDirectory(store, settings.public_domains()), attachments.keep, limits)
     portal = PortalAttachments(tickets, attachments.keep, limits)
-    return Intake(store, committer, tickets, IdentityService(**parts), inbound, portal)
+    return Intake(store, committer, tickets, identity_service(settings, parts), inbound, portal)
 
 
 @asynccontextmanager
@@ -138,6 +162,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     async def nats_ready() -> bool:
         return "nats" in holder and holder["nats"].is_connected
 
+    client_address = ClientAddress(settings.trusted_networks())
     tokens = WallClockTokens if isinstance(clock, SharedClock) else Authenticator
     authenticator = tokens(settings.jwt_secret, settings.admin_token, settings.token_ttl_seconds)
     clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
@@ -157,6 +182,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
+            "client_address": Provide(lambda: client_address, sync_to_thread=False),
         },
     )
 

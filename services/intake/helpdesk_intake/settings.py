@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from helpdesk_shared.settings import CommonSettings
+import ipaddress
+from typing import Annotated
+
+from msgspec import Meta
+
+from helpdesk_shared.settings import CommonSettings, SettingsError
 
 MIB = 1024 * 1024
+DAY = 86_400
 # Public mail services: a sender there identifies no customer (IMC-3 forwards by domain).
 PUBLIC_MAIL_DOMAINS = ("gmail.com,googlemail.com,yahoo.com,outlook.com,hotmail.com,live.com,icloud.com,"
                        "mail.ru,bk.ru,list.ru,inbox.ru,internet.ru,yandex.ru,ya.ru,rambler.ru")
@@ -24,6 +30,26 @@ class IntakeSettings(CommonSettings, kw_only=True):
     inbound_max_attachment_bytes: int = 10 * MIB  # over it: refused too_large, the sender told
     inbound_max_attachments: int = 50
     inbound_public_domains: str = PUBLIC_MAIL_DOMAINS  # comma-separated
+    # Passwords: argon2id, by default at OWASP's recommended minimum (19 MiB, 2 iterations, 1 lane).
+    password_memory_kib: Annotated[int, Meta(ge=8)] = 19_456
+    password_time_cost: Annotated[int, Meta(ge=1)] = 2
+    password_parallelism: Annotated[int, Meta(ge=1)] = 1
+    password_concurrency: Annotated[int, Meta(ge=1)] = 4  # hashes at once per process (memory_kib each)
+    # Login throttling (domain/throttling.py): growing delays per login, a rate per client address.
+    login_free_failures: Annotated[int, Meta(ge=0)] = 5
+    login_first_delay_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 1.0
+    login_max_delay_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 900.0  # a delay, never a lockout
+    login_address_attempts: Annotated[int, Meta(ge=1)] = 60
+    login_address_window_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 60.0
+    trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For names the client
 
     def public_domains(self) -> frozenset[str]:
         return frozenset(d.strip().lower() for d in self.inbound_public_domains.split(",") if d.strip())
+
+    def trusted_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The proxies whose ``X-Forwarded-For`` is believed (HELPDESK_TRUSTED_PROXIES)."""
+        try:
+            return tuple(ipaddress.ip_network(cidr.strip(), strict=False)
+                         for cidr in self.trusted_proxies.split(",") if cidr.strip())
+        except ValueError as error:
+            raise SettingsError(f"HELPDESK_TRUSTED_PROXIES: {error}") from None

@@ -3,6 +3,8 @@
 Some facts are not events but must commit with them or not at all: the answer
 to an ``Idempotency-Key``, a user's credential, a ticket number's index entry,
 the address indexes that identify who sent a mail (user and customer emails).
+The login throttle's counters live here too (adapters/login_throttle.py), but
+are written on their own: they are no one's history.
 ``SideRowsRecorder`` executes such rows inside the transaction that inserts the
 events, so a command is never half-written.
 """
@@ -96,6 +98,17 @@ CREATE TABLE IF NOT EXISTS {schema}.credentials (
     login text PRIMARY KEY,
     user_id uuid NOT NULL,
     password_hash text NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {schema}.login_failures (
+    login text PRIMARY KEY,
+    failures integer NOT NULL,
+    last_failure timestamptz,
+    blocked_until timestamptz
+);
+CREATE TABLE IF NOT EXISTS {schema}.login_attempts (
+    address text PRIMARY KEY,
+    window_start timestamptz NOT NULL,
+    attempts integer NOT NULL
 );
 CREATE TABLE IF NOT EXISTS {schema}.idempotency (
     principal text NOT NULL,

@@ -1,15 +1,22 @@
-"""Provisioning and login (CONTRACT §2): customers, their users, staff, and credentials."""
+"""Provisioning and login (CONTRACT §2): customers, their users, staff, and credentials.
+
+A login is throttled before its password is checked (domain/throttling.py), and a
+right password stored under an older scheme or cost is rehashed there and then.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_intake.adapters.committer import CommitConflict
-from helpdesk_intake.adapters.eventstore import SideRow, customer_email_row, user_email_row
-from helpdesk_intake.adapters.passwords import hash_password, verify_password
+from helpdesk_intake.adapters.credentials import Credential, Credentials, credential_row
+from helpdesk_intake.adapters.eventstore import customer_email_row, user_email_row
+from helpdesk_intake.adapters.login_throttle import LoginThrottle
+from helpdesk_intake.adapters.passwords import Passwords
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.service import (
     Blocked,
@@ -33,6 +40,13 @@ class LoginTaken(InvalidInput):
 
 
 class IdentityService(IntakeService):
+    def __init__(self, *args: Any, passwords: Passwords, credentials: Credentials, throttle: LoginThrottle,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.passwords = passwords
+        self.credentials = credentials
+        self.throttle = throttle
+
     def register_customer(self, request: Request, command: cmd.RegisterCustomer) -> Outcome:
         def decide() -> Change:
             self._known_policy(command.policy)
@@ -80,22 +94,29 @@ class IdentityService(IntakeService):
 
         return self._registering(request, decide)
 
-    def login(self, command: cmd.Login) -> Principal:
-        """The principal a login and password name; a blocked customer's user is refused (MED-4)."""
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            row = conn.execute("SELECT user_id, password_hash FROM intake.credentials WHERE login = %s",
-                               (command.login.strip(),)).fetchone()
-        if row is None or not verify_password(command.password, row["password_hash"]):
+    def login(self, command: cmd.Login, address: str) -> Principal:
+        """The principal a login and password name, unless the login or the caller's ``address``
+        must wait (``TooManyAttempts``); a blocked customer's user is refused (MED-4)."""
+        credential = self.credentials.find(command.login.strip())
+        stored = credential.password_hash if credential else None
+        accepted = self.throttle.guard(command.login, address, self.clock.now(),
+                                       lambda: self.passwords.verify(command.password, stored))
+        if credential is None or not accepted:
             raise InvalidCredentials("wrong login or password")
-        user = self.load(User, row["user_id"])
+        self._upgrade(credential, command.password)
+        user = self.load(User, credential.user_id)
         if user.role is Role.CUSTOMER and not self.load(Customer, user.customer_id or "").active:
             raise Blocked("your organisation has no active contract; the account is blocked")
         return Principal(id=str(user.id), role=user.role, customer_id=user.customer_id)
 
+    def _upgrade(self, credential: Credential, password: str) -> None:
+        """Rehash a right password stored under an older scheme or cost (no event: a hash is no fact)."""
+        if self.passwords.needs_rehash(credential.password_hash):
+            self.credentials.replace_hash(credential, self.passwords.hash(password))
+
     def _with_credential(self, user: User, password: str) -> Change:
         """The user, its credential and its address (which identifies its mail) in one transaction."""
-        row = SideRow("INSERT INTO {schema}.credentials (login, user_id, password_hash) VALUES (%s, %s, %s)",
-                      (user.login, user.id, hash_password(password)))
+        row = credential_row(user.login, user.id, self.passwords.hash(password))
         address = user_email_row(user.id, user.email, user.role.value, user.customer_id)
         return Change([user], {"id": str(user.id), "version": user.version}, rows=[row, address], status_code=201)
 

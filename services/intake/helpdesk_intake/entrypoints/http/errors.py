@@ -15,6 +15,7 @@ from helpdesk_intake.application.identity import InvalidCredentials
 from helpdesk_intake.application.inbound import MailUnavailable, Unreadable
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
 from helpdesk_intake.domain.rules import UnknownPolicy
+from helpdesk_intake.domain.throttling import TooManyAttempts
 from helpdesk_intake.domain.ticket import InvalidTransition, ReopenWindowClosed
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
@@ -22,6 +23,7 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     NotPermitted: (403, "forbidden"),
     Blocked: (403, "forbidden"),
     InvalidCredentials: (401, "unauthorized"),
+    TooManyAttempts: (429, "too_many_attempts"),
     InvalidInput: (422, "validation_failed"),
     IdempotencyKeyReused: (422, "validation_failed"),
     InvalidTransition: (409, "invalid_transition"),
@@ -46,6 +48,8 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     response = problem_response(status, code, str(exc), request.url.path, **extra)
     if isinstance(exc, (MailUnavailable, AttachmentsUnavailable, UnknownPolicy)):
         response.headers["Retry-After"] = "30"
+    if isinstance(exc, TooManyAttempts):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 

@@ -5,28 +5,46 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Response, patch, post
+from litestar import Request as HttpRequest
 from litestar.di import Provide
+from litestar.openapi import ResponseSpec
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Authenticator
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
+from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
 WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
+LOGIN_REFUSALS = {
+    status: ResponseSpec(dict[str, Any], generate_examples=False, description=description,
+                         media_type="application/problem+json")
+    for status, description in (
+        (401, "unauthorized: wrong login or password"),
+        (403, "forbidden: the account is blocked"),
+        (429, "too_many_attempts: wait the Retry-After header's seconds; the password was not checked"),
+    )
+}
 
 
 class AuthController(Controller):
     path = "/v1/auth"
     tags = ["auth"]
 
-    @post("/token", sync_to_thread=True, status_code=200)
-    def token(self, data: cmd.Login, identity: IdentityService, authenticator: Authenticator) -> dict[str, Any]:
-        """Exchange a login and password for a bearer token."""
-        principal = identity.login(data)
+    @post("/token", sync_to_thread=True, status_code=200, responses=LOGIN_REFUSALS)
+    def token(self, request: HttpRequest[Any, Any, Any], data: cmd.Login, identity: IdentityService,
+              authenticator: Authenticator, client_address: ClientAddress) -> dict[str, Any]:
+        """Exchange a login and password for a bearer token.
+
+        Wrong credentials answer 401, a blocked account 403; after repeated failures on a
+        login, or too many attempts from one address, 429 ``too_many_attempts`` with
+        ``Retry-After`` (seconds), and the password is not checked until then.
+        """
+        principal = identity.login(data, client_address.of(request))
         return {"access_token": authenticator.issue(principal, identity.now()), "token_type": "bearer",
                 "expires_in": authenticator.ttl_seconds}
 
