@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import httpx
 import nats
-import psycopg
 
 from helpdesk_shared import subjects
 from helpdesk_shared.stream import last_store_position
@@ -68,13 +67,6 @@ def consumer_states(nats_url: str) -> list[ConsumerState]:
             await client.close()
 
     return asyncio.run(read())
-
-
-def store_head(database_url: str) -> int:
-    """The newest position in intake's event store."""
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT max(notification_id) FROM intake.intake_events").fetchone()
-    return int(row[0] or 0) if row else 0
 
 
 def relayed_head(nats_url: str) -> int:
