@@ -3,7 +3,9 @@
 The desk runs on its own PostgreSQL and NATS (they are killed too), with an SMTP catcher
 that keeps every copy it is handed. A chaos loop kills one of intake, relay, query, sla or
 notify — and, a few times, NATS or PostgreSQL — with SIGKILL and starts it again, like a
-supervisor would; any process that exited on its own is started again as well. Afterwards:
+supervisor would; any process that exited on its own is started again as well. It ends by
+killing PostgreSQL and then NATS with no service restarted after, so every process must
+find its way back to both by itself (the relay included). Afterwards:
 every acknowledged command is in the store, the stream holds each public event once and
 in order, the read model equals a rebuild, no mail is missing and none was sent twice
 except an in-doubt resend, no request was answered 500 (503 is the honest answer of an
@@ -97,6 +99,15 @@ class Chaos:
             process.start(wait_ready=False)
         self.killed[victim] += 1
 
+    def finale(self) -> None:
+        """PostgreSQL, then NATS, killed under load with no service restarted after: each must reconnect."""
+        for victim in ("postgres", "nats"):
+            self.cycles += 1
+            self.revive()
+            crash_and_restart_server(getattr(self.infra, victim), down_for=SERVER_DOWN_SECONDS)
+            self.killed[victim] += 1
+            time.sleep(INTERVAL)  # load keeps coming meanwhile
+
     def revive(self) -> None:
         """Start again what exited by itself, as a supervisor would (and count it)."""
         for name, process in self.stack.processes.items():
@@ -130,6 +141,7 @@ def test_hardening_chaos_random_sigkills_under_load_lose_nothing_repeat_nothing_
     while time.monotonic() < ends:
         time.sleep(INTERVAL)  # the chaos' own pace: one kill every few seconds
         chaos.cycle()
+    chaos.finale()
     load.stop()
     behind = _settle(stack, chaos)
 
