@@ -3,7 +3,8 @@
 Worker threads share one pace (``rate`` requests a second in all); each request is one of:
 a customer opens a ticket, an agent comments on or accepts one, or a mail from a customer's
 user comes in through POST /v1/inbound/email. Every answer's status is counted; a request
-that found no one listening (the process was dead) is counted apart, as it has no answer.
+left without an answer (refused while the process was dead, reset by its death, timed out)
+is counted apart, by the kind of failure.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Load:
         self.desk, self.intake_url, self.rate = desk, intake_url, rate
         self.acks: list[Ack] = []
         self.statuses: collections.Counter[int] = collections.Counter()
-        self.unreachable = 0
+        self.unanswered: collections.Counter[str] = collections.Counter()  # by httpx error class
         self.server_errors: list[str] = []  # a few 500 answers, for the report
         self._tickets: list[str] = []
         self._random = random.Random(seed)
@@ -61,7 +62,7 @@ class Load:
 
     @property
     def sent(self) -> int:
-        return sum(self.statuses.values()) + self.unreachable
+        return sum(self.statuses.values()) + sum(self.unanswered.values())
 
     def _work(self) -> None:
         with httpx.Client(base_url=self.intake_url, timeout=10) as client:
@@ -73,9 +74,9 @@ class Load:
                     n = len(self.acks) + self.sent
                 try:
                     response, ticket_id = self._send(client, kind, ticket, n)
-                except httpx.TransportError:
+                except httpx.TransportError as error:  # refused, reset or timed out: no answer
                     with self._lock:
-                        self.unreachable += 1
+                        self.unanswered[type(error).__name__] += 1
                     continue
                 self._record(kind, response, ticket_id)
 

@@ -154,7 +154,7 @@ def test_hardening_chaos_random_sigkills_under_load_lose_nothing_repeat_nothing_
     server_errors = {s: n for s, n in sorted(load.statuses.items()) if s >= 500}
     print(f"\nchaos: {chaos.cycles} cycles, killed {dict(chaos.killed)}, exited alone "
           f"{dict(chaos.exited_alone)}; {load.sent} requests, {len(load.acks)} commands acknowledged, "
-          f"{load.unreachable} found no one listening; statuses {dict(sorted(load.statuses.items()))}; "
+          f"unanswered {dict(load.unanswered)}; statuses {dict(sorted(load.statuses.items()))}; "
           f"lost {len(lost)}, stream duplicated {len(stream.duplicated)}, out of order "
           f"{len(stream.out_of_order)}, unpublished {len(stream.missing)}; mails {mail.received}, "
           f"lost {len(mail.lost)}, duplicated {len(mail.duplicated)}, in-doubt resends "
