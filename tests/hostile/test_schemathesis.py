@@ -130,6 +130,9 @@ def test_hardening_hostile_input_generated_requests_never_answer_5xx_nor_stick_a
                       session)
     print(f"\nhostile input: {sent} generated requests over {len(operations)} operations "
           f"in {time.monotonic() - started:.0f} s; {len(found)} answered 5xx")
+    after = stack.desk.client.post("/v1/tickets", json={"subject": "After", "description": "Still here?"},
+                                   headers=stack.desk.customer)
+    print(f"the fuzzed customer opens a ticket afterwards: {after.status_code} {after.text[:200]}")
     dead = [name for name, process in stack.processes.items() if not process.running()]
     stuck = _wait_settled(stack) if not dead else []
     errors = "\n".join(map(str, _distinct(found)))
