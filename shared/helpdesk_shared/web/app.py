@@ -22,6 +22,13 @@ from helpdesk_shared.web.health import HEALTH_HANDLERS, ReadinessCheck
 from helpdesk_shared.web.problems import EXCEPTION_HANDLERS
 
 MAX_BODY_BYTES = 1_048_576  # 1 MiB: a ticket is text; attachments travel elsewhere
+EDGE_RULES = (
+    "Every 4xx/5xx answer is an RFC 9457 problem document (application/problem+json) with a `code`. "
+    "Text (JSON body fields, form parts, file names, query parameters) holding a control character other "
+    "than tab, line feed and carriage return, or a lone surrogate, is refused with 422 `validation_failed`, "
+    "`errors: [{field, message}]` naming each field; a path parameter holding one, or an id off its shape, "
+    "answers 404 `not_found`. Every answer carries `X-Content-Type-Options: nosniff`; answers to "
+    "authenticated requests `Cache-Control: no-store`; every 401 `WWW-Authenticate: Bearer`.")
 
 
 def build_app(
@@ -64,6 +71,7 @@ def build_app(
         openapi_config=OpenAPIConfig(
             title=f"helpdesk {service}",
             version=version,
+            description=EDGE_RULES,
             path="/schema",
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT", description=(
