@@ -32,7 +32,8 @@ from helpdesk_query.adapters.readmodel import ReadModel
 from helpdesk_query.adapters.schema import ensure_schema
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
-from helpdesk_query.entrypoints.http.routes import CONTROLLERS, IDS
+from helpdesk_query.entrypoints.http.ids import IDS
+from helpdesk_query.entrypoints.http.routes import CONTROLLERS
 from helpdesk_query.entrypoints.projector import Projector
 from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
 from helpdesk_query.entrypoints.sla_projector import SlaProjector

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -24,10 +23,6 @@ from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 NDJSON = "application/x-ndjson"
 SLA_STATES = ("running", "paused", "at_risk", "met", "breached")
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
-ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # intake's UUIDs; a token a NATS subject can carry
-# The parameters that are ids and their shapes, checked by the shared edge before any route
-# (helpdesk_shared.web.edge): in the path, another value is 404; as a filter, 422.
-IDS = {"ticket_id": ID, "customer_id": ID, "attachment_id": re.compile(r"[0-9a-f]{64}")}
 
 
 def _choices(name: str, values: list[str] | None, allowed: Any) -> tuple[str, ...]:
