@@ -45,15 +45,18 @@ def clean_text(value: str) -> str:
 
 def bad_text(data: Any, field: str = "") -> Iterator[BadText]:
     """Every refused string in decoded data (dicts, their keys, lists), named by its path: ``details.steps``,
-    ``items[2]``."""
-    if isinstance(data, str):
-        if found := _REFUSED.search(data):
-            yield BadText(field, found.group())
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            path = f"{field}.{clean_text(str(key))}" if field else clean_text(str(key))
-            yield from bad_text(key, path)
-            yield from bad_text(value, path)
-    elif isinstance(data, (list, tuple)):
-        for n, item in enumerate(data):
-            yield from bad_text(item, f"{field}[{n}]")
+    ``items[2]``. Iterative, so no nesting a decoder accepts can exhaust the stack."""
+    pending: list[tuple[str, Any]] = [(field, data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str):
+            if found := _REFUSED.search(value):
+                yield BadText(path, found.group())
+        elif isinstance(value, dict):
+            children = []
+            for key, item in value.items():
+                named = f"{path}.{clean_text(str(key))}" if path else clean_text(str(key))
+                children += [(named, key), (named, item)]
+            pending += reversed(children)
+        elif isinstance(value, (list, tuple)):
+            pending += reversed([(f"{path}[{n}]", item) for n, item in enumerate(value)])

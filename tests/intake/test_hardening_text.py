@@ -135,3 +135,13 @@ def test_hardening_path_ids_with_control_characters_are_404(desk: Desk, event_co
     assert_problem(response, 404, "not_found")
     assert "\x00" not in response.json()["detail"]
     assert event_count() == events
+
+
+@pytest.mark.parametrize("depth", [990, 5000])
+def test_hardening_deeply_nested_json_is_400_never_500(desk: Desk, event_count, depth: int) -> None:
+    events = event_count()
+    raw = b'{"subject": "s", "description": "d", "details": ' + b"[" * depth + b"]" * depth + b"}"
+    response = desk.client.post("/v1/tickets", content=raw,
+                                headers={**desk.customer, "Content-Type": "application/json"})
+    assert_problem(response, 400, "validation_failed")
+    assert event_count() == events

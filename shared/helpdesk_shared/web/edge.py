@@ -35,7 +35,10 @@ class CheckedRequest(Request[Any, Any, Any]):
     """litestar's request, whose JSON and form bodies hold no refused character (one rule for every command)."""
 
     async def json(self) -> Any:
-        data = await super().json()
+        try:
+            data = await super().json()
+        except RecursionError:  # msgspec's depth limit is the stack's: deep nesting is bad input, not a bug
+            raise Problem(400, "validation_failed", "the JSON body nests too deeply", errors=[]) from None
         refuse(list(bad_text(data)))
         return data
 
