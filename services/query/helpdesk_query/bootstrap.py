@@ -33,6 +33,7 @@ from helpdesk_query.adapters.readmodel import ReadModel
 from helpdesk_query.adapters.schema import ensure_schema
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
+from helpdesk_query.entrypoints.http.ids import IDS
 from helpdesk_query.entrypoints.http.routes import CONTROLLERS
 from helpdesk_query.entrypoints.projector import Projector
 from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
@@ -123,7 +124,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         service="query", version=VERSION, handlers=CONTROLLERS, authenticator=authenticator,
         readiness={"database": database_ready, "nats": nats_ready},
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
-        exception_handlers=ERROR_HANDLERS,
+        exception_handlers=ERROR_HANDLERS, ids=IDS,
         state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},

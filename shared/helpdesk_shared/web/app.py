@@ -1,4 +1,5 @@
-"""The one place a helpdesk HTTP app gets its common shape: errors, auth, health, metrics, tracing."""
+"""The one place a helpdesk HTTP app gets its common shape: errors, auth, health, metrics, tracing,
+the text rule on every body and parameter, and the security headers."""
 
 from __future__ import annotations
 
@@ -15,10 +16,19 @@ from litestar.plugins.prometheus import PrometheusConfig
 from opentelemetry.sdk.trace import TracerProvider
 
 from helpdesk_shared.web.auth import Authenticator, provide_principal
+from helpdesk_shared.web.edge import CheckedRequest, IdShapes, ParameterGuard
+from helpdesk_shared.web.headers import DOCUMENTED, security_headers
 from helpdesk_shared.web.health import HEALTH_HANDLERS, ReadinessCheck
 from helpdesk_shared.web.problems import EXCEPTION_HANDLERS
 
 MAX_BODY_BYTES = 1_048_576  # 1 MiB: a ticket is text; attachments travel elsewhere
+EDGE_RULES = (
+    "Every 4xx/5xx answer is an RFC 9457 problem document (application/problem+json) with a `code`. "
+    "Text (JSON body fields, form parts, file names, query parameters) holding a control character other "
+    "than tab, line feed and carriage return, or a lone surrogate, is refused with 422 `validation_failed`, "
+    "`errors: [{field, message}]` naming each field; a path parameter holding one, or an id off its shape, "
+    "answers 404 `not_found`. Every answer carries `X-Content-Type-Options: nosniff`; answers to "
+    "authenticated requests `Cache-Control: no-store`; every 401 `WWW-Authenticate: Bearer`.")
 
 
 def build_app(
@@ -34,8 +44,12 @@ def build_app(
     dependencies: dict[str, Provide] | None = None,
     exception_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
+    ids: IdShapes | None = None,
 ) -> Litestar:
-    """A litestar app with the contract's common behaviour; the service adds its own handlers."""
+    """A litestar app with the contract's common behaviour; the service adds its own handlers.
+
+    ``ids`` names the path and query parameters that are ids, with the shape each must have.
+    """
     prometheus = PrometheusConfig(app_name=f"helpdesk_{service}", group_path=True,
                                   exclude=["/metrics", "/healthz", "/readyz"])
     # One server span per request; the ASGI receive/send sub-spans cost more than they tell.
@@ -46,6 +60,10 @@ def build_app(
         dependencies={"principal": Provide(provide_principal), **(dependencies or {})},
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},  # type: ignore[dict-item]
         middleware=[prometheus.middleware],
+        request_class=CheckedRequest,
+        guards=[ParameterGuard(ids)],
+        before_send=[security_headers],
+        response_headers=DOCUMENTED,
         plugins=[OpenTelemetryPlugin(telemetry)],
         lifespan=list(lifespan),
         state=State({"authenticator": authenticator, "readiness": readiness, **(state or {})}),
@@ -53,9 +71,12 @@ def build_app(
         openapi_config=OpenAPIConfig(
             title=f"helpdesk {service}",
             version=version,
+            description=EDGE_RULES,
             path="/schema",
             components=Components(security_schemes={
-                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT", description=(
+                    'A 401 answer carries WWW-Authenticate: Bearer realm="helpdesk", with '
+                    'error="invalid_token" when the token given was refused.')),
             }),
             security=[{"bearer": []}],
         ),

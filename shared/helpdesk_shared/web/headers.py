@@ -1,0 +1,46 @@
+"""Security headers for an API, on every answer of every service, errors and unrouted paths included.
+
+- ``X-Content-Type-Options: nosniff`` always: a browser must not take JSON for a page.
+- ``Cache-Control: no-store`` on an answer to a request carrying ``Authorization``, unless the
+  handler chose its own (a download's ``private, no-cache`` keeps ``ETag`` revalidation).
+- ``WWW-Authenticate: Bearer`` on every 401 (RFC 9110 §11.6.1), with ``error="invalid_token"``
+  (RFC 6750 §3.1) when a bearer token came and was refused.
+"""
+
+from __future__ import annotations
+
+from litestar.datastructures import MutableScopeHeaders
+from litestar.datastructures.response_header import ResponseHeader
+from litestar.types import Message, Scope
+
+REALM = 'Bearer realm="helpdesk"'
+INVALID_TOKEN = f'{REALM}, error="invalid_token"'
+
+DOCUMENTED = [
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff", documentation_only=True,
+                   description="On every answer."),
+    ResponseHeader(name="Cache-Control", value="no-store", documentation_only=True,
+                   description="On answers to authenticated requests (file downloads: private, no-cache)."),
+]
+
+
+async def security_headers(message: Message, scope: Scope) -> None:
+    """litestar ``before_send`` hook: add the headers to the start of every HTTP answer."""
+    if message["type"] != "http.response.start":
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    headers.setdefault("x-content-type-options", "nosniff")
+    authorization = _authorization(scope)
+    if authorization is not None:
+        headers.setdefault("cache-control", "no-store")
+    if message["status"] == 401:
+        scheme, _, token = authorization.partition(" ") if authorization else ("", "", "")
+        bearer = scheme.lower() == "bearer" and token.strip()
+        headers.setdefault("www-authenticate", INVALID_TOKEN if bearer else REALM)
+
+
+def _authorization(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            return value.decode("latin-1")
+    return None
