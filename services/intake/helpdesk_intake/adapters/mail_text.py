@@ -13,7 +13,9 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+from helpdesk_shared.text import clean_text as clean_stored_text
+
+_BIDI_OVERRIDES = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 _LINE_BREAKS = re.compile(r"[\r\n\t\x0b\x0c\x85\u2028\u2029]+")
 # Bytes taken out of header blocks: C0 controls and DEL but tab, CR, LF and ESC (which raw
 # ISO-2022-JP headers use; its codec consumes it, and clean_text drops any left).
@@ -25,9 +27,9 @@ _DELIMITER = re.compile(rb"\n--([^\r\n]*)\r?\n")
 
 
 def clean_text(text: str) -> str:
-    """Text fit to store: no lone surrogates, no control characters but newlines and tabs."""
-    text = text.encode("utf-8", "replace").decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    return _CONTROL.sub("", text)
+    """Text fit to store by the one rule commands are held to (``helpdesk_shared.text``), with
+    mail's line ends made ``\\n`` and no bidi overrides (which hide what a mail really says)."""
+    return _BIDI_OVERRIDES.sub("", clean_stored_text(text.replace("\r\n", "\n").replace("\r", "\n")))
 
 
 def clean_header(value: Any) -> str:
