@@ -111,10 +111,13 @@ class Follower:
         """Nothing waits: a batch committed, the consumer has no pending message, or it stands by."""
         self._progress_at = time.monotonic()
 
+    def progressed_recently(self, seconds: float) -> bool:
+        return time.monotonic() - self._progress_at <= seconds
+
     @property
     def stuck(self) -> bool:
         """It has work but made no progress for ``stuck_after`` seconds (lagging is not stuck)."""
-        return time.monotonic() - self._progress_at > self.stuck_after
+        return not self.progressed_recently(self.stuck_after)
 
     async def follow(self, conn: Conn, stopping: asyncio.Event) -> None:
         """Fetch and settle batches until ``stopping``; raises on a passing failure (re-align and retry)."""
@@ -127,6 +130,8 @@ class Follower:
             while not stopping.is_set():
                 if msgs := await self._fetch(sub):
                     await self._take(conn, msgs)
+                elif self.progressed_recently(2.0):  # idle: an admin's retry may have released some
+                    self._meters.parked_now.set(await self.projection.parking.count(conn))
         finally:
             self.following = False
             with contextlib.suppress(Exception):
