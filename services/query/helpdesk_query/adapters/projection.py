@@ -84,9 +84,9 @@ def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage],
         if isinstance(event, str):
             _refuse(outcome, msg, event, strict)
             continue
-        if event.sequence <= outcome.position and not replay:
-            continue  # applied before: a redelivery or a duplicate
         fact = event.data
+        if event.sequence <= outcome.position and (not replay or _has(tickets, fact)):
+            continue  # applied before: a redelivery or a duplicate
         try:
             tickets[fact.ticket_id] = evolve(tickets.get(fact.ticket_id), fact, event.sequence)
         except (UnknownTicket, TicketReopened) as error:
@@ -96,6 +96,12 @@ def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage],
             if on_change is not None:
                 on_change(fact.ticket_id)
         outcome.position = max(outcome.position, event.sequence)
+
+
+def _has(tickets: dict[str, TicketView], fact: ev.TicketFact) -> bool:
+    """The ticket's row already holds this fact (a replayed message applied since, by a rebuild)."""
+    view = tickets.get(fact.ticket_id)
+    return view is not None and fact.version <= view.version
 
 
 def _refuse(outcome: Outcome, msg: StoredMessage, reason: str, strict: bool) -> None:
