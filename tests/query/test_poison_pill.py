@@ -1,4 +1,4 @@
-"""Parking in the query projection, in process: a retry before the fix changes nothing, after it applies in order."""
+"""Parking in the query projection, in process: retries before and after the fix, and a rebuild that parks alike."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from helpdesk_shared import events as ev
 from helpdesk_shared.parking import StreamMessage, retry
 from helpdesk_shared.stream_runner import settle
 
+from helpdesk_query.adapters.eventstore import EventStream
 from helpdesk_query.entrypoints.projector import projection
+from helpdesk_query.entrypoints.rebuild import rebuild
 from tests.notify.facts import History
-from tests.query.conftest import sql
-from tests.query.synthetic import message
+from tests.query.conftest import projecting, reached, read_model_checksum, sql
+from tests.query.synthetic import message, publish
 
 
 def _stream(events: list[ev.CloudEvent]) -> list[StreamMessage]:
@@ -45,3 +47,20 @@ async def test_hardening_poison_pill_a_retry_before_the_fix_keeps_the_ticket_par
 
 def _fixed(rows: list[tuple[Any, ...]]) -> bytes:
     return bytes(rows[0][0]).replace(b"\\u0000", b"")
+
+
+async def test_hardening_poison_pill_a_rebuild_parks_what_the_live_projection_parked_and_matches_it(
+        read_model: str, js: Any, nc: Any) -> None:
+    a, b = History(), History()
+    events = [a.opened(), b.opened(), a.comment("nul \x00 inside"), b.comment("clean"), a.comment("behind"),
+              b.comment("again")]
+    await publish(js, events)
+    async with projecting(read_model, js) as watcher:
+        await reached(watcher, events[-1].sequence)
+        live = await read_model_checksum(read_model)
+        parked = await sql(read_model, "SELECT stream_seq, reason FROM query.parked ORDER BY 1")
+        done = await rebuild(read_model, EventStream(nc), progress=False)
+    assert (done.new, done.position) == ("query_g2", events[-1].sequence)
+    assert await read_model_checksum(read_model) == live
+    assert [s for s, _ in await sql(read_model, "SELECT stream_seq, reason FROM query.parked ORDER BY 1")] == [
+        s for s, _ in parked] == [3, 5]

@@ -42,6 +42,7 @@ class Outcome:
     stream_seq: int
     applied: int = 0
     parked: list[tuple[StoredMessage, str]] = field(default_factory=list)
+    held: dict[str, int] = field(default_factory=dict)  # ticket → its first parked stream sequence
 
 
 def decode(msg: StoredMessage) -> ev.CloudEvent | str:
@@ -87,6 +88,10 @@ def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage],
         fact = event.data
         if event.sequence <= outcome.position and (not replay or _has(tickets, fact)):
             continue  # applied before: a redelivery or a duplicate
+        if not strict and (why := _unfit(msg, event, outcome)):  # the runner parks these in strict mode
+            _refuse(outcome, msg, why, strict)
+            outcome.position = max(outcome.position, event.sequence)
+            continue
         try:
             tickets[fact.ticket_id] = evolve(tickets.get(fact.ticket_id), fact, event.sequence)
         except (UnknownTicket, TicketReopened) as error:
@@ -108,6 +113,25 @@ def _refuse(outcome: Outcome, msg: StoredMessage, reason: str, strict: bool) -> 
     if strict:
         raise Rejected(reason)
     outcome.parked.append((msg, reason))
+    if msg.aggregate:
+        outcome.held.setdefault(msg.aggregate, msg.stream_seq)
+
+
+def _unfit(msg: StoredMessage, event: ev.CloudEvent, outcome: Outcome) -> str | None:
+    """Why a rebuild parks this event before writing it: its ticket is held, or its text has U+0000."""
+    if msg.aggregate in outcome.held:
+        return f"held back: stream message {outcome.held[msg.aggregate]} of {msg.aggregate} is parked"
+    if b"\\u0000" in msg.payload and _has_nul(msgspec.to_builtins(event.data)):
+        return "DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    return None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
 
 
 async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs: Sequence[StoredMessage],
@@ -117,6 +141,8 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs:
     position, stream_seq = await cursor.fetchone()  # type: ignore[misc]
     outcome = Outcome(position, stream_seq)
     ids = {_ticket_id(m.subject) for m in msgs}
+    if not strict:  # a rebuild's catch-up: tickets parked so far stay held
+        outcome.held = await _PARKED.held(conn, ids)
     cursor = await conn.execute(
         f"SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets WHERE id = ANY(%s)", (list(ids),))
     names = [d.name for d in cursor.description or ()]
@@ -143,6 +169,9 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
                           (outcome.position, outcome.stream_seq))
         if notify:  # delivered on commit: API processes waiting on Helpdesk-Min-Position wake up
             await cur.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(outcome.position)))
+
+
+_PARKED = Parking(f"{CONTROL}.parked", lock_id=0)  # only read here: which tickets are held
 
 
 def _ticket_id(subject: str) -> str:
