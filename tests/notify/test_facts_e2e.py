@@ -220,7 +220,7 @@ def test_an_undecodable_message_is_parked_and_never_blocks_the_next(alone: Alone
     alone.mails_to(sender)
     with psycopg.connect(alone.database_url) as conn:
         reasons = [r[0] for r in conn.execute(
-            "SELECT reason FROM notify.skipped WHERE subject LIKE 'helpdesk.sla.%'")]
+            "SELECT reason FROM notify.parked WHERE subject LIKE 'helpdesk.sla.%'")]
     assert reasons and reasons[0].startswith("undecodable")
 
 

@@ -15,10 +15,14 @@ from helpdesk_shared import sla_events as sla
 from helpdesk_shared.vocabulary import Role
 
 from helpdesk_notify.adapters.directory import ContactsTable
-from helpdesk_notify.adapters.projection import StreamMessage, apply_batch, start_tracking, tracked
+from helpdesk_shared.parking import StreamMessage
+from helpdesk_shared.stream_runner import settle
+
+from helpdesk_notify.adapters.projection import apply_batch, start_tracking, tracked
 from helpdesk_notify.adapters.schema import ensure_schema
 from helpdesk_notify.application import Contact
 from helpdesk_notify.domain.notifications import NoWindows
+from helpdesk_notify.entrypoints.consumer import projection
 from tests.notify.facts import (
     AGENT,
     CUSTOMER_ID,
@@ -76,16 +80,21 @@ async def test_history_before_notify_first_started_is_projected_but_not_mailed(d
 async def test_each_family_is_decoded_as_its_own_and_an_undecodable_message_is_parked(
         database_url: str) -> None:
     await ensure_schema(database_url)
-    ticket = History()
+    ticket, third, other = History(), History(), History()
     msgs = [StreamMessage(1, f"helpdesk.ticket.{ticket.ticket_id}.opened", b"{not json"),
-            StreamMessage(2, f"helpdesk.sla.{ticket.ticket_id}.at_risk", b"{}"),
+            StreamMessage(2, f"helpdesk.sla.{third.ticket_id}.at_risk", b"{}"),
             StreamMessage(3, "helpdesk.webhook.w1.sent", b"{}"),  # a family notify has no use for
-            *_messages([ticket.opened()], first_seq=4)]
-    batch = await _apply(database_url, msgs)
-    assert [(i.stream_seq, reason.split(":")[0]) for i, reason in batch.skipped] == [(1, "undecodable"),
-                                                                                  (2, "undecodable")]
-    assert (batch.ignored, len(batch.notifications), batch.stream_seq) == (1, 1, 4)
-    assert await _rows(database_url, "SELECT stream_seq FROM notify.skipped ORDER BY 1") == [(1,), (2,)]
+            *_messages([other.opened()], first_seq=4)]
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await start_tracking(conn, 1)
+        applied, parked = await settle(conn, projection(NoWindows()), msgs)
+    assert [(m.stream_seq, reason.split(":")[0]) for m, reason in parked] == [(1, "undecodable"),
+                                                                             (2, "undecodable")]
+    assert applied == 1  # the other ticket's opening; the webhook is passed over
+    assert await _rows(database_url, "SELECT stream_seq FROM notify.parked ORDER BY 1") == [(1,), (2,)]
+    assert await _rows(database_url, "SELECT count(*) FROM notify.outbox") == [(1,)]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        assert (await tracked(conn))[1] == 4
 
 
 async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(database_url: str) -> None:

@@ -22,6 +22,7 @@ from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_notify.adapters.directory import ContactsTable
 from helpdesk_notify.adapters.outbox import PostgresOutbox
@@ -31,6 +32,7 @@ from helpdesk_notify.adapters.schema import ensure_schema
 from helpdesk_notify.adapters.smtp import SmtpMailer, SmtpServer
 from helpdesk_notify.application import Sender
 from helpdesk_notify.domain.delivery import Backoff
+from helpdesk_notify.entrypoints.consumer import projection
 from helpdesk_notify.entrypoints.http import CONTROLLERS, Admin
 from helpdesk_notify.entrypoints.notifier import Notifier
 from helpdesk_notify.settings import NotifySettings
@@ -46,6 +48,7 @@ class Running:
     mailers: list[SmtpMailer]
     task: asyncio.Task[None]
     admin: Admin
+    parked: ParkedConsumers
 
 
 async def start(settings: NotifySettings) -> Running:
@@ -68,9 +71,10 @@ async def start(settings: NotifySettings) -> Running:
     senders = [Sender(outbox, contacts, mailer, renderer, backoff, settings.mail_from, SystemClock().now,
                       max(1, settings.notify_claim)) for mailer in mailers]
     notifier = Notifier(settings.database_url, js, windows, outbox, senders, settings.notify_batch,
-                        settings.notify_poll_seconds)
+                        settings.notify_poll_seconds, settings.consumer_stuck_seconds)
     task = asyncio.create_task(notifier.run())
-    return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake))
+    parked = ParkedConsumers(settings.database_url, {"notify": projection(windows)}, notifier.wake)
+    return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake), parked)
 
 
 async def stop(running: Running) -> None:
@@ -105,15 +109,17 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
         return "running" in holder and holder["running"].nc.is_connected
 
     async def consumer_ready() -> bool:
+        """Following the stream (or standing by), and not stuck on work it has."""
         notifier = holder["running"].notifier if "running" in holder else None
-        return notifier is not None and (notifier.following or notifier.standby)
+        return notifier is not None and (notifier.following or notifier.standby) and not notifier.stuck
 
     return build_app(
-        service="notify", version=VERSION, handlers=CONTROLLERS,
+        service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes],
         authenticator=Authenticator(settings.jwt_secret, settings.admin_token),
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("notify"), lifespan=[lifespan],
-        dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False)},
+        dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),
+                      "parked": Provide(lambda: holder["running"].parked, sync_to_thread=False)},
     )
 
 

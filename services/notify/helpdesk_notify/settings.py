@@ -22,3 +22,4 @@ class NotifySettings(CommonSettings, kw_only=True):
     notify_poll_seconds: float = 0.5  # how often idle senders look for due retries
     pool_size: int = 10
     policy_dir: str | None = None  # the operator's own SLA policies, besides the presets
+    consumer_stuck_seconds: float = 30.0  # /readyz: 503 once a consumer with work made no progress this long

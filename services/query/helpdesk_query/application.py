@@ -148,8 +148,12 @@ class Queries:
         return {"items": items, "next_cursor": encode_cursor(order, rows[-1]) if more else None}
 
     async def ticket(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
+        """The ticket now; staff also see ``held_back: true`` while an event of it is parked (the row lags)."""
         view = await self._live(principal, ticket_id)
-        return present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
+        body = present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
+        if principal.role != Role.CUSTOMER and await self.readmodel.held_back(ticket_id):
+            body["held_back"] = True
+        return body
 
     async def _live(self, principal: Principal, ticket_id: str) -> TicketView:
         """The ticket with its comments from the read model, if ``principal`` may see it."""

@@ -25,6 +25,7 @@ from helpdesk_shared.settings import from_env
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream
@@ -35,6 +36,8 @@ from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
 from helpdesk_query.entrypoints.http.routes import CONTROLLERS
+from helpdesk_query.entrypoints import projector as ticket_projector
+from helpdesk_query.entrypoints import sla_projector
 from helpdesk_query.entrypoints.projector import Projector
 from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
 from helpdesk_query.entrypoints.sla_projector import SlaProjector
@@ -77,9 +80,11 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     if settings.run_projector:
-        running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch)
+        running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch,
+                                      settings.consumer_stuck_seconds)
         running.tasks.append(asyncio.create_task(running.projector.run()))
-        running.sla_projector = SlaProjector(settings.database_url, nc.jetstream(), settings.projector_batch)
+        running.sla_projector = SlaProjector(settings.database_url, nc.jetstream(), settings.projector_batch,
+                                             settings.consumer_stuck_seconds)
         running.tasks.append(asyncio.create_task(running.sla_projector.run()))
     return running
 
@@ -119,16 +124,28 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     async def nats_ready() -> bool:
         return "running" in holder and holder["running"].nc.is_connected
 
+    async def consumers_ready() -> bool:
+        """Not stuck: a projector with work makes progress (lagging is fine)."""
+        running = holder.get("running")
+        return running is not None and not any(
+            p.stuck for p in (running.projector, running.sla_projector) if p is not None)
+
     authenticator = Authenticator(settings.jwt_secret, settings.admin_token)
+    parked = ParkedConsumers(settings.database_url, {"query": ticket_projector.projection(),
+                                                     "query-sla": sla_projector.projection()})
+    readiness = {"database": database_ready, "nats": nats_ready}
+    if settings.run_projector:
+        readiness["consumer"] = consumers_ready
     return build_app(
-        service="query", version=VERSION, handlers=CONTROLLERS, authenticator=authenticator,
-        readiness={"database": database_ready, "nats": nats_ready},
+        service="query", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes], authenticator=authenticator,
+        readiness=readiness,
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS, ids=IDS,
         state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},
-        dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False)},
+        dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
+                      "parked": Provide(lambda: parked, sync_to_thread=False)},
     )
 
 
@@ -140,7 +157,8 @@ async def run_projector(settings: QuerySettings | None = None) -> None:
     nc = await connect_nats(settings, "helpdesk-query-projector")
     try:
         await EventStream(nc).ensure()
-        projector = Projector(settings.database_url, nc.jetstream(), None, settings.projector_batch)
+        projector = Projector(settings.database_url, nc.jetstream(), None, settings.projector_batch,
+                              settings.consumer_stuck_seconds)
         _on_signals(projector.stop)
         await projector.run()
     finally:

@@ -12,3 +12,4 @@ class QuerySettings(CommonSettings, kw_only=True):
     min_position_timeout: float = 5.0  # seconds a Helpdesk-Min-Position read may wait
     run_projector: bool = True  # `serve` also projects (a standby if another projector is active)
     policy_dir: str | None = None  # operators' SLA policies, for the sla block's business calendars
+    consumer_stuck_seconds: float = 30.0  # /readyz: 503 once a consumer with work made no progress this long

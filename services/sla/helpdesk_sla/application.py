@@ -41,11 +41,12 @@ def _ref(row: TicketRow) -> TicketRef:
 
 
 async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | str]],
-                      policy_of: PolicyLookup) -> Taken:
+                      policy_of: PolicyLookup, replay: bool = False) -> Taken:
     """Apply events (``(stream_seq, event or why undecodable)``) past the tracked position, in order.
 
     Ticket events extend their tickets' histories; a customer's policy change
     re-plans that customer's open tickets under the new policy at that point.
+    ``replay``: parked events, taken although the tracked position is past them.
     """
     position, stream_seq = await store.tracking(conn, lock=True)
     taken = Taken(position, stream_seq)
@@ -54,9 +55,9 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
         taken.stream_seq = max(taken.stream_seq, seq)
         if isinstance(event, str):
             taken.skipped.append((seq, event))
-        elif event.sequence > taken.position:
+        elif replay or event.sequence > taken.position:
             fresh.append(event)
-            taken.position = event.sequence
+            taken.position = max(taken.position, event.sequence)
     run: list[ev.CloudEvent] = []
     for event in [*fresh, None]:
         change = getattr(event, "data", None)

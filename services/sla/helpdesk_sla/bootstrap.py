@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 import psycopg
 from litestar import Litestar
+from litestar.di import Provide
 
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
@@ -22,12 +23,13 @@ from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_sla.adapters.intake import IntakeClient
 from helpdesk_sla.adapters.schema import SCHEMA, ensure_schema
 from helpdesk_sla.application import replan_policy
 from helpdesk_sla.entrypoints.commands import CommandSender
-from helpdesk_sla.entrypoints.consumer import Consumer
+from helpdesk_sla.entrypoints.consumer import Consumer, SlaProjection
 from helpdesk_sla.entrypoints.publisher import Publisher
 from helpdesk_sla.entrypoints.wheel import Wheel
 from helpdesk_sla.settings import SlaSettings
@@ -78,7 +80,8 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
             await replan_changed_policies(settings.database_url, policies, clock)
             intake = IntakeClient(settings.intake_url, authenticator)
             stack.push_async_callback(intake.close)
-            loops = _loops(settings, js, clock, policies.get, intake)
+            loops = held["loops"] = _loops(settings, js, clock, policies.get, intake)
+            held["parked"] = ParkedConsumers(settings.database_url, {"sla": SlaProjection(policies.get)})
             tasks = [asyncio.create_task(loop.run()) for loop in loops]
             held["ready"] = True
             try:
@@ -97,10 +100,15 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
     async def database_ready() -> bool:
         return await database_answers(settings.database_url)
 
+    async def consumer_ready() -> bool:
+        """Not stuck: the consumer, when it has work, makes progress (lagging is fine)."""
+        return bool(held.get("ready")) and not any(loop.stuck for loop in held["loops"] if isinstance(loop, Consumer))
+
     return build_app(
-        service="sla", version=VERSION, handlers=[], authenticator=authenticator,
-        readiness={"database": database_ready, "nats": nats_ready},
+        service="sla", version=VERSION, handlers=[ParkedRoutes], authenticator=authenticator,
+        readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("sla"), lifespan=[lifespan],
+        dependencies={"parked": Provide(lambda: held["parked"], sync_to_thread=False)},
     )
 
 
@@ -118,5 +126,6 @@ def _loops(settings: SlaSettings, js: Any, clock: Clock, policy_of: Callable[[st
         CommandSender(settings.database_url, intake, commands_added, timers_changed.set),
     ]
     if settings.sla_consume:
-        loops.append(Consumer(settings.database_url, js, policy_of, committed, settings.sla_batch))
+        loops.append(Consumer(settings.database_url, js, policy_of, committed, settings.sla_batch,
+                              settings.consumer_stuck_seconds))
     return loops

@@ -11,3 +11,4 @@ class SlaSettings(CommonSettings, kw_only=True):
     policy_dir: str | None = None
     sla_batch: int = 500  # ticket events per consumer transaction, timers per firing transaction
     sla_consume: bool = True  # take part in consuming ticket events (one process is active at a time)
+    consumer_stuck_seconds: float = 30.0  # /readyz: 503 once a consumer with work made no progress this long

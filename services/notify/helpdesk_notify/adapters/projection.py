@@ -1,20 +1,22 @@
 """A batch of stream messages into notify's tables, in the caller's one transaction.
 
 The ticket views it touches, the directory entries and customers' policies it learns,
-the outbox rows its events cause (``ON CONFLICT DO NOTHING`` on the dedup key), the
-messages it skips and the tracking position commit together, so a redelivered or
-duplicated event changes nothing and queues no mail twice.
+the outbox rows its events cause (``ON CONFLICT DO NOTHING`` on the dedup key) and the
+tracking position commit together, so a redelivered or duplicated event changes
+nothing and queues no mail twice. ``NotifyProjection`` is what the stream runner
+drives; the messages it refuses are parked in ``notify.parked``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import psycopg
 from psycopg.types.json import Jsonb
+
+from helpdesk_shared.parking import Parking, StreamMessage
 
 from helpdesk_notify.adapters.directory import load_staff, record
 from helpdesk_notify.adapters.schema import SCHEMA
@@ -30,19 +32,6 @@ _VIEW = (f"INSERT INTO {SCHEMA}.tickets (ticket_id, view, position) VALUES (%s, 
          " ON CONFLICT (ticket_id) DO UPDATE SET view = EXCLUDED.view, position = EXCLUDED.position")
 _POLICY = (f"UPDATE {SCHEMA}.tickets SET view = jsonb_set(view, '{{policy}}', to_jsonb(%s::text))"
            " WHERE view->>'customer_id' = %s")
-_SKIP = (f"INSERT INTO {SCHEMA}.skipped (stream_seq, subject, reason, payload) VALUES (%s, %s, %s, %s)"
-         " ON CONFLICT (stream_seq) DO NOTHING")
-
-
-@dataclass(frozen=True, slots=True)
-class StreamMessage:
-    stream_seq: int
-    subject: str
-    payload: bytes
-
-
-def stream_message(msg: Any) -> StreamMessage:
-    return StreamMessage(msg.metadata.sequence.stream, msg.subject, msg.data)
 
 
 async def tracked(conn: psycopg.AsyncConnection[Any], lock: bool = False) -> tuple[int, int, int]:
@@ -60,7 +49,7 @@ async def start_tracking(conn: psycopg.AsyncConnection[Any], mail_from_seq: int)
 
 
 async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
-                      windows: Windows) -> Batch:
+                      windows: Windows, replay: bool = False) -> Batch:
     """Fold ``msgs`` into views and outbox rows and advance the tracking, in the caller's transaction."""
     position, stream_seq, mail_from = await tracked(conn, lock=True)
     incoming = [Incoming(m.stream_seq, m.subject, m.payload) for m in msgs]
@@ -68,7 +57,7 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
     cursor = await conn.execute(f"SELECT view FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%s)", (list(ids),))
     views = {v.ticket_id: v for v in (msgspec.convert(row[0], TicketView) for row in await cursor.fetchall())}
     staff = await load_staff(conn) if any(i.needs_staff for i in incoming) else None
-    batch = fold_batch(views, incoming, position, stream_seq, mail_from, windows, staff)
+    batch = fold_batch(views, incoming, position, stream_seq, mail_from, windows, staff, replay)
     async with conn.cursor() as cur:
         if batch.changed:
             await cur.executemany(_VIEW, [(t, Jsonb(msgspec.to_builtins(views[t])), p)
@@ -81,9 +70,28 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
             await cur.executemany(_OUTBOX, [
                 (n.dedup_key, event_id, ticket_id, n.recipient_id, n.template, Jsonb(n.context),
                  message_id(n.dedup_key), pos) for event_id, ticket_id, pos, n in batch.notifications])
-        if batch.skipped:
-            await cur.executemany(_SKIP, [(i.stream_seq, i.subject, reason, i.payload)
-                                          for i, reason in batch.skipped])
         await cur.execute(f"UPDATE {SCHEMA}.tracking SET position = %s, stream_seq = %s",
                           (batch.position, batch.stream_seq))
     return batch
+
+
+class NotifyProjection:
+    """notify's tables as the stream runner drives them."""
+
+    def __init__(self, windows: Windows, parking_lock: int) -> None:
+        self._windows = windows
+        self.parking = Parking(f"{SCHEMA}.parked", parking_lock)
+        self.queued = 0  # mails queued since the caller last took the count
+
+    async def tracked(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        return (await tracked(conn))[1]
+
+    async def apply(self, conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
+                    replay: bool = False) -> int:
+        batch = await apply_batch(conn, msgs, self._windows, replay)
+        self.queued += len(batch.notifications)
+        return batch.applied
+
+    async def advance(self, conn: psycopg.AsyncConnection[Any], stream_seq: int, position: int | None) -> None:
+        await conn.execute(f"UPDATE {SCHEMA}.tracking SET stream_seq = greatest(stream_seq, %s),"
+                           " position = greatest(position, coalesce(%s, position))", (stream_seq, position))

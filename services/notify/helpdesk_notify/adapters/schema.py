@@ -9,12 +9,16 @@
 - ``contacts``: an admin's overrides of the directory (address, name, language), each
   field optional; an override on a customer's id sets its users' default language.
   (Before the directory existed this table was the whole directory; its rows still apply.)
-- ``skipped``: messages the projection could not use, kept for inspection.
+- ``parked``: messages the projection could not apply, with why; each holds back the
+  later messages of its ticket until an admin's retry applies them
+  (``notify.skipped``, its predecessor, is no longer written).
 """
 
 from __future__ import annotations
 
 import psycopg
+
+from helpdesk_shared import parking
 
 SCHEMA = "notify"
 _INIT_LOCK = 0x4E4F5431  # serialises first-time schema creation between processes
@@ -56,10 +60,7 @@ ALTER TABLE {SCHEMA}.outbox ALTER COLUMN ticket_id DROP NOT NULL;
 CREATE INDEX IF NOT EXISTS outbox_due ON {SCHEMA}.outbox (next_attempt_at, id) WHERE state = 'pending';
 CREATE INDEX IF NOT EXISTS outbox_unsent ON {SCHEMA}.outbox (state, id) WHERE state <> 'sent';
 CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id, id);
-CREATE TABLE IF NOT EXISTS {SCHEMA}.skipped (
-    stream_seq bigint PRIMARY KEY, subject text NOT NULL, reason text NOT NULL,
-    payload bytea NOT NULL, skipped_at timestamptz NOT NULL DEFAULT now()
-);
+{parking.ddl(f"{SCHEMA}.parked")}
 """
 
 

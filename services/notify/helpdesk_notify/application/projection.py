@@ -2,8 +2,9 @@
 
 notify follows ``helpdesk.>`` with one durable consumer, in stream order. Each message
 is decoded by its subject's family (``ticket``, ``sla``, ``customer``, ``user``,
-``mail``); one that does not decode is skipped for good (parked and logged), never
-retried; a family notify has no use for is passed over. Facts from intake's store
+``mail``); one that does not decode, or an SLA fact about a ticket never opened, is
+refused (``Rejected``: the stream runner parks it); a family notify has no use for is
+passed over. Facts from intake's store
 carry its global position, so one applied before (a redelivery, a duplicate) changes
 nothing; SLA facts carry the SLA service's own sequence, so they are recognised by
 stream sequence instead. Either way a mail is queued once per (event, recipient): the
@@ -20,6 +21,7 @@ import msgspec
 
 from helpdesk_shared import directory_events, mail_events, sla_events, subjects
 from helpdesk_shared import events as ev
+from helpdesk_shared.parking import Rejected
 
 from helpdesk_notify.domain.mail_notices import decide_mail
 from helpdesk_notify.domain.notifications import Notification, Windows, decide
@@ -59,7 +61,7 @@ class Incoming:
 
 @dataclass
 class Batch:
-    """What a batch did: views changed (ticket → position), directory entries, mail queued, skips."""
+    """What a batch did: views changed (ticket → position), directory entries, mail queued."""
 
     position: int
     stream_seq: int
@@ -67,25 +69,26 @@ class Batch:
     notifications: list[tuple[str, str | None, int, Notification]] = field(default_factory=list)
     directory: dict[str, DirectoryEntry] = field(default_factory=dict)
     policies: list[tuple[str, str]] = field(default_factory=list)  # (customer, new policy), in order
-    skipped: list[tuple[Incoming, str]] = field(default_factory=list)
     applied: int = 0
     ignored: int = 0  # families notify has no use for
 
 
 def fold_batch(views: dict[str, TicketView], incoming: list[Incoming], position: int, stream_seq: int,
-               mail_from_seq: int, windows: Windows, staff: Staff | None = None) -> Batch:
-    """Fold fresh messages into ``views`` (in place) and decide their mail; old ones change nothing."""
+               mail_from_seq: int, windows: Windows, staff: Staff | None = None, replay: bool = False) -> Batch:
+    """Fold fresh messages into ``views`` (in place) and decide their mail; old ones change nothing.
+
+    ``replay``: parked messages, folded although the tracking is past them.
+    """
     batch = Batch(position, stream_seq)
     for msg in incoming:
         batch.stream_seq = max(batch.stream_seq, msg.stream_seq)
         event = _decoded(msg, batch)
-        if event is None or not _fresh(msg, event, batch, stream_seq):
+        if event is None or not (_fresh(msg, event, batch, stream_seq) or replay):
             continue
         try:
             wanted = _fold(msg.family, event, views, batch, staff, windows, msg.stream_seq >= mail_from_seq)
         except UnknownTicket as unknown:
-            batch.skipped.append((msg, f"no ticket {unknown} opened before this event"))
-            continue
+            raise Rejected(f"no ticket {unknown} opened before this event") from None
         batch.applied += 1
         ticket_id = getattr(event.data, "ticket_id", None)
         batch.notifications += [(event.id, ticket_id, batch.position, n) for n in wanted]
@@ -93,7 +96,7 @@ def fold_batch(views: dict[str, TicketView], incoming: list[Incoming], position:
 
 
 def _decoded(msg: Incoming, batch: Batch) -> Any | None:
-    """The message's CloudEvent, decoded as its family's; None (skipped or passed over) otherwise."""
+    """The message's CloudEvent, decoded as its family's; None for a family passed over."""
     decoder = DECODERS.get(msg.family)
     if decoder is None:
         batch.ignored += 1
@@ -101,8 +104,7 @@ def _decoded(msg: Incoming, batch: Batch) -> Any | None:
     try:
         return decoder(msg.payload)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
-        batch.skipped.append((msg, f"undecodable: {error}"))
-        return None
+        raise Rejected(f"undecodable: {error}") from None
 
 
 def _fresh(msg: Incoming, event: Any, batch: Batch, tracked_seq: int) -> bool:

@@ -2,10 +2,8 @@
 
 from prometheus_client import Counter, Gauge
 
-EVENTS = Counter("helpdesk_notify_events_total",
-                 "Facts (ticket, SLA, directory, inbound mail) folded into notify's tables")
-SKIPPED = Counter("helpdesk_notify_events_skipped_total",
-                  "Messages notify could not use (kept in notify.skipped)")
+from helpdesk_shared.stream_runner import Meters
+
 QUEUED = Counter("helpdesk_notify_mails_queued_total", "Mails written to the outbox")
 SENT = Counter("helpdesk_notify_mails_sent_total", "Mails the SMTP server accepted")
 FAILED = Counter("helpdesk_notify_mail_failures_total", "Delivery attempts that failed (retried or dead)")
@@ -15,3 +13,8 @@ IN_DOUBT = Counter("helpdesk_notify_mails_in_doubt_total",
 PENDING = Gauge("helpdesk_notify_outbox_pending", "Mails waiting to be sent (including retries)")
 DEAD_NOW = Gauge("helpdesk_notify_outbox_dead", "Mails in the dead-letter state now")
 POSITION = Gauge("helpdesk_notify_position", "Event-store position notify has applied")
+CONSUMER = Meters(
+    Counter("helpdesk_notify_events_total", "Facts (ticket, SLA, directory, inbound mail) folded into notify's tables"),
+    Counter("helpdesk_notify_events_parked_total", "Messages notify could not apply (kept in notify.parked)"),
+    Gauge("helpdesk_notify_parked_events", "Messages currently parked in notify.parked"),
+    POSITION)

@@ -21,7 +21,7 @@ from helpdesk_notify.adapters.outbox import PostgresOutbox
 from helpdesk_notify.application import Sender
 from helpdesk_notify.domain.notifications import Windows
 from helpdesk_notify.entrypoints import metrics
-from helpdesk_notify.entrypoints.consumer import Consumer
+from helpdesk_notify.entrypoints.consumer import first_start, follower
 
 log = logging.getLogger("helpdesk.notify")
 LOCK_ID = 0x4E4F5430  # one active notify per database
@@ -33,17 +33,25 @@ class Notifier(LockedLoop):
     lock_id = LOCK_ID
 
     def __init__(self, conninfo: str, js: JetStreamContext, windows: Windows, outbox: PostgresOutbox,
-                 senders: list[Sender], batch: int = 200, poll_seconds: float = 0.5) -> None:
+                 senders: list[Sender], batch: int = 200, poll_seconds: float = 0.5,
+                 stuck_after: float = 30.0) -> None:
         super().__init__(conninfo)
-        self._js, self._windows, self._batch = js, windows, batch
+        self._js = js
         self._outbox, self._senders, self._poll = outbox, senders, poll_seconds
         self._due = asyncio.Event()  # set when mail was queued or a retry was asked for
-        self._consumer: Consumer | None = None
+        self.consumer = follower(js, windows, batch, self.wake, stuck_after)
 
     @property
     def following(self) -> bool:
         """Holds the lock and follows the stream."""
-        return self._consumer is not None and self._consumer.subscribed
+        return self.consumer.following
+
+    @property
+    def stuck(self) -> bool:
+        """The consumer has work but made no progress for a while (a standby never is)."""
+        if self.standby:
+            self.consumer.progressed()
+        return self.consumer.stuck
 
     def wake(self) -> None:
         self._due.set()
@@ -53,19 +61,13 @@ class Notifier(LockedLoop):
         self._due.set()
 
     async def work(self, conn: psycopg.AsyncConnection) -> None:
-        try:
-            await self._work(conn)
-        finally:
-            self._consumer = None
-
-    async def _work(self, conn: psycopg.AsyncConnection) -> None:
         if recovered := await self._outbox.recover_in_doubt():
             log.warning("%d mail(s) were being sent when notify stopped; sending again, same Message-ID",
                         recovered)
             metrics.IN_DOUBT.inc(recovered)
-        self._consumer = Consumer(conn, self._js, self._windows, self._batch, self.wake)
+        await first_start(conn, self._js)
         stopped = asyncio.Event()
-        tasks = [asyncio.create_task(self._consumer.run(stopped)), asyncio.create_task(self._gauges(stopped)),
+        tasks = [asyncio.create_task(self.consumer.follow(conn, stopped)), asyncio.create_task(self._gauges(stopped)),
                  *(asyncio.create_task(self._send(sender, stopped)) for sender in self._senders)]
         stopper = asyncio.create_task(self._stopping.wait())
         try:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -21,25 +20,14 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from helpdesk_shared import subjects
+from helpdesk_shared.parking import StreamMessage, from_nats
 from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
 
 FETCH_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """One message of the stream, undecoded: its place, its subject and its bytes."""
-
-    stream_seq: int
-    subject: str
-    payload: bytes
-    position: int | None  # from the Helpdesk-Position header, when present and numeric
-
-
-def stored(msg: Any) -> StoredMessage:
-    header = (msg.headers or {}).get(POSITION_HEADER)
-    position = int(header) if header is not None and header.isdigit() else None
-    return StoredMessage(msg.metadata.sequence.stream, msg.subject, msg.data, position)
+StoredMessage = StreamMessage  # one message of the stream, undecoded: place, subject, bytes, position
+stored = from_nats
 
 
 def valid_ticket_id(ticket_id: str) -> bool:

@@ -1,10 +1,11 @@
 """Writing ticket facts into one generation of the read model, exactly once.
 
 A batch of stream messages becomes one transaction: the rows of every ticket it
-touches, the comments it adds, the messages it had to park and the tracking
-position all commit together. An event at or below the tracked position was
-applied already and is skipped, so redelivery, duplicates and restarts change
-nothing (the tracking-recorder pattern).
+touches, the comments it adds and the tracking position all commit together. An
+event at or below the tracked position was applied already and is skipped, so
+redelivery, duplicates and restarts change nothing (the tracking-recorder pattern).
+The live projection (``TicketProjection``, driven by the stream runner) refuses a
+message it cannot apply, and the runner parks it; a rebuild parks it here itself.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from helpdesk_shared import events as ev
+from helpdesk_shared.parking import Parking, Rejected, StreamMessage
 
 from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, POSITION_CHANNEL, TICKET_COLUMNS
@@ -40,6 +42,7 @@ class Outcome:
     stream_seq: int
     applied: int = 0
     parked: list[tuple[StoredMessage, str]] = field(default_factory=list)
+    held: dict[str, int] = field(default_factory=dict)  # ticket → its first parked stream sequence
 
 
 def decode(msg: StoredMessage) -> ev.CloudEvent | str:
@@ -70,41 +73,82 @@ def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> Tick
 
 
 def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage], outcome: Outcome,
-                  on_change: Any = None) -> None:
-    """Fold the fresh messages into ``tickets`` in place, advancing ``outcome``; park the rest."""
+                  on_change: Any = None, strict: bool = False, replay: bool = False) -> None:
+    """Fold the fresh messages into ``tickets`` in place, advancing ``outcome``; park the rest.
+
+    ``strict``: raise ``Rejected`` instead of parking. ``replay``: parked messages, folded
+    although the tracked position is past them.
+    """
     for msg in msgs:
         outcome.stream_seq = max(outcome.stream_seq, msg.stream_seq)
         event = decode(msg)
         if isinstance(event, str):
-            outcome.parked.append((msg, event))
+            _refuse(outcome, msg, event, strict)
             continue
-        if event.sequence <= outcome.position:
-            continue  # applied before: a redelivery or a duplicate
         fact = event.data
+        if event.sequence <= outcome.position and (not replay or _has(tickets, fact)):
+            continue  # applied before: a redelivery or a duplicate
+        if not strict and (why := _unfit(msg, event, outcome)):  # the runner parks these in strict mode
+            _refuse(outcome, msg, why, strict)
+            outcome.position = max(outcome.position, event.sequence)
+            continue
         try:
             tickets[fact.ticket_id] = evolve(tickets.get(fact.ticket_id), fact, event.sequence)
         except (UnknownTicket, TicketReopened) as error:
-            outcome.parked.append((msg, f"{type(error).__name__}: {error}"))
+            _refuse(outcome, msg, f"{type(error).__name__}: {error}", strict)
         else:
             outcome.applied += 1
             if on_change is not None:
                 on_change(fact.ticket_id)
-        outcome.position = event.sequence
+        outcome.position = max(outcome.position, event.sequence)
 
 
-async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str,
-                      msgs: Sequence[StoredMessage], notify: bool = True) -> Outcome:
+def _has(tickets: dict[str, TicketView], fact: ev.TicketFact) -> bool:
+    """The ticket's row already holds this fact (a replayed message applied since, by a rebuild)."""
+    view = tickets.get(fact.ticket_id)
+    return view is not None and fact.version <= view.version
+
+
+def _refuse(outcome: Outcome, msg: StoredMessage, reason: str, strict: bool) -> None:
+    if strict:
+        raise Rejected(reason)
+    outcome.parked.append((msg, reason))
+    if msg.aggregate:
+        outcome.held.setdefault(msg.aggregate, msg.stream_seq)
+
+
+def _unfit(msg: StoredMessage, event: ev.CloudEvent, outcome: Outcome) -> str | None:
+    """Why a rebuild parks this event before writing it: its ticket is held, or its text has U+0000."""
+    if msg.aggregate in outcome.held:
+        return f"held back: stream message {outcome.held[msg.aggregate]} of {msg.aggregate} is parked"
+    if b"\\u0000" in msg.payload and _has_nul(msgspec.to_builtins(event.data)):
+        return "DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes"
+    return None
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    return isinstance(value, list) and any(_has_nul(v) for v in value)
+
+
+async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs: Sequence[StoredMessage],
+                      notify: bool = True, strict: bool = False, replay: bool = False) -> Outcome:
     """Apply ``msgs`` to ``generation`` in the caller's transaction; returns the new tracking."""
     cursor = await conn.execute(f"SELECT position, stream_seq FROM {generation}.tracking FOR UPDATE")
     position, stream_seq = await cursor.fetchone()  # type: ignore[misc]
     outcome = Outcome(position, stream_seq)
     ids = {_ticket_id(m.subject) for m in msgs}
+    if not strict:  # a rebuild's catch-up: tickets parked so far stay held
+        outcome.held = await _PARKED.held(conn, ids)
     cursor = await conn.execute(
         f"SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets WHERE id = ANY(%s)", (list(ids),))
     names = [d.name for d in cursor.description or ()]
     tickets = {row[0]: view_from_row(dict(zip(names, row, strict=True))) for row in await cursor.fetchall()}
     changed: set[str] = set()
-    fold_messages(tickets, msgs, outcome, changed.add)
+    fold_messages(tickets, msgs, outcome, changed.add, strict, replay)
     await write(conn, generation, [tickets[i] for i in sorted(changed)], outcome, notify)
     return outcome
 
@@ -127,6 +171,38 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
             await cur.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(outcome.position)))
 
 
+_PARKED = Parking(f"{CONTROL}.parked", lock_id=0)  # only read here: which tickets are held
+
+
 def _ticket_id(subject: str) -> str:
     parts = subject.split(".")
     return parts[2] if len(parts) > 3 else ""
+
+
+class TicketProjection:
+    """The live read model as the stream runner drives it: into the active generation."""
+
+    def __init__(self, parking_lock: int) -> None:
+        self.parking = Parking(f"{CONTROL}.parked", parking_lock)
+
+    async def tracked(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.tracking")).fetchone()
+        return int(row[0]) if row else 0
+
+    async def apply(self, conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
+                    replay: bool = False) -> int:
+        outcome = await apply_batch(conn, await _active(conn), msgs, strict=True, replay=replay)
+        return outcome.applied
+
+    async def advance(self, conn: psycopg.AsyncConnection[Any], stream_seq: int, position: int | None) -> None:
+        generation = await _active(conn)
+        await conn.execute(f"UPDATE {generation}.tracking SET stream_seq = greatest(stream_seq, %s),"
+                           " position = greatest(position, coalesce(%s, position))", (stream_seq, position))
+        await conn.execute(f"SELECT pg_notify(%s, position::text) FROM {generation}.tracking", (POSITION_CHANNEL,))
+
+
+async def _active(conn: psycopg.AsyncConnection[Any]) -> str:
+    """The active generation. FOR SHARE: a rebuild switching generations waits for this
+    transaction, and this one waits for the switch, then writes into the new generation."""
+    row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation FOR SHARE")).fetchone()
+    return str(row[0])  # type: ignore[index]

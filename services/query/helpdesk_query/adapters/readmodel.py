@@ -124,6 +124,15 @@ class ReadModel:
                 " ORDER BY position, id", (ticket_id,))
             return row, await cursor.fetchall()
 
+    async def held_back(self, ticket_id: str) -> bool:
+        """Whether an event of the ticket is parked: the row stops short of its history."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {CONTROL}.parked WHERE aggregate = %s)"
+                f" OR EXISTS (SELECT 1 FROM {CONTROL}.sla_parked WHERE aggregate = %s)",
+                (ticket_id, ticket_id))).fetchone()
+            return bool(row and row[0])
+
     async def sla(self, ticket_ids: Sequence[str]) -> dict[str, SlaView]:
         """The folded sla blocks of these tickets (those the SLA service has spoken about)."""
         if not ticket_ids:

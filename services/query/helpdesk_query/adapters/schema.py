@@ -4,8 +4,8 @@ Everything the query service owns lives in PostgreSQL schemas of its own:
 
 - ``query``: the stable face. ``query.generation`` names the active generation;
   ``query.tickets``, ``query.comments`` and ``query.tracking`` are views onto it, so
-  readers never need to know which one is live; ``query.parked`` keeps the
-  messages that could not be projected.
+  readers never need to know which one is live; ``query.parked`` and
+  ``query.sla_parked`` keep the messages that could not be projected (held back).
 - ``query_g<N>``: one generation of tables. The projector writes into the active
   one; ``helpdesk-query rebuild`` fills a new one and then, in one transaction,
   points the views at it. Intake's tables are never touched.
@@ -16,6 +16,8 @@ from __future__ import annotations
 from typing import Any
 
 import psycopg
+
+from helpdesk_shared import parking
 
 CONTROL = "query"
 POSITION_CHANNEL = "helpdesk_query_position"
@@ -95,10 +97,8 @@ CREATE TABLE IF NOT EXISTS {CONTROL}.sla_tracking (
     singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton), stream_seq bigint NOT NULL DEFAULT 0
 );
 INSERT INTO {CONTROL}.sla_tracking DEFAULT VALUES ON CONFLICT DO NOTHING;
-CREATE TABLE IF NOT EXISTS {CONTROL}.parked (
-    stream_seq bigint PRIMARY KEY, subject text NOT NULL, position bigint, reason text NOT NULL,
-    payload bytea NOT NULL, parked_at timestamptz NOT NULL DEFAULT now()
-);
+{parking.ddl(f"{CONTROL}.parked")}
+{parking.ddl(f"{CONTROL}.sla_parked")}
 """
 
 

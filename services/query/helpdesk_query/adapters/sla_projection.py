@@ -9,6 +9,7 @@ import msgspec
 import psycopg
 
 from helpdesk_shared import sla_events as sla
+from helpdesk_shared.parking import Parking, Rejected, StreamMessage
 
 from helpdesk_query.adapters.schema import CONTROL
 from helpdesk_query.domain.sla import SlaView, evolve
@@ -16,33 +17,45 @@ from helpdesk_query.domain.sla import SlaView, evolve
 _view = msgspec.json.Decoder(SlaView)
 
 
-async def apply_sla_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[tuple[int, bytes]]) -> tuple[int, int]:
-    """Fold ``(stream_seq, payload)`` messages past the tracked sequence; (applied, skipped)."""
-    row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.sla_tracking FOR UPDATE")).fetchone()
-    tracked = int(row[0]) if row else 0
-    fresh: list[sla.SlaCloudEvent] = []
-    skipped = 0
-    for seq, payload in msgs:
-        if seq <= tracked:
-            continue
-        tracked = seq
-        try:
-            fresh.append(sla.decode(payload))
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            skipped += 1  # not a fact this version knows: nothing to fold
-    ids = sorted({e.subject for e in fresh})
-    cursor = await conn.execute(f"SELECT ticket_id, view FROM {CONTROL}.sla WHERE ticket_id = ANY(%s)", (ids,))
-    views = {r[0]: _view.decode(r[1]) for r in await cursor.fetchall()}
-    for event in fresh:
-        views[event.subject] = evolve(views.get(event.subject), event.data, event.sequence)  # type: ignore[attr-defined]
-    async with conn.cursor() as cur:
-        if fresh:
-            await cur.executemany(
-                f"INSERT INTO {CONTROL}.sla (ticket_id, view) VALUES (%s, %s)"
-                " ON CONFLICT (ticket_id) DO UPDATE SET view = EXCLUDED.view",
-                [(tid, msgspec.json.encode(views[tid])) for tid in ids])
-        await cur.execute(f"UPDATE {CONTROL}.sla_tracking SET stream_seq = %s", (tracked,))
-    return len(fresh), skipped
+class SlaProjection:
+    """``query.sla`` as the stream runner drives it; a fact this version cannot decode is refused."""
+
+    def __init__(self, parking_lock: int) -> None:
+        self.parking = Parking(f"{CONTROL}.sla_parked", parking_lock)
+
+    async def tracked(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.sla_tracking")).fetchone()
+        return int(row[0]) if row else 0
+
+    async def apply(self, conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
+                    replay: bool = False) -> int:
+        """Fold the messages past the tracked sequence (all of them on ``replay``); the number folded."""
+        row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.sla_tracking FOR UPDATE")).fetchone()
+        tracked = int(row[0]) if row else 0
+        fresh = [_decoded(m) for m in msgs if replay or m.stream_seq > tracked]
+        ids = sorted({e.subject for e in fresh})
+        cursor = await conn.execute(f"SELECT ticket_id, view FROM {CONTROL}.sla WHERE ticket_id = ANY(%s)", (ids,))
+        views = {r[0]: _view.decode(r[1]) for r in await cursor.fetchall()}
+        for event in fresh:
+            views[event.subject] = evolve(views.get(event.subject), event.data, event.sequence)  # type: ignore[attr-defined]
+        async with conn.cursor() as cur:
+            if fresh:
+                await cur.executemany(
+                    f"INSERT INTO {CONTROL}.sla (ticket_id, view) VALUES (%s, %s)"
+                    " ON CONFLICT (ticket_id) DO UPDATE SET view = EXCLUDED.view",
+                    [(tid, msgspec.json.encode(views[tid])) for tid in ids])
+        await self.advance(conn, max([tracked, *(m.stream_seq for m in msgs)]), None)
+        return len(fresh)
+
+    async def advance(self, conn: psycopg.AsyncConnection[Any], stream_seq: int, position: int | None) -> None:
+        await conn.execute(f"UPDATE {CONTROL}.sla_tracking SET stream_seq = greatest(stream_seq, %s)", (stream_seq,))
+
+
+def _decoded(msg: StreamMessage) -> sla.SlaCloudEvent:
+    try:
+        return sla.decode(msg.payload)
+    except (msgspec.DecodeError, msgspec.ValidationError) as error:
+        raise Rejected(f"undecodable: {error}") from None
 
 
 async def sla_views(conn: psycopg.AsyncConnection[Any], ticket_ids: Sequence[str]) -> dict[str, SlaView]:

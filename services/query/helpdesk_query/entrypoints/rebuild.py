@@ -34,6 +34,7 @@ from helpdesk_query.adapters.schema import (
     point_views_at,
 )
 from helpdesk_query.domain.ticket import TicketView
+from helpdesk_query.entrypoints.projector import projection
 
 log = logging.getLogger("helpdesk.query.rebuild")
 
@@ -97,17 +98,14 @@ async def _bulk_write(conn: psycopg.AsyncConnection[Any], generation: str,
                 for row in comment_rows(view):
                     await copy.write_row(row)
         # the views' comments were all written: what follows folds from rows without them
-        await _park(cur, outcome)
+        await _park(conn, outcome)
         await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
                           (outcome.position, outcome.stream_seq))
 
 
-async def _park(cur: Any, outcome: Outcome) -> None:
+async def _park(conn: psycopg.AsyncConnection[Any], outcome: Outcome) -> None:
     if outcome.parked:
-        await cur.executemany(
-            f"INSERT INTO {CONTROL}.parked (stream_seq, subject, position, reason, payload)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (stream_seq) DO NOTHING",
-            [(m.stream_seq, m.subject, m.position, reason, m.payload) for m, reason in outcome.parked])
+        await projection().parking.park(conn, outcome.parked)
 
 
 async def _catch_up(conn: psycopg.AsyncConnection[Any], generation: str, reader: Reader, batch: int) -> None:

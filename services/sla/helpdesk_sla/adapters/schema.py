@@ -1,4 +1,4 @@
-"""The SLA service's own PostgreSQL schema ``sla``: tickets' histories, timers, outbox, commands.
+"""The SLA service's own PostgreSQL schema ``sla``: tickets' histories, timers, outbox, commands, parked.
 
 Timers live here, not in memory: a restart loses none, and ``fired_at`` (set in the
 transaction that records the firing's facts and command) means none fires twice.
@@ -7,6 +7,8 @@ transaction that records the firing's facts and command) means none fires twice.
 from __future__ import annotations
 
 import psycopg
+
+from helpdesk_shared import parking
 
 SCHEMA = "sla"
 _INIT_LOCK = 0x534C4131
@@ -67,6 +69,7 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_policies (
     customer_id text PRIMARY KEY,
     policy text NOT NULL                    -- the newest policy_changed fact taken in
 );
+{parking.ddl(f"{SCHEMA}.parked")}
 """
 
 

@@ -172,6 +172,12 @@ async def track(conn: Conn, position: int, stream_seq: int) -> None:
     await conn.execute(f"UPDATE {SCHEMA}.tracking SET position = %s, stream_seq = %s", (position, stream_seq))
 
 
+async def advance(conn: Conn, position: int | None, stream_seq: int) -> None:
+    """Track past messages that were parked: the tracking only moves forward."""
+    await conn.execute(f"UPDATE {SCHEMA}.tracking SET stream_seq = greatest(stream_seq, %s),"
+                       " position = greatest(position, coalesce(%s, position))", (stream_seq, position))
+
+
 async def unsettled(conn: Conn, now: dt.datetime) -> bool:
     """Whether anything due by ``now`` is still unfired, unsent or unpublished."""
     row = await (await conn.execute(

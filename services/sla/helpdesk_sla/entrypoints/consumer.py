@@ -1,93 +1,74 @@
 """The ticket-event consumer: a durable JetStream consumer feeding the SLA's tables.
 
 It follows every ticket event and every customer policy change, in stream order.
-
-As in the query projector, the database is the bookmark: each batch commits the
-tickets' rows, timers, outbox facts and the tracked position together, and only
-then is acknowledged; on start the durable consumer is re-aligned to the tracked
-stream sequence. One consumer is active at a time (an advisory lock) — per-ticket
-order matters; other SLA processes stand by and still fire timers.
+The stream runner owns the loop (the tickets' rows, timers, outbox facts and the
+tracked position commit together, then the batch is acknowledged; a message that
+cannot be applied is parked in ``sla.parked``, holding back its ticket). One consumer
+is active at a time (an advisory lock) — per-ticket order matters; other SLA
+processes stand by and still fire timers.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import msgspec
 import psycopg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from prometheus_client import Counter, Gauge
 
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import subjects
-from helpdesk_shared.locked_loop import LockedLoop
-from helpdesk_shared.stream import bind_aligned
+from helpdesk_shared.parking import Parking, Rejected, StreamMessage
+from helpdesk_shared.stream_runner import Follower, Meters, StreamRunner, Subscription
 
 from helpdesk_sla.adapters import store
+from helpdesk_sla.adapters.schema import SCHEMA
 from helpdesk_sla.application import PolicyLookup, take_events
 
-log = logging.getLogger("helpdesk.sla.consumer")
 DURABLE = "helpdesk-sla"
 LOCK_ID = 0x534C4130
-APPLIED = Counter("helpdesk_sla_events_applied_total", "Ticket events applied to SLA state")
-POSITION = Gauge("helpdesk_sla_position", "Ticket-store position the SLA service has applied")
-
-
+PARKING_LOCK = 0x534C4134
 FILTERS = (subjects.ALL_TICKET_EVENTS, subjects.CUSTOMER_POLICY_CHANGES)
+METERS = Meters(
+    Counter("helpdesk_sla_events_applied_total", "Ticket events applied to SLA state"),
+    Counter("helpdesk_sla_events_parked_total", "Messages parked because the SLA could not apply them"),
+    Gauge("helpdesk_sla_parked_events", "Messages currently parked in sla.parked"),
+    Gauge("helpdesk_sla_position", "Ticket-store position the SLA service has applied"))
 _DECODERS = {"ticket": ev.decode, "customer": directory.decode}
+Conn = psycopg.AsyncConnection[Any]
 
 
-def _decode(subject: str, payload: bytes) -> ev.CloudEvent | str:
+def _decode(msg: StreamMessage) -> ev.CloudEvent:
     try:
-        return _DECODERS[subjects.family(subject)](payload)
+        return _DECODERS[subjects.family(msg.subject)](msg.payload)
     except (KeyError, msgspec.DecodeError, msgspec.ValidationError) as error:
-        return f"undecodable: {error!r}"
+        raise Rejected(f"undecodable: {error!r}") from None
 
 
-class Consumer(LockedLoop):
-    name = "SLA consumer"
-    lock_id = LOCK_ID
-    standby_pause = 1.0
+class SlaProjection:
+    """The SLA's tables as the stream runner drives them."""
 
+    def __init__(self, policy_of: PolicyLookup) -> None:
+        self._policy_of = policy_of
+        self.parking = Parking(f"{SCHEMA}.parked", PARKING_LOCK)
+
+    async def tracked(self, conn: Conn) -> int:
+        return (await store.tracking(conn))[1]
+
+    async def apply(self, conn: Conn, msgs: Sequence[StreamMessage], replay: bool = False) -> int:
+        taken = await take_events(conn, [(m.stream_seq, _decode(m)) for m in msgs], self._policy_of, replay)
+        return taken.applied
+
+    async def advance(self, conn: Conn, stream_seq: int, position: int | None) -> None:
+        await store.advance(conn, position, stream_seq)
+
+
+class Consumer(StreamRunner):
     def __init__(self, conninfo: str, js: JetStreamContext, policy_of: PolicyLookup,
-                 on_commit: Callable[[], None], batch: int = 500) -> None:
-        super().__init__(conninfo)
-        self._js, self._policy_of, self._batch = js, policy_of, batch
-        self._on_commit = on_commit
-
-    async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        await self._follow(conn, await self._subscribe(conn))
-
-    async def _subscribe(self, conn: psycopg.AsyncConnection[Any]) -> Any:
-        _, tracked = await store.tracking(conn)
-        return await bind_aligned(self._js, DURABLE, FILTERS, tracked)
-
-    async def _follow(self, conn: psycopg.AsyncConnection[Any], sub: Any) -> None:
-        try:
-            while not self._stopping.is_set():
-                try:
-                    msgs = await sub.fetch(self._batch, timeout=0.5)
-                except (NatsTimeout, TimeoutError):
-                    continue
-                if not msgs:
-                    continue
-                batch = [(m.metadata.sequence.stream, _decode(m.subject, m.data)) for m in msgs]
-                async with conn.transaction():
-                    taken = await take_events(conn, batch, self._policy_of)
-                await msgs[-1].ack()  # AckPolicy.ALL: the whole batch
-                if taken.replanned:
-                    log.info("re-planned %d open tickets after a policy change", taken.replanned)
-                for seq, why in taken.skipped:
-                    log.error("skipped stream message %d: %s", seq, why)
-                APPLIED.inc(taken.applied)
-                POSITION.set(taken.position)
-                self._on_commit()
-        finally:
-            with contextlib.suppress(Exception):
-                await sub.unsubscribe()
-
+                 on_commit: Callable[[], None], batch: int = 500, stuck_after: float = 30.0) -> None:
+        follower = Follower("SLA consumer", js, SlaProjection(policy_of), Subscription(DURABLE, FILTERS), METERS,
+                            batch, stuck_after, lambda _: on_commit())
+        super().__init__(conninfo, follower, LOCK_ID)
