@@ -99,7 +99,7 @@ def test_hardening_up_restarts_a_killed_service_and_it_is_ready_again(run_up):
     os.kill(crashed, signal.SIGKILL)
     wait_until(lambda: "web exited with code -9; restarting in 0.2s" in output(), timeout=30)
     wait_until(lambda: _child(process.pid, b"helpdesk_fake\0serve") not in (None, crashed), timeout=30)
-    assert "web      | restarted (pid " in output()
+    wait_until(lambda: "web      | restarted (pid " in output(), timeout=30)  # said once the child runs
     wait_until(lambda: _ready(env["HELPDESK_FAKE_URL"]), timeout=30)
     assert process.poll() is None, "the stack survived"
     process.send_signal(signal.SIGINT)
