@@ -6,9 +6,11 @@ import datetime as dt
 import json
 import uuid
 
+import pytest
 from eventsourcing.persistence import StoredEvent
 
-from helpdesk_intake.adapters.eventstore import open_event_store
+from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
+from helpdesk_intake.adapters.eventstore import SideRow, open_event_store
 from helpdesk_intake.domain.base import Context
 from helpdesk_intake.domain.rules import PermissiveRules
 from helpdesk_intake.domain.ticket import Ticket
@@ -49,4 +51,27 @@ def test_topics_are_pinned_names_not_module_paths(database_url: str) -> None:
         assert topics == ["helpdesk:Ticket.Opened", "helpdesk:Ticket.Accepted"]
         assert store.repository.get(ticket.id).status.value == "in_progress"
     finally:
+        store.close()
+
+
+def test_hardening_a_commit_whose_answer_was_lost_is_done_not_a_conflict(database_url: str) -> None:
+    """The store retries a save whose connection died; if that save had committed, the retry
+    collides with its own rows. The command happened: it answers its positions, once."""
+    store = open_event_store(database_url)
+    committer = GroupCommitter(store)
+    try:
+        ticket = _opened()
+        events = ticket.collect_events()
+        number = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)", ("HD-9", ticket.id))
+        landed = store.save(*events, rows=[number])  # the attempt whose answer was lost
+        retried = committer.commit(events, [number])
+        assert [r.notification.id for r in retried] == [r.notification.id for r in landed]
+        assert len(store.recorder.select_notifications(start=1, limit=10)) == 1
+        rival = Ticket.open(Context("u", Role.AGENT, NOW), PermissiveRules(), id=ticket.id, number="HD-10",
+                            customer_id="c", requester_id=None, subject="another", description="d",
+                            channel="portal", category=None, priority="normal", service=None, policy=None)
+        with pytest.raises(CommitConflict):  # another save at that version is still a conflict
+            committer.commit(rival.collect_events())
+    finally:
+        committer.close()
         store.close()

@@ -20,7 +20,8 @@ from typing import Any
 
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import IntegrityError, Notification, Recording
+from psycopg import sql
 
 from helpdesk_intake.adapters.eventstore import SideRow
 
@@ -82,10 +83,12 @@ class GroupCommitter:
                 *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
             )
         except IntegrityError as error:
-            if len(batch) == 1:
-                batch[0].done.set_exception(CommitConflict(_constraint_of(error)))
-            else:
-                for item in batch:
+            for item in batch:
+                if (landed := self._landed(item)) is not None:
+                    item.done.set_result(landed)
+                elif len(batch) == 1:
+                    item.done.set_exception(CommitConflict(_constraint_of(error)))
+                else:
                     self._save([item])
             return
         except Exception as error:  # noqa: BLE001 - every waiting command must hear of it
@@ -96,6 +99,30 @@ class GroupCommitter:
         for item in batch:
             item.done.set_result(recordings[start : start + len(item.events)])
             start += len(item.events)
+
+
+    def _landed(self, commit: _Commit) -> list[Recording] | None:
+        """``commit``'s recordings if it is in the store already, else None.
+
+        The store retries a save whose connection was lost; if the lost attempt had in fact
+        committed, the retry collides with its own rows. Then the commit happened — answering
+        a conflict would make the command look failed, and re-deciding it would save it twice.
+        """
+        recorder = self._store.recorder
+        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
+        query = sql.SQL("SELECT notification_id, state FROM {} WHERE originator_id = %s AND originator_version = %s"
+                        ).format(table)
+        recordings = []
+        with recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            for event in commit.events:
+                stored = self._store.mapper.to_stored_event(event)
+                row = conn.execute(query, (stored.originator_id, stored.originator_version)).fetchone()
+                if row is None or bytes(row["state"]) != stored.state:
+                    return None
+                recordings.append(Recording(event, Notification(
+                    id=row["notification_id"], originator_id=stored.originator_id,
+                    originator_version=stored.originator_version, topic=stored.topic, state=stored.state)))
+        return recordings
 
 
 def _constraint_of(error: BaseException) -> str | None:
