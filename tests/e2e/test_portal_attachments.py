@@ -6,7 +6,11 @@ intake, its relay and query run as real processes; reads wait on the position th
 from __future__ import annotations
 
 import hashlib
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -73,3 +77,24 @@ def test_tel8_a_screenshot_attached_in_the_portal_is_downloadable_by_those_who_s
     hidden = download(desk, ann, internal_url)
     assert (hidden.status_code, hidden.json()["code"]) == (404, "not_found")
     assert [a["url"] for a in desk.read(ann, f"/v1/tickets/{tid}", position).json()["attachments"]] == [listed["url"]]
+
+
+def test_hardening_an_oversize_attachment_upload_answers_413_to_urllib(desk: Desk) -> None:
+    """Refused before it is read, the upload is still read (and thrown away) so the client hears why."""
+    ann = desk.customer("acme")
+    opened, _ = desk.command(ann, "POST", "/v1/tickets", {"subject": "Большой файл", "description": "Видео."})
+    boundary = "helpdesk-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"video.mp4\"\r\n"
+            f"Content-Type: video/mp4\r\n\r\n").encode() + b"\0" * (30 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
+    request = urllib.request.Request(f"{desk.intake.base_url}/v1/tickets/{opened['id']}/attachments", data=body,
+                                     method="POST", headers={**ann.auth,
+                                                             "Content-Type": f"multipart/form-data; boundary={boundary}"})
+
+    def post() -> urllib.error.HTTPError:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=60)
+        return refused.value
+
+    with ThreadPoolExecutor(1) as pool:  # a client thread, as a script uploading a file would be
+        error = pool.submit(post).result(timeout=120)
+    assert error.code == 413 and json.loads(error.read())["code"] == "payload_too_large"

@@ -23,6 +23,7 @@ from helpdesk_intake.application.attachments import PortalAttachments, Upload
 from helpdesk_intake.domain.mail import Limits
 from helpdesk_intake.entrypoints.http.meta import answer, command_request
 from helpdesk_intake.entrypoints.http.routes import WRITERS
+from helpdesk_intake.entrypoints.http.uploads import answer_after_upload
 
 MEDIA_TYPE = "multipart/form-data"
 FILE_FIELD = "file"
@@ -46,7 +47,7 @@ def attachments_route(limits: Limits, max_files_bytes: int, max_text_bytes: int)
     max_body = min(limits.max_attachment_bytes * limits.max_attachments, max_files_bytes) + max_text_bytes
 
     @post("/v1/tickets/{ticket_id:str}/attachments", tags=["tickets"], request_max_body_size=max_body,
-          status_code=201, operation_class=UploadOperation)
+          status_code=201, operation_class=UploadOperation, middleware=[answer_after_upload(max_body)])
     async def attach(request: HttpRequest[Any, Any, Any], ticket_id: str, principal: Principal,
                      portal: PortalAttachments) -> Response[dict[str, Any]]:
         """Attach files: one comment carrying them (TEL-8), ``multipart/form-data``.
