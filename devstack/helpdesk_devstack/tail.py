@@ -9,12 +9,13 @@ import asyncio
 import json
 
 import nats
+from helpdesk_shared.connections import nats_servers
 from helpdesk_shared.settings import CommonSettings, from_env
 from nats.js.api import DeliverPolicy
 
 
 async def tail(subject: str, from_start: bool, limit: int | None) -> None:
-    nc = await nats.connect(from_env(CommonSettings).nats_url)
+    nc = await nats.connect(nats_servers(from_env(CommonSettings).nats_url))
     try:
         policy = DeliverPolicy.ALL if from_start else DeliverPolicy.NEW
         sub = await nc.jetstream().subscribe(subject, ordered_consumer=True, deliver_policy=policy)

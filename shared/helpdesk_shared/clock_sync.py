@@ -36,14 +36,14 @@ class Settled(msgspec.Struct, frozen=True):
     position: int
 
 
-async def open_bucket(nc: NATS) -> KeyValue:
-    """The clock's KV bucket, created on first use by whichever service comes first."""
+async def open_bucket(nc: NATS, replicas: int = 1) -> KeyValue:
+    """The clock's KV bucket, created on first use (with ``replicas`` copies) by whichever service comes first."""
     js = nc.jetstream()
     try:
         return await js.key_value(BUCKET)
     except BucketNotFoundError:
         with contextlib.suppress(Exception):  # another service may create it at the same moment
-            return await js.create_key_value(bucket=BUCKET, history=1)
+            return await js.create_key_value(bucket=BUCKET, history=1, replicas=replicas)
         return await js.key_value(BUCKET)
 
 
@@ -56,8 +56,9 @@ class SharedClock:
 
     simulated = True
 
-    def __init__(self, start: dt.datetime | None = None) -> None:
+    def __init__(self, start: dt.datetime | None = None, replicas: int = 1) -> None:
         self._clock = SimulatedClock(start or SystemClock().now())
+        self._replicas = replicas  # of its KV bucket in a JetStream cluster (HELPDESK_STREAM_REPLICAS)
         self._kv: KeyValue | None = None
         self._task: asyncio.Task[None] | None = None
         self._moved = asyncio.Event()
@@ -72,7 +73,7 @@ class SharedClock:
 
     async def follow(self, nc: NATS) -> None:
         """Start at the shared instant (setting it to the wall time if absent) and follow it."""
-        kv = self._kv = await open_bucket(nc)
+        kv = self._kv = await open_bucket(nc, self._replicas)
         try:
             start = _parse((await kv.get(NOW_KEY)).value or b"")
         except KeyNotFoundError:

@@ -16,10 +16,20 @@ RECONNECT_TIMEOUT = 10.0  # a lost connection is retried with backoff this long,
 CONNECT_TIMEOUT = 3  # seconds one connection attempt may take (an unreachable host, not a refusal)
 
 
+def nats_servers(url: str) -> list[str]:
+    """The servers of ``HELPDESK_NATS_URL``: one URL, or a cluster's as a comma-separated list."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
+async def connect_nats(url: str, name: str, **options: Any) -> NATS:
+    """A NATS connection to any server of ``url`` that reconnects forever (to another one if its server dies)."""
+    return await nats.connect(nats_servers(url), name=name, max_reconnect_attempts=-1, **options)
+
+
 @asynccontextmanager
 async def nats_connection(url: str, name: str) -> AsyncIterator[NATS]:
     """A NATS connection that reconnects forever and is drained on exit (graceful shutdown)."""
-    nc = await nats.connect(url, name=name, max_reconnect_attempts=-1, connect_timeout=5)
+    nc = await connect_nats(url, name, connect_timeout=5)
     try:
         yield nc
     finally:

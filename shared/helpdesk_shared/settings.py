@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 import msgspec
 
@@ -61,3 +61,8 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     clock: str = "system"
     bind_host: str = "127.0.0.1"
     data_dir: str = ".helpdesk"
+    # The HELPDESK stream in a JetStream cluster (stream.StreamLimits): copies kept (1, 3 or 5),
+    # and what it may keep (0 days: forever; -1 bytes: no limit). The same in every service.
+    stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
+    stream_max_age_days: Annotated[int, msgspec.Meta(ge=0)] = 0
+    stream_max_bytes: Annotated[int, msgspec.Meta(ge=-1)] = -1

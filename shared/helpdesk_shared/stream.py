@@ -1,7 +1,9 @@
 """The ``HELPDESK`` JetStream stream (CONTRACT §8): its one configuration and its message headers.
 
 Every service that publishes to or reads from the stream may be the first to start,
-so each creates it idempotently with the same configuration from here.
+so each creates it idempotently with the same configuration from here; its copies
+across a cluster and its limits come from settings (``StreamLimits``), and a stream
+created with others is brought to them.
 """
 
 from __future__ import annotations
@@ -9,43 +11,91 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from typing import Any
 
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from helpdesk_shared import subjects
 
 log = logging.getLogger("helpdesk.stream")
 POSITION_HEADER = "Helpdesk-Position"  # the global event-store position of a ticket message
 DUPLICATE_WINDOW = dt.timedelta(minutes=10)
+INHERIT_REPLICAS = 0  # a durable consumer with 0 replicas has the stream's, and is rescaled with it
 
 
-def stream_config() -> StreamConfig:
-    """File storage, kept forever, deduplicated by ``Nats-Msg-Id`` within the window."""
-    return StreamConfig(
+@dataclass(frozen=True)
+class StreamLimits:
+    """How many copies of the stream a cluster keeps, and how old or large it may grow (0 / -1: no limit)."""
+
+    replicas: int = 1
+    max_age_days: int = 0
+    max_bytes: int = -1
+
+    @classmethod
+    def of(cls, settings: Any) -> StreamLimits:
+        """From a service's ``CommonSettings`` (``HELPDESK_STREAM_REPLICAS``, ``…_MAX_AGE_DAYS``, ``…_MAX_BYTES``)."""
+        max_bytes = settings.stream_max_bytes
+        return cls(settings.stream_replicas, settings.stream_max_age_days, max_bytes if max_bytes > 0 else -1)
+
+    @property
+    def max_age_seconds(self) -> float:
+        return dt.timedelta(days=self.max_age_days).total_seconds()  # 0: JetStream keeps messages forever
+
+    def applied_to(self, config: StreamConfig) -> StreamConfig:
+        return replace(config, num_replicas=self.replicas, max_bytes=self.max_bytes, max_age=self.max_age_seconds)
+
+    def differ_from(self, config: StreamConfig) -> bool:
+        return ((config.num_replicas or 1, config.max_bytes or -1, config.max_age or 0.0)
+                != (self.replicas, self.max_bytes, self.max_age_seconds))
+
+
+def stream_config(limits: StreamLimits = StreamLimits()) -> StreamConfig:
+    """File storage, deduplicated by ``Nats-Msg-Id`` within the window, replicated and limited as set."""
+    return limits.applied_to(StreamConfig(
         name=subjects.STREAM,
         subjects=subjects.STREAM_SUBJECTS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
-    )
+    ))
 
 
-async def ensure_stream(js: JetStreamContext) -> None:
-    """Create the ``HELPDESK`` stream if it is missing; add subject trees an older one lacks."""
+async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None) -> None:
+    """Create the ``HELPDESK`` stream if it is missing; bring an existing one to ``limits`` and the subject trees.
+
+    JetStream changes replicas and limits of a live stream in place: scaling up copies it to
+    the new peers, and durable consumers (which inherit the stream's replicas) follow. Without
+    ``limits`` (tools, tests) a new stream gets the defaults and an existing one keeps its own.
+    """
     try:
         info = await js.stream_info(subjects.STREAM)
     except NotFoundError:
         try:
-            await js.add_stream(stream_config())
+            await js.add_stream(stream_config(limits or StreamLimits()))
             return
-        except Exception:  # noqa: BLE001 - another service created it meanwhile
+        except BadRequestError:  # another service created it meanwhile (else: a bad setting, raised below)
             info = await js.stream_info(subjects.STREAM)
-    missing = [s for s in subjects.STREAM_SUBJECTS if s not in (info.config.subjects or [])]
+    config = info.config
+    missing = [s for s in subjects.STREAM_SUBJECTS if s not in (config.subjects or [])]
     if missing:
         log.info("adding subjects %s to stream %s", missing, subjects.STREAM)
-        await js.update_stream(config=replace(info.config, subjects=[*(info.config.subjects or []), *missing]))
+        config = replace(config, subjects=[*(config.subjects or []), *missing])
+    if limits is not None and limits.differ_from(config):
+        log.warning("stream %s: replicas %s, max bytes %s, max age %s s -> %s", subjects.STREAM,
+                    config.num_replicas, config.max_bytes, config.max_age, limits)
+        config = limits.applied_to(config)
+    if config is not info.config:
+        await js.update_stream(config=config)
+
+
+async def ensure_replicas(js: JetStreamContext, stream: str, replicas: int) -> None:
+    """Bring the stream behind a KV bucket or object store to ``replicas`` copies (created before with others)."""
+    info = await js.stream_info(stream)
+    if (info.config.num_replicas or 1) != replicas:
+        log.warning("stream %s: replicas %s -> %s", stream, info.config.num_replicas, replicas)
+        await js.update_stream(config=replace(info.config, num_replicas=replicas))
 
 
 async def last_position(js: JetStreamContext, subject: str) -> int:
@@ -74,6 +124,7 @@ async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str |
     by an older version. Several filter subjects keep their messages in stream order.
     """
     filters = [filter_subject] if isinstance(filter_subject, str) else list(filter_subject)
+    await _warn_if_dropped(js, durable, tracked_seq)
     try:
         info = await js.consumer_info(subjects.STREAM, durable)
         current = info.config.filter_subjects or ([info.config.filter_subject] if info.config.filter_subject else [])
@@ -88,5 +139,14 @@ async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str |
         which = {"filter_subject": filters[0]} if len(filters) == 1 else {"filter_subjects": filters}
         await js.add_consumer(subjects.STREAM, ConsumerConfig(
             durable_name=durable, name=durable, ack_policy=ack_policy, ack_wait=30.0,
-            max_ack_pending=max_ack_pending, **which, **start))
+            max_ack_pending=max_ack_pending, num_replicas=INHERIT_REPLICAS, **which, **start))
     return await js.pull_subscribe_bind(stream=subjects.STREAM, durable=durable)
+
+
+async def _warn_if_dropped(js: JetStreamContext, durable: str, tracked_seq: int) -> None:
+    """Say so when the stream's limits dropped messages this consumer never took in: it needs a rebuild."""
+    first = (await js.stream_info(subjects.STREAM)).state.first_seq
+    if first > tracked_seq + 1:
+        log.warning("%s is at stream sequence %d but the stream begins at %d (HELPDESK_STREAM_MAX_AGE_DAYS or "
+                    "…_MAX_BYTES dropped the rest): its projection misses them until rebuilt",
+                    durable, tracked_seq, first)

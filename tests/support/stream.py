@@ -62,3 +62,28 @@ def fetch_attachment(nats_url: str, digest: str) -> bytes | None:
         finally:
             await nc.close()
     return asyncio.run(get())
+
+
+@dataclass(frozen=True)
+class Replication:
+    """A stream's place in a JetStream cluster: its leader, and how many of its copies are current."""
+
+    leader: str | None
+    replicas: int  # num_replicas in its configuration
+    peers: int  # copies the cluster reports, the leader's included
+    current: int  # of those, up to date with the leader
+
+
+def replication(nats_url: str, stream: str = "HELPDESK") -> Replication:
+    """How ``stream`` is replicated, as the server at ``nats_url`` sees it."""
+    async def read() -> Replication:
+        nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=2)
+        try:
+            info = await nc.jetstream().stream_info(stream)
+        finally:
+            await nc.close()
+        followers = (info.cluster.replicas or []) if info.cluster else []
+        leader = info.cluster.leader if info.cluster else None
+        return Replication(leader, info.config.num_replicas or 1, (1 if leader else 0) + len(followers),
+                           (1 if leader else 0) + sum(1 for p in followers if p.current))
+    return asyncio.run(read())

@@ -10,16 +10,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import nats
 from eventsourcing.utils import get_topic
 from litestar import Litestar
 from litestar.di import Provide
 from nats.aio.client import Client as NATS
 
+from helpdesk_shared.attachments import prepare as prepare_attachments
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
-from helpdesk_shared.connections import nats_connection
+from helpdesk_shared.connections import connect_nats, nats_connection
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
@@ -72,7 +73,7 @@ class Intake:
 
 def make_clock(settings: IntakeSettings) -> Clock:
     """The system clock, or the shared test clock (CONTRACT §6) that follows NATS once started."""
-    return SharedClock() if settings.clock == "simulated" else SystemClock()
+    return SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
 
 
 def last_ticket_position(store: IntakeEventStore) -> int:
@@ -128,8 +129,9 @@ async def connected(settings: IntakeSettings, clock: Clock, name: str) -> AsyncI
     async with nats_connection(settings.nats_url, name) as nc:
         if isinstance(clock, SharedClock):
             await clock.follow(nc)
-        attachments = AttachmentStore(nc.jetstream(), asyncio.get_running_loop())
-        intake = await asyncio.to_thread(wire, settings, clock, attachments)
+        await prepare_attachments(nc.jetstream(), settings.stream_replicas)
+        store = AttachmentStore(nc.jetstream(), asyncio.get_running_loop(), settings.stream_replicas)
+        intake = await asyncio.to_thread(wire, settings, clock, store)
         try:
             yield intake, nc
         finally:
@@ -192,8 +194,8 @@ async def run_relay(settings: IntakeSettings | None = None) -> None:
     settings = settings or from_env(IntakeSettings)
     setup_tracing("intake-relay")
     store = await asyncio.to_thread(open_event_store, settings.database_url, 4, 0)
-    nc = await nats.connect(settings.nats_url, name="helpdesk-intake-relay", max_reconnect_attempts=-1)
-    relay = Relay(store, nc.jetstream(), settings.database_url)
+    nc = await connect_nats(settings.nats_url, "helpdesk-intake-relay")
+    relay = Relay(store, nc.jetstream(), settings.database_url, StreamLimits.of(settings))
     _on_signals(relay.stop)
     try:
         await relay.run()

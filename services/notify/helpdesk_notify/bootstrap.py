@@ -9,16 +9,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-import nats
 from litestar import Litestar
 from litestar.di import Provide
 from nats.aio.client import Client as NATS
 from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_shared.clock import SystemClock
-from helpdesk_shared.connections import database_pool
+from helpdesk_shared.connections import connect_nats, database_pool
 from helpdesk_shared.settings import from_env
-from helpdesk_shared.stream import ensure_stream
+from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
@@ -58,9 +57,9 @@ async def start(settings: NotifySettings) -> Running:
     sender_address = email.utils.parseaddr(settings.mail_from)[1] or "helpdesk@localhost"
     windows = await asyncio.to_thread(PolicyWindows.load, settings.policy_dir)
     await ensure_schema(settings.database_url)
-    nc = await nats.connect(settings.nats_url, name="helpdesk-notify", max_reconnect_attempts=-1)
+    nc = await connect_nats(settings.nats_url, "helpdesk-notify")
     js = nc.jetstream()
-    await ensure_stream(js)
+    await ensure_stream(js, StreamLimits.of(settings))
     pool = database_pool(settings.database_url, max_size=max(settings.pool_size, settings.notify_senders + 2),
                          autocommit=True)
     await pool.open(wait=True)

@@ -11,7 +11,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import nats
 from litestar import Litestar
 from litestar.di import Provide
 from nats.aio.client import Client as NATS
@@ -19,9 +18,11 @@ from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.connections import database_pool
 from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
@@ -62,15 +63,15 @@ class Running:
 
 
 async def connect_nats(settings: QuerySettings, name: str) -> NATS:
-    return await nats.connect(settings.nats_url, name=name, max_reconnect_attempts=-1)
+    return await open_nats(settings.nats_url, name)
 
 
 async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     await ensure_schema(settings.database_url)
     nc = await connect_nats(settings, "helpdesk-query")
-    stream = EventStream(nc)
+    stream = EventStream(nc, StreamLimits.of(settings))
     await stream.ensure()
-    clock: Clock = SharedClock() if settings.clock == "simulated" else SystemClock()
+    clock: Clock = SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
     if isinstance(clock, SharedClock):
         await clock.follow(nc)
     calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
@@ -156,7 +157,7 @@ async def run_projector(settings: QuerySettings | None = None) -> None:
     await ensure_schema(settings.database_url)
     nc = await connect_nats(settings, "helpdesk-query-projector")
     try:
-        await EventStream(nc).ensure()
+        await EventStream(nc, StreamLimits.of(settings)).ensure()
         projector = Projector(settings.database_url, nc.jetstream(), None, settings.projector_batch,
                               settings.consumer_stuck_seconds)
         _on_signals(projector.stop)
@@ -170,7 +171,7 @@ async def run_rebuild(settings: QuerySettings | None = None, progress: bool = Tr
     settings = settings or from_env(QuerySettings)
     nc = await connect_nats(settings, "helpdesk-query-rebuild")
     try:
-        return await rebuild(settings.database_url, EventStream(nc), progress)
+        return await rebuild(settings.database_url, EventStream(nc), progress)  # a reader: leaves the stream's limits
     finally:
         await nc.drain()
 

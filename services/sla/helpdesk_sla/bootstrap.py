@@ -19,7 +19,7 @@ from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import database_answers, nats_connection
 from helpdesk_shared.policies import Policy, load_policies
 from helpdesk_shared.settings import from_env
-from helpdesk_shared.stream import ensure_stream
+from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
@@ -40,7 +40,7 @@ _POLICY_LOCK = 0x534C4133
 
 
 def make_clock(settings: SlaSettings) -> Clock:
-    return SharedClock() if settings.clock == "simulated" else SystemClock()
+    return SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
 
 
 async def replan_changed_policies(conninfo: str, policies: dict[str, Policy], clock: Clock) -> None:
@@ -70,7 +70,7 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
         async with AsyncExitStack() as stack:
             nc = held["nats"] = await stack.enter_async_context(nats_connection(settings.nats_url, "helpdesk-sla"))
             js = nc.jetstream()
-            await ensure_stream(js)
+            await ensure_stream(js, StreamLimits.of(settings))
             await ensure_schema(settings.database_url)
             clock = make_clock(settings)
             if isinstance(clock, SharedClock):

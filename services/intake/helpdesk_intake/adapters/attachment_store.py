@@ -22,13 +22,15 @@ class AttachmentsUnavailable(Exception):
 
 
 class AttachmentStore:
-    def __init__(self, js: JetStreamContext, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, js: JetStreamContext, loop: asyncio.AbstractEventLoop, replicas: int = 1) -> None:
         self._js = js
         self._loop = loop
+        self._replicas = replicas  # copies of the bucket, should this be the first upload ever
 
     def keep(self, content: bytes, filename: str, content_type: str) -> Attachment:
         """Store ``content`` (once per SHA-256) and describe it for an event."""
-        upload = attachments.store(self._js, content, filename=filename, content_type=content_type)
+        upload = attachments.store(self._js, content, filename=filename, content_type=content_type,
+                                   replicas=self._replicas)
         future = asyncio.run_coroutine_threadsafe(upload, self._loop)
         try:
             return future.result(TIMEOUT_SECONDS)

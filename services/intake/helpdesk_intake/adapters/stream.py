@@ -8,7 +8,7 @@ republished message a no-op within the stream's duplicate window.
 
 from __future__ import annotations
 
-from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
+from helpdesk_shared.stream import POSITION_HEADER, StreamLimits, ensure_stream
 from helpdesk_shared.stream import last_store_position as last_published_position
 
-__all__ = ["POSITION_HEADER", "ensure_stream", "last_published_position"]
+__all__ = ["POSITION_HEADER", "StreamLimits", "ensure_stream", "last_published_position"]

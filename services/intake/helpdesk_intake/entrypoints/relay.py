@@ -32,7 +32,7 @@ from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.telemetry import context_from, inject_into
 
 from helpdesk_intake.adapters.eventstore import IntakeEventStore
-from helpdesk_intake.adapters.stream import POSITION_HEADER, ensure_stream, last_published_position
+from helpdesk_intake.adapters.stream import POSITION_HEADER, StreamLimits, ensure_stream, last_published_position
 from helpdesk_intake.adapters.translation import to_message
 
 log = logging.getLogger("helpdesk.relay")
@@ -77,15 +77,17 @@ class Relay(LockedLoop):
     name = "relay"
     lock_id = LOCK_ID
 
-    def __init__(self, store: IntakeEventStore, js: JetStreamContext, database_url: str) -> None:
+    def __init__(self, store: IntakeEventStore, js: JetStreamContext, database_url: str,
+                 limits: StreamLimits | None = None) -> None:
         super().__init__(database_url)
         self._store = store
         self._js = js
+        self._limits = limits
         self._folder = Folder(store)
 
     async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
-        await ensure_stream(self._js)
+        await ensure_stream(self._js, self._limits)
         position = await last_published_position(self._js)
         log.info("relaying from position %d", position + 1)
         while not self._stopping.is_set():

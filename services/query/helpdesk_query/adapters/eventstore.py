@@ -21,7 +21,7 @@ from nats.js.errors import NotFoundError
 
 from helpdesk_shared import subjects
 from helpdesk_shared.parking import StreamMessage, from_nats
-from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
+from helpdesk_shared.stream import POSITION_HEADER, StreamLimits, ensure_stream
 
 FETCH_TIMEOUT = 5.0
 
@@ -119,12 +119,14 @@ class Reader:
 class EventStream:
     """Reads of the ``HELPDESK`` stream."""
 
-    def __init__(self, nc: NATS) -> None:
+    def __init__(self, nc: NATS, limits: StreamLimits | None = None) -> None:
         self.nc = nc
         self.js = nc.jetstream()
+        self.limits = limits
 
     async def ensure(self) -> None:
-        await ensure_stream(self.js)
+        """The stream exists (replicated and limited as ``limits`` say, if given: ``ensure_stream``)."""
+        await ensure_stream(self.js, self.limits)
 
     @contextlib.asynccontextmanager
     async def reader(self, subject: str = subjects.ALL_TICKET_EVENTS, start_seq: int = 1
