@@ -1,6 +1,6 @@
 """What each overlay promises, read from what ``kubectl kustomize`` renders.
 
-dev: one replica of everything, NATS and PostgreSQL in the namespace. production: a 3-node
+dev: one replica of everything, NATS, PostgreSQL and a mail catcher in the namespace. production: a 3-node
 NATS JetStream cluster with the HELPDESK stream at 3 replicas, a CloudNativePG cluster whose
 generated Secret the services read, routes for intake and query, topology spread on every
 Deployment, and a ServiceMonitor for every process that serves metrics.
@@ -17,6 +17,7 @@ COMPONENT = "app.kubernetes.io/component"
 
 def helpdesk_containers(docs: list[dict]) -> list[dict]:
     return [container for doc in of_kind(docs, "Deployment")
+            if doc["metadata"]["labels"]["app.kubernetes.io/name"] == "helpdesk"
             for container in doc["spec"]["template"]["spec"]["containers"]]
 
 
