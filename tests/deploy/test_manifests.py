@@ -1,6 +1,7 @@
 """The deployment files agree with the code: processes, probes, settings names, file lists.
 
-Static checks only (PyYAML): no cluster, no Docker, no network.
+Static checks (PyYAML) of the base's files and of what kubectl renders for the overlays:
+no cluster, no Docker, no network.
 """
 
 from __future__ import annotations
@@ -12,8 +13,11 @@ import pytest
 
 yaml = pytest.importorskip("yaml")
 
+from tests.deploy.rendering import documents  # noqa: E402 - needs PyYAML
+
 ROOT = Path(__file__).resolve().parents[2]
-KUBE = ROOT / "deploy" / "kubernetes"
+KUBE = ROOT / "deploy" / "kubernetes" / "base"
+OVERLAYS = ["deploy/kubernetes/overlays/dev", "deploy/kubernetes/overlays/production"]
 # The five processes and the port each HTTP one listens on (None: no HTTP).
 PROCESSES = {
     "helpdesk-intake serve": 8001,
@@ -30,7 +34,11 @@ SETTINGS = [
     ("helpdesk_sla.settings", "SlaSettings"),
     ("helpdesk_notify.settings", "NotifySettings"),
 ]
-# In CONTRACT.md §1 but not (yet) a field of any settings struct: notify will read it.
+# Set by the production overlay for the stream settings that branch i/cluster adds to the
+# code; drop a name from here once a settings struct declares it.
+PENDING_SETTINGS = {
+    "HELPDESK_STREAM_REPLICAS", "HELPDESK_STREAM_MAX_AGE_DAYS", "HELPDESK_STREAM_MAX_BYTES",
+}
 
 
 def known_env() -> set[str]:
@@ -80,14 +88,14 @@ def test_card7_deployments_run_known_processes_with_probes_resources_and_non_roo
 
 def test_every_helpdesk_variable_is_a_setting():
     names = set()
-    for doc in kube_docs():
+    for doc in kube_docs() + [doc for overlay in OVERLAYS for doc in documents(overlay)]:
         if doc["kind"] in ("ConfigMap", "Secret") and doc["metadata"]["name"] != "helpdesk-policies":
             names |= (doc.get("data") or {}).keys() | (doc.get("stringData") or {}).keys()
     for _, container in containers():
         names |= {var["name"] for var in container.get("env", [])}
     for service in compose()["services"].values():
         names |= set(service.get("environment", {}))
-    unknown = {n for n in names if n.startswith("HELPDESK_")} - known_env()
+    unknown = {n for n in names if n.startswith("HELPDESK_")} - known_env() - PENDING_SETTINGS
     assert not unknown
     assert "HELPDESK_CLOCK" not in names  # never in production
 
