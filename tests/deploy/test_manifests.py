@@ -34,11 +34,6 @@ SETTINGS = [
     ("helpdesk_sla.settings", "SlaSettings"),
     ("helpdesk_notify.settings", "NotifySettings"),
 ]
-# Set by the production overlay for the stream settings that branch i/cluster adds to the
-# code; drop a name from here once a settings struct declares it.
-PENDING_SETTINGS = {
-    "HELPDESK_STREAM_REPLICAS", "HELPDESK_STREAM_MAX_AGE_DAYS", "HELPDESK_STREAM_MAX_BYTES",
-}
 
 
 def known_env() -> set[str]:
@@ -95,7 +90,7 @@ def test_every_helpdesk_variable_is_a_setting():
         names |= {var["name"] for var in container.get("env", [])}
     for service in compose()["services"].values():
         names |= set(service.get("environment", {}))
-    unknown = {n for n in names if n.startswith("HELPDESK_")} - known_env() - PENDING_SETTINGS
+    unknown = {n for n in names if n.startswith("HELPDESK_")} - known_env()
     assert not unknown
     assert "HELPDESK_CLOCK" not in names  # never in production
 
