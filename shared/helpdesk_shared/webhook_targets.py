@@ -97,7 +97,7 @@ async def resolve(parts: SplitResult, allow_loopback: bool, timeout: float = 5.0
     try:
         infos = await asyncio.wait_for(asyncio.get_running_loop().getaddrinfo(
             parts.hostname, _port(parts), type=socket.SOCK_STREAM), timeout)
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:  # ValueError: an unencodable name (idna)
         raise RefusedTarget(f"{parts.hostname} does not resolve: {error}") from None
     return pick(parts, infos, allow_loopback)
 
@@ -106,7 +106,7 @@ def resolve_blocking(parts: SplitResult, allow_loopback: bool) -> str:
     """``resolve`` for synchronous callers (intake's command threads)."""
     try:
         infos = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # ValueError: an unencodable name (idna)
         raise RefusedTarget(f"{parts.hostname} does not resolve: {error}") from None
     return pick(parts, infos, allow_loopback)
 

@@ -75,7 +75,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_deliveries (
     subject text NOT NULL, stream_seq bigint NOT NULL, body bytea NOT NULL,
     state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'delivered', 'failed')),
     attempts integer NOT NULL DEFAULT 0, retry_base integer NOT NULL DEFAULT 0,
-    next_attempt_at timestamptz NOT NULL DEFAULT now(), last_status integer, last_error text, created_at timestamptz NOT NULL DEFAULT now(),
+    next_attempt_at timestamptz NOT NULL DEFAULT now(), last_status integer, last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(), delivered_at timestamptz,
     UNIQUE (webhook_id, event_id)
 );

@@ -94,6 +94,8 @@ class WebhookOutbox:
         async with self._pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
             await cur.execute(f"SELECT {_COLUMNS} FROM {_T} WHERE {where} ORDER BY id LIMIT %s", (*args, limit))
             rows = await cur.fetchall()
+            if not rows:
+                return []
             await cur.execute(f"SELECT delivery_id, attempt, at, status, error, duration_ms FROM"
                               f" {SCHEMA}.webhook_attempts WHERE delivery_id = ANY(%s) ORDER BY delivery_id, attempt",
                               ([r["id"] for r in rows],))

@@ -31,6 +31,9 @@ _QUEUE = (f"INSERT INTO {SCHEMA}.webhook_deliveries (webhook_id, event_id, subje
           " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (webhook_id, event_id) DO NOTHING")
 
 
+_FACTS = {name.rsplit(".", 1)[-1] for name in hooks.WEBHOOK_EVENT_TYPES.values()}  # others: newer, passed over
+
+
 class _Identified(msgspec.Struct):
     id: str
 
@@ -48,7 +51,7 @@ async def queue_deliveries(conn: psycopg.AsyncConnection[Any], msgs: Sequence[St
     for msg in msgs:
         if not (msg.stream_seq > tracked_seq or replay):
             continue  # a redelivery: applied before
-        if subjects.family(msg.subject) == "webhook":
+        if subjects.family(msg.subject) == "webhook" and msg.subject.rsplit(".", 1)[-1] in _FACTS:
             await _registry(conn, msg, active)
         if msg.stream_seq >= mail_from_seq:
             wanted = [hook for hook, patterns in active.items() if any(matches(p, msg.subject) for p in patterns)]
