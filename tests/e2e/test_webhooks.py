@@ -136,6 +136,10 @@ def test_platform_webhooks_deliver_signed_cloudevents_with_retries_filters_and_a
         [dead] = wait_until(lambda: [d for d in _log(notify, down) if d["state"] == "failed"], timeout=30)
         assert [a["status"] for a in dead["attempts_log"]] == [503, 503, 503]
         hooks.defaults["/down"] = 200
+        for n in (10**30, 999_999):
+            missing = httpx.post(f"{notify.url}/v1/webhooks/{down}/deliveries/{n}/retry", headers=ADMIN)
+            assert missing.status_code in (400, 404) and missing.json()["code"] in ("validation_failed", "not_found")
+        assert httpx.get(f"{notify.url}/v1/webhooks/{uuid.uuid4()}/deliveries", headers=ADMIN).status_code == 404
         retried = httpx.post(f"{notify.url}/v1/webhooks/{down}/deliveries/{dead['id']}/retry", headers=ADMIN)
         assert retried.status_code == 202, retried.text
         wait_until(lambda: [d["state"] for d in _log(notify, down)] == ["delivered"], timeout=30)

@@ -15,6 +15,8 @@ from helpdesk_shared.web.problems import Problem
 
 from helpdesk_notify.adapters.webhook_outbox import STATES, InFlight, WebhookOutbox
 
+BIGINT = 2**63 - 1  # delivery ids are bigserial: a larger number names none
+
 
 @dataclass(frozen=True)
 class WebhookAdmin:
@@ -32,7 +34,7 @@ class WebhookDeliveryRoutes(Controller):
     async def deliveries(self, webhook_id: str, principal: Principal, webhooks: WebhookAdmin,
                          state_filter: Annotated[str | None, Parameter(query="state")] = None,
                          limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-                         after: Annotated[int, Parameter(ge=0)] = 0) -> dict[str, Any]:
+                         after: Annotated[int, Parameter(ge=0, le=BIGINT)] = 0) -> dict[str, Any]:
         """A webhook's deliveries, oldest first: state, attempts (each with its status or error), next try.
 
         ``id`` is the ``n`` of ``POST …/deliveries/{n}/retry``; page with ``after``.
@@ -47,7 +49,8 @@ class WebhookDeliveryRoutes(Controller):
         return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
     @post("/{n:int}/retry", status_code=202)
-    async def retry(self, webhook_id: str, n: int, principal: Principal, webhooks: WebhookAdmin) -> dict[str, Any]:
+    async def retry(self, webhook_id: str, n: Annotated[int, Parameter(ge=1, le=BIGINT)], principal: Principal,
+                    webhooks: WebhookAdmin) -> dict[str, Any]:
         """Try delivery ``n`` again now, with a fresh allowance of attempts (a delivered one is sent again)."""
         principal.require(Role.ADMIN)
         try:
