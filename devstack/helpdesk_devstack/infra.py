@@ -26,6 +26,7 @@ DEFAULTS = {
     "HELPDESK_SMTP_CATCHER_PORT": "2525",
     "HELPDESK_INBOUND_SMTP_PORT": "2526",
     "HELPDESK_PG_PORT": "55432",
+    "HELPDESK_WEBHOOK_ALLOW_LOOPBACK": "true",  # webhooks to a receiver on this machine, over plain http
 }
 HTTP_SERVICES = ("intake", "query", "sla", "notify")
 

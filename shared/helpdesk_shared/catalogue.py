@@ -14,7 +14,7 @@ from typing import Any
 
 import msgspec
 
-from helpdesk_shared import directory_events, events, mail_events, sla_events, subjects
+from helpdesk_shared import directory_events, events, mail_events, sla_events, subjects, webhook_events
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -29,6 +29,7 @@ FAMILIES = (
     ("user", {f: t for f, t in directory_events.DIRECTORY_EVENT_TYPES.items()
               if issubclass(f, directory_events.UserFact)}, "userEvents", subjects.USER_PREFIX, "user"),
     ("mail", mail_events.MAIL_EVENT_TYPES, "mailEvents", subjects.MAIL_PREFIX, "mail"),
+    ("webhook", webhook_events.WEBHOOK_EVENT_TYPES, "webhookEvents", subjects.WEBHOOK_PREFIX, "webhook"),
 )
 # (heading, family names, where the facts are defined, what every one of them carries)
 SECTIONS = (
@@ -45,6 +46,9 @@ SECTIONS = (
     ("Inbound-mail events", ("mail",), "mail_events.py", mail_events.MailFact,
      "Published by intake's relay: the one outcome of each message that reached the email channel.\n"
      "Every one carries `mail_id`, `message_id`, `sender`, `subject` and `occurred_at`."),
+    ("Webhook events", ("webhook",), "webhook_events.py", webhook_events.WebhookFact,
+     "Published by intake's relay: webhook registrations and removals (CONTRACT §10), never a secret.\n"
+     "Every one carries `webhook_id`, `version`, `actor` and `occurred_at`; notify delivers from them."),
 )
 
 
@@ -84,7 +88,7 @@ def asyncapi() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {"title": "helpdesk events", "version": "1",
                  "description": "Generated from helpdesk_shared (events, sla_events, directory_events,"
-                                " mail_events); do not edit by hand."},
+                                " mail_events, webhook_events); do not edit by hand."},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": components},

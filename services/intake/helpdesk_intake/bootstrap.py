@@ -36,6 +36,7 @@ from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.attachments import PortalAttachments
 from helpdesk_intake.application.customers import CustomerDirectory
+from helpdesk_intake.application.webhooks import WebhookService
 from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.mail import Limits
@@ -48,6 +49,7 @@ from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS
+from helpdesk_intake.entrypoints.http.webhooks import WebhookController
 from helpdesk_intake.entrypoints.relay import Relay
 from helpdesk_intake.settings import IntakeSettings
 
@@ -65,6 +67,7 @@ class Intake:
     identity: IdentityService
     inbound: InboundMailService
     portal: PortalAttachments
+    webhooks: WebhookService
 
     def close(self) -> None:
         self.committer.close()
@@ -120,7 +123,8 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -
     limits = attachment_limits(settings)
     inbound = InboundMailService(tickets, MailDirectory(store, settings.public_domains()), attachments.keep, limits)
     portal = PortalAttachments(tickets, attachments.keep, limits)
-    return Intake(store, committer, tickets, identity_service(settings, parts), inbound, portal)
+    webhooks = WebhookService(**parts, allow_loopback=settings.webhook_allow_loopback)
+    return Intake(store, committer, tickets, identity_service(settings, parts), inbound, portal, webhooks)
 
 
 @asynccontextmanager
@@ -171,7 +175,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                              lambda: last_ticket_position(holder["intake"].store))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,
-        handlers=[*CONTROLLERS, inbound_email_route(settings.inbound_max_message_bytes),
+        handlers=[*CONTROLLERS, WebhookController, inbound_email_route(settings.inbound_max_message_bytes),
                   attachments_route(attachment_limits(settings), settings.inbound_max_message_bytes,
                                     settings.max_body_bytes)],
         readiness={"database": database_ready, "nats": nats_ready}, tracer_provider=setup_tracing("intake"),
@@ -182,6 +186,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),
             "inbound": Provide(lambda: holder["intake"].inbound, sync_to_thread=False),
             "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
+            "webhooks": Provide(lambda: holder["intake"].webhooks, sync_to_thread=False),
             "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
             "client_address": Provide(lambda: client_address, sync_to_thread=False),

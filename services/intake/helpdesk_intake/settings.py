@@ -42,6 +42,7 @@ class IntakeSettings(CommonSettings, kw_only=True):
     login_address_attempts: Annotated[int, Meta(ge=1)] = 60
     login_address_window_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 60.0
     trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For names the client
+    webhook_allow_loopback: bool = False  # webhooks to 127.0.0.1/::1/localhost (http too): development only
 
     def public_domains(self) -> frozenset[str]:
         return frozenset(d.strip().lower() for d in self.inbound_public_domains.split(",") if d.strip())

@@ -29,11 +29,16 @@ from helpdesk_notify.adapters.policies import PolicyWindows
 from helpdesk_notify.adapters.rendering import Renderer
 from helpdesk_notify.adapters.schema import ensure_schema
 from helpdesk_notify.adapters.smtp import SmtpMailer, SmtpServer
+from helpdesk_notify.adapters.webhook_http import IntakeSecrets, PinnedPoster
+from helpdesk_notify.adapters.webhook_outbox import WebhookOutbox
 from helpdesk_notify.application import Sender
+from helpdesk_notify.application.webhooks import WebhookSender
 from helpdesk_notify.domain.delivery import Backoff
+from helpdesk_notify.domain.webhooks import RetryPolicy
 from helpdesk_notify.entrypoints.consumer import projection
 from helpdesk_notify.entrypoints.http import CONTROLLERS, Admin
 from helpdesk_notify.entrypoints.notifier import Notifier
+from helpdesk_notify.entrypoints.webhooks import WebhookAdmin, WebhookDeliveryRoutes
 from helpdesk_notify.settings import NotifySettings
 
 VERSION = "0.1.0"
@@ -48,6 +53,8 @@ class Running:
     task: asyncio.Task[None]
     admin: Admin
     parked: ParkedConsumers
+    webhooks: WebhookAdmin
+    http_clients: list[IntakeSecrets | PinnedPoster]
 
 
 async def start(settings: NotifySettings) -> Running:
@@ -60,7 +67,8 @@ async def start(settings: NotifySettings) -> Running:
     nc = await connect_nats(settings.nats_url, "helpdesk-notify")
     js = nc.jetstream()
     await ensure_stream(js, StreamLimits.of(settings))
-    pool = database_pool(settings.database_url, max_size=max(settings.pool_size, settings.notify_senders + 2),
+    workers = settings.notify_senders + settings.webhook_senders
+    pool = database_pool(settings.database_url, max_size=max(settings.pool_size, workers + 2),
                          autocommit=True)
     await pool.open(wait=True)
     outbox, contacts, renderer = PostgresOutbox(pool), ContactsTable(pool), Renderer()
@@ -69,11 +77,22 @@ async def start(settings: NotifySettings) -> Running:
     mailers = [SmtpMailer(server, sender_address) for _ in range(max(1, settings.notify_senders))]
     senders = [Sender(outbox, contacts, mailer, renderer, backoff, settings.mail_from, SystemClock().now,
                       max(1, settings.notify_claim)) for mailer in mailers]
+    hooks, secrets = WebhookOutbox(pool), IntakeSecrets(settings.intake_url, authenticator(settings))
+    poster = PinnedPoster(settings.webhook_timeout_seconds, settings.webhook_allow_loopback)
+    policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds,
+                         settings.webhook_backoff_max_seconds)
+    hook_senders = [WebhookSender(hooks, secrets, poster, policy, claim=max(1, settings.notify_claim))
+                    for _ in range(max(0, settings.webhook_senders))]
     notifier = Notifier(settings.database_url, js, windows, outbox, senders, settings.notify_batch,
-                        settings.notify_poll_seconds, settings.consumer_stuck_seconds)
+                        settings.notify_poll_seconds, settings.consumer_stuck_seconds, hooks, hook_senders)
     task = asyncio.create_task(notifier.run())
     parked = ParkedConsumers(settings.database_url, {"notify": projection(windows)}, notifier.wake)
-    return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake), parked)
+    return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake), parked,
+                   WebhookAdmin(hooks, notifier.wake), [secrets, poster])
+
+
+def authenticator(settings: NotifySettings) -> Authenticator:
+    return Authenticator(settings.jwt_secret, settings.admin_token)
 
 
 async def stop(running: Running) -> None:
@@ -83,6 +102,8 @@ async def stop(running: Running) -> None:
         await asyncio.wait_for(running.task, 20)
     for mailer in running.mailers:
         await mailer.close()
+    for client in running.http_clients:
+        await client.close()
     with contextlib.suppress(Exception):
         await running.nc.drain()
     await running.pool.close()
@@ -113,12 +134,13 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
         return notifier is not None and (notifier.following or notifier.standby) and not notifier.stuck
 
     return build_app(
-        service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes],
-        authenticator=Authenticator(settings.jwt_secret, settings.admin_token),
+        service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes, WebhookDeliveryRoutes],
+        authenticator=authenticator(settings),
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("notify"), lifespan=[lifespan],
         dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),
-                      "parked": Provide(lambda: holder["running"].parked, sync_to_thread=False)},
+                      "parked": Provide(lambda: holder["running"].parked, sync_to_thread=False),
+                      "webhooks": Provide(lambda: holder["running"].webhooks, sync_to_thread=False)},
     )
 
 

@@ -22,4 +22,12 @@ class NotifySettings(CommonSettings, kw_only=True):
     notify_poll_seconds: float = 0.5  # how often idle senders look for due retries
     pool_size: int = 10
     policy_dir: str | None = None  # the operator's own SLA policies, besides the presets
+    # Webhooks (CONTRACT §10): registered on intake, delivered here.
+    intake_url: str = "http://127.0.0.1:8001"  # where the webhooks' secrets are asked for (service token)
+    webhook_allow_loopback: bool = False  # deliver to 127.0.0.1/::1/localhost (http too): development only
+    webhook_senders: int = 2  # concurrent delivery workers
+    webhook_max_attempts: int = 8  # then the delivery is failed (retry it: POST …/deliveries/{n}/retry)
+    webhook_backoff_seconds: float = 1.0  # before retry n: uniform(0, min(max, this · 2^(n-1)))
+    webhook_backoff_max_seconds: float = 600.0
+    webhook_timeout_seconds: float = 10.0  # connect, write and read, each
     consumer_stuck_seconds: float = 30.0  # /readyz: 503 once a consumer with work made no progress this long

@@ -136,6 +136,13 @@ CREATE TABLE IF NOT EXISTS {schema}.customer_emails (
     domain text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS customer_emails_domain ON {schema}.customer_emails (domain);
+CREATE TABLE IF NOT EXISTS {schema}.webhooks (
+    webhook_id uuid PRIMARY KEY,
+    url text NOT NULL,
+    subjects jsonb NOT NULL,
+    secret text NOT NULL,
+    registered_at timestamptz NOT NULL DEFAULT now()
+);
 """
 
 # The address indexes came after the first users: a store that predates them fills them

@@ -16,6 +16,7 @@ from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as pub
 from helpdesk_shared import mail_events as mail
 from helpdesk_shared import subjects
+from helpdesk_shared import webhook_events as hooks
 from helpdesk_shared.events import CloudEvent
 from helpdesk_shared.vocabulary import Role, Status
 
@@ -23,6 +24,7 @@ from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.inbound_mail import InboundMail
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
+from helpdesk_intake.domain.webhook import Webhook
 
 _STATUS_FACTS: dict[type, type[pub.StatusChange]] = {
     Ticket.Accepted: pub.Accepted,
@@ -122,6 +124,18 @@ def to_mail_fact(event: Any) -> mail.MailFact | None:
     return None
 
 
+def to_webhook_fact(event: Any) -> hooks.WebhookFact | None:
+    """The public fact of a webhook's domain event: its url and filter, never its secret."""
+    common = {"webhook_id": str(event.originator_id), "version": event.originator_version,
+              "actor": _actor(event), "occurred_at": event.timestamp}
+    match event:
+        case Webhook.Registered():
+            return hooks.WebhookRegistered(**common, url=event.url, subjects=tuple(event.subjects))
+        case Webhook.Removed():
+            return hooks.WebhookRemoved(**common)
+    return None
+
+
 def to_message(event: Any, before: Aggregate | None, after: Aggregate,
                position: int) -> tuple[str, CloudEvent] | None:
     """The subject and CloudEvent the relay publishes for a stored event, or None for a private one."""
@@ -145,4 +159,7 @@ def to_message(event: Any, before: Aggregate | None, after: Aggregate,
             return None
         envelope = mail.wrap(mfact, event_id=event_id, sequence=position)
         return subjects.subject(subjects.MAIL_PREFIX, mfact.mail_id, mail.event_type(mfact)), envelope
+    if isinstance(event, Webhook.Event) and (wfact := to_webhook_fact(event)) is not None:
+        envelope = hooks.wrap(wfact, event_id=event_id, sequence=position)
+        return subjects.subject(subjects.WEBHOOK_PREFIX, wfact.webhook_id, hooks.event_type(wfact)), envelope
     return None

@@ -64,6 +64,12 @@ class RegisterStaff(Command):
     department: Text | None = None
 
 
+class RegisterWebhook(Command):
+    url: Annotated[str, Meta(min_length=1, max_length=2000)]
+    subjects: Annotated[list[Annotated[str, Meta(min_length=1, max_length=200)]], Meta(min_length=1, max_length=50)]
+    secret: Annotated[str, Meta(min_length=1, max_length=500)]
+
+
 class Login(Command):
     login: Text
     password: Annotated[str, Meta(max_length=200)]

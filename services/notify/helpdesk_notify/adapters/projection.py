@@ -20,6 +20,7 @@ from helpdesk_shared.parking import Parking, StreamMessage
 
 from helpdesk_notify.adapters.directory import load_staff, record
 from helpdesk_notify.adapters.schema import SCHEMA
+from helpdesk_notify.adapters.webhook_queue import queue_deliveries
 from helpdesk_notify.application import Batch, Incoming, fold_batch
 from helpdesk_notify.domain.notifications import Windows
 from helpdesk_notify.domain.threading import message_id
@@ -72,6 +73,7 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
                  message_id(n.dedup_key), pos) for event_id, ticket_id, pos, n in batch.notifications])
         await cur.execute(f"UPDATE {SCHEMA}.tracking SET position = %s, stream_seq = %s",
                           (batch.position, batch.stream_seq))
+    batch.webhooks = await queue_deliveries(conn, msgs, stream_seq, mail_from, replay)
     return batch
 
 
@@ -82,6 +84,7 @@ class NotifyProjection:
         self._windows = windows
         self.parking = Parking(f"{SCHEMA}.parked", parking_lock)
         self.queued = 0  # mails queued since the caller last took the count
+        self.webhooks_queued = 0  # webhook deliveries likewise
 
     async def tracked(self, conn: psycopg.AsyncConnection[Any]) -> int:
         return (await tracked(conn))[1]
@@ -90,6 +93,7 @@ class NotifyProjection:
                     replay: bool = False) -> int:
         batch = await apply_batch(conn, msgs, self._windows, replay)
         self.queued += len(batch.notifications)
+        self.webhooks_queued += batch.webhooks
         return batch.applied
 
     async def advance(self, conn: psycopg.AsyncConnection[Any], stream_seq: int, position: int | None) -> None:

@@ -9,6 +9,11 @@
 - ``contacts``: an admin's overrides of the directory (address, name, language), each
   field optional; an override on a customer's id sets its users' default language.
   (Before the directory existed this table was the whole directory; its rows still apply.)
+- ``webhooks``: the registered webhooks (url, subject filter), from intake's
+  ``helpdesk.webhook`` facts; never their secrets (asked of intake when signing).
+- ``webhook_deliveries``: one row per (webhook, event), unique on both, queued in the
+  consumer's transaction; the exact CloudEvent bytes, state, attempts, next try.
+- ``webhook_attempts``: every attempt of a delivery: when, the answer's status or the error.
 - ``parked``: messages the projection could not apply, with why; each holds back the
   later messages of its ticket until an admin's retry applies them
   (``notify.skipped``, its predecessor, is no longer written).
@@ -61,6 +66,28 @@ CREATE INDEX IF NOT EXISTS outbox_due ON {SCHEMA}.outbox (next_attempt_at, id) W
 CREATE INDEX IF NOT EXISTS outbox_unsent ON {SCHEMA}.outbox (state, id) WHERE state <> 'sent';
 CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id, id);
 {parking.ddl(f"{SCHEMA}.parked")}
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhooks (
+    webhook_id text PRIMARY KEY, url text NOT NULL, subjects jsonb NOT NULL,
+    removed boolean NOT NULL DEFAULT false, stream_seq bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_deliveries (
+    id bigserial PRIMARY KEY, webhook_id text NOT NULL, event_id text NOT NULL,
+    subject text NOT NULL, stream_seq bigint NOT NULL, body bytea NOT NULL,
+    state text NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sending', 'delivered', 'failed')),
+    attempts integer NOT NULL DEFAULT 0, retry_base integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(), last_status integer, last_error text,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    updated_at timestamptz NOT NULL DEFAULT now(), delivered_at timestamptz,
+    UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON {SCHEMA}.webhook_deliveries (next_attempt_at, id)
+    WHERE state = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_log ON {SCHEMA}.webhook_deliveries (webhook_id, id);
+CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_attempts (
+    delivery_id bigint NOT NULL REFERENCES {SCHEMA}.webhook_deliveries (id) ON DELETE CASCADE,
+    attempt integer NOT NULL, at timestamptz NOT NULL DEFAULT now(), status integer, error text,
+    duration_ms integer, PRIMARY KEY (delivery_id, attempt)
+);
 """
 
 

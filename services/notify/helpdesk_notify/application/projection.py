@@ -71,6 +71,7 @@ class Batch:
     policies: list[tuple[str, str]] = field(default_factory=list)  # (customer, new policy), in order
     applied: int = 0
     ignored: int = 0  # families notify has no use for
+    webhooks: int = 0  # webhook deliveries queued (adapters/webhook_queue.py)
 
 
 def fold_batch(views: dict[str, TicketView], incoming: list[Incoming], position: int, stream_seq: int,

@@ -39,9 +39,10 @@ def follower(js: JetStreamContext, windows: Windows, batch: int, queued: Callabl
     made = projection(windows)
 
     def committed(_: int | None) -> None:
-        if made.queued:
+        if made.queued or made.webhooks_queued:
             metrics.QUEUED.inc(made.queued)
-            made.queued = 0
+            metrics.WEBHOOKS_QUEUED.inc(made.webhooks_queued)
+            made.queued = made.webhooks_queued = 0
             queued()
 
     return Follower("notify", js, made, Subscription(DURABLE, FILTER, AckPolicy.EXPLICIT, MAX_ACK_PENDING),

@@ -3,7 +3,9 @@
 The active instance holds a PostgreSQL advisory lock (others stand by), so mail left
 ``sending`` when it starts can only be a crashed predecessor's: it is put back in
 line, to be sent again under the same Message-ID. Then the consumer and
-``senders`` SMTP workers run until stopped; any failure re-aligns and starts over.
+``senders`` SMTP workers and the webhook workers run until stopped; any failure
+re-aligns and starts over. Webhook deliveries left ``sending`` are sent again (at
+least once: receivers deduplicate on ``ce-id``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from nats.js import JetStreamContext
 from helpdesk_shared.locked_loop import LockedLoop
 
 from helpdesk_notify.adapters.outbox import PostgresOutbox
+from helpdesk_notify.adapters.webhook_outbox import WebhookOutbox
 from helpdesk_notify.application import Sender
+from helpdesk_notify.application.webhooks import WebhookSender
 from helpdesk_notify.domain.notifications import Windows
 from helpdesk_notify.entrypoints import metrics
 from helpdesk_notify.entrypoints.consumer import first_start, follower
@@ -34,10 +38,12 @@ class Notifier(LockedLoop):
 
     def __init__(self, conninfo: str, js: JetStreamContext, windows: Windows, outbox: PostgresOutbox,
                  senders: list[Sender], batch: int = 200, poll_seconds: float = 0.5,
-                 stuck_after: float = 30.0) -> None:
+                 stuck_after: float = 30.0, hooks: WebhookOutbox | None = None,
+                 hook_senders: list[WebhookSender] | None = None) -> None:
         super().__init__(conninfo)
         self._js = js
         self._outbox, self._senders, self._poll = outbox, senders, poll_seconds
+        self._hooks, self._hook_senders = hooks, hook_senders or []
         self._due = asyncio.Event()  # set when mail was queued or a retry was asked for
         self.consumer = follower(js, windows, batch, self.wake, stuck_after)
 
@@ -65,10 +71,13 @@ class Notifier(LockedLoop):
             log.warning("%d mail(s) were being sent when notify stopped; sending again, same Message-ID",
                         recovered)
             metrics.IN_DOUBT.inc(recovered)
+        if self._hooks is not None and (recovered := await self._hooks.recover_in_doubt()):
+            log.warning("%d webhook deliveries were in flight when notify stopped; sending again", recovered)
         await first_start(conn, self._js)
         stopped = asyncio.Event()
         tasks = [asyncio.create_task(self.consumer.follow(conn, stopped)), asyncio.create_task(self._gauges(stopped)),
-                 *(asyncio.create_task(self._send(sender, stopped)) for sender in self._senders)]
+                 *(asyncio.create_task(self._send(sender, stopped)) for sender in self._senders),
+                 *(asyncio.create_task(self._post(sender, stopped)) for sender in self._hook_senders)]
         stopper = asyncio.create_task(self._stopping.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -96,6 +105,19 @@ class Notifier(LockedLoop):
                 else:
                     metrics.FAILED.inc()
                     metrics.DEAD.inc(outcome == "dead")
+
+    async def _post(self, sender: WebhookSender, stopped: asyncio.Event) -> None:
+        """One webhook worker: deliver due events until there are none, then wait to be woken (or poll)."""
+        while not stopped.is_set():
+            self._due.clear()
+            outcomes = await sender.send_due()
+            if not outcomes:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._due.wait(), self._poll)
+            for outcome in outcomes:
+                metrics.WEBHOOKS_DELIVERED.inc(outcome == "delivered")
+                metrics.WEBHOOK_FAILURES.inc(outcome != "delivered")
+                metrics.WEBHOOKS_FAILED.inc(outcome == "failed")
 
     async def _gauges(self, stopped: asyncio.Event) -> None:
         while not stopped.is_set():

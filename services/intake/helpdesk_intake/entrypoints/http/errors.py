@@ -17,6 +17,7 @@ from helpdesk_intake.domain.base import InvalidInput, NotPermitted
 from helpdesk_intake.domain.rules import UnknownPolicy
 from helpdesk_intake.domain.throttling import TooManyAttempts
 from helpdesk_intake.domain.ticket import InvalidTransition, ReopenWindowClosed
+from helpdesk_intake.domain.webhook import AlreadyRemoved
 
 _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     NotFound: (404, "not_found"),
@@ -27,6 +28,7 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     InvalidInput: (422, "validation_failed"),
     IdempotencyKeyReused: (422, "validation_failed"),
     InvalidTransition: (409, "invalid_transition"),
+    AlreadyRemoved: (409, "invalid_transition"),
     ReopenWindowClosed: (409, "reopen_window_closed"),
     ClockMovedBackwards: (409, "invalid_transition"),
     VersionConflict: (412, "version_conflict"),
