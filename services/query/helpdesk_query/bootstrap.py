@@ -22,6 +22,7 @@ from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import database_pool
 from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.metrics import watch_pool
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
@@ -76,6 +77,7 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
+    watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))

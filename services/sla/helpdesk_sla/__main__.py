@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 import uvicorn
 
+from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
 
 from helpdesk_sla.settings import SlaSettings
@@ -16,7 +16,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-sla")
     parser.add_argument("command", choices=["serve"])
     parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    setup_logging("sla")
     settings = from_env(SlaSettings)
     from helpdesk_sla.bootstrap import create_app
 

@@ -14,6 +14,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
 
 from helpdesk_shared.web.auth import Authenticator, provide_principal
 from helpdesk_shared.web.edge import CheckedRequest, IdShapes, ParameterGuard
@@ -29,6 +30,14 @@ EDGE_RULES = (
     "`errors: [{field, message}]` naming each field; a path parameter holding one, or an id off its shape, "
     "answers 404 `not_found`. Every answer carries `X-Content-Type-Options: nosniff`; answers to "
     "authenticated requests `Cache-Control: no-store`; every 401 `WWW-Authenticate: Bearer`.")
+
+
+def span_details(scope: Any) -> tuple[str, dict[str, str]]:
+    """A request span's name and route: the route's template (``POST /v1/tickets/{ticket_id}/comments``),
+    never the raw path, whose ids would make every request a name of its own."""
+    route = scope.get("path_template") or scope.get("path", "")
+    method = str(scope.get("method", "")).strip()
+    return (f"{method} {route}" if method else route), {HTTP_ROUTE: route}
 
 
 def build_app(
@@ -54,7 +63,8 @@ def build_app(
                                   exclude=["/metrics", "/healthz", "/readyz"])
     # One server span per request; the ASGI receive/send sub-spans cost more than they tell.
     telemetry = OpenTelemetryConfig(tracer_provider=tracer_provider, exclude_spans=["receive", "send"],
-                                    exclude=["/metrics", "/healthz", "/readyz"])
+                                    exclude=["/metrics", "/healthz", "/readyz"],
+                                    scope_span_details_extractor=span_details)
     return Litestar(
         route_handlers=[*HEALTH_HANDLERS, *handlers],
         dependencies={"principal": Provide(provide_principal), **(dependencies or {})},

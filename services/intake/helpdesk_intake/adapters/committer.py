@@ -22,6 +22,8 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Recording
 
+from helpdesk_shared.metrics import COMMIT_SECONDS
+
 from helpdesk_intake.adapters.eventstore import SideRow
 
 
@@ -78,9 +80,10 @@ class GroupCommitter:
 
     def _save(self, batch: list[_Commit]) -> None:
         try:
-            recordings = self._store.save(
-                *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
-            )
+            with COMMIT_SECONDS.labels("intake-group-commit").time():
+                recordings = self._store.save(
+                    *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
+                )
         except IntegrityError as error:
             if len(batch) == 1:
                 batch[0].done.set_exception(CommitConflict(_constraint_of(error)))

@@ -61,6 +61,8 @@ CREATE INDEX IF NOT EXISTS outbox_due ON {SCHEMA}.outbox (next_attempt_at, id) W
 CREATE INDEX IF NOT EXISTS outbox_unsent ON {SCHEMA}.outbox (state, id) WHERE state <> 'sent';
 CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id, id);
 {parking.ddl(f"{SCHEMA}.parked")}
+-- The trace context (W3C traceparent) of the fact a mail is for: its sending joins that trace (issue #14 item 7).
+ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
 
