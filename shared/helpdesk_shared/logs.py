@@ -1,8 +1,9 @@
 """Logging for every process: plain text for a terminal, or one JSON object a line for a collector.
 
-``HELPDESK_LOG_FORMAT=json`` switches to JSON (``text`` is the default, what ``make up`` shows);
-each JSON line carries the ``trace_id`` and ``span_id`` of the span current where the record was
-made, so a log line leads to its trace. ``HELPDESK_LOG_LEVEL`` sets the level (INFO).
+``HELPDESK_LOG_FORMAT=json`` (``CommonSettings.log_format``) switches to JSON (``text`` is the
+default, what ``make up`` shows); each JSON line carries the ``trace_id`` and ``span_id`` of the
+span current where the record was made, so a log line leads to its trace. ``HELPDESK_LOG_LEVEL``
+sets the level (INFO).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Mapping
 
 from opentelemetry import trace
 
@@ -37,13 +37,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
-def setup_logging(service: str, environ: Mapping[str, str] | None = None) -> None:
-    """Configure the root logger as ``HELPDESK_LOG_FORMAT`` and ``HELPDESK_LOG_LEVEL`` ask."""
-    env = os.environ if environ is None else environ
-    fmt = env.get("HELPDESK_LOG_FORMAT", "text").lower()
-    if fmt not in ("text", "json"):
-        raise SystemExit(f"HELPDESK_LOG_FORMAT={fmt!r}: expected text or json")
+def setup_logging(service: str, fmt: str = "text", level: str = "INFO") -> None:
+    """Configure the root logger: ``fmt`` text or json (``HELPDESK_LOG_FORMAT``), at ``level``."""
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter(env.get("OTEL_SERVICE_NAME") or f"helpdesk-{service}")
+    handler.setFormatter(JsonFormatter(os.environ.get("OTEL_SERVICE_NAME") or f"helpdesk-{service}")
                          if fmt == "json" else logging.Formatter(TEXT))
-    logging.basicConfig(level=env.get("HELPDESK_LOG_LEVEL", "INFO").upper(), handlers=[handler], force=True)
+    logging.basicConfig(level=level, handlers=[handler], force=True)

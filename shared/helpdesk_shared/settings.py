@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import msgspec
 
@@ -61,3 +61,5 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     clock: str = "system"
     bind_host: str = "127.0.0.1"
     data_dir: str = ".helpdesk"
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, with trace_id and span_id
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

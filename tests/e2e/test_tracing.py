@@ -78,7 +78,8 @@ def test_platform_tracing_sla_command_to_intake_joins_the_trace_of_the_fact_that
         desk.move_to(MONDAY + dt.timedelta(weeks=2, minutes=1))  # MED-6: the SLA rejects it automatically
         assert desk.status(tid) == "rejected"
         route = "POST /v1/tickets/{ticket_id}/actions/{action}"
-        wanted = {("helpdesk-sla", route), ("helpdesk-intake", route), ("helpdesk-sla", "process clarification_requested")}
+        wanted = {("helpdesk-sla", route), ("helpdesk-intake", route),
+                  ("helpdesk-sla", "process clarification_requested")}
         spans = wait_until(lambda: wanted <= set(s := named(otlp, trace_id)) and s, timeout=30,
                            message=f"spans of the trace: {sorted(named(otlp, trace_id))}")
         assert spans["helpdesk-sla", route].kind == CLIENT

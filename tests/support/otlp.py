@@ -29,7 +29,8 @@ class Span:
 def _spans_of(request: ExportTraceServiceRequest) -> list[Span]:
     found = []
     for resource_spans in request.resource_spans:
-        service = next((a.value.string_value for a in resource_spans.resource.attributes if a.key == "service.name"), "")
+        service = next((a.value.string_value for a in resource_spans.resource.attributes
+                        if a.key == "service.name"), "")
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
                 attributes = {a.key: str(getattr(a.value, a.value.WhichOneof("value") or "string_value"))
@@ -101,7 +102,8 @@ class OtlpGrpcReceiver(OtlpReceiver):
         receiver = self
 
         class Servicer(service.TraceServiceServicer):
-            def Export(self, request: ExportTraceServiceRequest, context: object) -> ExportTraceServiceResponse:  # noqa: N802
+            def Export(self, request: ExportTraceServiceRequest,  # noqa: N802 - the gRPC service's name
+                       context: object) -> ExportTraceServiceResponse:
                 with receiver._lock:
                     receiver._spans += _spans_of(request)
                 return ExportTraceServiceResponse()

@@ -17,8 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-intake")
     parser.add_argument("command", choices=["serve", "relay", "smtp"])
     args = parser.parse_args(argv)
-    setup_logging({"serve": "intake", "relay": "intake-relay", "smtp": "intake-smtp"}[args.command])
     settings = from_env(IntakeSettings)
+    process = {"serve": "intake", "relay": "intake-relay", "smtp": "intake-smtp"}[args.command]
+    setup_logging(process, settings.log_format, settings.log_level)
     if args.command == "serve":
         # Workers are processes: each has its own group committer; ordering still holds, as
         # every save takes the store's table lock. Forwarded headers are intake's to judge

@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-notify")
     parser.add_argument("command", choices=["serve"])
     parser.parse_args(argv)
-    setup_logging("notify")
     settings = from_env(NotifySettings)
+    setup_logging("notify", settings.log_format, settings.log_level)
     from helpdesk_notify.bootstrap import create_app
 
     uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.notify_port,

@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-sla")
     parser.add_argument("command", choices=["serve"])
     parser.parse_args(argv)
-    setup_logging("sla")
     settings = from_env(SlaSettings)
+    setup_logging("sla", settings.log_format, settings.log_level)
     from helpdesk_sla.bootstrap import create_app
 
     uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.sla_port,

@@ -97,9 +97,9 @@ class Sender:
 
     async def _deliver(self, job: Job, contact: Contact | None) -> Outcome:
         try:
+            attributes = {"helpdesk.delivery_id": job.id, "helpdesk.attempt": job.attempts}
             with tracer.start_as_current_span(f"smtp send {job.template}", context=context_from(job.traceparent),
-                                              kind=trace.SpanKind.CLIENT, attributes={"helpdesk.delivery_id": job.id,
-                                                                                      "helpdesk.attempt": job.attempts}):
+                                              kind=trace.SpanKind.CLIENT, attributes=attributes):
                 await self._mailer.send(self._message(job, contact), contact.email)  # type: ignore[union-attr]
         except DeliveryFailed as failure:
             retry_in = self._backoff.after_failure(job.attempts, failure.permanent)
