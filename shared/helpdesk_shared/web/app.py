@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
 from litestar.plugins.prometheus import PrometheusConfig
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
 
@@ -33,11 +34,20 @@ EDGE_RULES = (
 
 
 def span_details(scope: Any) -> tuple[str, dict[str, str]]:
-    """A request span's name and route: the route's template (``POST /v1/tickets/{ticket_id}/comments``),
-    never the raw path, whose ids would make every request a name of its own."""
-    route = scope.get("path_template") or scope.get("path", "")
-    method = str(scope.get("method", "")).strip()
-    return (f"{method} {route}" if method else route), {HTTP_ROUTE: route}
+    """A request span's first name: the method alone (the span starts before routing); never the raw
+    path, whose ids would make every request a name of its own. ``route_span_name`` completes it."""
+    return str(scope.get("method", "")).strip() or "HTTP", {}
+
+
+def route_span_name(app: Any) -> Any:
+    """Once routed, name the request's span after its route template (``POST /v1/tickets/{ticket_id}``)."""
+    async def named(scope: Any, receive: Any, send: Any) -> None:
+        span, route = trace.get_current_span(), scope.get("path_template")
+        if route and span.is_recording():
+            span.update_name(f"{scope.get('method', '')} {route}".strip())
+            span.set_attribute(HTTP_ROUTE, route)
+        await app(scope, receive, send)
+    return named
 
 
 def build_app(
@@ -69,7 +79,7 @@ def build_app(
         route_handlers=[*HEALTH_HANDLERS, *handlers],
         dependencies={"principal": Provide(provide_principal), **(dependencies or {})},
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},  # type: ignore[dict-item]
-        middleware=[prometheus.middleware],
+        middleware=[prometheus.middleware, route_span_name],
         request_class=CheckedRequest,
         guards=[ParameterGuard(ids)],
         before_send=[security_headers],
