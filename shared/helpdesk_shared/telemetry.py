@@ -23,18 +23,22 @@ from opentelemetry.sdk.trace.export import (BatchSpanProcessor, ConsoleSpanExpor
                                             SpanExporter)
 
 log = logging.getLogger("helpdesk.telemetry")
+_exporting = False  # whether this process sends its spans anywhere
 
 
 def setup_tracing(service: str) -> TracerProvider:
     """Install the process's tracer provider with the exporters its environment asks for."""
+    global _exporting
     named = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": f"helpdesk-{service}"}
     provider = TracerProvider(resource=Resource.create(named))  # the sampler comes from OTEL_TRACES_SAMPLER
     if path := os.environ.get("HELPDESK_TRACE_FILE"):
         stream = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115 - lives as long as the process
         exporter = ConsoleSpanExporter(out=stream, formatter=lambda span: span.to_json(indent=None) + "\n")
         provider.add_span_processor(SimpleSpanProcessor(exporter))
+        _exporting = True
     if (otlp := otlp_exporter()) is not None:
         provider.add_span_processor(BatchSpanProcessor(otlp))
+        _exporting = True
     trace.set_tracer_provider(provider)
     return provider
 
@@ -58,6 +62,11 @@ def otlp_exporter(environ: dict[str, str] | None = None) -> SpanExporter | None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as Http
 
     return Http()
+
+
+def exporting() -> bool:
+    """Whether spans leave this process: work that only spans need (one per stream message) is skipped if not."""
+    return _exporting
 
 
 def current_traceparent() -> str | None:
