@@ -25,6 +25,8 @@ DEFAULTS = {
     "HELPDESK_NATS_PORT": "4222",
     "HELPDESK_SMTP_CATCHER_PORT": "2525",
     "HELPDESK_INBOUND_SMTP_PORT": "2526",
+    "HELPDESK_RELAY_METRICS_PORT": "9101",
+    "HELPDESK_SMTP_METRICS_PORT": "9102",
     "HELPDESK_PG_PORT": "55432",
     "HELPDESK_WEBHOOK_ALLOW_LOOPBACK": "true",  # webhooks to a receiver on this machine, over plain http
 }

@@ -29,6 +29,7 @@ class Process:
     args: tuple[str, ...]
     http: bool = True  # answers /readyz on HELPDESK_<PACKAGE>_URL
     smtp_port: str | None = None  # else: an SMTP listener on this port variable, ready once it accepts
+    metrics_port: str | None = None  # no HTTP API: /metrics and /healthz on this port variable
 
     def command(self) -> list[str]:
         return [sys.executable, "-m", f"helpdesk_{self.package}", *self.args]
@@ -49,8 +50,9 @@ class Process:
 
 PROCESSES = (
     Process("intake", "intake", ("serve",)),
-    Process("relay", "intake", ("relay",), http=False),
-    Process("mail-in", "intake", ("smtp",), http=False, smtp_port="HELPDESK_INBOUND_SMTP_PORT"),
+    Process("relay", "intake", ("relay",), http=False, metrics_port="HELPDESK_RELAY_METRICS_PORT"),
+    Process("mail-in", "intake", ("smtp",), http=False, smtp_port="HELPDESK_INBOUND_SMTP_PORT",
+            metrics_port="HELPDESK_SMTP_METRICS_PORT"),
     Process("query", "query", ("serve",)),
     Process("sla", "sla", ("serve",)),
     Process("notify", "notify", ("serve",)),
@@ -117,7 +119,7 @@ def _print_banner(infra: Infra, output: Output) -> None:
     env = infra.env
     lines = [
         "helpdesk is starting:",
-        *(f"  {p.name:<8} {p.url(env) or '(background, no HTTP port)'}" for p in PROCESSES),
+        *(f"  {p.name:<8} {p.url(env) or '(background, no HTTP API)'}{_metrics(p, env)}" for p in PROCESSES),
         *(f"  {note}" for note in infra.notes),
         f"  admin token: {env['HELPDESK_ADMIN_TOKEN']}"
         "   (Authorization: Bearer <token>; set HELPDESK_ADMIN_TOKEN to change it)",
@@ -126,6 +128,12 @@ def _print_banner(infra: Infra, output: Output) -> None:
     ]
     for line in lines:
         output.line("devstack", line)
+
+
+def _metrics(process: Process, env: dict[str, str]) -> str:
+    if not process.metrics_port or not env.get(process.metrics_port):
+        return ""
+    return f"   metrics: http://{_host(env)}:{env[process.metrics_port]}/metrics"
 
 
 def _announce_ready(infra: Infra, output: Output, stopping: threading.Event) -> None:

@@ -40,6 +40,8 @@ class StreamMessage:
     subject: str
     payload: bytes
     position: int | None = None  # the Helpdesk-Position header, for facts from intake's store
+    traceparent: str | None = None  # the producer's W3C trace context (the traceparent header)
+    msg_id: str | None = None  # the Nats-Msg-Id header: the CloudEvent's id
 
     @property
     def aggregate(self) -> str:
@@ -49,9 +51,11 @@ class StreamMessage:
 
 
 def from_nats(msg: Any) -> StreamMessage:
-    header = (msg.headers or {}).get(POSITION_HEADER)
+    headers = msg.headers or {}
+    header = headers.get(POSITION_HEADER)
     position = int(header) if header is not None and header.isdigit() else None
-    return StreamMessage(msg.metadata.sequence.stream, msg.subject, msg.data, position)
+    return StreamMessage(msg.metadata.sequence.stream, msg.subject, msg.data, position,
+                         headers.get("traceparent"), headers.get("Nats-Msg-Id"))
 
 
 class Projection(Protocol):

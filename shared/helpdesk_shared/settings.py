@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 import msgspec
 
@@ -66,3 +66,5 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     stream_replicas: Annotated[int, msgspec.Meta(ge=1, le=5)] = 1
     stream_max_age_days: Annotated[int, msgspec.Meta(ge=0)] = 0
     stream_max_bytes: Annotated[int, msgspec.Meta(ge=-1)] = -1
+    log_format: Literal["text", "json"] = "text"  # json: one object a line, with trace_id and span_id
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -27,11 +27,16 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy
 from prometheus_client import Counter, Gauge
 
+from helpdesk_shared.consumer_spans import consuming
 from helpdesk_shared.locked_loop import LockedLoop
+from helpdesk_shared.metrics import COMMIT_SECONDS
 from helpdesk_shared.parking import PERMANENT, Conn, Projection, StreamMessage, from_nats, reason_of
 from helpdesk_shared.stream import bind_aligned
 
 log = logging.getLogger("helpdesk.stream_runner")
+LAG = Gauge("helpdesk_consumer_lag", "Stream messages a durable consumer has not yet committed "
+            "(pending + unacknowledged), sampled at most every second", ["consumer"])
+LAG_EVERY = 1.0
 Parked = list[tuple[StreamMessage, str]]
 
 
@@ -106,6 +111,7 @@ class Follower:
         self.following = False
         self.position: int | None = None
         self._progress_at = time.monotonic()
+        self._lag_at = 0.0
 
     def progressed(self) -> None:
         """Nothing waits: a batch committed, the consumer has no pending message, or it stands by."""
@@ -130,6 +136,7 @@ class Follower:
             while not stopping.is_set():
                 if msgs := await self._fetch(sub):
                     await self._take(conn, msgs)
+                    await self._sample_lag(sub)
                 elif self.progressed_recently(2.0):  # idle: an admin's retry may have released some
                     self._meters.parked_now.set(await self.projection.parking.count(conn))
         finally:
@@ -141,14 +148,24 @@ class Follower:
         try:
             return list(await sub.fetch(self._batch, timeout=1.0))
         except (NatsTimeout, TimeoutError):
-            if (await sub.consumer_info()).num_pending == 0:
+            if (await self._sample_lag(sub, force=True)).num_pending == 0:
                 self.progressed()
             return []
+
+    async def _sample_lag(self, sub: Any, force: bool = False) -> Any:
+        """Read the consumer's info (at most every ``LAG_EVERY`` s unless forced) into the lag gauge."""
+        if not force and time.monotonic() - self._lag_at < LAG_EVERY:
+            return None
+        info = await sub.consumer_info()
+        self._lag_at = time.monotonic()
+        LAG.labels(self._sub.durable).set((info.num_pending or 0) + (info.num_ack_pending or 0))
+        return info
 
     async def _take(self, conn: Conn, msgs: list[Any]) -> None:
         batch = [from_nats(m) for m in msgs]
         try:
-            applied, parked = await settle(conn, self.projection, batch)
+            with consuming(self._sub.durable, batch), COMMIT_SECONDS.labels(self._sub.durable).time():
+                applied, parked = await settle(conn, self.projection, batch)
         except BaseException:
             if self._sub.ack_policy == AckPolicy.EXPLICIT:
                 for msg in msgs:  # a passing failure: let them come again (after the re-alignment)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 import uvicorn
 
+from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
 
 from helpdesk_intake.settings import IntakeSettings
@@ -17,8 +17,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-intake")
     parser.add_argument("command", choices=["serve", "relay", "smtp"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(IntakeSettings)
+    process = {"serve": "intake", "relay": "intake-relay", "smtp": "intake-smtp"}[args.command]
+    setup_logging(process, settings.log_format, settings.log_level)
     if args.command == "serve":
         # Workers are processes: each has its own group committer; ordering still holds, as
         # every save takes the store's table lock. Forwarded headers are intake's to judge

@@ -19,6 +19,7 @@ from helpdesk_shared.attachments import prepare as prepare_attachments
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats, nats_connection
+from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
@@ -115,6 +116,7 @@ def identity_service(settings: IntakeSettings, parts: dict[str, Any]) -> Identit
 
 def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
+    watch_pool("intake", store.recorder.datastore.pool)  # type: ignore[attr-defined]
     committer = GroupCommitter(store)
     rules = PolicyRules.load(settings.policy_dir)
     parts = dict(store=store, committer=committer, clock=clock, rules_for=rules.for_policy,
@@ -199,11 +201,13 @@ async def run_relay(settings: IntakeSettings | None = None) -> None:
     settings = settings or from_env(IntakeSettings)
     setup_tracing("intake-relay")
     store = await asyncio.to_thread(open_event_store, settings.database_url, 4, 0)
+    watch_pool("intake-relay", store.recorder.datastore.pool)  # type: ignore[attr-defined]
     nc = await connect_nats(settings.nats_url, "helpdesk-intake-relay")
     relay = Relay(store, nc.jetstream(), settings.database_url, StreamLimits.of(settings))
     _on_signals(relay.stop)
     try:
-        await relay.run()
+        async with serve_metrics(settings.bind_host, settings.relay_metrics_port):
+            await relay.run()
     finally:
         await nc.drain()
         store.close()
@@ -215,7 +219,8 @@ async def run_smtp(settings: IntakeSettings | None = None) -> None:
     setup_tracing("intake-smtp")
     stopping = asyncio.Event()
     _on_signals(stopping.set)
-    async with connected(settings, make_clock(settings), "helpdesk-intake-smtp") as (intake, _):
+    async with (serve_metrics(settings.bind_host, settings.smtp_metrics_port),
+                connected(settings, make_clock(settings), "helpdesk-intake-smtp") as (intake, _)):
         await smtp.serve(intake.inbound, host=settings.bind_host, port=settings.inbound_smtp_port,
                          max_message_bytes=settings.inbound_max_message_bytes, stopping=stopping)
 

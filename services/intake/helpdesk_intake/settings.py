@@ -26,6 +26,9 @@ class IntakeSettings(CommonSettings, kw_only=True):
     policy_dir: str | None = None
     # The email channel: POST /v1/inbound/email and `helpdesk-intake smtp`.
     inbound_smtp_port: int = 2526
+    # /metrics and /healthz of the processes without an HTTP API (0: none)
+    relay_metrics_port: int = 9101
+    smtp_metrics_port: int = 9102
     inbound_max_message_bytes: int = 25 * MIB  # over it: 413 / SMTP 552, nothing recorded
     inbound_max_attachment_bytes: int = 10 * MIB  # over it: refused too_large, the sender told
     inbound_max_attachments: int = 50

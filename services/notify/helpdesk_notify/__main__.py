@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 import uvicorn
 
+from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
 
 from helpdesk_notify.settings import NotifySettings
@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-notify")
     parser.add_argument("command", choices=["serve"])
     parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(NotifySettings)
+    setup_logging("notify", settings.log_format, settings.log_level)
     from helpdesk_notify.bootstrap import create_app
 
     uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.notify_port,

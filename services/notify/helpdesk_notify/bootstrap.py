@@ -16,6 +16,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.connections import connect_nats, database_pool
+from helpdesk_shared.metrics import watch_pool
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -71,6 +72,7 @@ async def start(settings: NotifySettings) -> Running:
     pool = database_pool(settings.database_url, max_size=max(settings.pool_size, workers + 2),
                          autocommit=True)
     await pool.open(wait=True)
+    watch_pool("notify", pool)
     outbox, contacts, renderer = PostgresOutbox(pool), ContactsTable(pool), Renderer()
     backoff = Backoff(settings.notify_max_attempts, settings.notify_backoff_seconds,
                       settings.notify_backoff_max_seconds)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 
 import uvicorn
 
+from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
 
 from helpdesk_query.settings import QuerySettings
@@ -18,8 +18,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("command", choices=["serve", "project", "rebuild", "checksum"])
     parser.add_argument("--no-progress", action="store_true", help="rebuild without a progress bar")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(QuerySettings)
+    process = "query" if args.command == "serve" else f"query-{args.command}"
+    setup_logging(process, settings.log_format, settings.log_level)
     if args.command == "serve":
         from helpdesk_query.bootstrap import create_app
 

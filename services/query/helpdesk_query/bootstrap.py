@@ -20,6 +20,7 @@ from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.connections import database_pool
+from helpdesk_shared.metrics import watch_pool
 from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits
@@ -77,6 +78,7 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
+    watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))

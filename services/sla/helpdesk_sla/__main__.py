@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 import uvicorn
 
+from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
 
 from helpdesk_sla.settings import SlaSettings
@@ -16,8 +16,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="helpdesk-sla")
     parser.add_argument("command", choices=["serve"])
     parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(SlaSettings)
+    setup_logging("sla", settings.log_format, settings.log_level)
     from helpdesk_sla.bootstrap import create_app
 
     uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.sla_port,

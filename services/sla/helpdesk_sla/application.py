@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from helpdesk_shared import directory_events as directory
@@ -41,12 +41,13 @@ def _ref(row: TicketRow) -> TicketRef:
 
 
 async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | str]],
-                      policy_of: PolicyLookup, replay: bool = False) -> Taken:
+                      policy_of: PolicyLookup, replay: bool = False, traces: Mapping[str, str] | None = None) -> Taken:
     """Apply events (``(stream_seq, event or why undecodable)``) past the tracked position, in order.
 
     Ticket events extend their tickets' histories; a customer's policy change
     re-plans that customer's open tickets under the new policy at that point.
-    ``replay``: parked events, taken although the tracked position is past them.
+    ``replay``: parked events, taken although the tracked position is past them. ``traces``:
+    each ticket's newest trace context, kept with the timers and facts the batch plans for it.
     """
     position, stream_seq = await store.tracking(conn, lock=True)
     taken = Taken(position, stream_seq)
@@ -64,7 +65,7 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
         if event is not None and not isinstance(change, directory.CustomerPolicyChanged):
             run.append(event)
             continue
-        await _take_ticket_events(conn, run, policy_of, taken)
+        await _take_ticket_events(conn, run, policy_of, taken, traces or {})
         run = []
         if isinstance(change, directory.CustomerPolicyChanged):
             taken.replanned += await replan_customer(conn, change.customer_id, change.policy, policy_of,
@@ -74,7 +75,7 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
 
 
 async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy_of: PolicyLookup,
-                              taken: Taken) -> None:
+                              taken: Taken, traces: Mapping[str, str]) -> None:
     if not fresh:
         return
     rows = await store.lock_tickets(conn, {e.data.ticket_id for e in fresh})  # type: ignore[attr-defined]
@@ -92,8 +93,8 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
     timers = [(tid, timer) for tid, row in touched.items() if (state := states[tid]) is not None
               for timer in plan(state, row.version)]
     await store.save_tickets(conn, list(touched.values()))
-    await store.replace_timers(conn, list(touched), timers)
-    await store.record(conn, facts)
+    await store.replace_timers(conn, list(touched), timers, traces)
+    await store.record(conn, facts, traces)
     taken.facts += len(facts)
 
 
@@ -135,7 +136,7 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
 
     A timer whose ticket another transaction holds is left for the next round.
     """
-    due = await store.due_timers(conn, now, limit)
+    due, traces = await store.due_timers(conn, now, limit)
     if not due:
         return 0
     rows = await store.lock_tickets(conn, {tid for tid, _ in due}, skip_locked=True)
@@ -157,9 +158,9 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
     await store.save_announced(conn, list(rows.values()))
-    await store.record(conn, facts)
-    await store.add_commands(conn, commands)
-    await store.add_timers(conn, follow_ups)
+    await store.record(conn, facts, traces)
+    await store.add_commands(conn, commands, traces)
+    await store.add_timers(conn, follow_ups, traces)
     return len(fired)
 
 

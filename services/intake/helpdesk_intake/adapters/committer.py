@@ -23,6 +23,8 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Notification, Recording
 from psycopg import sql
 
+from helpdesk_shared.metrics import COMMIT_SECONDS
+
 from helpdesk_intake.adapters.eventstore import SideRow
 
 
@@ -79,9 +81,10 @@ class GroupCommitter:
 
     def _save(self, batch: list[_Commit]) -> None:
         try:
-            recordings = self._store.save(
-                *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
-            )
+            with COMMIT_SECONDS.labels("intake-group-commit").time():
+                recordings = self._store.save(
+                    *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
+                )
         except IntegrityError as error:
             for item in batch:
                 if (landed := self._landed(item)) is not None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from opentelemetry import trace
+from prometheus_client import Counter
 
 from helpdesk_shared.telemetry import current_traceparent
 from helpdesk_shared.vocabulary import Role
@@ -33,6 +34,8 @@ log = logging.getLogger("helpdesk.intake.smtp")
 tracer = trace.get_tracer("helpdesk.intake.smtp")
 PRINCIPAL = Principal(id="smtp-listener", role=Role.SERVICE)
 DRAIN_SECONDS = 10.0
+MESSAGES = Counter("helpdesk_smtp_messages_total", "Messages the inbound SMTP listener answered at DATA, by reply",
+                   ["reply"])
 
 
 class Listener(SMTP):
@@ -52,12 +55,18 @@ class InboundHandler:
         self.in_flight = 0
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        reply = await self._record(envelope)
+        MESSAGES.labels(reply[:3]).inc()
+        return reply
+
+    async def _record(self, envelope: Envelope) -> str:
         self.in_flight += 1
         try:
             with tracer.start_as_current_span("smtp DATA", kind=trace.SpanKind.SERVER):
                 request = Request(principal=PRINCIPAL, traceparent=current_traceparent())
                 outcome = await asyncio.to_thread(self._inbound.receive, envelope.original_content or b"", request,
                                                     null_sender=envelope.mail_from in ("", "<>"))
+                log.info("recorded inbound mail %s: %s", outcome.body["mail_id"], outcome.body["outcome"])
         except Unreadable as unreadable:
             return f"550 5.6.0 {_one_line(unreadable.detail)}"
         except MailUnavailable as error:

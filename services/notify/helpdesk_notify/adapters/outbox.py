@@ -24,7 +24,7 @@ UPDATE {SCHEMA}.outbox o SET state = 'sending', attempts = o.attempts + 1, updat
 FROM (SELECT id FROM {SCHEMA}.outbox WHERE state = 'pending' AND next_attempt_at <= now()
       ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) due
 WHERE o.id = due.id
-RETURNING o.id, o.recipient_id, o.template, o.context, o.message_id, o.attempts
+RETURNING o.id, o.recipient_id, o.template, o.context, o.message_id, o.attempts, o.traceparent
 """
 _SENT = (f"UPDATE {SCHEMA}.outbox SET state = 'sent', sent_at = now(), updated_at = now(),"
          " last_error = NULL WHERE id = %s")

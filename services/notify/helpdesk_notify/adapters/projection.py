@@ -27,7 +27,7 @@ from helpdesk_notify.domain.threading import message_id
 from helpdesk_notify.domain.ticket import TicketView
 
 _OUTBOX = (f"INSERT INTO {SCHEMA}.outbox (dedup_key, event_id, ticket_id, recipient_id, template,"
-           " context, message_id, position) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+           " context, message_id, position, traceparent) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
            " ON CONFLICT (dedup_key) DO NOTHING")
 _VIEW = (f"INSERT INTO {SCHEMA}.tickets (ticket_id, view, position) VALUES (%s, %s, %s)"
          " ON CONFLICT (ticket_id) DO UPDATE SET view = EXCLUDED.view, position = EXCLUDED.position")
@@ -68,9 +68,11 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
         for customer_id, policy in batch.policies:
             await cur.execute(_POLICY, (policy, customer_id))
         if batch.notifications:
+            traces = {m.msg_id: m.traceparent for m in msgs if m.msg_id and m.traceparent}
             await cur.executemany(_OUTBOX, [
                 (n.dedup_key, event_id, ticket_id, n.recipient_id, n.template, Jsonb(n.context),
-                 message_id(n.dedup_key), pos) for event_id, ticket_id, pos, n in batch.notifications])
+                 message_id(n.dedup_key), pos, traces.get(event_id))
+                for event_id, ticket_id, pos, n in batch.notifications])
         await cur.execute(f"UPDATE {SCHEMA}.tracking SET position = %s, stream_seq = %s",
                           (batch.position, batch.stream_seq))
     batch.webhooks = await queue_deliveries(conn, msgs, stream_seq, mail_from, replay)

@@ -88,6 +88,8 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_attempts (
     attempt integer NOT NULL, at timestamptz NOT NULL DEFAULT now(), status integer, error text,
     duration_ms integer, PRIMARY KEY (delivery_id, attempt)
 );
+-- The trace context (W3C traceparent) of the fact a mail is for: its sending joins that trace (issue #14 item 7).
+ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
 

@@ -13,10 +13,16 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from opentelemetry import trace
+
+from helpdesk_shared.telemetry import context_from
+
 from helpdesk_notify.adapters.rendering import Envelope, Renderer, compose
 from helpdesk_notify.domain.delivery import Backoff
 from helpdesk_notify.domain.recipients import address_of
 from helpdesk_notify.domain.threading import thread_headers
+
+tracer = trace.get_tracer("helpdesk.notify.delivery")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class Job:
     context: dict[str, Any]
     message_id: str
     attempts: int
+    traceparent: str | None = None  # of the fact the mail is for: its sending joins that trace
 
 
 class Outbox(Protocol):
@@ -90,7 +97,10 @@ class Sender:
 
     async def _deliver(self, job: Job, contact: Contact | None) -> Outcome:
         try:
-            await self._mailer.send(self._message(job, contact), contact.email)  # type: ignore[union-attr]
+            attributes = {"helpdesk.delivery_id": job.id, "helpdesk.attempt": job.attempts}
+            with tracer.start_as_current_span(f"smtp send {job.template}", context=context_from(job.traceparent),
+                                              kind=trace.SpanKind.CLIENT, attributes=attributes):
+                await self._mailer.send(self._message(job, contact), contact.email)  # type: ignore[union-attr]
         except DeliveryFailed as failure:
             retry_in = self._backoff.after_failure(job.attempts, failure.permanent)
             await self._outbox.failed(job.id, str(failure), retry_in)

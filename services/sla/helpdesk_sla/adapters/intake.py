@@ -10,12 +10,15 @@ import datetime as dt
 from enum import StrEnum
 
 import httpx
+from opentelemetry import trace
 
 from helpdesk_shared.clock import SystemClock
+from helpdesk_shared.telemetry import context_from, inject_into
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Authenticator, Principal
 
 SERVICE = Principal(id="service:sla", role=Role.SERVICE)
+tracer = trace.get_tracer("helpdesk.sla.intake")
 
 
 class Answer(StrEnum):
@@ -43,15 +46,19 @@ class IntakeClient:
         return self._token[0]
 
     async def act(self, ticket_id: str, action: str, reason: str, expected_version: int,
-                  idempotency_key: str) -> tuple[Answer, str]:
-        """Send one automatic transition; the answer's kind and a short description."""
-        try:
-            response = await self._client.post(
-                f"/v1/tickets/{ticket_id}/actions/{action}", json={"reason": reason},
-                headers={"Authorization": f"Bearer {self._bearer()}", "Idempotency-Key": idempotency_key,
-                         "If-Match": f'"{expected_version}"'})
-        except httpx.HTTPError as error:
-            return Answer.RETRY, f"{type(error).__name__}: {error}"
+                  idempotency_key: str, traceparent: str | None = None) -> tuple[Answer, str]:
+        """Send one automatic transition, in the trace of the fact that caused it (``traceparent``);
+        the answer's kind and a short description."""
+        with tracer.start_as_current_span("POST /v1/tickets/{ticket_id}/actions/{action}", kind=trace.SpanKind.CLIENT,
+                                          context=context_from(traceparent),
+                                          attributes={"helpdesk.ticket_id": ticket_id, "helpdesk.action": action}):
+            try:
+                response = await self._client.post(
+                    f"/v1/tickets/{ticket_id}/actions/{action}", json={"reason": reason},
+                    headers=inject_into({"Authorization": f"Bearer {self._bearer()}",
+                                         "Idempotency-Key": idempotency_key, "If-Match": f'"{expected_version}"'}))
+            except httpx.HTTPError as error:
+                return Answer.RETRY, f"{type(error).__name__}: {error}"
         code = response.status_code
         if code < 300:
             return Answer.APPLIED, str(code)

@@ -70,6 +70,11 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_policies (
     policy text NOT NULL                    -- the newest policy_changed fact taken in
 );
 {parking.ddl(f"{SCHEMA}.parked")}
+-- The trace context (W3C traceparent) of the fact that planned a timer, carried on to the command
+-- and the SLA facts it causes, so they join that fact's trace (issue #14 item 7).
+ALTER TABLE {SCHEMA}.timers ADD COLUMN IF NOT EXISTS traceparent text;
+ALTER TABLE {SCHEMA}.commands ADD COLUMN IF NOT EXISTS traceparent text;
+ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
 

@@ -6,7 +6,7 @@ Every function runs in the caller's transaction; the caller decides what commits
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from helpdesk_sla.adapters.schema import SCHEMA
 from helpdesk_sla.domain.planning import Announced, Command, Timer
 
 Conn = psycopg.AsyncConnection[Any]
+Traces = Mapping[str, str]  # ticket id → the traceparent of the fact that caused what is written for it
 _history = msgspec.json.Decoder(list[ev.TicketEvent])  # type: ignore[valid-type]
 _announced = msgspec.json.Decoder(Announced)
 _timer = msgspec.json.Decoder(Timer)
@@ -96,29 +97,33 @@ async def save_announced(conn: Conn, rows: Sequence[TicketRow]) -> None:
                                   [(msgspec.json.encode(r.announced), r.ticket_id) for r in rows])
 
 
-async def replace_timers(conn: Conn, ticket_ids: Sequence[str], timers: Sequence[tuple[str, Timer]]) -> None:
+async def replace_timers(conn: Conn, ticket_ids: Sequence[str], timers: Sequence[tuple[str, Timer]],
+                         traces: Traces | None = None) -> None:
     """Drop the tickets' unfired timers and plan ``timers``; one that already fired stays fired."""
     if ticket_ids:
         await conn.execute(f"DELETE FROM {SCHEMA}.timers WHERE ticket_id = ANY(%s) AND fired_at IS NULL",
                            (list(ticket_ids),))
-    await add_timers(conn, timers)
+    await add_timers(conn, timers, traces)
 
 
-async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]]) -> None:
+async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]], traces: Traces | None = None) -> None:
     if timers:
+        traces = traces or {}
         async with conn.cursor() as cur:
             await cur.executemany(
-                f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer) VALUES (%s, %s, %s, %s)"
-                " ON CONFLICT DO NOTHING",
-                [(tid, t.kind, t.due_at, msgspec.json.encode(t)) for tid, t in timers])
+                f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer, traceparent)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(tid, t.kind, t.due_at, msgspec.json.encode(t), traces.get(tid)) for tid, t in timers])
 
 
-async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> list[tuple[str, Timer]]:
-    """Unfired timers due by ``now``, oldest first, that no other process is firing (locked)."""
+async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> tuple[list[tuple[str, Timer]], dict[str, str]]:
+    """Unfired timers due by ``now``, oldest first, that no other process is firing (locked), and
+    the trace context of the fact that planned each ticket's timers."""
     cursor = await conn.execute(
-        f"SELECT ticket_id, timer FROM {SCHEMA}.timers WHERE fired_at IS NULL AND due_at <= %s"
+        f"SELECT ticket_id, timer, traceparent FROM {SCHEMA}.timers WHERE fired_at IS NULL AND due_at <= %s"
         " ORDER BY due_at, ticket_id, kind LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
-    return [(r[0], _timer.decode(r[1])) for r in await cursor.fetchall()]
+    rows = await cursor.fetchall()
+    return [(r[0], _timer.decode(r[1])) for r in rows], {r[0]: r[2] for r in rows if r[2]}
 
 
 async def mark_fired(conn: Conn, timers: Sequence[tuple[str, Timer]], at: dt.datetime) -> None:
@@ -135,7 +140,7 @@ async def next_due(conn: Conn) -> dt.datetime | None:
     return row[0] if row else None
 
 
-async def record(conn: Conn, facts: Sequence[sla.SlaFact]) -> None:
+async def record(conn: Conn, facts: Sequence[sla.SlaFact], traces: Traces | None = None) -> None:
     """Put SLA facts into the outbox; each gets its outbox id as CloudEvent id and sequence."""
     if not facts:
         return
@@ -143,23 +148,25 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact]) -> None:
         f"SELECT nextval(pg_get_serial_sequence('{SCHEMA}.outbox', 'id')) FROM generate_series(1, %s)",
         (len(facts),))
     ids = [r[0] for r in await cursor.fetchall()]
-    rows = []
+    rows, traces = [], traces or {}
     for outbox_id, fact in zip(ids, facts, strict=True):
         envelope = sla.wrap(fact, event_id=f"sla-{outbox_id}", sequence=outbox_id)
         rows.append((outbox_id, fact.ticket_id, subjects.sla_subject(fact.ticket_id, sla.event_type(fact)),
-                     msgspec.json.encode(envelope)))
+                     msgspec.json.encode(envelope), traces.get(fact.ticket_id)))
     async with conn.cursor() as cur:
-        await cur.executemany(
-            f"INSERT INTO {SCHEMA}.outbox (id, ticket_id, subject, payload) VALUES (%s, %s, %s, %s)", rows)
+        await cur.executemany(f"INSERT INTO {SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent)"
+                              " VALUES (%s, %s, %s, %s, %s)", rows)
 
 
-async def add_commands(conn: Conn, commands: Sequence[Command]) -> None:
+async def add_commands(conn: Conn, commands: Sequence[Command], traces: Traces | None = None) -> None:
     if commands:
+        traces = traces or {}
         async with conn.cursor() as cur:
             await cur.executemany(
-                f"INSERT INTO {SCHEMA}.commands (idempotency_key, ticket_id, action, reason, expected_version)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(c.idempotency_key, c.ticket_id, c.action, c.reason, c.expected_version) for c in commands])
+                f"INSERT INTO {SCHEMA}.commands (idempotency_key, ticket_id, action, reason, expected_version,"
+                " traceparent) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(c.idempotency_key, c.ticket_id, c.action, c.reason, c.expected_version, traces.get(c.ticket_id))
+                 for c in commands])
 
 
 async def tracking(conn: Conn, lock: bool = False) -> tuple[int, int]:

@@ -31,7 +31,7 @@ WHERE idempotency_key IN (
     SELECT idempotency_key FROM {SCHEMA}.commands
     WHERE done_at IS NULL AND (lease_until IS NULL OR lease_until < now())
     ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED)
-RETURNING idempotency_key, ticket_id, action, reason, expected_version, attempts, id
+RETURNING idempotency_key, ticket_id, action, reason, expected_version, attempts, id, traceparent
 """
 
 
@@ -66,7 +66,7 @@ class CommandSender(LockedLoop):
 
         async def send(row: tuple[Any, ...]) -> tuple[Answer, str]:
             async with gate:
-                return await self._intake.act(row[1], row[2], row[3], row[4], row[0])
+                return await self._intake.act(row[1], row[2], row[3], row[4], row[0], row[7])
 
         # in claim (due) order; one ticket never has two automatic transitions pending
         answers = await asyncio.gather(*(send(r) for r in sorted(claimed, key=lambda r: r[6])))

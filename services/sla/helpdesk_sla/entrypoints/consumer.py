@@ -59,7 +59,9 @@ class SlaProjection:
         return (await store.tracking(conn))[1]
 
     async def apply(self, conn: Conn, msgs: Sequence[StreamMessage], replay: bool = False) -> int:
-        taken = await take_events(conn, [(m.stream_seq, _decode(m)) for m in msgs], self._policy_of, replay)
+        traces = {m.aggregate: m.traceparent for m in msgs if m.traceparent}  # a ticket's newest wins
+        taken = await take_events(conn, [(m.stream_seq, _decode(m)) for m in msgs], self._policy_of, replay,
+                                  traces)
         return taken.applied
 
     async def advance(self, conn: Conn, stream_seq: int, position: int | None) -> None:

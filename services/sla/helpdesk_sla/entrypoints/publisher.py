@@ -16,14 +16,17 @@ from typing import Any
 
 import psycopg
 from nats.js import JetStreamContext
+from opentelemetry import trace
 from prometheus_client import Counter
 
 from helpdesk_shared.locked_loop import LockedLoop
+from helpdesk_shared.telemetry import context_from, inject_into
 
 from helpdesk_sla.adapters.schema import SCHEMA
 
 log = logging.getLogger("helpdesk.sla.publisher")
 LOCK_ID = 0x534C4132
+tracer = trace.get_tracer("helpdesk.sla.publisher")
 PUBLISHED = Counter("helpdesk_sla_events_published_total", "SLA facts published to JetStream")
 
 
@@ -52,13 +55,18 @@ class Publisher(LockedLoop):
     async def _publish_batch(self, conn: psycopg.AsyncConnection[Any]) -> int:
         self._wake.clear()
         cursor = await conn.execute(
-            f"SELECT id, subject, payload FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
+            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
         rows = await cursor.fetchall()
         if not rows:
             return 0
         # Sent in order on one connection, so the stream keeps each ticket's order.
-        await asyncio.gather(*(self._js.publish(subject, bytes(payload), headers={"Nats-Msg-Id": f"sla-{oid}"})
-                               for oid, subject, payload in rows))
+        await asyncio.gather(*(self._publish(*row) for row in rows))
         await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
         PUBLISHED.inc(len(rows))
         return len(rows)
+
+    async def _publish(self, oid: int, subject: str, payload: bytes, traceparent: str | None) -> None:
+        """Publish one fact, in the trace of the ticket event (or timer) that caused it."""
+        with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
+                                          kind=trace.SpanKind.PRODUCER):
+            await self._js.publish(subject, bytes(payload), headers=inject_into({"Nats-Msg-Id": f"sla-{oid}"}))
