@@ -33,7 +33,7 @@ from helpdesk_notify.adapters.smtp import SmtpMailer, SmtpServer
 from helpdesk_notify.application import Sender
 from helpdesk_notify.domain.delivery import Backoff
 from helpdesk_notify.entrypoints.consumer import projection
-from helpdesk_notify.entrypoints.http import CONTROLLERS, Admin
+from helpdesk_notify.entrypoints.http import CONTROLLERS, ENUMS, Admin
 from helpdesk_notify.entrypoints.notifier import Notifier
 from helpdesk_notify.settings import NotifySettings
 
@@ -117,7 +117,7 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
         service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes],
         authenticator=Authenticator(settings.jwt_secret, settings.admin_token),
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
-        tracer_provider=setup_tracing("notify"), lifespan=[lifespan],
+        tracer_provider=setup_tracing("notify"), lifespan=[lifespan], enums=ENUMS,
         dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),
                       "parked": Provide(lambda: holder["running"].parked, sync_to_thread=False)},
     )

@@ -51,6 +51,7 @@ class TicketQueries(Controller):
     path = "/v1/tickets"
     tags = ["tickets"]
     before_request = wait_for_min_position
+    opt = {"min_position": True}  # documents Helpdesk-Min-Position (helpdesk_shared.web.openapi)
 
     @get("/")
     async def list_tickets(
@@ -98,6 +99,7 @@ class EventExport(Controller):
     path = "/v1/events"
     tags = ["events"]
     before_request = wait_for_min_position
+    opt = {"min_position": True}
 
     @get("/")
     async def events(
@@ -140,4 +142,5 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         yield b"".join(message.payload + b"\n" for message in batch)
 
 
+ENUMS = {"sla_state": SLA_STATES, "order": ORDERS}  # parameters whose values the OpenAPI document lists
 CONTROLLERS = [TicketQueries, EventExport]
