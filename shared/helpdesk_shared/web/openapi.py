@@ -12,6 +12,7 @@ generated document once, when the app starts, from what each handler is:
   ``Idempotency-Key``, and answers ``Helpdesk-Position``; one on a ticket, or a ``PATCH`` of the
   aggregate its path names, also takes ``If-Match``;
 - a read with ``opt={"min_position": True}`` takes ``Helpdesk-Min-Position``;
+- an operation whose handler takes no principal is public (``security: []``);
 - a parameter named in ``enums`` (the vocabulary's status, priority, category, and the
   service's own) lists its values.
 """
@@ -120,6 +121,8 @@ def _complete(operation: dict[str, Any], handler: HTTPRouteHandler, path: str, m
     for parameter in operation["parameters"]:
         if parameter["name"] in choices:
             _enumerate(parameter["schema"], choices[parameter["name"]])
+    if not signed_in:
+        operation["security"] = []  # public: the document's default is the bearer token
     statuses = {400, 422, 500, 503} | ({401, 403} if signed_in else set()) | ({404} if on_existing else set())
     statuses |= {413} if method in ("POST", "PUT", "PATCH") else set()
     statuses |= ({409} | ({412} if if_match else set())) if command else set()
