@@ -86,12 +86,13 @@ def asyncapi() -> dict[str, Any]:
             messages[name] = _message(family, fact, type_name)
             operations[f"send{name}"] = {
                 "action": "send", "channel": {"$ref": f"#/channels/{channel}"},
-                "summary": f"{'The SLA service' if family == 'sla' else 'Intake (its relay)'} publishes {type_name}.",
+                "summary": f"{'The SLA service' if family == 'sla' else 'Intake (the relay)'} sends {type_name}.",
                 "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}]}
         channels[channel] = {
             "address": f"{prefix}.{{id}}.{{event}}",
             "servers": [{"$ref": "#/servers/nats"}],
-            "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>. sequence: {SEQUENCES[family]}",
+            "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>. "
+                           f"sequence: {SEQUENCES[family]}",
             "parameters": {"id": {"description": f"The {about}'s id (CloudEvent subject)."},
                            "event": {"description": "The last part of the CloudEvent type."}},
             "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
@@ -104,7 +105,8 @@ def asyncapi() -> dict[str, Any]:
                                 " mail_events); do not edit by hand."},
         "servers": {"nats": {
             "host": "localhost:4222", "protocol": "nats", "bindings": {"nats": {}},
-            "description": f"NATS with JetStream (HELPDESK_NATS_URL); every event is in the stream {subjects.STREAM}."}},
+            "description": f"NATS with JetStream (HELPDESK_NATS_URL); every event is in the stream "
+                           f"{subjects.STREAM}."}},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": components},
@@ -156,7 +158,8 @@ def markdown() -> str:
     lines = ["# Event catalogue", "",
              "Generated from `shared/helpdesk_shared/` by `python -m helpdesk_shared.catalogue`; the",
              "machine-readable form is [asyncapi.yaml](asyncapi.yaml). All travel in the JetStream stream",
-             f"`{subjects.STREAM}` as CloudEvents 1.0 (structured JSON, header `Content-Type: {events.CONTENT_TYPE}`).",
+             f"`{subjects.STREAM}` as CloudEvents 1.0 (structured JSON, header",
+             f"`Content-Type: {events.CONTENT_TYPE}`).",
              "Each carries `dataschema`: the path, on the query service, of the JSON Schema of its `data`",
              f"(`GET <query URL>{events.DATASCHEMA_PATH}`, public), generated from the same structs."]
     families = {family: (types, prefix) for family, types, _, prefix, _ in FAMILIES}

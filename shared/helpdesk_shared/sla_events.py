@@ -114,5 +114,6 @@ decode = FAMILY.decode
 
 def wrap(fact: SlaFact, *, event_id: str, sequence: int, number: str | None = None) -> SlaCloudEvent:
     """Put an SLA fact into its CloudEvent envelope, with its ticket's ``number`` as ``ticketnumber``."""
-    return FAMILY.envelope(fact, event_id=event_id, subject=fact.ticket_id, sequence=sequence,  # type: ignore[return-value]
-                           ticketnumber=number)
+    envelope = FAMILY.envelope(fact, event_id=event_id, subject=fact.ticket_id, sequence=sequence,
+                               ticketnumber=number)
+    return envelope  # type: ignore[return-value]

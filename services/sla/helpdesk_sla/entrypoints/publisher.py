@@ -58,8 +58,8 @@ class Publisher(LockedLoop):
         if not rows:
             return 0
         # Sent in order on one connection, so the stream keeps each ticket's order.
-        await asyncio.gather(*(self._js.publish(subject, bytes(payload),
-                                                headers={"Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE})
+        await asyncio.gather(*(self._js.publish(subject, bytes(payload), headers={
+                                   "Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE})
                                for oid, subject, payload in rows))
         await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
         PUBLISHED.inc(len(rows))

@@ -144,5 +144,6 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         yield b"".join(message.payload + b"\n" for message in batch)
 
 
-ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}  # parameters whose values the OpenAPI document lists
+# parameters whose values the OpenAPI document lists
+ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}
 CONTROLLERS = [TicketQueries, EventExport, event_data_schema]
