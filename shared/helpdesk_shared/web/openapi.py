@@ -108,13 +108,10 @@ def _complete(operation: dict[str, Any], handler: HTTPRouteHandler, path: str, m
     params = handler.parsed_fn_signature.parameters
     command = "command" in params or bool(handler.opt.get("command"))
     signed_in = command or "principal" in params
-    on_existing = "{" in path
     if_match = command and ("{ticket_id}" in path or method == "PATCH")  # a change to the aggregate named
-    headers = []
-    if command:
-        headers += ["Idempotency-Key", *(["If-Match"] if if_match else [])]
-    if handler.opt.get("min_position"):
-        headers.append("Helpdesk-Min-Position")
+    reads_after = bool(handler.opt.get("min_position"))
+    headers = [*(["Idempotency-Key"] if command else []), *(["If-Match"] if if_match else []),
+               *(["Helpdesk-Min-Position"] if reads_after else [])]
     operation["parameters"] = [*operation.get("parameters", []), *(
         {"name": name, "in": "header", "required": False, "description": REQUEST_HEADERS[name],
          "schema": {"type": "string"}} for name in headers)]
@@ -123,10 +120,9 @@ def _complete(operation: dict[str, Any], handler: HTTPRouteHandler, path: str, m
             _enumerate(parameter["schema"], choices[parameter["name"]])
     if not signed_in:
         operation["security"] = []  # public: the document's default is the bearer token
-    statuses = {400, 422, 500, 503} | ({401, 403} if signed_in else set()) | ({404} if on_existing else set())
-    statuses |= {413} if method in ("POST", "PUT", "PATCH") else set()
+    statuses = {400, 422, 500, 503} | ({401, 403} if signed_in else set()) | ({404} if "{" in path else set())
+    statuses |= ({413} if method in ("POST", "PUT", "PATCH") else set()) | ({504} if reads_after else set())
     statuses |= ({409} | ({412} if if_match else set())) if command else set()
-    statuses |= {504} if handler.opt.get("min_position") else set()
     _answers(operation.setdefault("responses", {}), statuses, command)
 
 
