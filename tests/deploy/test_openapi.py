@@ -26,7 +26,9 @@ PROBLEM = "application/problem+json"
 REF = {"$ref": "#/components/schemas/ProblemDetails"}
 # Where a code is written next to its status: Problem(404, "not_found"), problem_response(503, "not_ready"),
 # (409, "invalid_transition") in a table, 400: "validation_failed" in _CODE_BY_STATUS; and the fallback.
-RAISED = (re.compile(r'\b[1-5]\d\d\s*[,:]\s*"([a-z_]+)"'),
+RAISED = (re.compile(r'(?:Problem|problem_response)\(\s*[1-5]\d\d\s*,\s*"([a-z_]+)"'),
+          re.compile(r'\(\s*[1-5]\d\d\s*,\s*"([a-z_]+)"\s*\)'),
+          re.compile(r'^\s*[1-5]\d\d\s*:\s*"([a-z_]+)",\s*$', re.MULTILINE),
           re.compile(r'_CODE_BY_STATUS\.get\([^,]+,\s*"([a-z_]+)"'))
 
 

@@ -14,8 +14,8 @@ import httpx
 import jsonschema
 import pytest
 
+from tests.support.desk import provision
 from tests.support.processes import Services
-from tests.support.stack import start_stack
 from tests.support.stream import StreamMessage, read_all
 from tests.support.waiting import wait_until
 
@@ -39,10 +39,12 @@ def _check(message: StreamMessage, query_url: str, schemas: dict[str, dict[str, 
 
 
 def test_platform_cloudevents_carry_content_type_dataschema_and_ticket_number(
-        services: Services, nats_url: str, database_url: str) -> None:
-    stack = start_stack(services, nats_url, database_url)
-    ticket = stack.desk.open()
-    assert stack.desk.act(ticket["id"], "accept").status_code == 200
+        services: Services, nats_url: str) -> None:
+    urls = {name: str(services.start(name, "serve").url) for name in ("intake", "query", "sla")}
+    services.start("intake", "relay")
+    desk = provision(httpx.Client(base_url=urls["intake"], timeout=10), policy="medis")  # targets from opening
+    ticket = desk.open()
+    assert desk.act(ticket["id"], "accept").status_code == 200
     sla = wait_until(lambda: read_all(nats_url, f"helpdesk.sla.{ticket['id']}.>"), timeout=30,
                      message="the SLA service published nothing for the ticket")
     tickets = wait_until(lambda: (m := read_all(nats_url, f"helpdesk.ticket.{ticket['id']}.>"))[1:] and m,
@@ -50,12 +52,12 @@ def test_platform_cloudevents_carry_content_type_dataschema_and_ticket_number(
     directory = read_all(nats_url, "helpdesk.customer.>") + read_all(nats_url, "helpdesk.user.>")
     schemas: dict[str, dict[str, Any]] = {}
     for message in [*tickets, *directory]:
-        _check(message, stack.urls["query"], schemas)
+        _check(message, urls["query"], schemas)
     for message in sla:
-        envelope = _check(message, stack.urls["query"], schemas)
+        envelope = _check(message, urls["query"], schemas)
         assert envelope["ticketnumber"] == ticket["number"], envelope
         assert envelope["source"] == "urn:helpdesk:sla" and envelope["id"] == f"sla-{envelope['sequence']}"
     assert {"/v1/schemas/events/helpdesk.ticket.opened", "/v1/schemas/events/helpdesk.ticket.accepted",
             "/v1/schemas/events/helpdesk.sla.target_set"} <= set(schemas)
-    unknown = httpx.get(stack.urls["query"] + "/v1/schemas/events/helpdesk.ticket.nothing", timeout=10)
+    unknown = httpx.get(urls["query"] + "/v1/schemas/events/helpdesk.ticket.nothing", timeout=10)
     assert unknown.status_code == 404 and unknown.json()["code"] == "not_found"
