@@ -31,15 +31,11 @@ FAMILIES = (
               if issubclass(f, directory_events.UserFact)}, "userEvents", subjects.USER_PREFIX, "user"),
     ("mail", mail_events.MAIL_EVENT_TYPES, "mailEvents", subjects.MAIL_PREFIX, "mail"),
 )
-# Where each family's ``sequence`` comes from (CloudEvent extension).
-SEQUENCES = {
-    "ticket": "The global event-store position of the event (the Helpdesk-Position header too).",
-    "customer": "The global event-store position of the event (the Helpdesk-Position header too).",
-    "user": "The global event-store position of the event (the Helpdesk-Position header too).",
-    "mail": "The global event-store position of the event (the Helpdesk-Position header too).",
-    "sla": "The SLA service's own outbox sequence, not a store position: later facts of a ticket have "
-           "higher ones; the id is sla-<sequence>.",
-}
+# Where a family's ``sequence`` (CloudEvent extension) comes from: the store's position for every
+# family intake's relay publishes, the SLA service's own outbox for its facts.
+STORE_SEQUENCE = "The global event-store position of the event (the Helpdesk-Position header too)."
+SEQUENCES = {"sla": "The SLA service's own outbox sequence, not a store position: later facts of a ticket "
+                    "have higher ones; the id is sla-<sequence>."}
 FACTS_BY_TYPE: dict[str, type[msgspec.Struct]] = {
     type_name: fact for _, types, _, _, _ in FAMILIES for fact, type_name in types.items()}
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -92,7 +88,7 @@ def asyncapi() -> dict[str, Any]:
             "address": f"{prefix}.{{id}}.{{event}}",
             "servers": [{"$ref": "#/servers/nats"}],
             "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>. "
-                           f"sequence: {SEQUENCES[family]}",
+                           f"sequence: {SEQUENCES.get(family, STORE_SEQUENCE)}",
             "parameters": {"id": {"description": f"The {about}'s id (CloudEvent subject)."},
                            "event": {"description": "The last part of the CloudEvent type."}},
             "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
@@ -115,6 +111,7 @@ def asyncapi() -> dict[str, Any]:
 
 def _message(family: str, fact: type, type_name: str) -> dict[str, Any]:
     """One event type: its headers, and its envelope with this family's ``sequence`` and this type's data."""
+    sequence = SEQUENCES.get(family, STORE_SEQUENCE)
     return {
         "name": type_name,
         "title": fact.__name__,
@@ -124,7 +121,7 @@ def _message(family: str, fact: type, type_name: str) -> dict[str, Any]:
         "payload": {"allOf": [{"$ref": "#/components/schemas/CloudEventEnvelope"},
                               {"type": "object", "properties": {
                                   "type": {"const": type_name},
-                                  "sequence": {"type": "integer", "description": SEQUENCES[family]},
+                                  "sequence": {"type": "integer", "description": sequence},
                                   "dataschema": {"const": events.dataschema(type_name)},
                                   "data": {"$ref": f"#/components/schemas/{fact.__name__}"}}}]},
     }
