@@ -1,4 +1,5 @@
-"""The event catalogue, generated from the code: ``docs/asyncapi.yaml`` and ``docs/events.md``.
+"""The event catalogue, generated from the code: ``docs/asyncapi.yaml``, ``docs/events.md``, and the
+JSON Schema of each event type's data that the query service serves as its ``dataschema``.
 
     python -m helpdesk_shared.catalogue            # rewrite both files
     python -m helpdesk_shared.catalogue --check    # fail if they are stale (the tests do this)
@@ -31,6 +32,24 @@ FAMILIES = (
     ("mail", mail_events.MAIL_EVENT_TYPES, "mailEvents", subjects.MAIL_PREFIX, "mail"),
     ("webhook", webhook_events.WEBHOOK_EVENT_TYPES, "webhookEvents", subjects.WEBHOOK_PREFIX, "webhook"),
 )
+# Where a family's ``sequence`` (CloudEvent extension) comes from: the store's position for every
+# family intake's relay publishes, the SLA service's own outbox for its facts.
+STORE_SEQUENCE = "The global event-store position of the event (the Helpdesk-Position header too)."
+SEQUENCES = {"sla": "The SLA service's own outbox sequence, not a store position: later facts of a ticket "
+                    "have higher ones; the id is sla-<sequence>."}
+FACTS_BY_TYPE: dict[str, type[msgspec.Struct]] = {
+    type_name: fact for _, types, _, _, _ in FAMILIES for fact, type_name in types.items()}
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def data_schema(type_name: str) -> dict[str, Any] | None:
+    """The JSON Schema of the ``data`` of events of this CloudEvent type (None: no such type)."""
+    fact = FACTS_BY_TYPE.get(type_name)
+    if fact is None:
+        return None
+    return {"$schema": JSON_SCHEMA_DIALECT, "title": type_name, **msgspec.json.schema(fact)}
+
+
 # (heading, family names, where the facts are defined, what every one of them carries)
 SECTIONS = (
     ("Ticket events", ("ticket",), "events.py", events.TicketFact,
@@ -39,13 +58,15 @@ SECTIONS = (
     ("SLA events", ("sla",), "sla_events.py", sla_events.SlaFact,
      "Published by the SLA service. Every SLA event carries `ticket_id`, `customer_id`, `policy`,\n"
      "`ticket_version` and `occurred_at` (when it became true: a timer's due time, or the ticket event's\n"
-     "time); `sequence` is the SLA service's outbox position."),
+     "time); `sequence` is the SLA service's own outbox sequence (not a store position); the envelope's\n"
+     "`ticketnumber` is the ticket's number."),
     ("Directory events", ("customer", "user"), "directory_events.py", directory_events.DirectoryFact,
      "Published by intake's relay: customers and users, never a secret. Every one carries `version`,\n"
      "`actor` and `occurred_at`, and `customer_id` or `user_id`; `sequence` is the global event-store position."),
     ("Inbound-mail events", ("mail",), "mail_events.py", mail_events.MailFact,
      "Published by intake's relay: the one outcome of each message that reached the email channel.\n"
-     "Every one carries `mail_id`, `message_id`, `sender`, `subject` and `occurred_at`."),
+     "Every one carries `mail_id`, `message_id`, `sender`, `subject` and `occurred_at`; `sequence` is the\n"
+     "global event-store position."),
     ("Webhook events", ("webhook",), "webhook_events.py", webhook_events.WebhookFact,
      "Published by intake's relay: webhook registrations and removals (CONTRACT §10), never a secret.\n"
      "Every one carries `webhook_id`, `version`, `actor` and `occurred_at`; notify delivers from them."),
@@ -62,23 +83,16 @@ def asyncapi() -> dict[str, Any]:
         for fact, type_name in types.items():
             name = fact.__name__
             names.append(name)
-            messages[name] = {
-                "name": type_name,
-                "title": name,
-                "summary": (fact.__doc__ or "").strip().splitlines()[0] if fact.__doc__ else type_name,
-                "contentType": "application/cloudevents+json",
-                "headers": {"$ref": "#/components/schemas/MessageHeaders"},
-                "payload": {"allOf": [{"$ref": "#/components/schemas/CloudEventEnvelope"},
-                                      {"type": "object", "properties": {
-                                          "type": {"const": type_name},
-                                          "data": {"$ref": f"#/components/schemas/{name}"}}}]},
-            }
-            operations[f"receive{name}"] = {"action": "receive", "channel": {"$ref": f"#/channels/{channel}"},
-                                            "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}]}
+            messages[name] = _message(family, fact, type_name)
+            operations[f"send{name}"] = {
+                "action": "send", "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": f"{'The SLA service' if family == 'sla' else 'Intake (the relay)'} sends {type_name}.",
+                "messages": [{"$ref": f"#/channels/{channel}/messages/{name}"}]}
         channels[channel] = {
             "address": f"{prefix}.{{id}}.{{event}}",
-            "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>"
-                           + (" (sequence: the SLA service's own outbox position)" if family == "sla" else ""),
+            "servers": [{"$ref": "#/servers/nats"}],
+            "description": f"JetStream stream {subjects.STREAM}; subscribe to {prefix}.>. "
+                           f"sequence: {SEQUENCES.get(family, STORE_SEQUENCE)}",
             "parameters": {"id": {"description": f"The {about}'s id (CloudEvent subject)."},
                            "event": {"description": "The last part of the CloudEvent type."}},
             "messages": {name: {"$ref": f"#/components/messages/{name}"} for name in names},
@@ -89,26 +103,55 @@ def asyncapi() -> dict[str, Any]:
         "info": {"title": "helpdesk events", "version": "1",
                  "description": "Generated from helpdesk_shared (events, sla_events, directory_events,"
                                 " mail_events, webhook_events); do not edit by hand."},
+        "servers": {"nats": {
+            "host": "localhost:4222", "protocol": "nats", "bindings": {"nats": {}},
+            "description": f"NATS with JetStream (HELPDESK_NATS_URL); every event is in the stream "
+                           f"{subjects.STREAM}."}},
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": components},
     }
 
 
+def _message(family: str, fact: type, type_name: str) -> dict[str, Any]:
+    """One event type: its headers, and its envelope with this family's ``sequence`` and this type's data."""
+    sequence = SEQUENCES.get(family, STORE_SEQUENCE)
+    return {
+        "name": type_name,
+        "title": fact.__name__,
+        "summary": (fact.__doc__ or "").strip().splitlines()[0] if fact.__doc__ else type_name,
+        "contentType": events.CONTENT_TYPE,
+        "headers": {"$ref": f"#/components/schemas/{'Sla' if family == 'sla' else ''}MessageHeaders"},
+        "payload": {"allOf": [{"$ref": "#/components/schemas/CloudEventEnvelope"},
+                              {"type": "object", "properties": {
+                                  "type": {"const": type_name},
+                                  "sequence": {"type": "integer", "description": sequence},
+                                  "dataschema": {"const": events.dataschema(type_name)},
+                                  "data": {"$ref": f"#/components/schemas/{fact.__name__}"}}}]},
+    }
+
+
 def _envelope_schemas() -> dict[str, Any]:
-    fields = {name: {"type": "string"} for name in ("specversion", "id", "source", "subject", "type",
-                                                     "datacontenttype")}
+    fields: dict[str, Any] = {name: {"type": "string"} for name in ("specversion", "id", "source", "subject",
+                                                                     "type", "datacontenttype")}
     fields.update(time={"type": "string", "format": "date-time"},
-                  sequence={"type": "integer", "description": "global position in the event store"},
-                  ticketnumber={"type": ["string", "null"]})
+                  sequence={"type": "integer", "description": "Per family: see each message."},
+                  ticketnumber={"type": ["string", "null"], "description": "The ticket's number (ticket and SLA "
+                                "events; null on others)."},
+                  dataschema={"type": "string", "description": "The path, on the query service, of the JSON "
+                              "Schema of data: GET <query URL>/v1/schemas/events/<type>."})
+    common = {
+        "Content-Type": {"const": events.CONTENT_TYPE, "description": "structured-mode CloudEvent"},
+        "Nats-Msg-Id": {"type": "string", "description": "= the CloudEvent id; deduplication"}}
     return {
         "CloudEventEnvelope": {"type": "object", "properties": fields,
                                "required": ["specversion", "id", "source", "subject", "type", "time",
                                             "sequence", "data"]},
         "MessageHeaders": {"type": "object", "properties": {
-            "Nats-Msg-Id": {"type": "string", "description": "= the CloudEvent id; deduplication"},
+            **common,
             "Helpdesk-Position": {"type": "string", "description": "= sequence"},
-            "traceparent": {"type": "string", "description": "W3C trace context"}}},
+            "traceparent": {"type": "string", "description": "W3C trace context of the command"}}},
+        "SlaMessageHeaders": {"type": "object", "properties": common},
     }
 
 
@@ -116,7 +159,10 @@ def markdown() -> str:
     lines = ["# Event catalogue", "",
              "Generated from `shared/helpdesk_shared/` by `python -m helpdesk_shared.catalogue`; the",
              "machine-readable form is [asyncapi.yaml](asyncapi.yaml). All travel in the JetStream stream",
-             f"`{subjects.STREAM}` as CloudEvents 1.0 (structured JSON)."]
+             f"`{subjects.STREAM}` as CloudEvents 1.0 (structured JSON, header",
+             f"`Content-Type: {events.CONTENT_TYPE}`).",
+             "Each carries `dataschema`: the path, on the query service, of the JSON Schema of its `data`",
+             f"(`GET <query URL>{events.DATASCHEMA_PATH}`, public), generated from the same structs."]
     families = {family: (types, prefix) for family, types, _, prefix, _ in FAMILIES}
     for heading, names, module, base, about in SECTIONS:
         lines += ["", f"## {heading}", "", f"Defined in `shared/helpdesk_shared/{module}`. {about}", "",

@@ -21,6 +21,16 @@ from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status
 
 SPEC_VERSION = "1.0"
 SOURCE = "urn:helpdesk:intake"
+CONTENT_TYPE = "application/cloudevents+json"  # the NATS message's Content-Type header (structured mode)
+# Where the query service serves each type's data schema (JSON Schema, generated from the struct):
+# a path, resolved against the query service's URL, so stored and exported events stay valid when
+# the desk moves to another host.
+DATASCHEMA_PATH = "/v1/schemas/events/{type}"
+
+
+def dataschema(type_name: str) -> str:
+    """The ``dataschema`` of events of this CloudEvent type."""
+    return DATASCHEMA_PATH.format(type=type_name)
 
 
 class Actor(msgspec.Struct, frozen=True):
@@ -192,6 +202,7 @@ class CloudEvent(msgspec.Struct, frozen=True, kw_only=True, tag_field="type"):
     datacontenttype: str = "application/json"
     sequence: int
     ticketnumber: str | None = None
+    dataschema: str | None = None
 
 
 class Family:
@@ -219,7 +230,8 @@ class Family:
     def envelope(self, fact: Any, *, event_id: str, subject: str, sequence: int, **extensions: Any) -> CloudEvent:
         """Put a fact into its CloudEvent envelope."""
         return self.envelopes[type(fact)](id=event_id, subject=subject, time=fact.occurred_at,
-                                          sequence=sequence, data=fact, **extensions)
+                                          sequence=sequence, data=fact,
+                                          dataschema=dataschema(self.types[type(fact)]), **extensions)
 
     def decode(self, payload: bytes) -> CloudEvent:
         """Decode one CloudEvent of the family; raises ``msgspec.DecodeError`` / ``ValidationError``."""

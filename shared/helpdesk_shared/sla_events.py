@@ -112,6 +112,8 @@ event_type = FAMILY.event_type
 decode = FAMILY.decode
 
 
-def wrap(fact: SlaFact, *, event_id: str, sequence: int) -> SlaCloudEvent:
-    """Put an SLA fact into its CloudEvent envelope."""
-    return FAMILY.envelope(fact, event_id=event_id, subject=fact.ticket_id, sequence=sequence)  # type: ignore[return-value]
+def wrap(fact: SlaFact, *, event_id: str, sequence: int, number: str | None = None) -> SlaCloudEvent:
+    """Put an SLA fact into its CloudEvent envelope, with its ticket's ``number`` as ``ticketnumber``."""
+    envelope = FAMILY.envelope(fact, event_id=event_id, subject=fact.ticket_id, sequence=sequence,
+                               ticketnumber=number)
+    return envelope  # type: ignore[return-value]

@@ -31,6 +31,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BUDGET = float(os.environ.get("HELPDESK_HOSTILE_SECONDS", "100"))
 EXAMPLES = 200  # per operation; the time budget usually ends an operation first
 APIS = ("intake", "query", "notify")
+# intake's inbound mail body is documented as message/rfc822: generated bodies go as raw bytes
+schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
 NUL_PAYLOADS = ({"subject": "nul\x00subject", "description": "nul\x00body"}, {"body": "a\x00comment"})
 
 
@@ -70,6 +72,13 @@ def _strategy(operation: Any, known: dict[str, Any]) -> st.SearchStrategy[Any]:
     return st.one_of(modes)
 
 
+def _position_not_reached(case: Any, response: Any) -> bool:
+    """504 to a read holding Helpdesk-Min-Position beyond the log: the contract's answer (CONTRACT §4), no fault."""
+    headers = {k.lower() for k in (case.headers or {})}
+    return response.status_code == 504 and "helpdesk-min-position" in headers \
+        and response.headers.get("content-type", "").startswith("application/problem+json")
+
+
 def _fuzz(api: str, url: str, operation: Any, tokens: dict[str, dict[str, str]],
           known: dict[str, Any], until: float, found: list[ServerError], session: Any) -> int:
     """Send generated cases for one operation until ``until``; return how many were sent."""
@@ -90,7 +99,7 @@ def _fuzz(api: str, url: str, operation: Any, tokens: dict[str, dict[str, str]],
         except Exception:  # noqa: BLE001 - the client could not even form this request: nothing sent
             return
         sent += 1
-        if response.status_code >= 500:
+        if response.status_code >= 500 and not _position_not_reached(case, response):
             found.append(ServerError(api, who, response.status_code, case.as_curl_command(),
                                      response.text))
 

@@ -49,7 +49,7 @@ from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
-from helpdesk_intake.entrypoints.http.routes import CONTROLLERS
+from helpdesk_intake.entrypoints.http.routes import CONTROLLERS, ENUMS
 from helpdesk_intake.entrypoints.http.webhooks import WebhookController
 from helpdesk_intake.entrypoints.relay import Relay
 from helpdesk_intake.settings import IntakeSettings
@@ -182,7 +182,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                                     settings.max_body_bytes)],
         readiness={"database": database_ready, "nats": nats_ready}, tracer_provider=setup_tracing("intake"),
         lifespan=[lifespan], max_body_bytes=settings.max_body_bytes,
-        exception_handlers=DOMAIN_ERROR_HANDLERS,
+        exception_handlers=DOMAIN_ERROR_HANDLERS, enums=ENUMS,
         dependencies={
             "tickets": Provide(lambda: holder["intake"].tickets, sync_to_thread=False),
             "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),

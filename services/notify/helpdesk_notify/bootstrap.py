@@ -37,7 +37,7 @@ from helpdesk_notify.application.webhooks import WebhookSender
 from helpdesk_notify.domain.delivery import Backoff
 from helpdesk_notify.domain.webhooks import RetryPolicy
 from helpdesk_notify.entrypoints.consumer import projection
-from helpdesk_notify.entrypoints.http import CONTROLLERS, Admin
+from helpdesk_notify.entrypoints.http import CONTROLLERS, ENUMS, Admin
 from helpdesk_notify.entrypoints.notifier import Notifier
 from helpdesk_notify.entrypoints.webhooks import WebhookAdmin, WebhookDeliveryRoutes
 from helpdesk_notify.settings import NotifySettings
@@ -139,7 +139,7 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
         service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes, WebhookDeliveryRoutes],
         authenticator=authenticator(settings),
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
-        tracer_provider=setup_tracing("notify"), lifespan=[lifespan],
+        tracer_provider=setup_tracing("notify"), lifespan=[lifespan], enums=ENUMS,
         dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),
                       "parked": Provide(lambda: holder["running"].parked, sync_to_thread=False),
                       "webhooks": Provide(lambda: holder["running"].webhooks, sync_to_thread=False)},

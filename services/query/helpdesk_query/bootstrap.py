@@ -37,7 +37,7 @@ from helpdesk_query.adapters.schema import ensure_schema
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
-from helpdesk_query.entrypoints.http.routes import CONTROLLERS
+from helpdesk_query.entrypoints.http.routes import CONTROLLERS, ENUMS
 from helpdesk_query.entrypoints import projector as ticket_projector
 from helpdesk_query.entrypoints import sla_projector
 from helpdesk_query.entrypoints.projector import Projector
@@ -143,7 +143,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         service="query", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes], authenticator=authenticator,
         readiness=readiness,
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
-        exception_handlers=ERROR_HANDLERS, ids=IDS,
+        exception_handlers=ERROR_HANDLERS, ids=IDS, enums=ENUMS,
         state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},

@@ -94,7 +94,7 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
               for timer in plan(state, row.version)]
     await store.save_tickets(conn, list(touched.values()))
     await store.replace_timers(conn, list(touched), timers, traces)
-    await store.record(conn, facts, traces)
+    await store.record(conn, facts, rows, traces)
     taken.facts += len(facts)
 
 
@@ -158,7 +158,7 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
     await store.save_announced(conn, list(rows.values()))
-    await store.record(conn, facts, traces)
+    await store.record(conn, facts, rows, traces)
     await store.add_commands(conn, commands, traces)
     await store.add_timers(conn, follow_ups, traces)
     return len(fired)
@@ -179,7 +179,7 @@ async def replan(conn: Conn, ticket_ids: Sequence[str], policy_of: PolicyLookup,
         timers += [(row.ticket_id, t) for t in plan(state, row.version)]
     await store.save_tickets(conn, list(rows.values()))
     await store.replace_timers(conn, list(rows), timers)
-    await store.record(conn, facts)
+    await store.record(conn, facts, rows)
     return len(rows)
 
 

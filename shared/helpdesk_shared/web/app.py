@@ -3,7 +3,7 @@ the text rule on every body and parameter, and the security headers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from litestar import Litestar
@@ -21,6 +21,7 @@ from helpdesk_shared.web.auth import Authenticator, provide_principal
 from helpdesk_shared.web.edge import CheckedRequest, IdShapes, ParameterGuard
 from helpdesk_shared.web.headers import DOCUMENTED, security_headers
 from helpdesk_shared.web.health import HEALTH_HANDLERS, ReadinessCheck
+from helpdesk_shared.web.openapi import complete_openapi
 from helpdesk_shared.web.problems import EXCEPTION_HANDLERS
 
 MAX_BODY_BYTES = 1_048_576  # 1 MiB: a ticket is text; attachments travel elsewhere
@@ -64,10 +65,12 @@ def build_app(
     exception_handlers: dict[type[Exception], Callable[..., Any]] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     ids: IdShapes | None = None,
+    enums: Mapping[str, Iterable[str]] | None = None,
 ) -> Litestar:
     """A litestar app with the contract's common behaviour; the service adds its own handlers.
 
-    ``ids`` names the path and query parameters that are ids, with the shape each must have.
+    ``ids`` names the path and query parameters that are ids, with the shape each must have;
+    ``enums`` the parameters (beyond the vocabulary's) whose values the OpenAPI document lists.
     """
     prometheus = PrometheusConfig(app_name=f"helpdesk_{service}", group_path=True,
                                   exclude=["/metrics", "/healthz", "/readyz"])
@@ -86,6 +89,7 @@ def build_app(
         response_headers=DOCUMENTED,
         plugins=[OpenTelemetryPlugin(telemetry)],
         lifespan=list(lifespan),
+        on_startup=[lambda app: complete_openapi(app, enums)],
         state=State({"authenticator": authenticator, "readiness": readiness, **(state or {})}),
         request_max_body_size=max_body_bytes,
         openapi_config=OpenAPIConfig(
@@ -93,6 +97,7 @@ def build_app(
             version=version,
             description=EDGE_RULES,
             path="/schema",
+            use_handler_docstrings=True,
             components=Components(security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT", description=(
                     'A 401 answer carries WWW-Authenticate: Bearer realm="helpdesk", with '

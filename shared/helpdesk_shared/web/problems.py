@@ -53,6 +53,28 @@ _CODE_BY_STATUS = {
 }
 
 
+# Every code an answer may carry, with what it means: the OpenAPI documents list them all
+# (``ProblemDetails.code``), and a test checks each code raised anywhere is here.
+CODES = {
+    "validation_failed": "a body, header or parameter that cannot be read (400) or breaks a rule (422)",
+    "unauthorized": "no bearer token, or one refused",
+    "forbidden": "the caller may not do this, or the account is blocked",
+    "not_found": "nothing by that id the caller may see",
+    "method_not_allowed": "the path does not answer this method",
+    "invalid_transition": "the action is not open from the ticket's status, or the clock would move back",
+    "reopen_window_closed": "a return after the policy's reopen window (KS-8)",
+    "version_conflict": "If-Match names a stale version (412), or a race the retries could not win (409)",
+    "payload_too_large": "the body is over the route's limit",
+    "unsupported_media_type": "the body is not of the media type the route reads",
+    "too_many_attempts": "login throttled; Retry-After says when to try again",
+    "too_many_requests": "rate limited; Retry-After says when to try again",
+    "not_ready": "a dependency (PostgreSQL, NATS, the object store) is away for now; Retry-After",
+    "timeout": "the read model did not reach Helpdesk-Min-Position in time",
+    "internal_error": "a bug, logged; the answer holds no internals",
+    "error": "any other HTTP error the framework answers (e.g. 406)",
+}
+
+
 class Problem(Exception):
     """An error answer with a machine-readable ``code`` (CONTRACT §7)."""
 

@@ -28,6 +28,7 @@ from nats.js import JetStreamContext
 from opentelemetry import trace
 from prometheus_client import Counter, Gauge
 
+from helpdesk_shared.events import CONTENT_TYPE
 from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.telemetry import context_from, inject_into
 
@@ -109,7 +110,8 @@ class Relay(LockedLoop):
                                           context=context_from(event.traceparent),
                                           kind=trace.SpanKind.PRODUCER) as span:
             span.set_attribute("helpdesk.position", notification.id)
-            headers = inject_into({"Nats-Msg-Id": envelope.id, POSITION_HEADER: str(notification.id)})
+            headers = inject_into({"Nats-Msg-Id": envelope.id, POSITION_HEADER: str(notification.id),
+                                   "Content-Type": CONTENT_TYPE})
             await self._js.publish(subject, msgspec.json.encode(envelope), headers=headers)
         PUBLISHED.inc()
 

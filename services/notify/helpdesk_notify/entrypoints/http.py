@@ -17,6 +17,7 @@ from litestar.params import Parameter
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
+from helpdesk_shared.web.openapi import problems
 from helpdesk_shared.web.problems import Problem
 
 from helpdesk_notify.adapters.directory import ContactsTable
@@ -93,13 +94,14 @@ class AdminRoutes(Controller):
 
     @get("/deliveries/{delivery_id:int}")
     async def delivery(self, delivery_id: int, principal: Principal, admin: Admin) -> dict[str, Any]:
+        """One delivery of the log: its mail, state, attempts and last error (admin, auditor)."""
         _readers(principal)
         row = await admin.outbox.get(delivery_id)
         if row is None:
             raise Problem(404, "not_found", f"no delivery {delivery_id}")
         return row
 
-    @post("/deliveries/{delivery_id:int}/retry", status_code=202)
+    @post("/deliveries/{delivery_id:int}/retry", status_code=202, responses=problems(409))
     async def retry(self, delivery_id: int, principal: Principal, admin: Admin) -> dict[str, Any]:
         """Send a dead mail again now (fresh attempts); a sent one answers 409."""
         principal.require(Role.ADMIN)
@@ -113,4 +115,5 @@ class AdminRoutes(Controller):
         return row
 
 
+ENUMS = {"state": STATES}  # parameters whose values the OpenAPI document lists
 CONTROLLERS = [AdminRoutes]

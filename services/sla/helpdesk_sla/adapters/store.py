@@ -44,6 +44,11 @@ class TicketRow:
     def facts(self) -> list[ev.TicketFact]:
         return [e.data for e in self.history]  # type: ignore[attr-defined]
 
+    @property
+    def number(self) -> str | None:
+        """The ticket's human-readable number, as its events carry it (``ticketnumber``)."""
+        return next((e.ticketnumber for e in self.history if e.ticketnumber), None)
+
 
 _COLUMNS = "ticket_id, customer_id, policy, version, status, history, announced"
 
@@ -140,8 +145,10 @@ async def next_due(conn: Conn) -> dt.datetime | None:
     return row[0] if row else None
 
 
-async def record(conn: Conn, facts: Sequence[sla.SlaFact], traces: Traces | None = None) -> None:
-    """Put SLA facts into the outbox; each gets its outbox id as CloudEvent id and sequence."""
+async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str, TicketRow],
+                 traces: Traces | None = None) -> None:
+    """Put SLA facts into the outbox; each gets its outbox id as CloudEvent id and sequence, its
+    ticket's number (from ``tickets``, by id) as ``ticketnumber``, and the trace that caused it."""
     if not facts:
         return
     cursor = await conn.execute(
@@ -150,7 +157,9 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact], traces: Traces | None
     ids = [r[0] for r in await cursor.fetchall()]
     rows, traces = [], traces or {}
     for outbox_id, fact in zip(ids, facts, strict=True):
-        envelope = sla.wrap(fact, event_id=f"sla-{outbox_id}", sequence=outbox_id)
+        ticket = tickets.get(fact.ticket_id)
+        envelope = sla.wrap(fact, event_id=f"sla-{outbox_id}", sequence=outbox_id,
+                            number=ticket.number if ticket else None)
         rows.append((outbox_id, fact.ticket_id, subjects.sla_subject(fact.ticket_id, sla.event_type(fact)),
                      msgspec.json.encode(envelope), traces.get(fact.ticket_id)))
     async with conn.cursor() as cur:

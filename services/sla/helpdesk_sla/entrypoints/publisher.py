@@ -19,6 +19,7 @@ from nats.js import JetStreamContext
 from opentelemetry import trace
 from prometheus_client import Counter
 
+from helpdesk_shared.events import CONTENT_TYPE
 from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.telemetry import context_from, inject_into
 
@@ -69,4 +70,4 @@ class Publisher(LockedLoop):
         """Publish one fact, in the trace of the ticket event (or timer) that caused it."""
         with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
                                           kind=trace.SpanKind.PRODUCER):
-            await self._js.publish(subject, bytes(payload), headers=inject_into({"Nats-Msg-Id": f"sla-{oid}"}))
+            await self._js.publish(subject, bytes(payload), headers=inject_into({"Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE}))

@@ -15,6 +15,7 @@ from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, 
 
 from helpdesk_shared.attachments import digest
 from helpdesk_shared.web.auth import Principal
+from helpdesk_shared.web.openapi import problems
 from helpdesk_shared.web.problems import Problem
 
 from helpdesk_intake.adapters import mime
@@ -47,7 +48,8 @@ def attachments_route(limits: Limits, max_files_bytes: int, max_text_bytes: int)
     max_body = min(limits.max_attachment_bytes * limits.max_attachments, max_files_bytes) + max_text_bytes
 
     @post("/v1/tickets/{ticket_id:str}/attachments", tags=["tickets"], request_max_body_size=max_body,
-          status_code=201, operation_class=UploadOperation, middleware=[answer_after_upload(max_body)])
+          status_code=201, operation_class=UploadOperation, responses=problems(415), opt={"command": True},
+          middleware=[answer_after_upload(max_body)])
     async def attach(request: HttpRequest[Any, Any, Any], ticket_id: str, principal: Principal,
                      portal: PortalAttachments) -> Response[dict[str, Any]]:
         """Attach files: one comment carrying them (TEL-8), ``multipart/form-data``.

@@ -22,6 +22,7 @@ from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Authenticator, Principal
+from helpdesk_shared.web.openapi import problems
 from helpdesk_shared.web.problems import Problem
 
 
@@ -72,14 +73,14 @@ class ClockController(Controller):
     path = "/v1/admin/clock"
     tags = ["admin"]
 
-    @get("/")
+    @get("/", responses=problems(404))
     async def read(self, principal: Principal, clock_admin: ClockAdmin) -> dict[str, Any]:
         """The simulated instant and whether every timer due by then has fired and been applied."""
         clock_admin._require()
         principal.require(Role.ADMIN)
         return await clock_admin.state()
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, responses=problems(404, 409))
     async def move(self, data: MoveClock, principal: Principal, clock_admin: ClockAdmin) -> dict[str, Any]:
         """Move the simulated clock forward (never back: 409) and wait until settled."""
         clock_admin._require()

@@ -14,6 +14,7 @@ from helpdesk_shared.web.auth import Authenticator
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
+from helpdesk_intake.domain.workflow import Action
 from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
@@ -57,24 +58,28 @@ class ProvisioningController(Controller):
     @post("/customers", sync_to_thread=True)
     def register_customer(self, data: cmd.RegisterCustomer, command: Request,
                           identity: IdentityService) -> Response[Any]:
+        """Register a customer under an SLA policy (admin); answers ``201 {id}``."""
         command.principal.require(Role.ADMIN)
         return answer(identity.register_customer(command, data))
 
     @patch("/customers/{customer_id:str}", sync_to_thread=True)
     def change_customer(self, customer_id: str, data: cmd.ChangeCustomer, command: Request,
                         identity: IdentityService) -> Response[Any]:
+        """Change a customer's policy or contract (admin); ``contract.active=false`` blocks its users (MED-4)."""
         command.principal.require(Role.ADMIN)
         return answer(identity.change_customer(command, customer_id, data))
 
     @post("/customers/{customer_id:str}/users", sync_to_thread=True)
     def register_customer_user(self, customer_id: str, data: cmd.RegisterCustomerUser, command: Request,
                                identity: IdentityService) -> Response[Any]:
+        """Register one of a customer's employees (admin), role ``customer``; answers ``201 {id}``."""
         command.principal.require(Role.ADMIN)
         return answer(identity.register_customer_user(command, customer_id, data))
 
     @post("/staff", sync_to_thread=True)
     def register_staff(self, data: cmd.RegisterStaff, command: Request,
                        identity: IdentityService) -> Response[Any]:
+        """Register an agent, admin or auditor (admin); answers ``201 {id}``."""
         command.principal.require(Role.ADMIN)
         return answer(identity.register_staff(command, data))
 
@@ -114,9 +119,14 @@ class TicketController(Controller):
     @post("/{ticket_id:str}/actions/{action:str}", sync_to_thread=True, status_code=200)
     def act(self, ticket_id: str, action: str, command: Request, tickets: TicketService,
             data: cmd.ActOnTicket | None = None) -> Response[Any]:
-        """Move a ticket through its workflow (CONTRACT §3's table)."""
+        """Move a ticket through its workflow (CONTRACT §3's table).
+
+        An action not open from the ticket's status, or to the caller's role, answers 409
+        ``invalid_transition``; a return after the policy's reopen window 409 ``reopen_window_closed``.
+        """
         command.principal.require(*WRITERS)
         return answer(tickets.act(command, ticket_id, action, data or cmd.ActOnTicket()))
 
 
+ENUMS = {"action": Action}  # parameters whose values the OpenAPI document lists
 CONTROLLERS = [AuthController, ProvisioningController, TicketController, ClockController]

@@ -11,6 +11,7 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from helpdesk_shared.catalogue import FACTS_BY_TYPE
 from helpdesk_shared.vocabulary import Category, Priority, Status
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
@@ -20,6 +21,7 @@ from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http import download
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
+from helpdesk_query.entrypoints.http.schemas import event_data_schema
 
 NDJSON = "application/x-ndjson"
 SLA_STATES = ("running", "paused", "at_risk", "met", "breached")
@@ -51,6 +53,7 @@ class TicketQueries(Controller):
     path = "/v1/tickets"
     tags = ["tickets"]
     before_request = wait_for_min_position
+    opt = {"min_position": True}  # documents Helpdesk-Min-Position (helpdesk_shared.web.openapi)
 
     @get("/")
     async def list_tickets(
@@ -98,6 +101,7 @@ class EventExport(Controller):
     path = "/v1/events"
     tags = ["events"]
     before_request = wait_for_min_position
+    opt = {"min_position": True}
 
     @get("/")
     async def events(
@@ -140,4 +144,6 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
         yield b"".join(message.payload + b"\n" for message in batch)
 
 
-CONTROLLERS = [TicketQueries, EventExport]
+# parameters whose values the OpenAPI document lists
+ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}
+CONTROLLERS = [TicketQueries, EventExport, event_data_schema]
