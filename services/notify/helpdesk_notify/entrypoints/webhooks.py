@@ -11,6 +11,7 @@ from litestar.params import Parameter
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
+from helpdesk_shared.web.openapi import problems
 from helpdesk_shared.web.problems import Problem
 
 from helpdesk_notify.adapters.webhook_outbox import STATES, InFlight, WebhookOutbox
@@ -48,7 +49,7 @@ class WebhookDeliveryRoutes(Controller):
         items = await webhooks.outbox.log(webhook_id, state_filter, limit, after)
         return {"items": items, "next_after": items[-1]["id"] if len(items) == limit else None}
 
-    @post("/{n:int}/retry", status_code=202)
+    @post("/{n:int}/retry", status_code=202, responses=problems(409))
     async def retry(self, webhook_id: str, n: Annotated[int, Parameter(ge=1, le=BIGINT)], principal: Principal,
                     webhooks: WebhookAdmin) -> dict[str, Any]:
         """Try delivery ``n`` again now, with a fresh allowance of attempts (a delivered one is sent again)."""

@@ -40,6 +40,7 @@ class WebhookController(Controller):
 
     @get("/{webhook_id:str}", sync_to_thread=True)
     def get_webhook(self, webhook_id: str, principal: Principal, webhooks: WebhookService) -> dict[str, Any]:
+        """One webhook: its address, subject filters and registration (never its secret)."""
         principal.require(Role.ADMIN, Role.AUDITOR)
         return webhooks.get(webhook_id)
 
