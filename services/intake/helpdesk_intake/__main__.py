@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+from pathlib import Path
 
 import uvicorn
 
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.web.keys import generate_key
 
 from helpdesk_intake.settings import IntakeSettings
 
@@ -20,6 +22,8 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = from_env(IntakeSettings)
     if args.command == "serve":
+        if settings.jwt_generate_key:
+            ensure_signing_key(Path(settings.keys_dir()))
         # Workers are processes: each has its own group committer; ordering still holds, as
         # every save takes the store's table lock. Forwarded headers are intake's to judge
         # (HELPDESK_TRUSTED_PROXIES), not uvicorn's: it would believe any local peer.
@@ -34,6 +38,13 @@ def main(argv: list[str] | None = None) -> None:
         from helpdesk_intake.bootstrap import run_smtp
 
         asyncio.run(run_smtp(settings))
+
+
+def ensure_signing_key(directory: Path) -> None:
+    """Before the workers start, so that they all find the same key (HELPDESK_JWT_GENERATE_KEY)."""
+    if not any(directory.glob("*.pem")):
+        logging.getLogger("helpdesk.intake").warning("generated token signing key %s in %s (development only)",
+                                                     generate_key(directory), directory)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
-from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.jwks import remote_authenticator
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_notify.adapters.directory import ContactsTable
@@ -115,7 +115,7 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
 
     return build_app(
         service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes],
-        authenticator=Authenticator(settings.jwt_secret, settings.admin_token),
+        authenticator=remote_authenticator(settings),
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("notify"), lifespan=[lifespan],
         dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),
