@@ -16,6 +16,7 @@ import httpx
 import jwt
 import pytest
 
+from helpdesk_devstack import free_port
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.keys import generate_key
 
@@ -52,6 +53,12 @@ def status(url: str, token: str) -> int:
     return httpx.get(url + PARKED, headers=bearer(token), timeout=10).status_code
 
 
+def register_customer(url: str, token: str) -> httpx.Response:
+    """An admin's command on intake, which verifies with its own keys."""
+    return httpx.post(url + "/v1/customers", headers=bearer(token), timeout=10,
+                      json={"name": "Acme", "email": "it@acme.test", "policy": "keysystems"})
+
+
 def test_platform_keys_every_service_verifies_intakes_eddsa_token_and_refuses_any_other(
         services: Any, tmp_path: Path) -> None:
     intake = services.start("intake", "serve")
@@ -70,11 +77,13 @@ def test_platform_keys_every_service_verifies_intakes_eddsa_token_and_refuses_an
     foreign = signed_token("root", Role.ADMIN, keys_dir=tmp_path / "elsewhere")
     claims = jwt.decode(token, options={"verify_signature": False})
     hs256 = jwt.encode(claims, "the-old-shared-secret-" * 2, algorithm="HS256", headers={"kid": "test-session"})
-    for service in (intake, *others):
+    for service in others:
         assert status(service.url, token) == 200, service.label
         for refused in (foreign, hs256):
             answer = httpx.get(service.url + PARKED, headers=bearer(refused), timeout=10)
             assert (answer.status_code, answer.json()["code"]) == (401, "unauthorized"), service.label
+    assert register_customer(intake.url, token).status_code == 201
+    assert [register_customer(intake.url, refused).status_code for refused in (foreign, hs256)] == [401, 401]
 
 
 def test_platform_keys_rotation_reaches_query_without_a_restart_and_settings_come_from_files(
@@ -105,6 +114,18 @@ def test_platform_keys_rotation_reaches_query_without_a_restart_and_settings_com
         (keys / "2026-01.pem").unlink()  # 3. after the longest token lifetime, retire the old key
         removed = time.monotonic()
         wait_until(lambda: status(query.url, old) == 401, timeout=10)
-        assert time.monotonic() - removed < 5  # intake rescans each second, query refreshes each second
+        assert time.monotonic() - removed < 8  # intake rescans each second, query refreshes each second
         assert status(query.url, new) == 200
     assert query.running() and intake.running() and len(services.started) == 2  # no process restarted
+
+
+def test_platform_keys_a_service_started_before_intake_answers_503_until_it_can_fetch_the_keys(
+        services: Any) -> None:
+    port = free_port()
+    services.env["HELPDESK_INTAKE_URL"] = f"http://127.0.0.1:{port}"
+    query = services.start("query", "serve")
+    token = signed_token("root", Role.ADMIN)
+    refused = httpx.get(query.url + PARKED, headers=bearer(token), timeout=10)
+    assert (refused.status_code, refused.json()["code"]) == (503, "not_ready")
+    services.start("intake", "serve", port=port)
+    wait_until(lambda: status(query.url, token) == 200, interval=0.2)
