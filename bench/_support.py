@@ -75,9 +75,11 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as tmp:
         with EmbeddedPostgres(Path(tmp) / "pg", free_port()) as pg, EmbeddedNats(Path(tmp) / "nats", free_port()) as nats:
             env = {**os.environ, "HELPDESK_DATABASE_URL": pg.url, "HELPDESK_NATS_URL": nats.url,
-                   "HELPDESK_ADMIN_TOKEN": ADMIN_TOKEN, "HELPDESK_JWT_SECRET": "bench-secret-" + "x" * 32,
+                   "HELPDESK_ADMIN_TOKEN": ADMIN_TOKEN, "HELPDESK_JWT_KEYS_DIR": str(Path(tmp) / "jwt-keys"),
+                   "HELPDESK_JWT_GENERATE_KEY": "true", "HELPDESK_SERVICE_TOKEN": "bench-service-token",
                    "HELPDESK_INTAKE_PORT": str(free_port()), "HELPDESK_QUERY_PORT": str(free_port()),
                    **(extra_env or {})}
+            env.setdefault("HELPDESK_INTAKE_URL", f"http://127.0.0.1:{env['HELPDESK_INTAKE_PORT']}")  # token keys
             processes = [subprocess.Popen([sys.executable, "-m", *command], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                          for command in commands]

@@ -27,7 +27,6 @@ import os
 import subprocess
 import tempfile
 import time
-import uuid
 
 ROOT = Path(__file__).resolve().parents[1]
 for part in ("shared", "services/intake", "services/query", "devstack", "."):
@@ -173,7 +172,8 @@ def main() -> None:
         intake_port, query_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
         env.update(HELPDESK_DATABASE_URL=pg.url, HELPDESK_NATS_URL=ns.url, HELPDESK_ADMIN_TOKEN=ADMIN,
-                   HELPDESK_JWT_SECRET=uuid.uuid4().hex * 2, HELPDESK_INTAKE_PORT=str(intake_port),
+                   HELPDESK_JWT_KEYS_DIR=str(root / "jwt-keys"), HELPDESK_JWT_GENERATE_KEY="true",
+                   HELPDESK_INTAKE_PORT=str(intake_port), HELPDESK_INTAKE_URL=f"http://127.0.0.1:{intake_port}",
                    HELPDESK_QUERY_PORT=str(query_port), PYTHONPATH=os.pathsep.join(sys.path))
         processes = [start("helpdesk_intake", "serve", env, intake_port, root),
                      start("helpdesk_intake", "relay", env, None, root),

@@ -8,6 +8,8 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpdesk_shared.web.keys import generate_key
+
 from helpdesk_devstack.nats import EmbeddedNats
 from helpdesk_devstack.ports import port_open
 from helpdesk_devstack.postgres import EmbeddedPostgres
@@ -55,7 +57,9 @@ def base_env(environ: Mapping[str, str]) -> dict[str, str]:
     env = {**DEFAULTS, **given}
     data_dir = Path(env["HELPDESK_DATA_DIR"]).absolute()
     env["HELPDESK_DATA_DIR"] = str(data_dir)
-    env.setdefault("HELPDESK_JWT_SECRET", jwt_secret(data_dir))
+    env.setdefault("HELPDESK_SERVICE_TOKEN", kept_secret(data_dir, "service-token"))
+    if "HELPDESK_JWT_KEYS_DIR" not in env:
+        env["HELPDESK_JWT_KEYS_DIR"] = str(signing_keys(data_dir / "jwt-keys"))
     host = env["HELPDESK_BIND_HOST"]
     host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     for name in HTTP_SERVICES:
@@ -65,9 +69,9 @@ def base_env(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def jwt_secret(data_dir: Path) -> str:
-    """A signing secret generated once and kept in the data dir, so tokens survive restarts."""
-    path = data_dir / "jwt-secret"
+def kept_secret(data_dir: Path, name: str) -> str:
+    """A random secret generated once and kept in the data dir, so it survives restarts."""
+    path = data_dir / name
     if path.exists():
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +79,13 @@ def jwt_secret(data_dir: Path) -> str:
     path.touch(mode=0o600)
     path.write_text(secret + "\n")
     return secret
+
+
+def signing_keys(directory: Path) -> Path:
+    """intake's token signing key directory, with an Ed25519 key generated on first start."""
+    if not any(directory.glob("*.pem")):
+        generate_key(directory)
+    return directory
 
 
 def start_infra(stack: ExitStack, environ: Mapping[str, str], *, fast: bool = False) -> Infra:

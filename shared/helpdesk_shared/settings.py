@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
 import msgspec
@@ -25,15 +26,36 @@ def from_env(kind: type[T], environ: Mapping[str, str] | None = None) -> T:
     """Build ``kind`` from ``HELPDESK_<FIELD>`` variables; unset fields keep their defaults."""
     environ = os.environ if environ is None else environ
     raw = {field: url for field, url in dev_stack_urls(environ).items() if field in kind.__struct_fields__}
-    raw.update({
-        field: environ[PREFIX + field.upper()]
-        for field in kind.__struct_fields__
-        if PREFIX + field.upper() in environ
-    })
+    raw.update(given_values(kind.__struct_fields__, environ))
     try:
         return msgspec.convert(raw, kind, strict=False)
     except msgspec.ValidationError as error:
         raise SettingsError(f"{kind.__name__}: {error} (set via {PREFIX}<FIELD>)") from None
+
+
+def given_values(fields: tuple[str, ...], environ: Mapping[str, str]) -> dict[str, str]:
+    """Each field's ``HELPDESK_<FIELD>``, or the content of the file ``HELPDESK_<FIELD>_FILE`` names.
+
+    The file form keeps secrets out of the environment (a Kubernetes or Docker secret mounted
+    as a file); one trailing newline is dropped. Both set is refused rather than guessed.
+    """
+    raw, errors = {}, []
+    for field in fields:
+        name = PREFIX + field.upper()
+        if name + "_FILE" not in environ:
+            if name in environ:
+                raw[field] = environ[name]
+            continue
+        if name in environ:
+            errors.append(f"{name} and {name}_FILE are both set; set one")
+            continue
+        try:
+            raw[field] = Path(environ[name + "_FILE"]).read_text().removesuffix("\n").removesuffix("\r")
+        except (OSError, UnicodeDecodeError) as error:
+            errors.append(f"{name}_FILE: cannot read {environ[name + '_FILE']!r}: {error}")
+    if errors:
+        raise SettingsError("; ".join(errors))
+    return raw
 
 
 def dev_stack_urls(environ: Mapping[str, str]) -> dict[str, str]:
@@ -56,8 +78,12 @@ class CommonSettings(msgspec.Struct, kw_only=True):
 
     database_url: str = "postgresql://postgres@127.0.0.1:55432/helpdesk"
     nats_url: str = "nats://127.0.0.1:4222"
-    jwt_secret: str = "dev-jwt-secret-change-me"
     admin_token: str | None = None
+    # Tokens (CONTRACT §2): EdDSA, verified with the keys intake publishes; sla's static bearer.
+    intake_url: str = "http://127.0.0.1:8001"
+    jwks_url: str | None = None  # unset: <intake_url>/v1/auth/jwks
+    jwks_refresh_seconds: float = 60.0  # a removed key stops verifying within this time
+    service_token: str | None = None
     clock: str = "system"
     bind_host: str = "127.0.0.1"
     data_dir: str = ".helpdesk"
@@ -68,3 +94,7 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     stream_max_bytes: Annotated[int, msgspec.Meta(ge=-1)] = -1
     log_format: Literal["text", "json"] = "text"  # json: one object a line, with trace_id and span_id
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    def verification_keys_url(self) -> str:
+        """Where the token verification keys are published: intake's JWK set unless told otherwise."""
+        return self.jwks_url or self.intake_url.rstrip("/") + "/v1/auth/jwks"

@@ -1,4 +1,5 @@
 from contextlib import ExitStack
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -6,6 +7,7 @@ from helpdesk_devstack import free_port
 from helpdesk_devstack.infra import InfraError, start_infra
 from helpdesk_devstack.ports import port_open
 from helpdesk_devstack.up import PROCESSES
+from helpdesk_shared.web.keys import read_key_set
 
 
 @pytest.fixture
@@ -36,12 +38,18 @@ def test_starts_postgres_nats_and_mail_under_the_data_dir(environ, tmp_path):
     assert not port_open("127.0.0.1", int(environ["HELPDESK_NATS_PORT"]))
 
 
-def test_jwt_secret_is_generated_once_and_kept(environ):
+def test_platform_keys_devstack_generates_a_signing_key_and_service_token_once(environ):
     with ExitStack() as stack:
-        first = start_infra(stack, environ, fast=True).env["HELPDESK_JWT_SECRET"]
+        first = start_infra(stack, environ, fast=True).env
     with ExitStack() as stack:
-        second = start_infra(stack, environ, fast=True).env["HELPDESK_JWT_SECRET"]
-    assert first == second and len(first) >= 32
+        second = start_infra(stack, environ, fast=True).env
+    keys = sorted(Path(first["HELPDESK_JWT_KEYS_DIR"]).glob("*.pem"))
+    assert len(keys) == 1 and keys[0].stat().st_mode & 0o777 == 0o600
+    assert read_key_set(keys[0].parent).active_kid == keys[0].stem
+    assert second["HELPDESK_JWT_KEYS_DIR"] == first["HELPDESK_JWT_KEYS_DIR"]
+    assert sorted(Path(second["HELPDESK_JWT_KEYS_DIR"]).glob("*.pem")) == keys
+    assert first["HELPDESK_SERVICE_TOKEN"] == second["HELPDESK_SERVICE_TOKEN"]
+    assert len(first["HELPDESK_SERVICE_TOKEN"]) >= 32
 
 
 def test_given_urls_are_used_instead_of_embedded_servers(environ):

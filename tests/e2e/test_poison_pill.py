@@ -125,11 +125,13 @@ def desk(postgres_server: servers.PostgresServer, tmp_path_factory: pytest.TempP
         else:
             nats_url = stack.enter_context(servers.nats_server(tmp)).url
         smtp = stack.enter_context(SmtpCatcher(tmp / "mail", free_port()))
-        env = {**base_env(database_url, nats_url, smtp.url, tmp / "data"),
-               "HELPDESK_CONSUMER_STUCK_SECONDS": "2", "HELPDESK_INTAKE_URL": f"http://127.0.0.1:{free_port()}"}
+        env = {**base_env(database_url, nats_url, smtp.url, tmp / "data"), "HELPDESK_CONSUMER_STUCK_SECONDS": "2"}
         factory = Services(env, tmp)
         try:
-            started = [factory.start(name, "serve") for name in ("query", "sla", "notify")]
+            keys = factory.start("intake", "serve")  # publishes the token keys; sla's commands go nowhere
+            elsewhere = {"HELPDESK_INTAKE_URL": f"http://127.0.0.1:{free_port()}",
+                         "HELPDESK_JWKS_URL": f"{keys.url}/v1/auth/jwks"}
+            started = [factory.start(name, "serve", env=elsewhere) for name in ("query", "sla", "notify")]
             yield Desk(factory, nats_url, database_url, *started)
         finally:
             factory.stop_all()

@@ -11,13 +11,14 @@ from litestar.testing import TestClient
 from helpdesk_intake.bootstrap import create_app
 from helpdesk_intake.settings import IntakeSettings
 from tests.support.desk import Desk, provision
-from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS, JWT_SECRET
+from tests.support.tokens import session_keys_dir
+from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS
 
 
 @pytest.fixture
 def client(database_url: str, nats_url: str) -> Iterator[TestClient]:
     settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
-                              jwt_secret=JWT_SECRET, **FAST_PASSWORDS)
+                              jwt_keys_dir=str(session_keys_dir()), **FAST_PASSWORDS)
     with TestClient(create_app(settings)) as test_client:
         yield test_client
 

@@ -14,7 +14,8 @@ from helpdesk_intake.settings import IntakeSettings
 from tests.support.desk import Desk, provision
 from tests.support.mail import (RFC822, assert_no_half_written_outcome, deliver, mail_events, message,
                                 ticket_events)
-from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+from tests.support.tokens import session_keys_dir
+from tests.support.processes import ADMIN_TOKEN
 from tests.support.stream import fetch_attachment
 
 ANN = "user@acme.test"  # acme's user in the provisioned desk; globex's is user@globex.test
@@ -190,7 +191,7 @@ def test_who_may_deliver_and_what_is_not_a_message(desk: Desk, event_count):
 @pytest.fixture
 def small_limits(database_url: str, nats_url: str) -> Iterator[TestClient]:
     settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
-                              jwt_secret=JWT_SECRET, inbound_max_message_bytes=200_000,
+                              jwt_keys_dir=str(session_keys_dir()), inbound_max_message_bytes=200_000,
                               inbound_max_attachment_bytes=10_000)
     with TestClient(create_app(settings)) as test_client:
         yield test_client

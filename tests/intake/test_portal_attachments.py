@@ -13,7 +13,8 @@ from helpdesk_intake.bootstrap import create_app
 from helpdesk_intake.settings import IntakeSettings
 from tests.support.desk import Desk, provision
 from tests.support.mail import ticket_events
-from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+from tests.support.tokens import session_keys_dir
+from tests.support.processes import ADMIN_TOKEN
 from tests.support.stream import fetch_attachment
 from tests.support.waiting import wait_until
 
@@ -84,7 +85,7 @@ def test_tel8_a_customer_may_not_attach_internally_nor_to_another_customers_tick
 def test_tel8_over_the_attachment_limits_is_413_and_nothing_is_stored_or_recorded(database_url, nats_url,
                                                                                     event_count):
     settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
-                              jwt_secret=JWT_SECRET, inbound_max_attachment_bytes=1000, inbound_max_attachments=2)
+                              jwt_keys_dir=str(session_keys_dir()), inbound_max_attachment_bytes=1000, inbound_max_attachments=2)
     with TestClient(create_app(settings)) as client:
         desk = provision(client)
         ticket = desk.open()
@@ -171,7 +172,7 @@ def test_tel8_nats_down_is_503_not_ready_nothing_is_recorded_and_a_retry_succeed
                                                                                    event_count):
     nats_server = EmbeddedNats(tmp_path / "nats", free_port()).start()
     settings = IntakeSettings(database_url=database_url, nats_url=nats_server.url, admin_token=ADMIN_TOKEN,
-                              jwt_secret=JWT_SECRET)
+                              jwt_keys_dir=str(session_keys_dir()))
     try:
         with TestClient(create_app(settings)) as client:
             desk = provision(client)

@@ -18,16 +18,20 @@ from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared import subjects
 from helpdesk_shared.vocabulary import Channel, Role, Status
-from helpdesk_shared.web.auth import Authenticator, Principal
 
 from tests.query.synthetic import publish
-from tests.support.processes import JWT_SECRET
+from tests.support.tokens import signed_token
 
 
 def token(user_id: str, role: Role, customer_id: str | None = None) -> dict[str, str]:
-    """The Authorization header of a user intake would have logged in."""
-    issued = Authenticator(JWT_SECRET).issue(Principal(user_id, role, customer_id), dt.datetime.now(dt.UTC))
-    return {"Authorization": f"Bearer {issued}"}
+    """The Authorization header of a user intake would have logged in (believed while an intake runs)."""
+    return {"Authorization": f"Bearer {signed_token(user_id, role, customer_id)}"}
+
+
+def start_query(services: Any, *args: str, **options: Any) -> Any:
+    """query as a process, with an intake beside it: intake publishes the keys query verifies tokens with."""
+    services.start("intake", "serve")
+    return services.start("query", *(args or ("serve",)), **options)
 
 
 class Story:

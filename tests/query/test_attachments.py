@@ -20,7 +20,7 @@ from helpdesk_shared import attachments
 from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Role, Status, Visibility
 
-from tests.query.handmade import Story, publish_story, token
+from tests.query.handmade import Story, publish_story, start_query, token
 
 pytestmark = [pytest.mark.e2e]
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -75,7 +75,7 @@ async def _story(js: Any) -> tuple[Story, Files]:
 
 @pytest.fixture
 async def desk(services: Any, js: Any) -> AsyncIterator[Desk]:
-    query = services.start("query", "serve")
+    query = start_query(services)
     story, files = await _story(js)
     await publish_story(js, story)
     async with httpx.AsyncClient(base_url=query.url, timeout=10) as client:

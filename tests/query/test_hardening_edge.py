@@ -4,7 +4,6 @@ and every answer carries the security headers of an API."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,9 +11,9 @@ import httpx
 import pytest
 
 from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import Authenticator, Principal
 
-from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+from tests.query.handmade import start_query, token
+from tests.support.processes import ADMIN_TOKEN
 
 pytestmark = [pytest.mark.e2e]
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -24,7 +23,7 @@ TICKET = "0b5c1d7e-3f8a-4c2b-9d6e-1a2b3c4d5e6f"
 
 @pytest.fixture
 def query(services: Any) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=services.start("query", "serve").url, timeout=10) as client:
+    with httpx.Client(base_url=start_query(services).url, timeout=10) as client:
         yield client
 
 
@@ -63,8 +62,7 @@ def test_hardening_query_well_formed_ids_and_filters_still_answer(query: httpx.C
 
 
 def test_hardening_security_headers_on_every_answer(query: httpx.Client) -> None:
-    token = Authenticator(JWT_SECRET).issue(Principal("u1", Role.AGENT), dt.datetime.now(dt.UTC))
-    ok = query.get("/v1/tickets", headers={"Authorization": f"Bearer {token}"})
+    ok = query.get("/v1/tickets", headers=token("u1", Role.AGENT))
     assert ok.status_code == 200
     assert (ok.headers["x-content-type-options"], ok.headers["cache-control"]) == ("nosniff", "no-store")
     refused = query.get("/v1/tickets/x%00y", headers=ADMIN)

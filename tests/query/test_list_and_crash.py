@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import httpx
@@ -10,26 +9,25 @@ import pytest
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import Authenticator, Principal
 
 from tests.query.conftest import assert_matches, expected_tickets, sql
+from tests.query.handmade import start_query, token
 from tests.query.synthetic import histories, publish
-from tests.support.processes import ADMIN_TOKEN, JWT_SECRET
+from tests.support.processes import ADMIN_TOKEN
 from tests.support.waiting import async_wait_until
 
 pytestmark = [pytest.mark.e2e]
 
 
 def _token(role: Role, customer_id: str | None = None) -> dict[str, str]:
-    token = Authenticator(JWT_SECRET).issue(Principal("u1", role, customer_id), dt.datetime.now(dt.UTC))
-    return {"Authorization": f"Bearer {token}"}
+    return token("u1", role, customer_id)
 
 
 @pytest.fixture
 async def loaded(services: Any, js: Any) -> tuple[httpx.AsyncClient, list[ev.CloudEvent]]:
     events = list(histories(tickets=300, events_per_ticket=4, customers=5, seed=5))
     await publish(js, events)
-    query = services.start("query", "serve")
+    query = start_query(services)
     client = httpx.AsyncClient(base_url=query.url, timeout=10)
     answer = await client.get("/v1/tickets", headers={"Authorization": f"Bearer {ADMIN_TOKEN}",
                                                       "Helpdesk-Min-Position": str(events[-1].sequence)})

@@ -20,7 +20,7 @@ from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.vocabulary import Role, Status
 
 from helpdesk_query.domain.sla import fold, present
-from tests.query.handmade import Story, publish_story, token
+from tests.query.handmade import Story, publish_story, start_query, token
 
 MSK = ZoneInfo("Europe/Moscow")
 HOUR = 3600
@@ -88,7 +88,7 @@ def test_sla_fact_published_late_still_counts_from_when_it_occurred() -> None:
 
 @pytest.fixture
 async def query(services: Any, js: Any) -> AsyncIterator[tuple[httpx.AsyncClient, int]]:
-    process = services.start("query", "serve")
+    process = start_query(services)
     story = _story()
     await publish_story(js, story)
     async with httpx.AsyncClient(base_url=process.url, timeout=10) as client:

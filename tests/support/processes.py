@@ -13,10 +13,12 @@ from pathlib import Path
 import httpx
 from helpdesk_devstack import free_port
 
+from tests.support.tokens import session_keys_dir
+
 READY_TIMEOUT = 20.0
 HTTP_COMMANDS = {"serve"}
 ADMIN_TOKEN = "test-admin-token"
-JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef"
+SERVICE_TOKEN = "test-service-token"
 # argon2id at a token cost: tests hash many passwords; production keeps OWASP's (settings.py).
 FAST_PASSWORDS = {"password_memory_kib": 64, "password_time_cost": 1}
 
@@ -184,7 +186,8 @@ def base_env(database_url: str, nats_url: str, smtp_url: str, data_dir: Path) ->
         "HELPDESK_SMTP_URL": smtp_url,
         "HELPDESK_DATA_DIR": str(data_dir),
         "HELPDESK_ADMIN_TOKEN": ADMIN_TOKEN,
-        "HELPDESK_JWT_SECRET": JWT_SECRET,
+        "HELPDESK_SERVICE_TOKEN": SERVICE_TOKEN,
+        "HELPDESK_JWT_KEYS_DIR": str(session_keys_dir()),
         "HELPDESK_CLOCK": "system",
         "HELPDESK_BIND_HOST": "127.0.0.1",
         "HELPDESK_INBOUND_SMTP_PORT": str(free_port()),

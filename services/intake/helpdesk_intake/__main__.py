@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+from pathlib import Path
 
 import uvicorn
 
 from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.web.keys import generate_key
 
 from helpdesk_intake.settings import IntakeSettings
 
@@ -21,6 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     process = {"serve": "intake", "relay": "intake-relay", "smtp": "intake-smtp"}[args.command]
     setup_logging(process, settings.log_format, settings.log_level)
     if args.command == "serve":
+        if settings.jwt_generate_key:
+            ensure_signing_key(Path(settings.keys_dir()))
         # Workers are processes: each has its own group committer; ordering still holds, as
         # every save takes the store's table lock. Forwarded headers are intake's to judge
         # (HELPDESK_TRUSTED_PROXIES), not uvicorn's: it would believe any local peer.
@@ -35,6 +40,13 @@ def main(argv: list[str] | None = None) -> None:
         from helpdesk_intake.bootstrap import run_smtp
 
         asyncio.run(run_smtp(settings))
+
+
+def ensure_signing_key(directory: Path) -> None:
+    """Before the workers start, so that they all find the same key (HELPDESK_JWT_GENERATE_KEY)."""
+    if not any(directory.glob("*.pem")):
+        logging.getLogger("helpdesk.intake").warning("generated token signing key %s in %s (development only)",
+                                                     generate_key(directory), directory)
 
 
 if __name__ == "__main__":

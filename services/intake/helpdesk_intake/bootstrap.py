@@ -20,11 +20,12 @@ from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats, nats_connection
 from helpdesk_shared.metrics import serve_metrics, watch_pool
-from helpdesk_shared.settings import from_env
+from helpdesk_shared.settings import SettingsError, from_env
 from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
-from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.auth import Authenticator, TokenIssuer
+from helpdesk_shared.web.keys import KeyDirectoryError, KeyRing
 
 from helpdesk_intake.adapters.attachment_store import AttachmentStore
 from helpdesk_intake.adapters.committer import GroupCommitter
@@ -146,6 +147,14 @@ async def connected(settings: IntakeSettings, clock: Clock, name: str) -> AsyncI
             await asyncio.to_thread(intake.close)
 
 
+def key_ring(settings: IntakeSettings) -> KeyRing:
+    """The token signing keys; intake does not start without one (``helpdesk-dev up`` makes one)."""
+    try:
+        return KeyRing(settings.keys_dir())
+    except (OSError, ValueError, KeyDirectoryError) as error:
+        raise SettingsError(f"HELPDESK_JWT_KEYS_DIR: {error}") from None
+
+
 def create_app(settings: IntakeSettings | None = None) -> Litestar:
     """The intake HTTP app; connections open in its lifespan, never at import."""
     settings = settings or from_env(IntakeSettings)
@@ -171,8 +180,10 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
         return "nats" in holder and holder["nats"].is_connected
 
     client_address = ClientAddress(settings.trusted_networks())
-    tokens = WallClockTokens if isinstance(clock, SharedClock) else Authenticator
-    authenticator = tokens(settings.jwt_secret, settings.admin_token, settings.token_ttl_seconds)
+    ring = key_ring(settings)
+    issuer = WallClockTokens if isinstance(clock, SharedClock) else TokenIssuer
+    tokens = issuer(ring, settings.token_ttl_seconds)
+    authenticator = Authenticator(ring, settings.admin_token, settings.service_token)
     clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
                              lambda: last_ticket_position(holder["intake"].store))
     return build_app(
@@ -189,7 +200,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "inbound": Provide(lambda: holder["intake"].inbound, sync_to_thread=False),
             "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
             "webhooks": Provide(lambda: holder["intake"].webhooks, sync_to_thread=False),
-            "authenticator": Provide(lambda: authenticator, sync_to_thread=False),
+            "tokens": Provide(lambda: tokens, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
             "client_address": Provide(lambda: client_address, sync_to_thread=False),
         },

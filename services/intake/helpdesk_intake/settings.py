@@ -21,6 +21,8 @@ class IntakeSettings(CommonSettings, kw_only=True):
     workers: int = 1
     pool_size: int = 20
     token_ttl_seconds: int = 3600
+    jwt_keys_dir: str | None = None  # Ed25519 signing keys, one <kid>.pem each; unset: <data_dir>/jwt-keys
+    jwt_generate_key: bool = False  # development only: `serve` makes a key when the directory holds none
     max_body_bytes: int = 1_048_576
     aggregate_cache_size: int = 10_000
     policy_dir: str | None = None
@@ -46,6 +48,10 @@ class IntakeSettings(CommonSettings, kw_only=True):
     login_address_window_seconds: Annotated[float, Meta(gt=0, le=DAY)] = 60.0
     trusted_proxies: str = ""  # comma-separated CIDRs whose X-Forwarded-For names the client
     webhook_allow_loopback: bool = False  # webhooks to 127.0.0.1/::1/localhost (http too): development only
+
+    def keys_dir(self) -> str:
+        """Where intake's token signing keys are (HELPDESK_JWT_KEYS_DIR, else the data dir's jwt-keys)."""
+        return self.jwt_keys_dir or f"{self.data_dir}/jwt-keys"
 
     def public_domains(self) -> frozenset[str]:
         return frozenset(d.strip().lower() for d in self.inbound_public_domains.split(",") if d.strip())

@@ -21,7 +21,7 @@ from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
-from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.jwks import remote_authenticator
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_notify.adapters.directory import ContactsTable
@@ -79,7 +79,7 @@ async def start(settings: NotifySettings) -> Running:
     mailers = [SmtpMailer(server, sender_address) for _ in range(max(1, settings.notify_senders))]
     senders = [Sender(outbox, contacts, mailer, renderer, backoff, settings.mail_from, SystemClock().now,
                       max(1, settings.notify_claim)) for mailer in mailers]
-    hooks, secrets = WebhookOutbox(pool), IntakeSecrets(settings.intake_url, authenticator(settings))
+    hooks, secrets = WebhookOutbox(pool), IntakeSecrets(settings.intake_url, settings.service_token)
     poster = PinnedPoster(settings.webhook_timeout_seconds, settings.webhook_allow_loopback)
     policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_seconds,
                          settings.webhook_backoff_max_seconds)
@@ -92,9 +92,6 @@ async def start(settings: NotifySettings) -> Running:
     return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake), parked,
                    WebhookAdmin(hooks, notifier.wake), [secrets, poster])
 
-
-def authenticator(settings: NotifySettings) -> Authenticator:
-    return Authenticator(settings.jwt_secret, settings.admin_token)
 
 
 async def stop(running: Running) -> None:
@@ -137,7 +134,7 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
 
     return build_app(
         service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes, WebhookDeliveryRoutes],
-        authenticator=authenticator(settings),
+        authenticator=remote_authenticator(settings),
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("notify"), lifespan=[lifespan], enums=ENUMS,
         dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),

@@ -23,7 +23,6 @@ class NotifySettings(CommonSettings, kw_only=True):
     pool_size: int = 10
     policy_dir: str | None = None  # the operator's own SLA policies, besides the presets
     # Webhooks (CONTRACT §10): registered on intake, delivered here.
-    intake_url: str = "http://127.0.0.1:8001"  # where the webhooks' secrets are asked for (service token)
     webhook_allow_loopback: bool = False  # deliver to 127.0.0.1/::1/localhost (http too): development only
     webhook_senders: int = 2  # concurrent delivery workers
     webhook_max_attempts: int = 8  # then the delivery is failed (retry it: POST …/deliveries/{n}/retry)

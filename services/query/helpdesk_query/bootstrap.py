@@ -26,7 +26,7 @@ from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
-from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.jwks import remote_authenticator
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_query.adapters.attachments import AttachmentStore
@@ -133,7 +133,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         return running is not None and not any(
             p.stuck for p in (running.projector, running.sla_projector) if p is not None)
 
-    authenticator = Authenticator(settings.jwt_secret, settings.admin_token)
+    authenticator = remote_authenticator(settings)
     parked = ParkedConsumers(settings.database_url, {"query": ticket_projector.projection(),
                                                      "query-sla": sla_projector.projection()})
     readiness = {"database": database_ready, "nats": nats_ready}

@@ -22,7 +22,7 @@ from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
-from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.jwks import remote_authenticator
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_sla.adapters.intake import IntakeClient
@@ -63,7 +63,7 @@ async def replan_changed_policies(conninfo: str, policies: dict[str, Policy], cl
 def create_app(settings: SlaSettings | None = None) -> Litestar:
     settings = settings or from_env(SlaSettings)
     held: dict[str, Any] = {}
-    authenticator = Authenticator(settings.jwt_secret, settings.admin_token)
+    authenticator = remote_authenticator(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -78,7 +78,7 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
                 stack.push_async_callback(clock.close)
             policies = load_policies(settings.policy_dir)
             await replan_changed_policies(settings.database_url, policies, clock)
-            intake = IntakeClient(settings.intake_url, authenticator)
+            intake = IntakeClient(settings.intake_url, settings.service_token)
             stack.push_async_callback(intake.close)
             loops = held["loops"] = _loops(settings, js, clock, policies.get, intake)
             held["parked"] = ParkedConsumers(settings.database_url, {"sla": SlaProjection(policies.get)})

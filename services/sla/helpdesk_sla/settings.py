@@ -7,7 +7,6 @@ from helpdesk_shared.settings import CommonSettings
 
 class SlaSettings(CommonSettings, kw_only=True):
     sla_port: int = 8003
-    intake_url: str = "http://127.0.0.1:8001"
     policy_dir: str | None = None
     sla_batch: int = 500  # ticket events per consumer transaction, timers per firing transaction
     sla_consume: bool = True  # take part in consuming ticket events (one process is active at a time)

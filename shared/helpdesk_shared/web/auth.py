@@ -1,9 +1,11 @@
 """Bearer tokens and roles (CONTRACT §2): intake issues JWTs, every service verifies them.
 
 A token carries the user id, the role and, for a customer's employee, the
-customer id. The static admin token (``HELPDESK_ADMIN_TOKEN``) is for
-provisioning. Services acting on their own (sla) mint short-lived ``service``
-tokens with the shared secret.
+customer id. It is signed with EdDSA (Ed25519) by a key only intake holds, and
+names that key in its ``kid`` header; verifiers take the public keys from intake's
+JWK set (``helpdesk_shared.web.jwks``), intake from its own key ring. Two static
+bearer tokens exist besides: ``HELPDESK_ADMIN_TOKEN`` for provisioning and
+``HELPDESK_SERVICE_TOKEN``, with which the SLA service sends its automatic commands.
 """
 
 from __future__ import annotations
@@ -11,16 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from litestar import Request
 
 from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.keys import KeyRing
 from helpdesk_shared.web.problems import Problem
 
 ISSUER = "helpdesk"
-ALGORITHM = "HS256"
+ALGORITHM = "EdDSA"
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,21 @@ class Principal:
             raise Problem(403, "forbidden", f"a {self.role.value} may not do this")
 
 
-class Authenticator:
-    """Issues and verifies tokens with one shared secret."""
+ADMIN = Principal(id="admin", role=Role.ADMIN)
+SLA_SERVICE = Principal(id="service:sla", role=Role.SERVICE)
 
-    def __init__(self, secret: str, admin_token: str | None = None, ttl_seconds: int = 3600) -> None:
-        self._secret = secret
-        self._admin_token = admin_token
+
+class KeySource(Protocol):
+    """Where a verifier finds the public key a token names (a ``JwksClient``, or intake's ``KeyRing``)."""
+
+    async def key(self, kid: str) -> Any | None: ...
+
+
+class TokenIssuer:
+    """intake's side: signs tokens with the key ring's active key, naming it in the header."""
+
+    def __init__(self, ring: KeyRing, ttl_seconds: int = 3600) -> None:
+        self.ring = ring
         self.ttl_seconds = ttl_seconds
 
     def issue(self, principal: Principal, now: dt.datetime) -> str:
@@ -55,18 +67,34 @@ class Authenticator:
         }
         if principal.customer_id:
             claims["cid"] = principal.customer_id
-        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+        keys = self.ring.current()
+        return jwt.encode(claims, keys.signer, algorithm=ALGORITHM, headers={"kid": keys.active_kid})
 
-    def verify(self, authorization: str | None) -> Principal:
+
+class Authenticator:
+    """Verifies bearer tokens: the static ones by constant-time comparison, JWTs by their key."""
+
+    def __init__(self, keys: KeySource, admin_token: str | None = None, service_token: str | None = None) -> None:
+        self._keys = keys
+        self._static = [(token.encode(), principal)
+                        for token, principal in ((admin_token, ADMIN), (service_token, SLA_SERVICE)) if token]
+
+    async def verify(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer …`` header, or a 401 problem."""
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or not token:
             raise Problem(401, "unauthorized", "a bearer token is required",
                           headers_hint="Authorization: Bearer <token>")
-        if self._admin_token and hmac.compare_digest(token.encode(), self._admin_token.encode()):
-            return Principal(id="admin", role=Role.ADMIN)
+        for known, principal in self._static:
+            if hmac.compare_digest(token.encode(), known):
+                return principal
         try:
-            claims = jwt.decode(token, self._secret, algorithms=[ALGORITHM], issuer=ISSUER,
+            header = jwt.get_unverified_header(token)
+            if header.get("alg") != ALGORITHM or not isinstance(kid := header.get("kid"), str):
+                raise jwt.InvalidTokenError(f"a token must be signed with {ALGORITHM} and name its kid")
+            if (key := await self._keys.key(kid)) is None:
+                raise jwt.InvalidTokenError(f"unknown signing key {kid!r}")
+            claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
                                 options={"require": ["exp", "sub", "role"]})
             return Principal(id=claims["sub"], role=Role(claims["role"]), customer_id=claims.get("cid"))
         except (jwt.PyJWTError, ValueError) as error:
@@ -76,4 +104,4 @@ class Authenticator:
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency: the caller, verified by the app's ``Authenticator``."""
     authenticator: Authenticator = request.app.state.authenticator
-    return authenticator.verify(request.headers.get("authorization"))
+    return await authenticator.verify(request.headers.get("authorization"))

@@ -9,19 +9,13 @@ no proxy from the environment is used.
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import urlsplit
 
 import httpx
 
-from helpdesk_shared.clock import SystemClock
-from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import Authenticator, Principal
 from helpdesk_shared.webhook_targets import RefusedTarget, check_url, resolve
 
 from helpdesk_notify.application.webhooks import WebhookFailed
-
-SERVICE = Principal(id="service:notify", role=Role.SERVICE)
 
 
 class PinnedPoster:
@@ -53,21 +47,19 @@ class PinnedPoster:
 
 
 class IntakeSecrets:
-    """Webhook secrets, asked of intake with notify's service token and kept in memory."""
+    """Webhook secrets, asked of intake with the static service token (``HELPDESK_SERVICE_TOKEN``), kept in memory."""
 
-    def __init__(self, intake_url: str, authenticator: Authenticator, timeout: float = 5.0) -> None:
+    def __init__(self, intake_url: str, service_token: str | None, timeout: float = 5.0) -> None:
         self._client = httpx.AsyncClient(base_url=intake_url, timeout=timeout, trust_env=False)
-        self._authenticator = authenticator
+        self._token = service_token or ""  # unset: intake answers 401 and deliveries wait for it
         self._secrets: dict[str, str] = {}
-        self._token: tuple[str, dt.datetime] | None = None
-        self._wall = SystemClock()  # token lifetimes are real time
 
     async def get(self, webhook_id: str) -> str:
         if (secret := self._secrets.get(webhook_id)) is not None:
             return secret
         try:
             response = await self._client.get(f"/v1/webhooks/{webhook_id}/secret",
-                                              headers={"Authorization": f"Bearer {self._bearer()}"})
+                                              headers={"Authorization": f"Bearer {self._token}"})
         except httpx.HTTPError as error:
             raise WebhookFailed(f"intake is unreachable for the secret: {error}") from None
         if response.status_code == 404:
@@ -76,12 +68,6 @@ class IntakeSecrets:
             raise WebhookFailed(f"intake answered {response.status_code} for the secret")
         self._secrets[webhook_id] = secret = str(response.json()["secret"])
         return secret
-
-    def _bearer(self) -> str:
-        now = self._wall.now()
-        if self._token is None or now - self._token[1] > dt.timedelta(seconds=self._authenticator.ttl_seconds / 2):
-            self._token = (self._authenticator.issue(SERVICE, now), now)
-        return self._token[0]
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -6,18 +6,15 @@ with ``Idempotency-Key`` and ``If-Match``; intake marks the resulting event ``au
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 
 import httpx
 from opentelemetry import trace
 
-from helpdesk_shared.clock import SystemClock
-from helpdesk_shared.telemetry import context_from, inject_into
-from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import Authenticator, Principal
+from opentelemetry import trace
 
-SERVICE = Principal(id="service:sla", role=Role.SERVICE)
+from helpdesk_shared.telemetry import context_from, inject_into
+
 tracer = trace.get_tracer("helpdesk.sla.intake")
 
 
@@ -30,20 +27,14 @@ class Answer(StrEnum):
 
 
 class IntakeClient:
-    def __init__(self, base_url: str, authenticator: Authenticator, timeout: float = 5.0) -> None:
+    """Sends commands as the SLA service, with the static ``HELPDESK_SERVICE_TOKEN``: only intake signs JWTs."""
+
+    def __init__(self, base_url: str, service_token: str | None, timeout: float = 5.0) -> None:
         self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout)
-        self._authenticator = authenticator
-        self._token: tuple[str, dt.datetime] | None = None
-        self._wall = SystemClock()  # token lifetimes are real time, whatever the SLA clock says
+        self._token = service_token or ""  # unset: intake answers 401, the command is retried until it is set
 
     async def close(self) -> None:
         await self._client.aclose()
-
-    def _bearer(self) -> str:
-        now = self._wall.now()
-        if self._token is None or now - self._token[1] > dt.timedelta(seconds=self._authenticator.ttl_seconds / 2):
-            self._token = (self._authenticator.issue(SERVICE, now), now)
-        return self._token[0]
 
     async def act(self, ticket_id: str, action: str, reason: str, expected_version: int,
                   idempotency_key: str, traceparent: str | None = None) -> tuple[Answer, str]:
@@ -55,7 +46,7 @@ class IntakeClient:
             try:
                 response = await self._client.post(
                     f"/v1/tickets/{ticket_id}/actions/{action}", json={"reason": reason},
-                    headers=inject_into({"Authorization": f"Bearer {self._bearer()}",
+                    headers=inject_into({"Authorization": f"Bearer {self._token}",
                                          "Idempotency-Key": idempotency_key, "If-Match": f'"{expected_version}"'}))
             except httpx.HTTPError as error:
                 return Answer.RETRY, f"{type(error).__name__}: {error}"

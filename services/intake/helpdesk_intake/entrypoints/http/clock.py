@@ -21,7 +21,7 @@ from litestar import Controller, get, post
 from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import Authenticator, Principal
+from helpdesk_shared.web.auth import Principal, TokenIssuer
 from helpdesk_shared.web.openapi import problems
 from helpdesk_shared.web.problems import Problem
 
@@ -88,7 +88,7 @@ class ClockController(Controller):
         return await clock_admin.move(data)
 
 
-class WallClockTokens(Authenticator):
+class WallClockTokens(TokenIssuer):
     """Under the simulated clock, tokens still live in real time: verifiers check exp/iat on the wall clock."""
 
     def issue(self, principal: Principal, now: dt.datetime) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Response, patch, post
+from litestar import Controller, Response, get, patch, post
 from litestar import Request as HttpRequest
+from litestar.datastructures import ResponseHeader
 from litestar.di import Provide
 from litestar.openapi import ResponseSpec
 
 from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.auth import TokenIssuer
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
@@ -20,6 +21,8 @@ from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
+JWKS_CACHING = ResponseHeader(name="Cache-Control", value="public, max-age=30",
+                              description="The key set may be cached, briefly: keys rotate.")
 WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
 LOGIN_REFUSALS = {
     status: ResponseSpec(dict[str, Any], generate_examples=False, description=description,
@@ -38,7 +41,7 @@ class AuthController(Controller):
 
     @post("/token", sync_to_thread=True, status_code=200, responses=LOGIN_REFUSALS)
     def token(self, request: HttpRequest[Any, Any, Any], data: cmd.Login, identity: IdentityService,
-              authenticator: Authenticator, client_address: ClientAddress) -> dict[str, Any]:
+              tokens: TokenIssuer, client_address: ClientAddress) -> dict[str, Any]:
         """Exchange a login and password for a bearer token.
 
         Wrong credentials answer 401, a blocked account 403; after repeated failures on a
@@ -46,8 +49,18 @@ class AuthController(Controller):
         ``Retry-After`` (seconds), and the password is not checked until then.
         """
         principal = identity.login(data, client_address.of(request))
-        return {"access_token": authenticator.issue(principal, identity.now()), "token_type": "bearer",
-                "expires_in": authenticator.ttl_seconds}
+        return {"access_token": tokens.issue(principal, identity.now()), "token_type": "bearer",
+                "expires_in": tokens.ttl_seconds}
+
+    @get("/jwks", sync_to_thread=False, response_headers=[JWKS_CACHING])
+    def jwks(self, tokens: TokenIssuer) -> dict[str, Any]:
+        """The public keys that verify intake's tokens (RFC 7517 JWK set, Ed25519, by ``kid``); no token needed.
+
+        Every key in intake's key directory is listed, the signing one and those still
+        verifying tokens issued before a rotation. Cacheable for a short while only, so a
+        removed key disappears from every verifier soon.
+        """
+        return tokens.ring.current().jwks()
 
 
 class ProvisioningController(Controller):
