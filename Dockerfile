@@ -1,6 +1,7 @@
 # One image for every helpdesk process; each Deployment / compose service picks its command:
 #   helpdesk-intake serve | helpdesk-intake relay | helpdesk-intake smtp | helpdesk-query serve
 #   helpdesk-sla serve    | helpdesk-notify serve
+#   helpdesk-migrate (once per release, before them, as the database owner: a Job / compose's `migrate`)
 # Build: docker build -t helpdesk:dev .      (devstack/ is dev-only and never installed here)
 
 # --- build: a virtualenv with shared + the four services, installed non-editable ---------
@@ -20,7 +21,8 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation \
         ./shared ./services/intake ./services/query ./services/sla ./services/notify \
  && pip check \
  && helpdesk-intake --help >/dev/null && helpdesk-query --help >/dev/null \
- && helpdesk-sla --help >/dev/null && helpdesk-notify --help >/dev/null
+ && helpdesk-sla --help >/dev/null && helpdesk-notify --help >/dev/null \
+ && helpdesk-migrate --help >/dev/null
 
 # --- runtime: the virtualenv only, as a non-root user -------------------------------------
 FROM python:3.12-slim AS runtime

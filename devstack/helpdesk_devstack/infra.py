@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from helpdesk_devstack.database import kept_secret
 from helpdesk_devstack.nats import EmbeddedNats
 from helpdesk_devstack.ports import port_open
 from helpdesk_devstack.postgres import EmbeddedPostgres
@@ -64,14 +64,7 @@ def base_env(environ: Mapping[str, str]) -> dict[str, str]:
 
 def jwt_secret(data_dir: Path) -> str:
     """A signing secret generated once and kept in the data dir, so tokens survive restarts."""
-    path = data_dir / "jwt-secret"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret + "\n")
-    return secret
+    return kept_secret(data_dir, "jwt-secret", 48)
 
 
 def start_infra(stack: ExitStack, environ: Mapping[str, str], *, fast: bool = False) -> Infra:

@@ -19,6 +19,7 @@ from nats.aio.client import Client as NATS
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import nats_connection
+from helpdesk_shared.migrations import require
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
@@ -30,6 +31,7 @@ from helpdesk_intake.adapters.credentials import Credentials
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
 from helpdesk_intake.adapters.login_throttle import LoginThrottle
 from helpdesk_intake.adapters.mail_directory import MailDirectory
+from helpdesk_intake.adapters.schema import MIGRATIONS
 from helpdesk_intake.adapters.passwords import PasswordCost, Passwords
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
@@ -110,6 +112,7 @@ def identity_service(settings: IntakeSettings, parts: dict[str, Any]) -> Identit
 
 
 def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
+    require(settings.database_url, MIGRATIONS)
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
     committer = GroupCommitter(store)
     rules = PolicyRules.load(settings.policy_dir)
@@ -191,6 +194,7 @@ async def run_relay(settings: IntakeSettings | None = None) -> None:
     """Run the relay until SIGTERM/SIGINT, then drain NATS and close the store."""
     settings = settings or from_env(IntakeSettings)
     setup_tracing("intake-relay")
+    await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     store = await asyncio.to_thread(open_event_store, settings.database_url, 4, 0)
     nc = await nats.connect(settings.nats_url, name="helpdesk-intake-relay", max_reconnect_attempts=-1)
     relay = Relay(store, nc.jetstream(), settings.database_url)

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.connections import database_pool
+from helpdesk_shared.migrations import require
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -28,7 +29,7 @@ from helpdesk_notify.adapters.directory import ContactsTable
 from helpdesk_notify.adapters.outbox import PostgresOutbox
 from helpdesk_notify.adapters.policies import PolicyWindows
 from helpdesk_notify.adapters.rendering import Renderer
-from helpdesk_notify.adapters.schema import ensure_schema
+from helpdesk_notify.adapters.schema import MIGRATIONS
 from helpdesk_notify.adapters.smtp import SmtpMailer, SmtpServer
 from helpdesk_notify.application import Sender
 from helpdesk_notify.domain.delivery import Backoff
@@ -57,7 +58,7 @@ async def start(settings: NotifySettings) -> Running:
                                  settings.smtp_password, settings.smtp_timeout)
     sender_address = email.utils.parseaddr(settings.mail_from)[1] or "helpdesk@localhost"
     windows = await asyncio.to_thread(PolicyWindows.load, settings.policy_dir)
-    await ensure_schema(settings.database_url)
+    await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await nats.connect(settings.nats_url, name="helpdesk-notify", max_reconnect_attempts=-1)
     js = nc.jetstream()
     await ensure_stream(js)
