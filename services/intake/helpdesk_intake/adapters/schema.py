@@ -7,6 +7,8 @@ Add a change as a new step at the end; never edit a step that has shipped.
 
 from __future__ import annotations
 
+import contextlib
+
 import psycopg
 from psycopg import sql
 
@@ -86,11 +88,13 @@ def _first_schema(conn: psycopg.Connection, conninfo: str) -> None:
     conn.execute(sql.SQL(SIDE_TABLES).format(schema=schema))  # type: ignore[arg-type]
     if fresh_index and _exists(conn, "intake_events"):
         conn.execute(sql.SQL(BACKFILL).format(schema=schema))  # type: ignore[arg-type]
-    # eventsourcing's own table, from its recorder's statements, in this step's transaction
+    # eventsourcing's own table, from its recorder's statements, in this step's transaction;
+    # a type has no IF NOT EXISTS, so one that exists is skipped in a savepoint, as eventsourcing does
     store = IntakeEventStore(env=store_environment(conninfo, pool_size=1))
     try:
         for statement in store.recorder.sql_create_statements:  # type: ignore[attr-defined]
-            conn.execute(statement)
+            with contextlib.suppress(psycopg.errors.DuplicateObject), conn.transaction():
+                conn.execute(statement)
     finally:
         store.close()
 
