@@ -1,6 +1,7 @@
 # One image for every helpdesk process; each Deployment / compose service picks its command:
 #   helpdesk-intake serve | helpdesk-intake relay | helpdesk-intake smtp | helpdesk-query serve
 #   helpdesk-sla serve    | helpdesk-notify serve
+#   helpdesk-migrate (once per release, before them, as the database owner: a Job / compose's `migrate`)
 # Build: docker build -t helpdesk:dev .      (devstack/ is dev-only and never installed here)
 # Base images are pinned by exact tag; no digest is pinned because none could be read from
 # the registry where this file is checked (never guess one). To pin it, for the tag below:
@@ -25,7 +26,8 @@ RUN pip install --no-cache-dir --no-deps --no-build-isolation \
         ./shared ./services/intake ./services/query ./services/sla ./services/notify \
  && pip check \
  && helpdesk-intake --help >/dev/null && helpdesk-query --help >/dev/null \
- && helpdesk-sla --help >/dev/null && helpdesk-notify --help >/dev/null
+ && helpdesk-sla --help >/dev/null && helpdesk-notify --help >/dev/null \
+ && helpdesk-migrate --help >/dev/null
 
 # --- runtime: the virtualenv only, as a non-root user, on a read-only root filesystem ------
 # Nothing writes outside /tmp (HELPDESK_DATA_DIR; compose and Kubernetes mount it writable and

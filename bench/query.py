@@ -37,6 +37,8 @@ import nats  # noqa: E402
 import psycopg  # noqa: E402
 from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port  # noqa: E402
 
+from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
+
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
 from tests.query.synthetic import histories, publish  # noqa: E402
@@ -169,6 +171,7 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
     with (EmbeddedPostgres(root / "pg", free_port(), fast=True) as pg,
           EmbeddedNats(root / "nats", free_port()) as ns):
+        migrate_all(pg.url, "helpdesk_app")
         intake_port, query_port = free_port(), free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("HELPDESK_")}
         env.update(HELPDESK_DATABASE_URL=pg.url, HELPDESK_NATS_URL=ns.url, HELPDESK_ADMIN_TOKEN=ADMIN,

@@ -39,6 +39,7 @@ from bench._support import _wait_ready, percentile  # noqa: E402
 from helpdesk_shared import events as ev  # noqa: E402
 from helpdesk_shared import sla_events as sla  # noqa: E402
 from helpdesk_shared import subjects  # noqa: E402
+from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
 from helpdesk_shared.clock_sync import NOW_KEY, SETTLED_KEY, Settled, open_bucket  # noqa: E402
 from helpdesk_shared.stream import POSITION_HEADER, ensure_stream  # noqa: E402
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status  # noqa: E402
@@ -122,6 +123,7 @@ async def main(tickets: int, fast: int) -> None:
         (tmp_path / "policies").mkdir()
         (tmp_path / "policies" / "fast.toml").write_text(FAST_POLICY)
         with EmbeddedPostgres(tmp_path / "pg", free_port()) as pg, EmbeddedNats(tmp_path / "nats", free_port()) as ns:
+            migrate_all(pg.url, "helpdesk_app")
             env = {**os.environ, "HELPDESK_DATABASE_URL": pg.url, "HELPDESK_NATS_URL": ns.url,
                    "HELPDESK_SLA_PORT": str(free_port()), "HELPDESK_POLICY_DIR": str(tmp_path / "policies"),
                    "HELPDESK_INTAKE_URL": "http://127.0.0.1:9"}

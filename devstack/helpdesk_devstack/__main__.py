@@ -10,6 +10,9 @@ import sys
 import threading
 from contextlib import ExitStack
 
+import psycopg
+
+from helpdesk_devstack.database import prepare_database
 from helpdesk_devstack.infra import InfraError, start_infra
 from helpdesk_devstack.up import up
 
@@ -39,7 +42,8 @@ def infra() -> int:
     with ExitStack() as stack:
         try:
             started = start_infra(stack, os.environ)
-        except (InfraError, RuntimeError, FileNotFoundError) as error:
+            prepare_database(started.env)
+        except (InfraError, RuntimeError, FileNotFoundError, psycopg.Error) as error:
             print(f"could not start the infrastructure: {error}", file=sys.stderr)
             return 1
         for note in started.notes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -10,6 +9,7 @@ from pathlib import Path
 
 from helpdesk_shared.web.keys import generate_key
 
+from helpdesk_devstack.database import kept_secret
 from helpdesk_devstack.nats import EmbeddedNats
 from helpdesk_devstack.ports import port_open
 from helpdesk_devstack.postgres import EmbeddedPostgres
@@ -69,16 +69,6 @@ def base_env(environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def kept_secret(data_dir: Path, name: str) -> str:
-    """A random secret generated once and kept in the data dir, so it survives restarts."""
-    path = data_dir / name
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(secret + "\n")
-    return secret
 
 
 def signing_keys(directory: Path) -> Path:

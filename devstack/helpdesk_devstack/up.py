@@ -1,5 +1,7 @@
 """`helpdesk-dev up`: the whole system in the foreground, stopped cleanly by Ctrl-C.
 
+The database is migrated first (database.py), then the services start as the runtime role.
+
 A service that crashes is started again with backoff, as a cluster would; only one that
 cannot start at all (it keeps crashing right after starting) stops the whole stack.
 """
@@ -14,7 +16,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 import httpx
+import psycopg
 
+from helpdesk_devstack.database import prepare_database
 from helpdesk_devstack.infra import Infra, InfraError, start_infra
 from helpdesk_devstack.ports import port_open
 from helpdesk_devstack.supervisor import Output, Restarts, Supervisor
@@ -76,6 +80,12 @@ def up(environ: dict[str, str] | None = None) -> int:
             infra = start_infra(stack, os.environ if environ is None else environ)
         except (InfraError, RuntimeError, FileNotFoundError) as error:
             output.alarm("devstack", f"could not start the infrastructure: {error}")
+            return 1
+        try:
+            output.line("devstack", "migrating the database (helpdesk-migrate)…")
+            prepare_database(infra.env)
+        except psycopg.Error as error:
+            output.alarm("devstack", f"could not migrate the database: {error}")
             return 1
         supervisor = Supervisor(infra.env, output, RESTARTS)
         for process in PROCESSES:

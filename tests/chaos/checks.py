@@ -65,9 +65,10 @@ def query_command(env: dict[str, str], *args: str) -> str:
 
 
 def read_model_equals_rebuild(env: dict[str, str]) -> tuple[str, str]:
-    """The live read model's checksum, and the checksum after a rebuild from the stream."""
+    """The live read model's checksum, and the checksum after a rebuild from the stream (which creates
+    schemas, so it runs as the migration role)."""
     live = query_command(env, "checksum")
-    query_command(env, "rebuild", "--no-progress")
+    query_command({**env, "HELPDESK_DATABASE_URL": env["HELPDESK_MIGRATION_DATABASE_URL"]}, "rebuild", "--no-progress")
     return live, query_command(env, "checksum")
 
 

@@ -34,6 +34,7 @@ from tests.chaos import checks
 from tests.chaos.load import Load
 from tests.conftest import SERVICES_KEY
 from tests.support.crash import crash_and_restart_server, crash_service
+from tests.support import servers
 from tests.support.processes import Services, base_env
 from tests.support.stack import Stack, relayed_head, start_stack, unsettled
 from tests.support.waiting import wait_until
@@ -65,6 +66,7 @@ def infra(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Infra]:
     catcher = SmtpCatcher(tmp_path / "mail", free_port())
     try:
         with postgres, nats, catcher:
+            servers.prepare_database(postgres.url)
             factory = Services(base_env(postgres.url, nats.url, catcher.url, tmp_path / "data"), tmp_path)
             request.node.stash[SERVICES_KEY] = factory
             try:

@@ -97,10 +97,12 @@ def test_every_helpdesk_variable_is_a_setting():
 
 def test_compose_runs_the_five_processes_after_healthy_postgres():
     services = compose()["services"]
-    apps = {name: s for name, s in services.items() if s.get("build")}
+    assert services["migrate"]["command"] == ["helpdesk-migrate"]
+    apps = {name: s for name, s in services.items() if s.get("build") and name != "migrate"}
     assert sorted(" ".join(s["command"]) for s in apps.values()) == sorted(PROCESSES)
     for service in apps.values():
         assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert service["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
         assert service["environment"]["HELPDESK_BIND_HOST"] == "0.0.0.0"
         if (port := PROCESSES[" ".join(service["command"])]) is not None:
             assert f"{port}:{port}" in service["ports"]

@@ -7,6 +7,7 @@ import psycopg
 import pytest
 
 from tests.devstack.fakes import write_fake_package
+from tests.support.servers import runtime_url
 
 
 @pytest.fixture
@@ -14,18 +15,22 @@ def fake_env(tmp_path):
     return {"PYTHONPATH": write_fake_package(tmp_path / "fakepkg")}
 
 
-def test_database_url_is_a_fresh_empty_database(database_url, postgres_server):
+def test_database_url_is_a_fresh_migrated_database(database_url, postgres_server):
     with psycopg.connect(database_url) as conn:
-        tables = conn.execute(
-            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
-        ).fetchone()
-    assert tables == (0,)
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+        services = conn.execute("SELECT DISTINCT service FROM helpdesk_migrations ORDER BY 1").fetchall()
+        tickets = conn.execute("SELECT count(*) FROM query.tickets").fetchone()
+    assert tables == (1,)  # the version table only
+    assert services == [("intake",), ("notify",), ("query",), ("sla",)]
+    assert tickets == (0,)
     assert database_url != postgres_server.admin_url
 
 
 def test_creating_a_database_is_fast(postgres_server):
     from tests.support.servers import fresh_database
 
+    with fresh_database(postgres_server):  # the first one also migrates the template it copies
+        pass
     started = time.monotonic()
     with fresh_database(postgres_server):
         pass
@@ -35,7 +40,8 @@ def test_creating_a_database_is_fast(postgres_server):
 def test_services_start_ready_with_the_test_environment(services, fake_env, database_url, nats_url):
     fake = services.start("fake", "serve", env=fake_env)
     seen = httpx.get(f"{fake.url}/readyz").json()
-    assert seen["HELPDESK_DATABASE_URL"] == database_url
+    assert seen["HELPDESK_DATABASE_URL"] == runtime_url(database_url)
+    assert seen["HELPDESK_MIGRATION_DATABASE_URL"] == database_url
     assert seen["HELPDESK_NATS_URL"] == nats_url
     assert seen["HELPDESK_ADMIN_TOKEN"] == "test-admin-token"
     assert seen["HELPDESK_FAKE_PORT"] == str(fake.port)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from helpdesk_devstack import free_port
 from helpdesk_devstack.ports import port_open
@@ -80,6 +81,24 @@ def test_up_prints_the_banner_and_stops_everything_on_sigint(run_up):
         "HELPDESK_FAKE_PORT",
     ):
         assert not port_open("127.0.0.1", int(env[var])), var
+
+
+def test_platform_migrations_make_up_migrates_first_and_runs_the_services_as_the_runtime_role(run_up):
+    process, env, output = run_up("idle")
+    try:
+        wait_until(lambda: "all services ready." in output(), timeout=60)
+        seen = httpx.get(f"{env['HELPDESK_FAKE_URL']}/readyz").json()
+        owner, runtime = seen["HELPDESK_MIGRATION_DATABASE_URL"], seen["HELPDESK_DATABASE_URL"]
+        assert owner.startswith("postgresql://postgres@") and runtime.startswith("postgresql://helpdesk_app:")
+        with psycopg.connect(owner) as conn:
+            services = conn.execute("SELECT service FROM helpdesk_migrations ORDER BY 1").fetchall()
+        assert services == [("intake",), ("notify",), ("query",), ("sla",)]
+        with psycopg.connect(runtime) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE intake.intruder (id int)")
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(30)
+    assert output().index("migrating the database") < output().index("web      |")
 
 
 def test_up_shuts_everything_down_when_a_process_cannot_start(run_up):

@@ -1,4 +1,4 @@
-"""Deployments start every process at once: on an empty database they must all come up."""
+"""Deployments start every process at once: on a freshly migrated database they must all come up."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import httpx
 from tests.support.waiting import wait_until
 
 
-def test_intake_processes_started_together_on_an_empty_database_all_come_up(services, database_url) -> None:
+def test_intake_processes_started_together_on_a_fresh_database_all_come_up(services, database_url) -> None:
     replicas = [services.start("intake", "serve", wait_ready=False) for _ in range(3)]
     relay = services.start("intake", "relay")
     for replica in replicas:

@@ -19,7 +19,6 @@ from helpdesk_shared.parking import StreamMessage
 from helpdesk_shared.stream_runner import settle
 
 from helpdesk_notify.adapters.projection import apply_batch, start_tracking, tracked
-from helpdesk_notify.adapters.schema import ensure_schema
 from helpdesk_notify.application import Contact
 from helpdesk_notify.domain.notifications import NoWindows
 from helpdesk_notify.entrypoints.consumer import projection
@@ -53,7 +52,6 @@ async def _rows(url: str, query: str) -> list[tuple[Any, ...]]:
 
 
 async def test_a_redelivered_batch_queues_no_mail_twice(database_url: str) -> None:
-    await ensure_schema(database_url)
     ticket = History()
     msgs = _messages([ticket.opened(), ticket.assign(), ticket.comment("hello"),
                       ticket.comment("psst", visibility="internal"),
@@ -70,7 +68,6 @@ async def test_a_redelivered_batch_queues_no_mail_twice(database_url: str) -> No
 
 
 async def test_history_before_notify_first_started_is_projected_but_not_mailed(database_url: str) -> None:
-    await ensure_schema(database_url)
     ticket = History()
     old, new = ticket.opened(), ticket.comment("answer")
     batch = await _apply(database_url, _messages([old, new]), mail_from_seq=2)
@@ -79,7 +76,6 @@ async def test_history_before_notify_first_started_is_projected_but_not_mailed(d
 
 async def test_each_family_is_decoded_as_its_own_and_an_undecodable_message_is_parked(
         database_url: str) -> None:
-    await ensure_schema(database_url)
     ticket, third, other = History(), History(), History()
     msgs = [StreamMessage(1, f"helpdesk.ticket.{ticket.ticket_id}.opened", b"{not json"),
             StreamMessage(2, f"helpdesk.sla.{third.ticket_id}.at_risk", b"{}"),
@@ -98,7 +94,6 @@ async def test_each_family_is_decoded_as_its_own_and_an_undecodable_message_is_p
 
 
 async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(database_url: str) -> None:
-    await ensure_schema(database_url)
     ticket = History()
     events = [user_registered(AGENT, "agent@desk.test", role=Role.AGENT), ticket.opened(), ticket.assign(),
               ticket.sla(sla.AtRisk, kind="resolution", due_at=T0),
@@ -118,7 +113,6 @@ async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(data
 
 
 async def test_contacts_come_from_user_and_customer_facts_and_an_admin_override_wins(database_url: str) -> None:
-    await ensure_schema(database_url)
     await _apply(database_url, _messages([
         customer_registered("c-globex", "it@globex.test", name="Globex"),
         user_registered("u-ann", "ann@globex.test", name="Ann", customer_id="c-globex"),
@@ -142,7 +136,6 @@ async def test_contacts_come_from_user_and_customer_facts_and_an_admin_override_
 
 
 async def test_a_customers_new_policy_reaches_its_tickets_views(database_url: str) -> None:
-    await ensure_schema(database_url)
     ticket, other = History(), History(customer_id="customer-other")
     await _apply(database_url, _messages([ticket.opened(), other.opened()]))
     await _apply(database_url, _messages([policy_changed(CUSTOMER_ID, "imc")], first_seq=3))

@@ -15,7 +15,7 @@ import pytest
 from helpdesk_shared import events as ev
 
 from helpdesk_query.adapters.positions import PositionWatcher
-from helpdesk_query.adapters.schema import checksum, ensure_schema
+from helpdesk_query.adapters.schema import checksum
 from helpdesk_query.domain.ticket import TicketView, fold
 from helpdesk_query.entrypoints.projector import Projector
 
@@ -35,8 +35,8 @@ def js(nc: Any) -> Any:
 
 
 @pytest.fixture
-async def read_model(database_url: str) -> str:
-    await ensure_schema(database_url)
+def read_model(database_url: str) -> str:
+    """A migrated read model (``database_url`` is a migrated database)."""
     return database_url
 
 

@@ -1,4 +1,5 @@
-"""A read model made by a version without attachments is upgraded in place, and rebuilds still switch."""
+"""A read model made by a version without attachments (and before migrations) is upgraded in place by
+the migrations, and rebuilds still switch."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 import psycopg
 
 from helpdesk_query.adapters.eventstore import EventStream
-from helpdesk_query.adapters.schema import ensure_schema
+from helpdesk_shared.migrations import migrate
+
+from helpdesk_query.adapters.schema import MIGRATIONS
 from helpdesk_query.entrypoints.rebuild import rebuild
 from tests.query.conftest import assert_matches, projecting, reached, sql
 from tests.query.synthetic import histories, publish
+from tests.support.servers import RUNTIME_ROLE
 
 
 async def _as_before_attachments(database_url: str) -> None:
@@ -19,14 +23,16 @@ async def _as_before_attachments(database_url: str) -> None:
             await conn.execute(f"DROP VIEW query.{table}")
             await conn.execute(f"ALTER TABLE query_g1.{table} DROP COLUMN attachments")
             await conn.execute(f"CREATE VIEW query.{table} AS SELECT * FROM query_g1.{table}")
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query'")  # made before migrations
 
 
 async def test_generation_without_attachment_columns_is_upgraded_in_place_and_a_rebuild_switches_over(
         read_model: str, js: Any, nc: Any) -> None:
     await _as_before_attachments(read_model)
-    assert await ensure_schema(read_model) == "query_g1"
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1]  # adopted: step 1 upgrades in place
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("attachments",) in await sql(read_model, columns, "comments")
+    assert await sql(read_model, "SELECT active FROM query.generation") == [("query_g1",)]
     events = list(histories(tickets=40, events_per_ticket=5, seed=5))
     await publish(js, events)
     async with projecting(read_model, js) as watcher:

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 from helpdesk_devstack import free_port
 
+from tests.support.servers import runtime_url
 from tests.support.tokens import session_keys_dir
 
 READY_TIMEOUT = 20.0
@@ -179,9 +180,14 @@ class Services:
 
 
 def base_env(database_url: str, nats_url: str, smtp_url: str, data_dir: Path) -> dict[str, str]:
-    """What every service in a test gets (`services.env`); a test overrides via start(env=...)."""
+    """What every service in a test gets (`services.env`); a test overrides via start(env=...).
+
+    ``database_url`` is the owner's, of a migrated database; the services connect as the
+    runtime role (no DDL), commands that create schemas (a rebuild) with the migration URL.
+    """
     return {
-        "HELPDESK_DATABASE_URL": database_url,
+        "HELPDESK_DATABASE_URL": runtime_url(database_url),
+        "HELPDESK_MIGRATION_DATABASE_URL": database_url,
         "HELPDESK_NATS_URL": nats_url,
         "HELPDESK_SMTP_URL": smtp_url,
         "HELPDESK_DATA_DIR": str(data_dir),

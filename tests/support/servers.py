@@ -17,13 +17,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
 from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port
+from helpdesk_shared.migrations_cli import migrate_all
+from psycopg import sql
 
 PG_IMAGE = "postgres:16-alpine"
 NATS_IMAGE = "nats:2.10"
 FAST_PG = ("-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+# The services run as this role: it may read and write rows, never create anything (issue #14).
+RUNTIME_ROLE = "helpdesk_app"
+RUNTIME_PASSWORD = "helpdesk-app-test-password"
+TEMPLATE = "helpdesk_migrated"
+_templated: set[str] = set()  # admin URLs of the servers whose template is made
 
 
 @cache
@@ -55,6 +63,22 @@ class PostgresServer:
         return self.admin_url.rsplit("/", 1)[0] + f"/{database}"
 
 
+def runtime_url(owner_url: str) -> str:
+    """The same database as ``owner_url``, connected as the services' runtime role."""
+    url = urlsplit(owner_url)
+    netloc = f"{RUNTIME_ROLE}:{quote(RUNTIME_PASSWORD)}@{url.hostname}:{url.port or 5432}"
+    return urlunsplit(url._replace(netloc=netloc))
+
+
+def prepare_database(owner_url: str) -> None:
+    """The runtime role (LOGIN, once per server) and every service's migrations, run as the owner."""
+    with psycopg.connect(owner_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (RUNTIME_ROLE,)).fetchone():
+            conn.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(
+                sql.Identifier(RUNTIME_ROLE), sql.Literal(RUNTIME_PASSWORD)))
+    migrate_all(owner_url, RUNTIME_ROLE)
+
+
 @contextmanager
 def postgres_server() -> Iterator[PostgresServer]:
     if use_docker():
@@ -78,12 +102,25 @@ def postgres_server() -> Iterator[PostgresServer]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _template(server: PostgresServer) -> str:
+    """A migrated database to copy (once per server): a copy costs less than migrating each time."""
+    if server.admin_url not in _templated:
+        with psycopg.connect(server.admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{TEMPLATE}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{TEMPLATE}"')
+        prepare_database(server.url_for(TEMPLATE))
+        _templated.add(server.admin_url)
+    return TEMPLATE
+
+
 @contextmanager
-def fresh_database(server: PostgresServer) -> Iterator[str]:
-    """A new empty database for one test; dropped afterwards even if connections remain."""
+def fresh_database(server: PostgresServer, migrated: bool = True) -> Iterator[str]:
+    """A new database for one test, migrated (the owner's URL) unless told not to; dropped afterwards
+    even if connections remain."""
     name = f"test_{uuid.uuid4().hex[:16]}"
+    template = f' TEMPLATE "{_template(server)}"' if migrated else ""
     with psycopg.connect(server.admin_url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"{template}')
     try:
         yield server.url_for(name)
     finally:

@@ -20,6 +20,7 @@ from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats, nats_connection
 from helpdesk_shared.metrics import serve_metrics, watch_pool
+from helpdesk_shared.migrations import require
 from helpdesk_shared.settings import SettingsError, from_env
 from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
@@ -33,6 +34,7 @@ from helpdesk_intake.adapters.credentials import Credentials
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
 from helpdesk_intake.adapters.login_throttle import LoginThrottle
 from helpdesk_intake.adapters.mail_directory import MailDirectory
+from helpdesk_intake.adapters.schema import MIGRATIONS
 from helpdesk_intake.adapters.passwords import PasswordCost, Passwords
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
@@ -116,6 +118,7 @@ def identity_service(settings: IntakeSettings, parts: dict[str, Any]) -> Identit
 
 
 def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
+    require(settings.database_url, MIGRATIONS)
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
     watch_pool("intake", store.recorder.datastore.pool)  # type: ignore[attr-defined]
     committer = GroupCommitter(store)
@@ -211,6 +214,7 @@ async def run_relay(settings: IntakeSettings | None = None) -> None:
     """Run the relay until SIGTERM/SIGINT, then drain NATS and close the store."""
     settings = settings or from_env(IntakeSettings)
     setup_tracing("intake-relay")
+    await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     store = await asyncio.to_thread(open_event_store, settings.database_url, 4, 0)
     watch_pool("intake-relay", store.recorder.datastore.pool)  # type: ignore[attr-defined]
     nc = await connect_nats(settings.nats_url, "helpdesk-intake-relay")

@@ -17,6 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.connections import connect_nats, database_pool
 from helpdesk_shared.metrics import watch_pool
+from helpdesk_shared.migrations import require
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -28,7 +29,7 @@ from helpdesk_notify.adapters.directory import ContactsTable
 from helpdesk_notify.adapters.outbox import PostgresOutbox
 from helpdesk_notify.adapters.policies import PolicyWindows
 from helpdesk_notify.adapters.rendering import Renderer
-from helpdesk_notify.adapters.schema import ensure_schema
+from helpdesk_notify.adapters.schema import MIGRATIONS
 from helpdesk_notify.adapters.smtp import SmtpMailer, SmtpServer
 from helpdesk_notify.adapters.webhook_http import IntakeSecrets, PinnedPoster
 from helpdesk_notify.adapters.webhook_outbox import WebhookOutbox
@@ -64,7 +65,7 @@ async def start(settings: NotifySettings) -> Running:
                                  settings.smtp_password, settings.smtp_timeout)
     sender_address = email.utils.parseaddr(settings.mail_from)[1] or "helpdesk@localhost"
     windows = await asyncio.to_thread(PolicyWindows.load, settings.policy_dir)
-    await ensure_schema(settings.database_url)
+    await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings.nats_url, "helpdesk-notify")
     js = nc.jetstream()
     await ensure_stream(js, StreamLimits.of(settings))

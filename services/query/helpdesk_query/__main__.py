@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
+import sys
 
 import uvicorn
 
 from helpdesk_shared.logs import setup_logging
+from helpdesk_shared.migrations import MissingPrivilege, SchemaNotMigrated
 from helpdesk_shared.settings import from_env
 
 from helpdesk_query.settings import QuerySettings
@@ -33,7 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "rebuild":
         from helpdesk_query.bootstrap import run_rebuild
 
-        done = asyncio.run(run_rebuild(settings, progress=not args.no_progress))
+        try:
+            done = asyncio.run(run_rebuild(settings, progress=not args.no_progress))
+        except (MissingPrivilege, SchemaNotMigrated) as error:
+            sys.exit(f"helpdesk-query rebuild: {error}")
         print(f"rebuilt {done.new} (was {done.old}): {done.events} events up to position "
               f"{done.position} in {done.total_seconds:.2f} s")
     else:

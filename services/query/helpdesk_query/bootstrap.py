@@ -21,6 +21,7 @@ from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.connections import database_pool
 from helpdesk_shared.metrics import watch_pool
+from helpdesk_shared.migrations import require
 from helpdesk_shared.policies import calendar_of, load_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits
@@ -33,7 +34,7 @@ from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream
 from helpdesk_query.adapters.positions import PositionWatcher, covered_by_stream
 from helpdesk_query.adapters.readmodel import ReadModel
-from helpdesk_query.adapters.schema import ensure_schema
+from helpdesk_query.adapters.schema import MIGRATIONS
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
@@ -68,7 +69,7 @@ async def connect_nats(settings: QuerySettings, name: str) -> NATS:
 
 
 async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
-    await ensure_schema(settings.database_url)
+    await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings, "helpdesk-query")
     stream = EventStream(nc, StreamLimits.of(settings))
     await stream.ensure()
@@ -156,7 +157,7 @@ async def run_projector(settings: QuerySettings | None = None) -> None:
     """``helpdesk-query project``: only the projector, until SIGTERM/SIGINT."""
     settings = settings or from_env(QuerySettings)
     setup_tracing("query-projector")
-    await ensure_schema(settings.database_url)
+    await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings, "helpdesk-query-projector")
     try:
         await EventStream(nc, StreamLimits.of(settings)).ensure()

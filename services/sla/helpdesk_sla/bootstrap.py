@@ -17,6 +17,7 @@ from litestar.di import Provide
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import database_answers, nats_connection
+from helpdesk_shared.migrations import require
 from helpdesk_shared.policies import Policy, load_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
@@ -26,7 +27,7 @@ from helpdesk_shared.web.jwks import remote_authenticator
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_sla.adapters.intake import IntakeClient
-from helpdesk_sla.adapters.schema import SCHEMA, ensure_schema
+from helpdesk_sla.adapters.schema import MIGRATIONS, SCHEMA
 from helpdesk_sla.application import replan_policy
 from helpdesk_sla.entrypoints.commands import CommandSender
 from helpdesk_sla.entrypoints.consumer import Consumer, SlaProjection
@@ -71,7 +72,7 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
             nc = held["nats"] = await stack.enter_async_context(nats_connection(settings.nats_url, "helpdesk-sla"))
             js = nc.jetstream()
             await ensure_stream(js, StreamLimits.of(settings))
-            await ensure_schema(settings.database_url)
+            await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
             clock = make_clock(settings)
             if isinstance(clock, SharedClock):
                 await clock.follow(nc)

@@ -87,78 +87,6 @@ class IntakeEventStore(Application):
         transcoder.register(AttachmentAsDict())
 
 
-SIDE_TABLES = """
-CREATE SCHEMA IF NOT EXISTS {schema};
-CREATE SEQUENCE IF NOT EXISTS {schema}.ticket_number_seq START 1001;
-CREATE TABLE IF NOT EXISTS {schema}.ticket_numbers (
-    number text PRIMARY KEY,
-    ticket_id uuid NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {schema}.credentials (
-    login text PRIMARY KEY,
-    user_id uuid NOT NULL,
-    password_hash text NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {schema}.login_failures (
-    login text PRIMARY KEY,
-    failures integer NOT NULL,
-    last_failure timestamptz,
-    blocked_until timestamptz
-);
-CREATE TABLE IF NOT EXISTS {schema}.login_attempts (
-    address text PRIMARY KEY,
-    window_start timestamptz NOT NULL,
-    attempts integer NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {schema}.idempotency (
-    principal text NOT NULL,
-    key text NOT NULL,
-    request_hash text NOT NULL,
-    status_code int NOT NULL,
-    body jsonb NOT NULL,
-    originator_id uuid NOT NULL,
-    originator_version bigint NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (principal, key)
-);
-CREATE TABLE IF NOT EXISTS {schema}.user_emails (
-    user_id uuid PRIMARY KEY,
-    email text NOT NULL,
-    domain text NOT NULL,
-    role text NOT NULL,
-    customer_id text
-);
-CREATE INDEX IF NOT EXISTS user_emails_email ON {schema}.user_emails (email);
-CREATE INDEX IF NOT EXISTS user_emails_domain ON {schema}.user_emails (domain);
-CREATE TABLE IF NOT EXISTS {schema}.customer_emails (
-    customer_id uuid PRIMARY KEY,
-    email text NOT NULL,
-    domain text NOT NULL
-);
-CREATE INDEX IF NOT EXISTS customer_emails_domain ON {schema}.customer_emails (domain);
-CREATE TABLE IF NOT EXISTS {schema}.webhooks (
-    webhook_id uuid PRIMARY KEY,
-    url text NOT NULL,
-    subjects jsonb NOT NULL,
-    secret text NOT NULL,
-    registered_at timestamptz NOT NULL DEFAULT now()
-);
-"""
-
-# The address indexes came after the first users: a store that predates them fills them
-# once, from the registration events (plain JSON, see IntakeEventStore's transcoder).
-BACKFILL = """
-INSERT INTO {schema}.user_emails (user_id, email, domain, role, customer_id)
-SELECT e.originator_id, lower(s->>'email'), split_part(lower(s->>'email'), '@', 2), s->>'role', s->>'customer_id'
-FROM {schema}.intake_events e, LATERAL convert_from(e.state, 'UTF8')::jsonb s
-WHERE e.topic = 'helpdesk:User.Registered' ON CONFLICT DO NOTHING;
-INSERT INTO {schema}.customer_emails (customer_id, email, domain)
-SELECT e.originator_id, lower(s->>'email'), split_part(lower(s->>'email'), '@', 2)
-FROM {schema}.intake_events e, LATERAL convert_from(e.state, 'UTF8')::jsonb s
-WHERE e.topic = 'helpdesk:Customer.Registered' ON CONFLICT DO NOTHING;
-"""
-
-
 def email_domain(email: str) -> str:
     return email.strip().lower().rpartition("@")[2]
 
@@ -179,7 +107,6 @@ def customer_email_row(customer_id: Any, email: str) -> SideRow:
 # eventsourcing's pool retries a lost connection with backoff for five minutes by default, so
 # after a long outage it could come back long after the server; give up sooner and reconnect on demand.
 RECONNECT_TIMEOUT = 10.0
-SCHEMA_LOCK_ID = 0x48445343  # "HDSC": one process at a time creates intake's schema
 
 
 def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 0) -> dict[str, str]:
@@ -203,28 +130,13 @@ def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 
         # and wait for one at most a second per attempt, so an outage answers 503 within seconds.
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "1",
-        "CREATE_TABLE": "y",
+        # the tables are the migrations' to create (helpdesk-migrate), never a running service's
+        "CREATE_TABLE": "n",
     }
 
 
 def open_event_store(database_url: str, pool_size: int = 10, cache_size: int = 0) -> IntakeEventStore:
-    """Create the schema if needed and open the event store.
-
-    intake's processes (serve replicas, the relay, the SMTP listener) may all start at
-    once on an empty database; an advisory lock makes them create the schema one at a
-    time (concurrent ``CREATE ... IF NOT EXISTS`` can still collide in PostgreSQL's catalog).
-    """
-    schema = sql.Identifier(SCHEMA)
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_ID,))
-        try:
-            fresh_index = conn.execute("SELECT to_regclass(%s) IS NULL", (f"{SCHEMA}.user_emails",)).fetchone()[0]
-            conn.execute(sql.SQL(SIDE_TABLES).format(schema=schema))
-            events = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{SCHEMA}.intake_events",)).fetchone()[0]
-            if fresh_index and events:
-                conn.execute(sql.SQL(BACKFILL).format(schema=schema))
-            store = IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_ID,))
+    """Open the event store on a migrated schema (adapters/schema.py makes it; this creates nothing)."""
+    store = IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
     store.recorder.datastore.pool.reconnect_timeout = RECONNECT_TIMEOUT  # type: ignore[attr-defined]
     return store

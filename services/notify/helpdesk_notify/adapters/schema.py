@@ -1,4 +1,4 @@
-"""notify's tables, in its own PostgreSQL schema ``notify`` (intake's tables are never read).
+"""notify's tables, in its own PostgreSQL schema ``notify`` (intake's tables are never read), and their migrations.
 
 - ``tracking``: how far the projection got (store position and stream sequence), and
   from which stream sequence on events send mail (older history is only projected).
@@ -21,12 +21,10 @@
 
 from __future__ import annotations
 
-import psycopg
-
 from helpdesk_shared import parking
+from helpdesk_shared.migrations import Migration, Migrations
 
 SCHEMA = "notify"
-_INIT_LOCK = 0x4E4F5431  # serialises first-time schema creation between processes
 
 _DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -66,6 +64,13 @@ CREATE INDEX IF NOT EXISTS outbox_due ON {SCHEMA}.outbox (next_attempt_at, id) W
 CREATE INDEX IF NOT EXISTS outbox_unsent ON {SCHEMA}.outbox (state, id) WHERE state <> 'sent';
 CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id, id);
 {parking.ddl(f"{SCHEMA}.parked")}
+"""
+
+
+# Made by helpdesk-migrate (helpdesk_shared.migrations), never at start. Step 1 is what notify
+# ran at start before migrations, idempotent, so a database it made is adopted.
+# Add a change as a new step at the end; never edit a step that has shipped.
+_WEBHOOKS_AND_TRACES = f"""
 CREATE TABLE IF NOT EXISTS {SCHEMA}.webhooks (
     webhook_id text PRIMARY KEY, url text NOT NULL, subjects jsonb NOT NULL,
     removed boolean NOT NULL DEFAULT false, stream_seq bigint NOT NULL
@@ -92,9 +97,9 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_attempts (
 ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
-
-async def ensure_schema(conninfo: str) -> None:
-    """Create notify's schema and tables if missing (idempotent, safe between processes)."""
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
-        await conn.execute(_DDL)
+MIGRATIONS = Migrations(
+    service="notify",
+    schemas=(SCHEMA,),
+    steps=(Migration("tracking, tickets, contacts, directory, outbox, parked", _DDL),
+           Migration("webhooks and their deliveries; the trace context of a mail", _WEBHOOKS_AND_TRACES)),
+)

@@ -9,6 +9,9 @@ Everything the query service owns lives in PostgreSQL schemas of its own:
 - ``query_g<N>``: one generation of tables. The projector writes into the active
   one; ``helpdesk-query rebuild`` fills a new one and then, in one transaction,
   points the views at it. Intake's tables are never touched.
+
+``helpdesk-migrate`` makes them (``MIGRATIONS``); the service only checks the version at
+start. A rebuild creates schemas, so it runs under the migration role too.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from typing import Any
 import psycopg
 
 from helpdesk_shared import parking
+from helpdesk_shared.migrations import Migration, Migrations
 
 CONTROL = "query"
 POSITION_CHANNEL = "helpdesk_query_position"
-_INIT_LOCK = 0x51525931  # serialises first-time schema creation between processes
 
 TICKET_COLUMNS = (
     "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",
@@ -118,40 +121,56 @@ async def create_indexes(conn: psycopg.AsyncConnection[Any], name: str) -> None:
     await conn.execute(_INDEXES.format(g=name))
 
 
+def _views(name: str) -> list[str]:
+    """The statements that make ``query.*`` show generation ``name``."""
+    return [f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}"
+            for table in ("tickets", "comments", "tracking")]
+
+
 async def point_views_at(conn: psycopg.AsyncConnection[Any], name: str) -> None:
     """Make ``query.*`` show generation ``name`` and record it as the active one."""
-    for table in ("tickets", "comments", "tracking"):
-        await conn.execute(f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}")
+    for statement in _views(name):
+        await conn.execute(statement)
     await conn.execute(f"UPDATE {CONTROL}.generation SET active = %s", (name,))
 
 
-async def ensure_schema(conninfo: str) -> str:
-    """Create the control schema and a first generation if missing; the active generation."""
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
-        await conn.execute(_CONTROL)
-        row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation")).fetchone()
-        if row:
-            await _upgrade(conn, str(row[0]))
-            return str(row[0])
-        name = generation_name(1)
-        await conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
-        await create_generation(conn, name)
-        await conn.execute(f"INSERT INTO {CONTROL}.generation (active) VALUES (%s)", (name,))
-        await point_views_at(conn, name)
-        return name
+def _first_schema(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """The control schema and a first generation if missing (a generation made by an older
+    version gains the columns it lacks)."""
+    conn.execute(_CONTROL)
+    row = conn.execute(f"SELECT active FROM {CONTROL}.generation").fetchone()
+    if row:
+        _upgrade(conn, str(row[0]))
+        return
+    name = generation_name(1)
+    conn.execute(f"DROP SCHEMA IF EXISTS {name} CASCADE")
+    conn.execute(f"CREATE SCHEMA {name}")
+    conn.execute(_TABLES.format(g=name))
+    conn.execute(_INDEXES.format(g=name))
+    conn.execute(f"INSERT INTO {CONTROL}.generation (active) VALUES (%s)", (name,))
+    for statement in _views(name):
+        conn.execute(statement)
 
 
-async def _upgrade(conn: psycopg.AsyncConnection[Any], name: str) -> None:
+def _upgrade(conn: psycopg.Connection[Any], name: str) -> None:
     """Add the columns a generation made by an older version lacks, and show them in the views."""
-    cursor = await conn.execute("SELECT table_name, column_name FROM information_schema.columns"
-                                " WHERE table_schema = %s", (name,))
-    present = set(await cursor.fetchall())
+    present = set(conn.execute("SELECT table_name, column_name FROM information_schema.columns"
+                               " WHERE table_schema = %s", (name,)).fetchall())
     missing = [(table, column, kind) for table, column, kind in _ADDED if (table, column) not in present]
     for table, column, kind in missing:
-        await conn.execute(f"ALTER TABLE {name}.{table} ADD COLUMN {column} {kind}")
+        conn.execute(f"ALTER TABLE {name}.{table} ADD COLUMN {column} {kind}")
     if missing:
-        await point_views_at(conn, name)
+        for statement in _views(name):
+            conn.execute(statement)
+
+
+# Step 1 is what query ran at start before migrations, idempotent, so a database it made is
+# adopted. Add a change as a new step at the end; never edit a step that has shipped.
+MIGRATIONS = Migrations(
+    service="query",
+    schemas=(CONTROL, "query\\_g%"),
+    steps=(Migration("the control schema, the first generation, parked tables", _first_schema),),
+)
 
 
 async def checksum(conn: psycopg.AsyncConnection[Any], schema: str = CONTROL) -> str:

@@ -7,10 +7,15 @@ catches up. The switch holds the generation row (the projector waits on it),
 takes the new generation up to at least the live position, points the ``query``
 views at it and notifies readers, all in one transaction. The old generation is
 dropped afterwards.
+
+It creates schemas, so it runs under the migration role (the database owner's URL, as
+``helpdesk-migrate``), never the services' runtime role; the generation it makes is
+granted to that role by the default privileges the migrations set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -20,16 +25,18 @@ from typing import Any
 import psycopg
 from tqdm import tqdm
 
+from helpdesk_shared.migrations import DDL_PRIVILEGE, require, require_ddl
+
 from helpdesk_query.adapters.eventstore import EventStream, Reader
 from helpdesk_query.adapters.projection import Outcome, apply_batch, comment_rows, fold_messages, ticket_row
 from helpdesk_query.adapters.schema import (
     COMMENT_COLUMNS,
     CONTROL,
+    MIGRATIONS,
     POSITION_CHANNEL,
     TICKET_COLUMNS,
     create_generation,
     create_indexes,
-    ensure_schema,
     generation_name,
     point_views_at,
 )
@@ -53,10 +60,11 @@ class Rebuilt:
 
 async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, batch: int = 5000) -> Rebuilt:
     """Rebuild the read model from the stream into a new generation and switch to it."""
-    await ensure_schema(conninfo)
+    await asyncio.to_thread(require, conninfo, MIGRATIONS)
     await stream.ensure()
     started = time.perf_counter()
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
+        require_ddl(await (await conn.execute(DDL_PRIVILEGE)).fetchone())
         row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation")).fetchone()
         old = str(row[0])  # type: ignore[index]
         new = generation_name(int(old.rsplit("g", 1)[1]) + 1)

@@ -1,4 +1,4 @@
-"""The SLA service's own PostgreSQL schema ``sla``: tickets' histories, timers, outbox, commands, parked.
+"""The SLA service's own PostgreSQL schema ``sla``, as migrations: tickets' histories, timers, outbox, commands, parked.
 
 Timers live here, not in memory: a restart loses none, and ``fired_at`` (set in the
 transaction that records the firing's facts and command) means none fires twice.
@@ -6,12 +6,10 @@ transaction that records the firing's facts and command) means none fires twice.
 
 from __future__ import annotations
 
-import psycopg
-
 from helpdesk_shared import parking
+from helpdesk_shared.migrations import Migration, Migrations
 
 SCHEMA = "sla"
-_INIT_LOCK = 0x534C4131
 
 DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {SCHEMA};
@@ -70,6 +68,10 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.customer_policies (
     policy text NOT NULL                    -- the newest policy_changed fact taken in
 );
 {parking.ddl(f"{SCHEMA}.parked")}
+"""
+
+
+TRACES = f"""
 -- The trace context (W3C traceparent) of the fact that planned a timer, carried on to the command
 -- and the SLA facts it causes, so they join that fact's trace (issue #14 item 7).
 ALTER TABLE {SCHEMA}.timers ADD COLUMN IF NOT EXISTS traceparent text;
@@ -78,8 +80,12 @@ ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
 
-async def ensure_schema(conninfo: str) -> None:
-    """Create the schema if missing; safe when several SLA processes start together."""
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INIT_LOCK,))
-        await conn.execute(DDL)
+# Made by helpdesk-migrate (helpdesk_shared.migrations), never at start. Step 1 is what SLA
+# processes ran at start before migrations, idempotent, so a database they made is adopted.
+# Add a change as a new step at the end; never edit a step that has shipped.
+MIGRATIONS = Migrations(
+    service="sla",
+    schemas=(SCHEMA,),
+    steps=(Migration("tickets, timers, outbox, commands, policies, parked", DDL),
+           Migration("the trace context of timers, commands and SLA facts", TRACES)),
+)
