@@ -18,7 +18,6 @@ from helpdesk_shared.parking import StreamMessage
 from helpdesk_shared.vocabulary import Role
 
 from helpdesk_notify.adapters.projection import apply_batch, start_tracking
-from helpdesk_notify.adapters.schema import ensure_schema
 from helpdesk_notify.domain.notifications import NoWindows
 from tests.notify.facts import History, subject_of
 
@@ -50,7 +49,6 @@ async def _queued(url: str) -> list[tuple[str, str, int]]:
 
 
 async def test_platform_webhooks_queue_in_stream_order_once_and_only_while_registered(database_url: str) -> None:
-    await ensure_schema(database_url)
     before, during, after = History(), History(), History()
     registered = hooks.WebhookRegistered(webhook_id="w1", version=1, actor=ADMIN, occurred_at=NOW,
                                          url="https://hooks.example/in", subjects=("helpdesk.ticket.*.opened",))
