@@ -64,11 +64,19 @@ def test_platform_production_postgres_is_a_cloudnativepg_cluster_every_process_r
     docs = documents(PRODUCTION)
     cluster = named(docs, "Cluster", "helpdesk-db")
     assert cluster["spec"]["instances"] == 3
-    # The operator generates helpdesk-db-app; the overlay must not ship one.
+    # The services' runtime role is one of the cluster's managed roles (rows only, granted by the Job).
+    (role,) = cluster["spec"]["managed"]["roles"]
+    assert (role["name"], role["login"]) == ("helpdesk_app", True)
+    # The operator generates helpdesk-db-app (the owner's); the overlay must not ship one.
     assert "helpdesk-db-app" not in {doc["metadata"]["name"] for doc in of_kind(docs, "Secret")}
     for container in helpdesk_containers(docs):
         url = next(var for var in container["env"] if var["name"] == "HELPDESK_DATABASE_URL")
-        assert url["valueFrom"]["secretKeyRef"] == {"name": "helpdesk-db-app", "key": "uri"}
+        assert url["valueFrom"]["secretKeyRef"] == {"name": "helpdesk-db-runtime", "key": "uri"}
+    (job,) = of_kind(docs, "Job")
+    (migrate,) = job["spec"]["template"]["spec"]["containers"]
+    owner = next(var for var in migrate["env"] if var["name"] == "HELPDESK_MIGRATION_DATABASE_URL")
+    assert migrate["command"] == ["helpdesk-migrate"]
+    assert owner["valueFrom"]["secretKeyRef"] == {"name": "helpdesk-db-app", "key": "uri"}
 
 
 def test_platform_production_routes_intake_and_query_to_their_services() -> None:
