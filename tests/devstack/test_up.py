@@ -91,7 +91,7 @@ def test_platform_migrations_make_up_migrates_first_and_runs_the_services_as_the
         owner, runtime = seen["HELPDESK_MIGRATION_DATABASE_URL"], seen["HELPDESK_DATABASE_URL"]
         assert owner.startswith("postgresql://postgres@") and runtime.startswith("postgresql://helpdesk_app:")
         with psycopg.connect(owner) as conn:
-            services = conn.execute("SELECT service FROM helpdesk_migrations ORDER BY 1").fetchall()
+            services = conn.execute("SELECT DISTINCT service FROM helpdesk_migrations ORDER BY 1").fetchall()
         assert services == [("intake",), ("notify",), ("query",), ("sla",)]
         with psycopg.connect(runtime) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("CREATE TABLE intake.intruder (id int)")
