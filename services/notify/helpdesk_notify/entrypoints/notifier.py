@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 import psycopg
 from nats.js import JetStreamContext
@@ -76,8 +77,9 @@ class Notifier(LockedLoop):
         await first_start(conn, self._js)
         stopped = asyncio.Event()
         tasks = [asyncio.create_task(self.consumer.follow(conn, stopped)), asyncio.create_task(self._gauges(stopped)),
-                 *(asyncio.create_task(self._send(sender, stopped)) for sender in self._senders),
-                 *(asyncio.create_task(self._post(sender, stopped)) for sender in self._hook_senders)]
+                 *(asyncio.create_task(self._work(sender, _count_mail, stopped)) for sender in self._senders),
+                 *(asyncio.create_task(self._work(sender, _count_webhook, stopped))
+                   for sender in self._hook_senders)]
         stopper = asyncio.create_task(self._stopping.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -91,8 +93,9 @@ class Notifier(LockedLoop):
             if task is not stopper and task.exception():
                 raise task.exception()  # type: ignore[misc]
 
-    async def _send(self, sender: Sender, stopped: asyncio.Event) -> None:
-        """One SMTP worker: send due mail until there is none, then wait to be woken (or poll)."""
+    async def _work(self, sender: Sender | WebhookSender, count: Callable[[str], None],
+                    stopped: asyncio.Event) -> None:
+        """One worker (SMTP or webhook): send what is due until nothing is, then wait to be woken (or poll)."""
         while not stopped.is_set():
             self._due.clear()
             outcomes = await sender.send_due()
@@ -100,24 +103,7 @@ class Notifier(LockedLoop):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._due.wait(), self._poll)
             for outcome in outcomes:
-                if outcome == "sent":
-                    metrics.SENT.inc()
-                else:
-                    metrics.FAILED.inc()
-                    metrics.DEAD.inc(outcome == "dead")
-
-    async def _post(self, sender: WebhookSender, stopped: asyncio.Event) -> None:
-        """One webhook worker: deliver due events until there are none, then wait to be woken (or poll)."""
-        while not stopped.is_set():
-            self._due.clear()
-            outcomes = await sender.send_due()
-            if not outcomes:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._due.wait(), self._poll)
-            for outcome in outcomes:
-                metrics.WEBHOOKS_DELIVERED.inc(outcome == "delivered")
-                metrics.WEBHOOK_FAILURES.inc(outcome != "delivered")
-                metrics.WEBHOOKS_FAILED.inc(outcome == "failed")
+                count(outcome)
 
     async def _gauges(self, stopped: asyncio.Event) -> None:
         while not stopped.is_set():
@@ -126,3 +112,15 @@ class Notifier(LockedLoop):
             metrics.DEAD_NOW.set(counts["dead"])
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), GAUGE_SECONDS)
+
+
+def _count_mail(outcome: str) -> None:
+    metrics.SENT.inc(outcome == "sent")
+    metrics.FAILED.inc(outcome != "sent")
+    metrics.DEAD.inc(outcome == "dead")
+
+
+def _count_webhook(outcome: str) -> None:
+    metrics.WEBHOOKS_DELIVERED.inc(outcome == "delivered")
+    metrics.WEBHOOK_FAILURES.inc(outcome != "delivered")
+    metrics.WEBHOOKS_FAILED.inc(outcome == "failed")
