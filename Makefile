@@ -7,7 +7,12 @@ PYPROJECTS := $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 LOCK := requirements/dev.txt
 INSTALLED := $(VENV)/.installed
 PIP := $(VPY) -m pip --disable-pip-version-check --no-input
+# The suite runs in parallel workers, one test file per worker at a time (module-scoped stacks
+# stay in one process); each worker has its own PostgreSQL, NATS and port range. TEST_WORKERS=0
+# runs it in this process. The 30 slowest tests are listed at the end.
+TEST_WORKERS ?= 3
 PYTEST_ARGS ?=
+PYTEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 .PHONY: up test bench lock clean check-python
 
@@ -15,7 +20,7 @@ up: $(INSTALLED)
 	$(VENV)/bin/helpdesk-dev up
 
 test: $(INSTALLED)
-	$(VPY) -m pytest $(PYTEST_ARGS)
+	$(VPY) -m pytest $(PYTEST_PARALLEL) --durations=30 $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	@set -e; found=; for script in bench/*.py; do \

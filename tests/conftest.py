@@ -5,6 +5,7 @@ Helpers live in tests/support/: servers.py, processes.py, waiting.py (wait_until
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,15 @@ from tests.support import servers
 from tests.support.processes import Services, base_env
 
 SERVICES_KEY = pytest.StashKey[Services]()
+PORTS_PER_WORKER = 2500  # worker N draws ports from 10000 + N*2500, below the kernel's ephemeral range
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, give each worker its own range of ports, so workers never race for one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        first = 10000 + int(worker[2:]) * PORTS_PER_WORKER
+        os.environ["HELPDESK_PORT_RANGE"] = f"{first}-{first + PORTS_PER_WORKER - 1}"
 
 
 @pytest.fixture(scope="session")

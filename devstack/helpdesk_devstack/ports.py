@@ -2,15 +2,51 @@
 
 from __future__ import annotations
 
+import os
+import random
 import socket
+import threading
 import time
 from collections.abc import Callable
 
 
+_handed_out: set[int] = set()  # never the same port twice from one process
+_lock = threading.Lock()
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that was free a moment ago (the OS picks it; races are possible but rare)."""
+    """A TCP port that was free a moment ago, never one this process handed out before.
+
+    With ``HELPDESK_PORT_RANGE=<first>-<last>`` set (each parallel test worker gets its own
+    range, below the kernel's ephemeral ports) the port comes from that range, so parallel
+    processes cannot race for one; otherwise the OS picks it.
+    """
+    span = _port_range()
+    with _lock:
+        for _ in range(200):
+            port = _probe(host, random.randint(*span) if span else 0)
+            if port and port not in _handed_out:
+                _handed_out.add(port)
+                return port
+    raise OSError(f"no free TCP port on {host} in {span or 'the ephemeral range'}")
+
+
+def _port_range() -> tuple[int, int] | None:
+    """The ``HELPDESK_PORT_RANGE`` as (first, last), or None when unset."""
+    raw = os.environ.get("HELPDESK_PORT_RANGE", "").strip()
+    if not raw:
+        return None
+    first, _, last = raw.partition("-")
+    return int(first), int(last)
+
+
+def _probe(host: str, port: int) -> int | None:
+    """``port`` (0: any) if it can be bound right now, else None."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return None
         return sock.getsockname()[1]
 
 
