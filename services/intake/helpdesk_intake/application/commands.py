@@ -98,6 +98,21 @@ class Triage(Command):
     release: Text | None | UnsetType = UNSET
 
 
+class PlanRelease(Command):
+    """A vendor's release tickets can be promised for (IMC-9)."""
+
+    name: Text
+    kind: Annotated[str, Meta(pattern="^(scheduled|unscheduled)$")]
+    date: dt.date
+
+
+class ChangeRelease(Command):
+    """Re-date or rename a release; its kind stays."""
+
+    name: Text | UnsetType = UNSET
+    date: dt.date | UnsetType = UNSET
+
+
 class AddComment(Command):
     body: LongText
     visibility: Visibility = Visibility.PUBLIC
