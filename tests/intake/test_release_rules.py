@@ -10,7 +10,7 @@ import pytest
 from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.domain.base import Context, InvalidInput, NotPermitted
 from helpdesk_intake.domain.primary_analysis import PrimaryAnalysisIncomplete
-from helpdesk_intake.domain.release import Release, ReleaseDatedInPast, ReleaseKind
+from helpdesk_intake.domain.release import Release, ReleaseDatedInPast, ReleaseKind, ReleaseTooFar
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_shared.vocabulary import Role, Status
 
@@ -39,6 +39,8 @@ def test_imc9_a_release_dated_in_the_past_is_refused() -> None:
     release = planned()
     with pytest.raises(ReleaseDatedInPast):
         release.change(AGENT, date=TODAY - dt.timedelta(days=1))
+    with pytest.raises(ReleaseTooFar):
+        release.change(AGENT, date=dt.date(9999, 12, 31))
 
 
 def test_imc9_redating_and_renaming_are_specific_past_tense_facts() -> None:

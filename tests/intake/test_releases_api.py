@@ -47,6 +47,7 @@ def test_imc9_redating_and_renaming_a_release(desk: Desk) -> None:
 
 @pytest.mark.parametrize(("method", "body", "status", "field"), [
     ("post", {"date": str(TODAY - dt.timedelta(days=1))}, 422, "date"),   # in the past
+    ("post", {"date": "9999-12-31"}, 422, "date"),                       # a typo years ahead
     ("post", {"kind": "weekly"}, 400, "kind"),                           # wrong kind
     ("post", {"name": ""}, 400, "name"),
     ("post", {"date": "tomorrow"}, 400, "date"),

@@ -103,22 +103,27 @@ class _View:
         stop = to_us(run.stop) if run.stop else None
         end = self.now if stop is None else stop
         executor_side = kind not in CUSTOMER_SIDE
-        release_id = None
-        if duration is not None:
-            due = duration.after_us(self.calendar, start)
-            if executor_side and self.pauses:
-                due = self._extend(duration, due, start, end)
-        elif (bound := bind(release, self.ticket.release, self.releases, run.start, self.calendar)) is None:
+        release_id, due = self._due(run, duration, release, start, end, executor_side)
+        if due is None:  # release-bound, and no release binds it (IMC-9)
             return Target(kind=kind, state="met" if run.stop else "unplanned", due_at=None, remaining_seconds=None,
                           started_at=run.start, stopped_at=run.stop, release=release)
-        else:
-            release_id, due = bound  # a release's date does not move with pauses (IMC-9)
         warn = warning.before_us(self.calendar, due) if warning and run.stop is None else None
         return Target(
             kind=kind, state=self._state(stop, due, warn, executor_side), due_at=from_us(due),
             remaining_seconds=self.calendar.between_us(end, due) // 1_000_000,
             warn_at=from_us(warn) if warn is not None else None,
             started_at=run.start, stopped_at=run.stop, release=release, release_id=release_id)
+
+    def _due(self, run: Run, duration: Duration | None, release: Release | None, start: int, end: int,
+             executor_side: bool) -> tuple[str | None, int | None]:
+        """The bound release (if any) and the due time: after ``duration``, or at the release's date."""
+        if duration is None:  # a release's date does not move with pauses (IMC-9)
+            bound = bind(release, self.ticket.release, self.releases, run.start, self.calendar)  # type: ignore[arg-type]
+            return bound if bound is not None else (None, None)
+        due = duration.after_us(self.calendar, start)
+        if executor_side and self.pauses:
+            due = self._extend(duration, due, start, end)
+        return None, due
 
     def _terms(self, kind: TargetKind, run: Run) -> tuple[Duration | None, Release | None, Duration | None]:
         """Duration, release and warning lead of a run under the current policy (memoised)."""

@@ -20,6 +20,7 @@ from helpdesk_shared.vocabulary import Role
 from helpdesk_intake.domain.base import Context, HelpdeskEvent, InvalidInput, NotPermitted
 
 PLANNERS = frozenset({Role.AGENT, Role.ADMIN})
+HORIZON_DAYS = 5 * 366  # a release further out is a typo; deadlines are computed on calendars that far
 
 
 class ReleaseKind(StrEnum):
@@ -29,6 +30,10 @@ class ReleaseKind(StrEnum):
 
 class ReleaseDatedInPast(InvalidInput):
     """A release is planned, or re-dated, for today or later, never for a day gone by."""
+
+
+class ReleaseTooFar(InvalidInput):
+    """A release is planned within the next five years."""
 
 
 class Release(Aggregate):
@@ -96,6 +101,8 @@ def _check_date(ctx: Context, date: dt.date) -> None:
     if date < today:
         raise ReleaseDatedInPast(f"{date.isoformat()} is in the past (today is {today.isoformat()} UTC)",
                                  field="date")
+    if (date - today).days > HORIZON_DAYS:
+        raise ReleaseTooFar(f"{date.isoformat()} is more than five years ahead", field="date")
 
 
 def _require_planner(ctx: Context) -> None:
