@@ -7,7 +7,7 @@ of range are refused at decoding, before any use case runs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -102,7 +102,7 @@ class PlanRelease(Command):
     """A vendor's release tickets can be promised for (IMC-9)."""
 
     name: Text
-    kind: Annotated[str, Meta(pattern="^(scheduled|unscheduled)$")]
+    kind: Literal["scheduled", "unscheduled"]
     date: dt.date
 
 
