@@ -15,7 +15,15 @@ from typing import Any
 
 import msgspec
 
-from helpdesk_shared import directory_events, events, mail_events, sla_events, subjects, webhook_events
+from helpdesk_shared import (
+    directory_events,
+    events,
+    mail_events,
+    release_events,
+    sla_events,
+    subjects,
+    webhook_events,
+)
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -31,6 +39,7 @@ FAMILIES = (
               if issubclass(f, directory_events.UserFact)}, "userEvents", subjects.USER_PREFIX, "user"),
     ("mail", mail_events.MAIL_EVENT_TYPES, "mailEvents", subjects.MAIL_PREFIX, "mail"),
     ("webhook", webhook_events.WEBHOOK_EVENT_TYPES, "webhookEvents", subjects.WEBHOOK_PREFIX, "webhook"),
+    ("release", release_events.RELEASE_EVENT_TYPES, "releaseEvents", subjects.RELEASE_PREFIX, "release"),
 )
 # Where a family's ``sequence`` (CloudEvent extension) comes from: the store's position for every
 # family intake's relay publishes, the SLA service's own outbox for its facts.
@@ -70,6 +79,9 @@ SECTIONS = (
     ("Webhook events", ("webhook",), "webhook_events.py", webhook_events.WebhookFact,
      "Published by intake's relay: webhook registrations and removals (CONTRACT §10), never a secret.\n"
      "Every one carries `webhook_id`, `version`, `actor` and `occurred_at`; notify delivers from them."),
+    ("Release events", ("release",), "release_events.py", release_events.ReleaseFact,
+     "Published by intake's relay: the vendor's releases (IMC-9). Every one carries `release_id`, `version`,\n"
+     "`actor` and `occurred_at`; the SLA service binds release-bound targets to them."),
 )
 
 
@@ -102,7 +114,7 @@ def asyncapi() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {"title": "helpdesk events", "version": "1",
                  "description": "Generated from helpdesk_shared (events, sla_events, directory_events,"
-                                " mail_events, webhook_events); do not edit by hand."},
+                                " mail_events, webhook_events, release_events); do not edit by hand."},
         "servers": {"nats": {
             "host": "localhost:4222", "protocol": "nats", "bindings": {"nats": {}},
             "description": f"NATS with JetStream (HELPDESK_NATS_URL); every event is in the stream "

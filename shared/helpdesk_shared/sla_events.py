@@ -38,7 +38,8 @@ class TargetSet(SlaFact, frozen=True, kw_only=True):
     due_at: dt.datetime | None
     warn_at: dt.datetime | None = None
     started_at: dt.datetime
-    release: str | None = None  # release-bound targets (IMC-9) have no due time
+    release: str | None = None  # the rule of a release-bound target (IMC-9): next_scheduled, …
+    release_id: str | None = None  # the release it is bound to (due at its date); None with a release: unplanned
     customer_side: bool = False  # the customer's window: never paused
 
 

@@ -51,6 +51,20 @@ def test_read_your_writes_min_position_waits_for_the_projection(desk: Desk) -> N
     assert [(t["id"], t["spent_minutes"]) for t in listed] == [(opened["id"], 30)]
 
 
+def test_med5_planned_time_planned_date_and_actual_time_read_back_from_the_ticket(desk: Desk) -> None:
+    customer, agent = desk.customer("acme"), desk.staff("agent")
+    opened, _ = desk.command(customer, "POST", "/v1/tickets", {"subject": "Report", "description": "wrong sums"})
+    tid = opened["id"]
+    desk.command(agent, "PATCH", f"/v1/tickets/{tid}", {"planned_minutes": 240, "planned_date": "2026-12-15"})
+    desk.command(agent, "POST", f"/v1/tickets/{tid}/time-entries", {"minutes": 45})
+    _, position = desk.command(agent, "POST", f"/v1/tickets/{tid}/time-entries", {"minutes": 30})
+    for reader in (agent, customer):
+        ticket = desk.read(reader, f"/v1/tickets/{tid}", position).json()
+        assert (ticket["planned_minutes"], ticket["planned_date"], ticket["spent_minutes"]) == (240, "2026-12-15", 75)
+    listed = desk.read(agent, "/v1/tickets", position, unplanned="false").json()["items"]
+    assert tid in {t["id"] for t in listed}  # IMC-7: a planned date is a plan
+
+
 def test_min_position_of_an_event_that_is_no_tickets_answers_once_the_stream_covers_it(desk: Desk) -> None:
     customer = desk.customer("acme")
     desk.command(customer, "POST", "/v1/tickets", {"subject": "VPN", "description": "down"})

@@ -84,7 +84,7 @@ def test_imc8_error_high_normal_low_are_bound_to_releases():
                 Priority.LOW: Release.LATER_SCHEDULED}
     for priority, release in expected.items():
         resolution = target(evaluate(analysed(Category.ERROR, priority).events, IMC, msk(2026, 3, 1)), "resolution")
-        assert (resolution.release, resolution.due_at, resolution.state) == (release, None, "running")
+        assert (resolution.release, resolution.due_at, resolution.state) == (release, None, "unplanned")
 
 
 def test_imc8_improvement_release_bound_with_five_day_acceptance():
@@ -98,7 +98,7 @@ def test_imc8_improvement_release_bound_with_five_day_acceptance():
     assert (fix.release, fix.due_at) == (Release.NEXT_UNSCHEDULED, None)
 
 
-def test_imc9_a_release_bound_target_carries_no_timer():
+def test_imc9_a_release_bound_target_without_a_release_is_unplanned_and_carries_no_timer():
     state = evaluate(analysed(Category.ERROR, Priority.NORMAL).events, IMC, msk(2030, 1, 1))
     resolution = target(state, "resolution")
-    assert resolution.remaining_seconds is None and resolution.state == "running"
+    assert (resolution.remaining_seconds, resolution.release_id, resolution.state) == (None, None, "unplanned")

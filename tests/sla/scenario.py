@@ -103,6 +103,11 @@ class Scenario:
         assert response.status_code == 201, response.text
         self.settle()
 
+    def analyse(self, ticket_id: str, **plan: Any) -> dict[str, Any]:
+        """Primary analysis (IMC-5: a responsible person and a plan, a date unless ``plan`` says), then accept."""
+        self.triage(ticket_id, responsible_id="agent-1", **(plan or {"planned_date": "2026-12-31"}))
+        return self.act(ticket_id, "accept")
+
     def triage(self, ticket_id: str, **fields: Any) -> None:
         response = self.client.patch(f"/v1/tickets/{ticket_id}", json=fields, headers=self.desk.agent)
         assert response.status_code == 200, response.text

@@ -18,7 +18,7 @@ def test_imc8_at_risk_warning_lands_four_working_hours_before_an_urgent_errors_d
     desk = start_desk("imc", start=msk(2026, 2, 2, 9, 0))
     tid = desk.open(category="error", priority="urgent")
     desk.move_to(msk(2026, 2, 2, 10, 0))
-    desk.act(tid, "accept")  # primary analysis ends: resolution within 1 bd → Tuesday 10:00
+    desk.analyse(tid)  # primary analysis ends: resolution within 1 bd → Tuesday 10:00
     [target] = [f for f in desk.of(tid, sla.TargetSet) if f.kind == "resolution"]
     assert as_utc(target.due_at) == as_utc(msk(2026, 2, 3, 10, 0))
     warn_at = msk(2026, 2, 2, 15, 0)  # 1 wh on Tuesday morning + 3 wh on Monday afternoon

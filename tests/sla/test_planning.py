@@ -10,6 +10,7 @@ import msgspec
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.policies import evaluate
+from helpdesk_shared.policies.releases import ReleaseDate
 from helpdesk_shared.vocabulary import Category, Priority, Status
 from helpdesk_sla.domain.planning import Announced, TicketRef, Timer, fire, idempotency_key, observe, plan
 from tests.shared.histories import CUSTOMER, POLICIES, SLA, Ticket, msk
@@ -151,3 +152,22 @@ def test_end4_a_reminder_names_its_audience_from_the_policy_rule() -> None:
         [reminder] = [t for t in plan(state, version=3) if t.kind == "reminder"]
         _, [fact], command = fire(Announced(), reminder, _ref(ticket, "endocs"), Status.AWAITING_CUSTOMER)
         assert isinstance(fact, sla.ReminderDue) and fact.to == audience and command is None
+
+
+def test_imc9_an_unplanned_release_target_has_no_timer_and_a_planned_release_binds_it_with_one() -> None:
+    ticket = Ticket(msk(2026, 2, 2, 9), category=Category.ERROR, priority=Priority.NORMAL)
+    ticket.move(ev.Accepted, Status.IN_PROGRESS, msk(2026, 2, 2, 10))
+    unplanned = evaluate(ticket.events, IMC, msk(2026, 2, 2, 10))
+    before, facts = observe(Announced(), unplanned, _ref(ticket, "imc"), msk(2026, 2, 2, 10))
+    [target_set] = [f for f in facts if isinstance(f, sla.TargetSet) and f.kind == "resolution"]
+    assert (target_set.release, target_set.release_id, target_set.due_at) == ("next_scheduled", None, None)
+    assert "breach:resolution" not in _timers(plan(unplanned, version=2))
+    releases = [ReleaseDate("r-1", "scheduled", dt.date(2026, 2, 4)), ReleaseDate("r-2", "scheduled",
+                                                                                  dt.date(2026, 2, 4))]
+    bound = evaluate(ticket.events, IMC, msk(2026, 2, 2, 11), releases)
+    after, [rebound] = observe(before, bound, _ref(ticket, "imc"), msk(2026, 2, 2, 11))
+    assert (rebound.release_id, rebound.due_at) == ("r-1", msk(2026, 2, 4, 18))
+    assert _timers(plan(bound, version=2))["breach:resolution"] == msk(2026, 2, 4, 18)
+    moved = evaluate(ticket.events, IMC, msk(2026, 2, 2, 12), releases[1:])  # same date, another release
+    _, [again] = observe(after, moved, _ref(ticket, "imc"), msk(2026, 2, 2, 12))
+    assert (again.release_id, again.due_at) == ("r-2", msk(2026, 2, 4, 18))

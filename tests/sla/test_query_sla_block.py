@@ -45,7 +45,7 @@ def test_imc8_sla_block_counts_business_time_left_at_read_time(start_desk: Any) 
     desk = start_desk("imc", start=msk(2026, 2, 2, 9, 0), query=True)
     tid = desk.open(category="error", priority="urgent")
     desk.move_to(msk(2026, 2, 2, 10, 0))
-    desk.act(tid, "accept")
+    desk.analyse(tid)
     due = as_utc(msk(2026, 2, 3, 10, 0)).isoformat()
     _resolution(desk, tid, due_at=due, remaining_seconds=9 * HOUR, state="running")
     desk.move_to(msk(2026, 2, 2, 16, 0))
@@ -58,7 +58,7 @@ def test_imc8_sla_block_counts_business_time_left_at_read_time(start_desk: Any) 
 def test_ks4_sla_block_freezes_while_paused_and_resumes_with_the_moved_deadline(start_desk: Any) -> None:
     desk = start_desk("imc", start=msk(2026, 2, 2, 10, 0), query=True)
     tid = desk.open(category="error", priority="urgent")
-    desk.act(tid, "accept")  # resolution due Tuesday 10:00
+    desk.analyse(tid)  # resolution due Tuesday 10:00
     desk.move_to(msk(2026, 2, 2, 12, 0))
     desk.act(tid, "request_clarification")
     desk.move_to(msk(2026, 2, 2, 17, 0))
@@ -97,8 +97,8 @@ def test_imc8_sla_state_filter_lists_tickets_by_a_target_state_at_read_time(star
     desk = start_desk("imc", start=msk(2026, 2, 2, 9, 0), query=True)
     late, paused, waiting = (desk.open(category="error", priority="urgent") for _ in range(3))
     desk.move_to(msk(2026, 2, 2, 10, 0))
-    desk.act(late, "accept")  # resolution due Tuesday 10:00, at risk from Monday 15:00
-    desk.act(paused, "accept")
+    desk.analyse(late)  # resolution due Tuesday 10:00, at risk from Monday 15:00
+    desk.analyse(paused)
     desk.move_to(msk(2026, 2, 2, 12, 0))
     desk.act(paused, "request_clarification")  # resolution paused, customer_reply running
     # waiting: first response due Monday 18:00 with no warning lead, still running

@@ -40,10 +40,12 @@ from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.attachments import PortalAttachments
 from helpdesk_intake.application.customers import CustomerDirectory
+from helpdesk_intake.application.releases import ReleaseService
 from helpdesk_intake.application.webhooks import WebhookService
 from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.mail import Limits
+from helpdesk_intake.domain.release import Release
 from helpdesk_intake.domain.throttling import LoginLimits
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.entrypoints import smtp
@@ -53,6 +55,7 @@ from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS, ENUMS
+from helpdesk_intake.entrypoints.http.releases import ReleaseController
 from helpdesk_intake.entrypoints.http.webhooks import WebhookController
 from helpdesk_intake.entrypoints.relay import Relay
 from helpdesk_intake.settings import IntakeSettings
@@ -72,6 +75,7 @@ class Intake:
     inbound: InboundMailService
     portal: PortalAttachments
     webhooks: WebhookService
+    releases: ReleaseService
 
     def close(self) -> None:
         self.committer.close()
@@ -84,13 +88,13 @@ def make_clock(settings: IntakeSettings) -> Clock:
 
 
 def last_ticket_position(store: IntakeEventStore) -> int:
-    """The store position of the newest event the SLA follows (a ticket's, or a customer's policy change):
-    what the SLA must have taken in to be settled."""
+    """The store position of the newest event the SLA follows (a ticket's, a customer's policy change, a
+    release's): what the SLA must have taken in to be settled."""
     with store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
         row = conn.execute(
-            "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s OR topic = %s"
+            "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s OR topic = %s OR topic LIKE %s"
             " ORDER BY notification_id DESC LIMIT 1",
-            (get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged))).fetchone()
+            (get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged), get_topic(Release) + ".%")).fetchone()
     return int(row["notification_id"]) if row else 0
 
 
@@ -130,7 +134,8 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -
     inbound = InboundMailService(tickets, MailDirectory(store, settings.public_domains()), attachments.keep, limits)
     portal = PortalAttachments(tickets, attachments.keep, limits)
     webhooks = WebhookService(**parts, allow_loopback=settings.webhook_allow_loopback)
-    return Intake(store, committer, tickets, identity_service(settings, parts), inbound, portal, webhooks)
+    return Intake(store, committer, tickets, identity_service(settings, parts), inbound, portal, webhooks,
+                  ReleaseService(**parts))
 
 
 @asynccontextmanager
@@ -191,7 +196,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                              lambda: last_ticket_position(holder["intake"].store))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,
-        handlers=[*CONTROLLERS, WebhookController, inbound_email_route(settings.inbound_max_message_bytes),
+        handlers=[*CONTROLLERS, WebhookController, ReleaseController, inbound_email_route(settings.inbound_max_message_bytes),
                   attachments_route(attachment_limits(settings), settings.inbound_max_message_bytes,
                                     settings.max_body_bytes)],
         readiness={"database": database_ready, "nats": nats_ready}, tracer_provider=setup_tracing("intake"),
@@ -203,6 +208,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "inbound": Provide(lambda: holder["intake"].inbound, sync_to_thread=False),
             "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
             "webhooks": Provide(lambda: holder["intake"].webhooks, sync_to_thread=False),
+            "releases": Provide(lambda: holder["intake"].releases, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
             "client_address": Provide(lambda: client_address, sync_to_thread=False),

@@ -1,4 +1,4 @@
-"""The SLA use cases: take in ticket events and policy changes, fire due timers, re-plan after a policy change.
+"""The SLA use cases: take in ticket events, policy changes and releases, fire due timers, re-plan.
 
 Each use case runs inside one transaction the caller opens: the tickets' rows, their
 timers, the outbox facts, the commands and the consumer position commit together.
@@ -13,9 +13,12 @@ from dataclasses import dataclass, field
 
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
+from helpdesk_shared import release_events as rel
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.policies import Policy, SlaState, evaluate
+from helpdesk_shared.policies.releases import ReleaseDate
 
+from helpdesk_sla.adapters import releases as release_store
 from helpdesk_sla.adapters import store
 from helpdesk_sla.adapters.store import Conn, TicketRow
 from helpdesk_sla.domain.planning import Command, Timer, TicketRef, fire, observe, plan
@@ -32,7 +35,7 @@ class Taken:
     stream_seq: int
     applied: int = 0
     facts: int = 0
-    replanned: int = 0  # open tickets re-planned after a customer's policy change
+    replanned: int = 0  # open tickets re-planned after a customer's policy change or a release's
     skipped: list[tuple[int, str]] = field(default_factory=list)  # (stream_seq, why)
 
 
@@ -45,7 +48,8 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
     """Apply events (``(stream_seq, event or why undecodable)``) past the tracked position, in order.
 
     Ticket events extend their tickets' histories; a customer's policy change
-    re-plans that customer's open tickets under the new policy at that point.
+    re-plans that customer's open tickets under the new policy at that point, and a
+    release planned or re-dated re-plans the open tickets with release-bound targets (IMC-9).
     ``replay``: parked events, taken although the tracked position is past them. ``traces``:
     each ticket's newest trace context, kept with the timers and facts the batch plans for it.
     """
@@ -62,7 +66,7 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
     run: list[ev.CloudEvent] = []
     for event in [*fresh, None]:
         change = getattr(event, "data", None)
-        if event is not None and not isinstance(change, directory.CustomerPolicyChanged):
+        if event is not None and not isinstance(change, (directory.CustomerPolicyChanged, rel.ReleaseFact)):
             run.append(event)
             continue
         await _take_ticket_events(conn, run, policy_of, taken, traces or {})
@@ -70,6 +74,8 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
         if isinstance(change, directory.CustomerPolicyChanged):
             taken.replanned += await replan_customer(conn, change.customer_id, change.policy, policy_of,
                                                      change.occurred_at)
+        elif isinstance(change, rel.ReleaseFact):
+            taken.replanned += await take_release(conn, change, policy_of)
     await store.track(conn, taken.position, taken.stream_seq)
     return taken
 
@@ -84,8 +90,9 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
     touched: dict[str, TicketRow] = {}
     states: dict[str, SlaState | None] = {}
     facts: list[sla.SlaFact] = []
+    known = await release_store.known(conn)
     for event in fresh:
-        folded = _fold(rows, event, policy_of, facts, moved)
+        folded = _fold(rows, event, policy_of, facts, moved, known)
         if folded is not None:
             row, states[row.ticket_id] = folded
             touched[row.ticket_id] = row
@@ -99,7 +106,8 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
 
 
 def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLookup,
-          facts: list[sla.SlaFact], moved: dict[str, str]) -> tuple[TicketRow, SlaState | None] | None:
+          facts: list[sla.SlaFact], moved: dict[str, str],
+          releases: Sequence[ReleaseDate] = ()) -> tuple[TicketRow, SlaState | None] | None:
     """Add one event to its ticket and announce what changed; None when it has no SLA.
 
     A new ticket follows its customer's newest policy as far as this stream goes (``moved``):
@@ -125,7 +133,7 @@ def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLoo
     if (policy := policy_of(row.policy)) is None:
         log.error("ticket %s: policy %r is unknown; its timers wait until it is back", row.ticket_id, row.policy)
         return row, None
-    state = evaluate(row.facts, policy, fact.occurred_at)
+    state = evaluate(row.facts, policy, fact.occurred_at, releases)
     row.announced, new = observe(row.announced, state, _ref(row), fact.occurred_at)
     facts.extend(new)
     return row, state
@@ -144,6 +152,7 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
     facts: list[sla.SlaFact] = []
     commands: list[Command] = []
     follow_ups: list[tuple[str, Timer]] = []
+    known = await release_store.known(conn)
     for tid, timer in due:
         row = rows.get(tid)
         if row is None:
@@ -153,7 +162,7 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         if command is not None:
             commands.append(command)
         if timer.kind == "reminder" and (policy := policy_of(row.policy)) is not None:  # the next one
-            state = evaluate(row.facts, policy, timer.due_at)
+            state = evaluate(row.facts, policy, timer.due_at, known)
             follow_ups += [(tid, t) for t in plan(state, row.version) if t.kind == "reminder"]
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
@@ -169,11 +178,12 @@ async def replan(conn: Conn, ticket_ids: Sequence[str], policy_of: PolicyLookup,
     rows = await store.lock_tickets(conn, ticket_ids)
     facts: list[sla.SlaFact] = []
     timers: list[tuple[str, Timer]] = []
+    known = await release_store.known(conn)
     for row in rows.values():
         policy = policy_of(row.policy)
         if policy is None:
             continue
-        state = evaluate(row.facts, policy, now)
+        state = evaluate(row.facts, policy, now, known)
         row.announced, new = observe(row.announced, state, _ref(row), now)
         facts.extend(new)
         timers += [(row.ticket_id, t) for t in plan(state, row.version)]
@@ -203,6 +213,19 @@ async def replan_customer(conn: Conn, customer_id: str, policy: str, policy_of: 
         row.policy = policy
     await store.save_tickets(conn, list(rows.values()))
     return await replan(conn, ids, policy_of, now)
+
+
+async def take_release(conn: Conn, fact: rel.ReleaseFact, policy_of: PolicyLookup) -> int:
+    """A release was planned or re-dated: every open ticket with a release-bound target is re-planned
+    (a new release may bind an unplanned target, a moved one moves its targets' deadlines)."""
+    match fact:
+        case rel.ReleasePlanned():
+            await release_store.save(conn, fact.release_id, kind=fact.kind, date=fact.date)
+        case rel.ReleaseRedated():
+            await release_store.save(conn, fact.release_id, date=fact.date)
+        case _:
+            return 0  # a new name changes no deadline
+    return await replan(conn, await release_store.bound_tickets(conn), policy_of, fact.occurred_at)
 
 
 async def replan_policy(conn: Conn, policy: str, policy_of: PolicyLookup, now: dt.datetime) -> int:

@@ -18,15 +18,16 @@ from helpdesk_shared.events import TicketFact
 from helpdesk_shared.policies.duration import Duration
 from helpdesk_shared.policies.history import CUSTOMER_SIDE, Run, TicketTrack, track
 from helpdesk_shared.policies.model import AutoTransition, CompiledPolicy, Policy, Release, compiled
+from helpdesk_shared.policies.releases import ReleaseDate, bind
 from helpdesk_shared.vocabulary import Status
 
 TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply"]
-TargetState = Literal["running", "paused", "at_risk", "met", "breached"]
+TargetState = Literal["running", "paused", "at_risk", "met", "breached", "unplanned"]
 KINDS: tuple[TargetKind, ...] = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply")
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
-    """One deadline of a ticket (CONTRACT §4); release-bound targets have no due time."""
+    """One deadline of a ticket (CONTRACT §4); a release-bound one is due at its release, unplanned without one."""
 
     kind: TargetKind
     state: TargetState
@@ -36,6 +37,7 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     started_at: dt.datetime
     stopped_at: dt.datetime | None = None
     release: Release | None = None
+    release_id: str | None = None  # the release a release-bound target is bound to (IMC-9)
 
 
 class Transition(msgspec.Struct, frozen=True, kw_only=True):
@@ -61,10 +63,11 @@ class SlaState(msgspec.Struct, frozen=True, kw_only=True):
     reopen_open: bool = False
 
 
-def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) -> SlaState:
-    """The SLA state of the ticket whose events are ``history`` at ``now``."""
+def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime,
+             releases: Sequence[ReleaseDate] = ()) -> SlaState:
+    """The SLA state of the ticket whose events are ``history`` at ``now``, with the known ``releases``."""
     ticket = track(history, policy)
-    view = _View(ticket, compiled(policy), to_us(now))
+    view = _View(ticket, compiled(policy), to_us(now), releases)
     calendar = view.calendar
     reopen_until = _reopen_until(ticket, policy, calendar)
     return SlaState(
@@ -82,8 +85,10 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) ->
 class _View:
     """The targets of one ticket at one instant; times are epoch microseconds."""
 
-    def __init__(self, ticket: TicketTrack, policy: CompiledPolicy, now: int) -> None:
+    def __init__(self, ticket: TicketTrack, policy: CompiledPolicy, now: int,
+                 releases: Sequence[ReleaseDate] = ()) -> None:
         self.ticket, self.compiled, self.calendar, self.now = ticket, policy, policy.calendar, now
+        self.releases = releases
         self.paused = ticket.status in policy.policy.pause_statuses
         self.pauses = [(to_us(a), to_us(b) if b else now) for a, b in ticket.pauses]
 
@@ -92,23 +97,33 @@ class _View:
         if run is None:
             return None
         duration, release, warning = self._terms(kind, run)
-        if duration is None:
-            return None if release is None else Target(
-                kind=kind, state="met" if run.stop else "running", due_at=None, remaining_seconds=None,
-                started_at=run.start, stopped_at=run.stop, release=release)
+        if duration is None and release is None:
+            return None
         start = to_us(run.start)
         stop = to_us(run.stop) if run.stop else None
         end = self.now if stop is None else stop
-        due = duration.after_us(self.calendar, start)
         executor_side = kind not in CUSTOMER_SIDE
-        if executor_side and self.pauses:
-            due = self._extend(duration, due, start, end)
+        release_id, due = self._due(run, duration, release, start, end, executor_side)
+        if due is None:  # release-bound, and no release binds it (IMC-9)
+            return Target(kind=kind, state="met" if run.stop else "unplanned", due_at=None, remaining_seconds=None,
+                          started_at=run.start, stopped_at=run.stop, release=release)
         warn = warning.before_us(self.calendar, due) if warning and run.stop is None else None
         return Target(
             kind=kind, state=self._state(stop, due, warn, executor_side), due_at=from_us(due),
             remaining_seconds=self.calendar.between_us(end, due) // 1_000_000,
             warn_at=from_us(warn) if warn is not None else None,
-            started_at=run.start, stopped_at=run.stop, release=release)
+            started_at=run.start, stopped_at=run.stop, release=release, release_id=release_id)
+
+    def _due(self, run: Run, duration: Duration | None, release: Release | None, start: int, end: int,
+             executor_side: bool) -> tuple[str | None, int | None]:
+        """The bound release (if any) and the due time: after ``duration``, or at the release's date."""
+        if duration is None:  # a release's date does not move with pauses (IMC-9)
+            bound = bind(release, self.ticket.release, self.releases, run.start, self.calendar)  # type: ignore[arg-type]
+            return bound if bound is not None else (None, None)
+        due = duration.after_us(self.calendar, start)
+        if executor_side and self.pauses:
+            due = self._extend(duration, due, start, end)
+        return None, due
 
     def _terms(self, kind: TargetKind, run: Run) -> tuple[Duration | None, Release | None, Duration | None]:
         """Duration, release and warning lead of a run under the current policy (memoised)."""

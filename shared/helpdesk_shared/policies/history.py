@@ -68,8 +68,8 @@ class TicketTrack:
             self.category = event.category
         elif kind is PriorityChanged:
             self.priority = event.priority
-        elif kind is PlanChanged and event.release is not None:
-            self.release = event.release
+        elif kind is PlanChanged:
+            self.release = event.release  # the release the ticket is promised for (IMC-9), or none
         elif kind is CommentAdded and self._is_agent_reply(event):
             self._stop("first_response", event.occurred_at)
 

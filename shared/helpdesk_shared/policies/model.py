@@ -50,6 +50,9 @@ class TargetRule(_Rule, frozen=True, kw_only=True):
 
 
 Action = Literal["reject", "accept_solution"]
+# What primary analysis must settle before a ticket is accepted (IMC-5): "plan" is a planned
+# date or a release the ticket is promised for.
+AcceptRequirement = Literal["category", "priority", "responsible", "plan"]
 
 
 class AutoTransition(_Rule, frozen=True, kw_only=True):
@@ -125,6 +128,7 @@ class Policy(_Rule, frozen=True, kw_only=True):
     development_categories: list[Category] | None = None  # None: any (MED-9 limits it)
     billing: Billing = Billing()
     budget: Budget = Budget()
+    accept_requires: list[AcceptRequirement] = []  # IMC-5: empty, `accept` asks for nothing
 
     def __post_init__(self) -> None:
         for status in self.pause_statuses:

@@ -40,6 +40,9 @@ class PolicyTicketRules:
     def billed_minutes(self, minutes: int, billable: bool) -> int:
         return policies.billed_minutes(self._policy, minutes, billable)
 
+    def accept_requires(self) -> tuple[str, ...]:
+        return tuple(self._policy.accept_requires)
+
 
 class PolicyRules:
     """Looks up the rules of a policy by its id."""

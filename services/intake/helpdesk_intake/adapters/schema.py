@@ -114,6 +114,15 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.webhooks (
 );
 """
 
+RELEASES = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.releases (
+    release_id uuid PRIMARY KEY,
+    name text NOT NULL,
+    kind text NOT NULL,
+    date date NOT NULL
+);
+"""
+
 MIGRATIONS = Migrations(
     service="intake",
     schemas=(SCHEMA,),
@@ -121,5 +130,6 @@ MIGRATIONS = Migrations(
         Migration("the event store, ticket numbers, credentials, login throttle, idempotency, address indexes",
                   _first_schema),
         Migration("webhooks: their signing secrets beside the events (never in one)", WEBHOOKS),
+        Migration("releases (IMC-9): the list of the vendor's releases, beside their events", RELEASES),
     ),
 )

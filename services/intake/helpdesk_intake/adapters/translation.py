@@ -15,6 +15,7 @@ from eventsourcing.domain import Aggregate
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as pub
 from helpdesk_shared import mail_events as mail
+from helpdesk_shared import release_events as releases
 from helpdesk_shared import subjects
 from helpdesk_shared import webhook_events as hooks
 from helpdesk_shared.events import CloudEvent
@@ -22,6 +23,7 @@ from helpdesk_shared.vocabulary import Role, Status
 
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.inbound_mail import InboundMail
+from helpdesk_intake.domain.release import Release
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
 from helpdesk_intake.domain.webhook import Webhook
@@ -136,6 +138,20 @@ def to_webhook_fact(event: Any) -> hooks.WebhookFact | None:
     return None
 
 
+def to_release_fact(event: Any) -> releases.ReleaseFact | None:
+    """The public fact of a release's domain event (IMC-9)."""
+    common = {"release_id": str(event.originator_id), "version": event.originator_version,
+              "actor": _actor(event), "occurred_at": event.timestamp}
+    match event:
+        case Release.Planned():
+            return releases.ReleasePlanned(**common, name=event.name, kind=event.kind, date=event.date)
+        case Release.Redated():
+            return releases.ReleaseRedated(**common, date=event.date, previous_date=event.previous_date)
+        case Release.Renamed():
+            return releases.ReleaseRenamed(**common, name=event.name)
+    return None
+
+
 def to_message(event: Any, before: Aggregate | None, after: Aggregate,
                position: int) -> tuple[str, CloudEvent] | None:
     """The subject and CloudEvent the relay publishes for a stored event, or None for a private one."""
@@ -162,4 +178,7 @@ def to_message(event: Any, before: Aggregate | None, after: Aggregate,
     if isinstance(event, Webhook.Event) and (wfact := to_webhook_fact(event)) is not None:
         envelope = hooks.wrap(wfact, event_id=event_id, sequence=position)
         return subjects.subject(subjects.WEBHOOK_PREFIX, wfact.webhook_id, hooks.event_type(wfact)), envelope
+    if isinstance(event, Release.Event) and (rfact := to_release_fact(event)) is not None:
+        envelope = releases.wrap(rfact, event_id=event_id, sequence=position)
+        return subjects.subject(subjects.RELEASE_PREFIX, rfact.release_id, releases.event_type(rfact)), envelope
     return None

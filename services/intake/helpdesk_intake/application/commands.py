@@ -7,7 +7,7 @@ of range are refused at decoding, before any use case runs.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -96,6 +96,21 @@ class Triage(Command):
     planned_date: dt.date | None | UnsetType = UNSET
     planned_minutes: Annotated[int, Meta(ge=0)] | None | UnsetType = UNSET
     release: Text | None | UnsetType = UNSET
+
+
+class PlanRelease(Command):
+    """A vendor's release tickets can be promised for (IMC-9)."""
+
+    name: Text
+    kind: Literal["scheduled", "unscheduled"]
+    date: dt.date
+
+
+class ChangeRelease(Command):
+    """Re-date or rename a release; its kind stays."""
+
+    name: Text | UnsetType = UNSET
+    date: dt.date | UnsetType = UNSET
 
 
 class AddComment(Command):

@@ -12,6 +12,7 @@ from helpdesk_shared.vocabulary import Role
 
 from helpdesk_intake.adapters.eventstore import SideRow
 from helpdesk_intake.application import commands as cmd
+from helpdesk_intake.application.releases import promised_release
 from helpdesk_intake.application.service import Change, IntakeService, Outcome, Request, new_id
 from helpdesk_intake.domain.base import Context, InvalidInput
 from helpdesk_intake.domain.rules import TicketRules
@@ -52,7 +53,9 @@ class TicketService(IntakeService):
         def decide() -> Change:
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
-            ticket.triage(ctx, **command.given())
+            given = command.given()
+            promised_release(self, given.get("release"))
+            ticket.triage(ctx, **given)
             return Change([ticket], ticket_answer(ticket))
 
         return self.execute(request, decide, key=ticket_id)

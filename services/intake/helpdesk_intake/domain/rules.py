@@ -45,6 +45,10 @@ class TicketRules(Protocol):
         """Minutes billed for time spent (END-6 rounding)."""
         ...
 
+    def accept_requires(self) -> tuple[str, ...]:
+        """What primary analysis must settle before ``accept`` (IMC-5): category, priority, responsible, plan."""
+        ...
+
 
 class PermissiveRules:
     """Rules for a ticket whose policy says nothing: no restriction, replies resume work."""
@@ -66,3 +70,6 @@ class PermissiveRules:
 
     def billed_minutes(self, minutes: int, billable: bool) -> int:
         return minutes if billable else 0
+
+    def accept_requires(self) -> tuple[str, ...]:
+        return ()

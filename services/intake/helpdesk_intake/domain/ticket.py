@@ -18,6 +18,7 @@ from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
 
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
+from helpdesk_intake.domain.primary_analysis import check_accept
 from helpdesk_intake.domain.rules import TicketRules
 from helpdesk_intake.domain.workflow import WORKFLOW, Action
 
@@ -296,6 +297,8 @@ class Ticket(Aggregate):
         if action == Action.SEND_TO_DEVELOPMENT and not rules.may_send_to_development(self.category):
             category = self.category.value if self.category else "uncategorized"
             raise InvalidTransition(f"{category} tickets do not go to development under this policy (MED-9)")
+        if action == Action.ACCEPT:
+            check_accept(self, rules.accept_requires())
         if action == Action.REJECT and not (reason or "").strip():
             raise InvalidInput("a reason is required to reject", field="reason")
         if action == Action.RETURN_TO_WORK:

@@ -3,7 +3,8 @@
 Never a dual write: commands only write the store; this process turns each
 stored event with a public face, in notification order, into a CloudEvent on
 ``helpdesk.ticket.<id>.<event>`` (and ``helpdesk.customer.…``, ``helpdesk.user.…``,
-``helpdesk.mail.…`` for the directory and the email channel). It publishes one message at a time and waits
+``helpdesk.mail.…`` for the directory and the email channel, ``helpdesk.webhook.…`` and
+``helpdesk.release.…`` for webhooks and releases). It publishes one message at a time and waits
 for the stream's ack, so the stream keeps the store's order even when the relay
 is killed mid-batch; on restart it resumes after the last message the stream
 holds. One relay runs at a time (a PostgreSQL advisory lock); a second waits. Like

@@ -36,12 +36,25 @@ _SLA_STATE_AT = f"""EXISTS (
     WHERE s.ticket_id = {CONTROL}.tickets.id AND CASE
         WHEN t.v ->> 'stopped_at' IS NOT NULL THEN
             CASE WHEN coalesce((t.v ->> 'breached')::boolean, false) THEN 'breached' ELSE 'met' END
-        WHEN t.v ->> 'due_at' IS NULL THEN 'running'
+        WHEN t.v ->> 'due_at' IS NULL THEN CASE WHEN t.v ->> 'release' IS NOT NULL THEN 'unplanned' ELSE 'running' END
         WHEN coalesce((t.v ->> 'breached')::boolean, false)
              OR coalesce(f.frozen_at, %s::timestamptz) > (t.v ->> 'due_at')::timestamptz THEN 'breached'
         WHEN f.frozen_at IS NOT NULL THEN 'paused'
         WHEN %s::timestamptz >= (t.v ->> 'warn_at')::timestamptz THEN 'at_risk'
         ELSE 'running' END = %s)"""
+
+
+# The release-bound targets of a ticket's stored SLA view that are still running, in SQL.
+_RELEASE_TARGETS = f"""EXISTS (
+    SELECT 1 FROM {CONTROL}.sla s
+    CROSS JOIN LATERAL jsonb_each(convert_from(s.view, 'UTF8')::jsonb -> 'targets') AS t(kind, v)
+    WHERE s.ticket_id = {CONTROL}.tickets.id AND t.v ->> 'release' IS NOT NULL AND t.v ->> 'stopped_at' IS NULL
+      AND t.v ->> 'due_at' IS {{}} NULL)"""
+# IMC-7, IMC-9: an open ticket not awaiting the customer with no plan — no planned date, no release
+# promised, none its SLA bound it to — or with a release-bound target no release is planned for.
+_UNPLANNED = (f"(status NOT IN ('done', 'rejected', 'awaiting_customer') AND ("
+              f"(planned_date IS NULL AND release IS NULL AND NOT {_RELEASE_TARGETS.format('NOT')})"
+              f" OR {_RELEASE_TARGETS.format('')}))")
 
 
 @dataclass(frozen=True)
@@ -55,6 +68,7 @@ class TicketFilter:
     assignee_id: str | None = None
     sla_state: str | None = None
     q: str | None = None
+    unplanned: bool | None = None  # IMC-7/IMC-9: tickets without a plan (True) or with one (False)
     now: dt.datetime | None = None  # the instant ``sla_state`` is judged at (the service's clock)
 
     def where(self) -> tuple[list[str], list[Any]]:
@@ -78,6 +92,8 @@ class TicketFilter:
             now = self.now or dt.datetime.now(dt.UTC)
             sql.append(_SLA_STATE_AT)
             args += [now, now, self.sla_state]
+        if self.unplanned is not None:
+            sql.append(_UNPLANNED if self.unplanned else f"NOT {_UNPLANNED}")
         if self.q:
             sql.append("search @@ websearch_to_tsquery('russian', %s)")
             args.append(self.q)

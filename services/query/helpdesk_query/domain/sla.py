@@ -26,6 +26,7 @@ class TargetView(msgspec.Struct, kw_only=True):
     started_at: dt.datetime
     customer_side: bool = False
     release: str | None = None
+    release_id: str | None = None  # the release a release-bound target is due at (IMC-9)
     stopped_at: dt.datetime | None = None
     remaining_at_stop: int | None = None
     breached: bool = False
@@ -53,7 +54,8 @@ def evolve(view: SlaView | None, fact: sla.SlaFact, sequence: int) -> SlaView:
             paused, paused_at = False, None
         case sla.TargetSet():
             targets[fact.kind] = TargetView(due_at=fact.due_at, warn_at=fact.warn_at, started_at=fact.started_at,
-                                            customer_side=fact.customer_side, release=fact.release)
+                                            customer_side=fact.customer_side, release=fact.release,
+                                            release_id=fact.release_id)
         case sla.Met() if fact.kind in targets:
             targets[fact.kind] = msgspec.structs.replace(
                 targets[fact.kind], stopped_at=fact.stopped_at, remaining_at_stop=fact.remaining_seconds,
@@ -90,12 +92,12 @@ def _target(kind: str, target: TargetView, view: SlaView, calendar: BusinessCale
     due = target.due_at
     body: dict[str, Any] = {"kind": kind, "due_at": due.isoformat() if due else None, "remaining_seconds": None}
     if target.release:
-        body["release"] = target.release
+        body.update(release=target.release, release_id=target.release_id)
     if target.stopped_at is not None:
         body.update(remaining_seconds=target.remaining_at_stop, state="breached" if target.breached else "met")
         return body
     if due is None:
-        body["state"] = "running"
+        body["state"] = "unplanned" if target.release else "running"  # no release to be due at (IMC-9)
         return body
     frozen = view.paused and not target.customer_side and view.paused_at is not None
     at = view.paused_at if frozen else now

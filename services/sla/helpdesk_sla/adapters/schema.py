@@ -80,6 +80,16 @@ ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
 
+RELEASES = f"""
+-- The vendor's releases (IMC-9), kept from helpdesk.release facts: release-bound targets are due at their dates.
+CREATE TABLE IF NOT EXISTS {SCHEMA}.releases (
+    release_id text PRIMARY KEY,
+    kind text NOT NULL,
+    date date NOT NULL
+);
+"""
+
+
 # Made by helpdesk-migrate (helpdesk_shared.migrations), never at start. Step 1 is what SLA
 # processes ran at start before migrations, idempotent, so a database they made is adopted.
 # Add a change as a new step at the end; never edit a step that has shipped.
@@ -87,5 +97,6 @@ MIGRATIONS = Migrations(
     service="sla",
     schemas=(SCHEMA,),
     steps=(Migration("tickets, timers, outbox, commands, policies, parked", DDL),
-           Migration("the trace context of timers, commands and SLA facts", TRACES)),
+           Migration("the trace context of timers, commands and SLA facts", TRACES),
+           Migration("releases: release-bound targets are due at their dates (IMC-9)", RELEASES)),
 )

@@ -29,6 +29,8 @@ class Known(msgspec.Struct, kw_only=True):
     stopped_at: dt.datetime | None = None
     at_risk: bool = False
     breached: bool = False
+    release: str | None = None  # a release-bound target's rule: re-planned when releases change
+    release_id: str | None = None  # the release it is bound to
 
 
 class Announced(msgspec.Struct, kw_only=True):
@@ -92,18 +94,24 @@ def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime)
                                      breached=target.state == "breached"))
                 targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
                                              stopped_at=target.stopped_at,
-                                             breached=target.state == "breached")
-        elif fresh or known.due_at != target.due_at:  # type: ignore[union-attr]
+                                             breached=target.state == "breached", release=_release(target),
+                                             release_id=target.release_id)
+        elif fresh or (known.due_at, known.release_id) != (target.due_at, target.release_id):  # type: ignore[union-attr]
             facts.append(_target_set(target, common))
             targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
                                          at_risk=False if fresh else known.at_risk,  # type: ignore[union-attr]
-                                         breached=False if fresh else known.breached)  # type: ignore[union-attr]
+                                         breached=False if fresh else known.breached,  # type: ignore[union-attr]
+                                         release=_release(target), release_id=target.release_id)
     return Announced(paused=state.paused, targets=targets), facts
+
+
+def _release(target: Target) -> str | None:
+    return target.release.value if target.release else None
 
 
 def _target_set(target: Target, common: dict[str, object]) -> sla.TargetSet:
     return sla.TargetSet(**common, kind=target.kind, due_at=target.due_at, warn_at=target.warn_at,
-                         started_at=target.started_at, release=target.release.value if target.release else None,
+                         started_at=target.started_at, release=_release(target), release_id=target.release_id,
                          customer_side=target.kind in CUSTOMER_SIDE)
 
 

@@ -1,6 +1,6 @@
 """The ticket-event consumer: a durable JetStream consumer feeding the SLA's tables.
 
-It follows every ticket event and every customer policy change, in stream order.
+It follows every ticket event, every customer policy change and every release fact, in stream order.
 The stream runner owns the loop (the tickets' rows, timers, outbox facts and the
 tracked position commit together, then the batch is acknowledged; a message that
 cannot be applied is parked in ``sla.parked``, holding back its ticket). One consumer
@@ -20,6 +20,7 @@ from prometheus_client import Counter, Gauge
 
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
+from helpdesk_shared import release_events as rel
 from helpdesk_shared import subjects
 from helpdesk_shared.parking import Parking, Rejected, StreamMessage
 from helpdesk_shared.stream_runner import Follower, Meters, StreamRunner, Subscription
@@ -31,13 +32,13 @@ from helpdesk_sla.application import PolicyLookup, take_events
 DURABLE = "helpdesk-sla"
 LOCK_ID = 0x534C4130
 PARKING_LOCK = 0x534C4134
-FILTERS = (subjects.ALL_TICKET_EVENTS, subjects.CUSTOMER_POLICY_CHANGES)
+FILTERS = (subjects.ALL_TICKET_EVENTS, subjects.CUSTOMER_POLICY_CHANGES, subjects.ALL_RELEASE_EVENTS)
 METERS = Meters(
     Counter("helpdesk_sla_events_applied_total", "Ticket events applied to SLA state"),
     Counter("helpdesk_sla_events_parked_total", "Messages parked because the SLA could not apply them"),
     Gauge("helpdesk_sla_parked_events", "Messages currently parked in sla.parked"),
     Gauge("helpdesk_sla_position", "Ticket-store position the SLA service has applied"))
-_DECODERS = {"ticket": ev.decode, "customer": directory.decode}
+_DECODERS = {"ticket": ev.decode, "customer": directory.decode, "release": rel.decode}
 Conn = psycopg.AsyncConnection[Any]
 
 

@@ -44,7 +44,7 @@ def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Resp
     status, code = next(v for k, v in _PROBLEMS.items() if isinstance(exc, k))
     extra: dict[str, Any] = {}
     if isinstance(exc, InvalidInput) and exc.field:
-        extra["errors"] = [{"field": exc.field, "message": str(exc)}]
+        extra["errors"] = getattr(exc, "errors", None) or [{"field": exc.field, "message": str(exc)}]
     if isinstance(exc, VersionConflict) and "if-match" not in request.headers:
         status = 409  # a race the retries could not win, without a version pinned by the caller
     response = problem_response(status, code, str(exc), request.url.path, **extra)

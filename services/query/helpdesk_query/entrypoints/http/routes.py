@@ -24,7 +24,7 @@ from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 from helpdesk_query.entrypoints.http.schemas import event_data_schema
 
 NDJSON = "application/x-ndjson"
-SLA_STATES = ("running", "paused", "at_risk", "met", "breached")
+SLA_STATES = ("running", "paused", "at_risk", "met", "breached", "unplanned")
 Limit = Annotated[int, Parameter(ge=1, le=200, description="page size")]
 
 
@@ -60,18 +60,23 @@ class TicketQueries(Controller):
         self, principal: Principal, queries: Queries,
         status: list[str] | None = None, priority: list[str] | None = None,
         category: list[str] | None = None, customer_id: str | None = None,
-        assignee_id: str | None = None, sla_state: str | None = None,
+        assignee_id: str | None = None, sla_state: str | None = None, unplanned: bool | None = None,
         q: Annotated[str | None, Parameter(max_length=500)] = None,
         order: str = "-created", limit: Limit = 50, cursor: str | None = None,
     ) -> dict[str, Any]:
-        """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3)."""
+        """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3).
+
+        ``unplanned=true``: open tickets not awaiting the customer without a plan — no planned date, no
+        release promised or bound by the SLA — or with a release-bound target no release is planned for
+        (IMC-7, IMC-9); ``unplanned=false``: the others.
+        """
         _choices("order", [order], ORDERS)
         if sla_state is not None:
             _choices("sla_state", [sla_state], SLA_STATES)
         where = TicketFilter(
             status=_choices("status", status, Status), priority=_choices("priority", priority, Priority),
             category=_choices("category", category, Category), customer_id=customer_id,
-            assignee_id=assignee_id, sla_state=sla_state, q=q.strip() if q else None)
+            assignee_id=assignee_id, sla_state=sla_state, unplanned=unplanned, q=q.strip() if q else None)
         return await queries.list_tickets(principal, where, order, limit, cursor)
 
     @get("/{ticket_id:str}")
