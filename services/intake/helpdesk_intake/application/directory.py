@@ -114,8 +114,9 @@ class DirectoryService:
             if "active" in given:
                 user.set_active(ctx, given["active"])
             before = user.email
-            user.change_contact(ctx, name=given.get("name"), email=given.get("email"),
-                                phone=given.get("phone"), clear_phone="phone" in given and given["phone"] is None)
+            if given.keys() & {"name", "email", "phone"}:
+                user.change_contact(ctx, name=given.get("name"), email=given.get("email"), phone=given.get("phone"),
+                                    clear_phone="phone" in given and given["phone"] is None)
             if "language" in given:
                 user.choose_language(ctx, given["language"])
             rows = [user_email_change_row(user.id, user.email)] if user.email != before else []
