@@ -13,6 +13,7 @@ from helpdesk_shared.web.auth import Principal, TokenIssuer
 from helpdesk_shared.web.keys import KeyRing
 from tests.intake.test_bad_input import assert_problem
 from tests.support.desk import PASSWORD, Desk, bearer
+from tests.support.mail import deliver, message
 from tests.support.tokens import session_keys_dir
 
 NEW_PASSWORD = "a much longer passphrase"
@@ -169,3 +170,21 @@ def test_directory_unknown_users_weak_passwords_and_strangers_are_refused(desk: 
     assert event_count() == events
     own = desk.client.patch(f"/v1/users/{user['id']}", json={"language": "en"}, headers=desk.customer)
     assert own.status_code == 200 and own.json()["language"] == "en"
+
+
+def test_directory_a_change_that_changes_nothing_records_nothing(desk: Desk, event_count) -> None:
+    [user] = _users(desk, desk.customer_id)
+    events = event_count()
+    for body in ({}, {"reason": "no block given"}, {"active": True, "blocked": False, "name": user["name"]}):
+        answer = desk.client.patch(f"/v1/users/{user['id']}", json=body, headers=desk.admin)
+        assert answer.status_code == 200 and answer.json()["version"] == user["version"], answer.text
+    assert event_count() == events
+    assert_problem(desk.client.get("/v1/customers?cursor=" + "9" * 20, headers=desk.admin), 422, "validation_failed")
+
+
+def test_med4_mail_from_a_blocked_user_is_refused_not_registered(desk: Desk) -> None:
+    [user] = _users(desk, desk.customer_id)
+    assert desk.client.patch(f"/v1/users/{user['id']}", json={"blocked": True}, headers=desk.admin).status_code == 200
+    answer = deliver(desk.client, message(user["email"], "Printer", "Still broken."))
+    assert answer.status_code == 201 and (answer.json()["outcome"], answer.json()["reason"]) == (
+        "refused", "user_blocked")
