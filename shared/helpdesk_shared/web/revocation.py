@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import msgspec
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
+from prometheus_client import Counter
 
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared.subjects import CUSTOMER_PREFIX, USER_PREFIX
@@ -31,6 +32,8 @@ from helpdesk_shared.web.auth import Authenticator, Principal
 
 log = logging.getLogger("helpdesk.revocation")
 RETRY_SECONDS = 1.0
+FACTS = Counter("helpdesk_revocation_facts_total", "Directory facts taken into the token revocation state")
+REFUSED = Counter("helpdesk_revoked_tokens_total", "Tokens refused because the directory revoked them")
 
 
 @dataclass
@@ -72,6 +75,12 @@ class Revocations:
 
     def revoked(self, principal: Principal) -> str | None:
         """Why the principal's token no longer works, or None while it does."""
+        reason = self._reason(principal)
+        if reason is not None:
+            REFUSED.inc()
+        return reason
+
+    def _reason(self, principal: Principal) -> str | None:
         if principal.role is Role.CUSTOMER and principal.customer_id in self.inactive_customers:
             return "the customer has no active contract"
         user = self.users.get(principal.id)
@@ -116,6 +125,7 @@ class RevocationFeed:
             log.warning("revocations: a directory message not understood, skipped: %s", error)
             return
         self._revocations.apply(envelope.data)  # type: ignore[attr-defined]
+        FACTS.inc()
 
     async def stop(self) -> None:
         if self._task is not None:
