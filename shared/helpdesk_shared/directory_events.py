@@ -53,6 +53,12 @@ class CustomerContractChanged(CustomerFact, frozen=True, kw_only=True):
     active: bool = True
 
 
+class CustomerLanguageChanged(CustomerFact, frozen=True, kw_only=True):
+    """The customer's default language of mail and pages (``ru`` or ``en``) for users who chose none."""
+
+    language: str
+
+
 class UserFact(DirectoryFact, frozen=True, kw_only=True):
     user_id: str
 
@@ -69,11 +75,66 @@ class UserRegistered(UserFact, frozen=True, kw_only=True):
     phone: str | None = None
 
 
+class SessionsEnded(UserFact, frozen=True, kw_only=True):
+    """A change after which the user's tokens issued under a lower ``sessions`` stop working."""
+
+    sessions: int  # tokens carry the value they were issued under (claim ``ses``)
+
+
+class UserBlocked(SessionsEnded, frozen=True, kw_only=True):
+    """An admin blocked the user (MED-4): no sign-in, and every token of theirs stops working."""
+
+    reason: str | None = None
+
+
+class UserUnblocked(UserFact, frozen=True, kw_only=True):
+    """The user may sign in again; tokens from before the block stay revoked."""
+
+
+class UserDeactivated(SessionsEnded, frozen=True, kw_only=True):
+    """The customer no longer names this user (IMC-2): no sign-in, every token stops working."""
+
+
+class UserReactivated(UserFact, frozen=True, kw_only=True):
+    """A deactivated user was brought back; tokens from before stay revoked."""
+
+
+class UserContactChanged(UserFact, frozen=True, kw_only=True):
+    """The user's name, address or phone as they are now."""
+
+    name: str
+    email: str
+    phone: str | None = None
+
+
+class UserLanguageChanged(UserFact, frozen=True, kw_only=True):
+    """The language (``ru`` or ``en``) of the user's mail and pages."""
+
+    language: str
+
+
+class UserPasswordChanged(SessionsEnded, frozen=True, kw_only=True):
+    """The user changed their own password (never the password itself): their other tokens stop working."""
+
+
+class UserPasswordReset(SessionsEnded, frozen=True, kw_only=True):
+    """An admin set the user a new password (never the password itself): all their tokens stop working."""
+
+
 DIRECTORY_EVENT_TYPES: dict[type[DirectoryFact], str] = {
     CustomerRegistered: "helpdesk.customer.registered",
     CustomerPolicyChanged: "helpdesk.customer.policy_changed",
     CustomerContractChanged: "helpdesk.customer.contract_changed",
     UserRegistered: "helpdesk.user.registered",
+    CustomerLanguageChanged: "helpdesk.customer.language_changed",
+    UserBlocked: "helpdesk.user.blocked",
+    UserUnblocked: "helpdesk.user.unblocked",
+    UserDeactivated: "helpdesk.user.deactivated",
+    UserReactivated: "helpdesk.user.reactivated",
+    UserContactChanged: "helpdesk.user.contact_changed",
+    UserLanguageChanged: "helpdesk.user.language_changed",
+    UserPasswordChanged: "helpdesk.user.password_changed",
+    UserPasswordReset: "helpdesk.user.password_reset",
 }
 
 FAMILY = Family(DIRECTORY_EVENT_TYPES, CloudEvent, __name__)

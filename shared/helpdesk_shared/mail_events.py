@@ -28,6 +28,7 @@ RefusalReason = Literal[
     "malformed",           # not a message we can read
     "auto_reply",          # an automatic message (RFC 3834: out-of-office, bounce): recorded, never answered
     "channel_closed",      # the customer's policy registers no requests by mail
+    "user_blocked",        # MED-4, IMC-2: the sender's own account is blocked or deactivated
 ]
 
 

@@ -65,3 +65,6 @@ class Role(StrEnum):
 
 
 OPEN_STATUSES = frozenset(s for s in Status if s.is_open)
+
+
+LANGUAGES = ("ru", "en")  # the languages of mail and pages; Russian is the default

@@ -83,6 +83,12 @@ def test_med_4_a_blocked_customers_user_is_refused():
                                                           "acme")
 
 
+def test_med4_imc2_mail_from_a_blocked_or_deactivated_user_is_refused():
+    blocked = rules.Sender("user-ann", "acme", customer_active=True, user_active=False)
+    assert decide(mail(), sender=blocked) == rules.Refuse(
+        "user_blocked", "the sender's account is blocked or deactivated (MED-4, IMC-2)", "acme")
+
+
 def test_imc_3_an_unknown_sender_is_forwarded_to_the_customer_of_its_domain_else_refused():
     acme = rules.Customer("acme", "it@acme.test")
     assert decide(mail(), sender=None, domain_customer=acme) == rules.Forward("acme", "it@acme.test", "It hangs.")

@@ -137,3 +137,11 @@ def publish(nats_url: str, events: Iterable[ev.CloudEvent], msg_id_suffix: str =
         finally:
             await nc.close()
     asyncio.run(send())
+
+
+def directory_change(fact_class: type[directory.DirectoryFact], subject_id: str, **fields: Any) -> ev.CloudEvent:
+    """A later change of a user (``user_id``) or customer (``customer_id``): a language, contacts, a block."""
+    position = next(_positions)
+    key = "customer_id" if issubclass(fact_class, directory.CustomerFact) else "user_id"
+    fact = fact_class(version=position, actor=ADMIN_ACTOR, occurred_at=_at(position), **{key: subject_id}, **fields)
+    return directory.wrap(fact, event_id=f"{subject_id}.{position}", sequence=position)

@@ -9,6 +9,7 @@ import psycopg
 
 from psycopg_pool import AsyncConnectionPool
 
+from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import mail_events as mail
 from helpdesk_shared import sla_events as sla
@@ -28,6 +29,7 @@ from tests.notify.facts import (
     T0,
     History,
     customer_registered,
+    directory_change,
     mail_fact,
     policy_changed,
     subject_of,
@@ -142,3 +144,21 @@ async def test_a_customers_new_policy_reaches_its_tickets_views(database_url: st
     rows = await _rows(database_url,
                        "SELECT view->>'customer_id', view->>'policy' FROM notify.tickets ORDER BY 1")
     assert rows == [("customer-acme", "imc"), ("customer-other", "keysystems")]
+
+
+async def test_mail_follows_the_language_a_user_or_their_customer_chose_in_the_directory(database_url: str) -> None:
+    await _apply(database_url, _messages([
+        customer_registered("c-initech", "it@initech.test", name="Initech"),
+        user_registered("u-peter", "peter@initech.test", name="Peter", customer_id="c-initech"),
+        user_registered("u-milton", "milton@initech.test", name="Milton", customer_id="c-initech"),
+        directory_change(directory.CustomerLanguageChanged, "c-initech", language="en"),
+        directory_change(directory.UserLanguageChanged, "u-milton", language="ru"),
+        directory_change(directory.UserContactChanged, "u-peter", name="Peter G.", email="pg@initech.test"),
+        directory_change(directory.UserBlocked, "u-milton", sessions=1)]))
+    async with AsyncConnectionPool(database_url, min_size=1, max_size=2, open=False) as pool:
+        contacts = ContactsTable(pool)
+        found = await contacts.lookup(["u-peter", "u-milton"])
+        assert found == {"u-peter": Contact("u-peter", "pg@initech.test", "Peter G.", "en"),  # the customer's default
+                         "u-milton": Contact("u-milton", "milton@initech.test", "Milton", "ru")}  # his own
+        await contacts.put("u-milton", None, None, "en")  # an admin's override still wins
+        assert (await contacts.lookup(["u-milton"]))["u-milton"].language == "en"

@@ -17,7 +17,7 @@ TICKET = {"ticket_id": "t1", "number": "HD-7", "subject": "Принтер", "sta
           "root_message_id": "<ticket-t1@helpdesk>"}
 MAIL = {"sender": "ann@acme.test", "received_at": "2026-03-02T09:00:00+00:00", "language": "ru"}
 REASONS = ("no_subject", "customer_blocked", "unknown_sender", "unknown_ticket", "ticket_closed", "too_large",
-           "malformed", "channel_closed")
+           "malformed", "channel_closed", "user_blocked")
 CONTEXTS: dict[str, dict[str, Any]] = {
     "sla_at_risk": {**TICKET, "kind": "resolution", "due_at": "2026-03-03T18:00:00+03:00", "priority": "high",
                     "category": "error", "department": None, "escalated": None},

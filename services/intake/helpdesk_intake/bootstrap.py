@@ -27,10 +27,12 @@ from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator, TokenIssuer
 from helpdesk_shared.web.keys import KeyDirectoryError, KeyRing
+from helpdesk_shared.web.revocation import following_revocations
 
 from helpdesk_intake.adapters.attachment_store import AttachmentStore
 from helpdesk_intake.adapters.committer import GroupCommitter
 from helpdesk_intake.adapters.credentials import Credentials
+from helpdesk_intake.adapters.directory_index import DirectoryIndex
 from helpdesk_intake.adapters.eventstore import IntakeEventStore, open_event_store
 from helpdesk_intake.adapters.login_throttle import LoginThrottle
 from helpdesk_intake.adapters.mail_directory import MailDirectory
@@ -41,6 +43,7 @@ from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.attachments import PortalAttachments
 from helpdesk_intake.application.customers import CustomerDirectory
 from helpdesk_intake.application.releases import ReleaseService
+from helpdesk_intake.application.directory import DirectoryService
 from helpdesk_intake.application.webhooks import WebhookService
 from helpdesk_intake.application.inbound import InboundMailService
 from helpdesk_intake.domain.customer import Customer
@@ -54,7 +57,7 @@ from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
-from helpdesk_intake.entrypoints.http.routes import CONTROLLERS, ENUMS
+from helpdesk_intake.entrypoints.http.routes import CONTROLLERS, ENUMS, SessionLimit
 from helpdesk_intake.entrypoints.http.releases import ReleaseController
 from helpdesk_intake.entrypoints.http.webhooks import WebhookController
 from helpdesk_intake.entrypoints.relay import Relay
@@ -72,6 +75,7 @@ class Intake:
     committer: GroupCommitter
     tickets: TicketService
     identity: IdentityService
+    directory: DirectoryService
     inbound: InboundMailService
     portal: PortalAttachments
     webhooks: WebhookService
@@ -134,7 +138,9 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -
     inbound = InboundMailService(tickets, MailDirectory(store, settings.public_domains()), attachments.keep, limits)
     portal = PortalAttachments(tickets, attachments.keep, limits)
     webhooks = WebhookService(**parts, allow_loopback=settings.webhook_allow_loopback)
-    return Intake(store, committer, tickets, identity_service(settings, parts), inbound, portal, webhooks,
+    identity = identity_service(settings, parts)
+    directory = DirectoryService(identity, DirectoryIndex(store))
+    return Intake(store, committer, tickets, identity, directory, inbound, portal, webhooks,
                   ReleaseService(**parts))
 
 
@@ -174,7 +180,8 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
         async with connected(settings, clock, "helpdesk-intake") as (intake, nc):
             holder.update(intake=intake, nats=nc)
             try:
-                yield
+                async with following_revocations(nc.jetstream(), authenticator):
+                    yield
             finally:
                 holder.clear()
 
@@ -192,6 +199,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     issuer = WallClockTokens if isinstance(clock, SharedClock) else TokenIssuer
     tokens = issuer(ring, settings.token_ttl_seconds)
     authenticator = Authenticator(ring, settings.admin_token, settings.service_token)
+    session_limit = SessionLimit(settings.session_max_seconds)
     clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
                              lambda: last_ticket_position(holder["intake"].store))
     return build_app(
@@ -205,6 +213,8 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
         dependencies={
             "tickets": Provide(lambda: holder["intake"].tickets, sync_to_thread=False),
             "identity": Provide(lambda: holder["intake"].identity, sync_to_thread=False),
+            "directory": Provide(lambda: holder["intake"].directory, sync_to_thread=False),
+            "session_limit": Provide(lambda: session_limit, sync_to_thread=False),
             "inbound": Provide(lambda: holder["intake"].inbound, sync_to_thread=False),
             "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
             "webhooks": Provide(lambda: holder["intake"].webhooks, sync_to_thread=False),

@@ -21,6 +21,7 @@ class IntakeSettings(CommonSettings, kw_only=True):
     workers: int = 1
     pool_size: int = 20
     token_ttl_seconds: int = 3600
+    session_max_seconds: Annotated[int, Meta(ge=60)] = 12 * 3600  # POST /v1/auth/refresh renews up to this
     jwt_keys_dir: str | None = None  # Ed25519 signing keys, one <kid>.pem each; unset: <data_dir>/jwt-keys
     jwt_generate_key: bool = False  # development only: `serve` makes a key when the directory holds none
     max_body_bytes: int = 1_048_576

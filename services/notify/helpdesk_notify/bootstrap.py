@@ -23,6 +23,7 @@ from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.jwks import remote_authenticator
+from helpdesk_shared.web.revocation import following_revocations
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_notify.adapters.directory import ContactsTable
@@ -113,12 +114,14 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
     """The notify HTTP app; connections open in its lifespan, never at import."""
     settings = settings or from_env(NotifySettings)
     holder: dict[str, Running] = {}
+    authenticator = remote_authenticator(settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        holder["running"] = await start(settings)
+        holder["running"] = running = await start(settings)
         try:
-            yield
+            async with following_revocations(running.nc.jetstream(), authenticator):
+                yield
         finally:
             await stop(holder.pop("running"))
 
@@ -135,7 +138,7 @@ def create_app(settings: NotifySettings | None = None) -> Litestar:
 
     return build_app(
         service="notify", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes, WebhookDeliveryRoutes],
-        authenticator=remote_authenticator(settings),
+        authenticator=authenticator,
         readiness={"database": database_ready, "nats": nats_ready, "consumer": consumer_ready},
         tracer_provider=setup_tracing("notify"), lifespan=[lifespan], enums=ENUMS,
         dependencies={"admin": Provide(lambda: holder["running"].admin, sync_to_thread=False),

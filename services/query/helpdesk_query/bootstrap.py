@@ -28,6 +28,7 @@ from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.jwks import remote_authenticator
+from helpdesk_shared.web.revocation import following_revocations
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_query.adapters.attachments import AttachmentStore
@@ -116,9 +117,10 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        holder["running"] = await start(settings, watcher)
+        holder["running"] = running = await start(settings, watcher)
         try:
-            yield
+            async with following_revocations(running.nc.jetstream(), authenticator):
+                yield
         finally:
             await stop(holder.pop("running"))
 

@@ -24,6 +24,7 @@ from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.jwks import remote_authenticator
+from helpdesk_shared.web.revocation import following_revocations
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_sla.adapters.intake import IntakeClient
@@ -72,6 +73,7 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
             nc = held["nats"] = await stack.enter_async_context(nats_connection(settings.nats_url, "helpdesk-sla"))
             js = nc.jetstream()
             await ensure_stream(js, StreamLimits.of(settings))
+            await stack.enter_async_context(following_revocations(js, authenticator))
             await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
             clock = make_clock(settings)
             if isinstance(clock, SharedClock):

@@ -6,6 +6,11 @@ names that key in its ``kid`` header; verifiers take the public keys from intake
 JWK set (``helpdesk_shared.web.jwks``), intake from its own key ring. Two static
 bearer tokens exist besides: ``HELPDESK_ADMIN_TOKEN`` for provisioning and
 ``HELPDESK_SERVICE_TOKEN``, with which the SLA service sends its automatic commands.
+
+A user's token also names its session (``sid``), when the user signed in
+(``auth_time``: a refresh keeps it, so sessions slide up to a maximum) and the user's
+``ses`` counter when it was issued: blocking, deactivating or a new password raise the
+counter, and ``Revocations`` (helpdesk_shared.web.revocation) refuses lower ones.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ class Principal:
     id: str
     role: Role
     customer_id: str | None = None
+    sessions: int = 0  # the user's sessions counter the token was issued under (claim ``ses``)
+    session_id: str | None = None  # claim ``sid``: kept by a refresh
+    signed_in_at: int | None = None  # claim ``auth_time`` (Unix seconds): kept by a refresh
 
     def require(self, *roles: Role) -> None:
         """Raise 403 unless the principal holds one of ``roles``."""
@@ -42,6 +50,12 @@ class Principal:
 
 ADMIN = Principal(id="admin", role=Role.ADMIN)
 SLA_SERVICE = Principal(id="service:sla", role=Role.SERVICE)
+
+
+class RevocationCheck(Protocol):
+    """What a verifier asks after a token's signature holds: has it been revoked since?"""
+
+    def revoked(self, principal: Principal) -> str | None: ...
 
 
 class KeySource(Protocol):
@@ -57,7 +71,12 @@ class TokenIssuer:
         self.ring = ring
         self.ttl_seconds = ttl_seconds
 
+    def instant(self, now: dt.datetime) -> dt.datetime:
+        """The time tokens are issued on (the service's clock; intake's simulated clock overrides it)."""
+        return now
+
     def issue(self, principal: Principal, now: dt.datetime) -> str:
+        now = self.instant(now)
         claims: dict[str, Any] = {
             "iss": ISSUER,
             "sub": principal.id,
@@ -67,6 +86,9 @@ class TokenIssuer:
         }
         if principal.customer_id:
             claims["cid"] = principal.customer_id
+        if principal.session_id:
+            claims.update(sid=principal.session_id, ses=principal.sessions,
+                          auth_time=principal.signed_in_at or claims["iat"])
         keys = self.ring.current()
         return jwt.encode(claims, keys.signer, algorithm=ALGORITHM, headers={"kid": keys.active_kid})
 
@@ -74,8 +96,10 @@ class TokenIssuer:
 class Authenticator:
     """Verifies bearer tokens: the static ones by constant-time comparison, JWTs by their key."""
 
-    def __init__(self, keys: KeySource, admin_token: str | None = None, service_token: str | None = None) -> None:
+    def __init__(self, keys: KeySource, admin_token: str | None = None, service_token: str | None = None,
+                 revocations: RevocationCheck | None = None) -> None:
         self._keys = keys
+        self.revocations = revocations
         self._static = [(token.encode(), principal)
                         for token, principal in ((admin_token, ADMIN), (service_token, SLA_SERVICE)) if token]
 
@@ -96,9 +120,24 @@ class Authenticator:
                 raise jwt.InvalidTokenError(f"unknown signing key {kid!r}")
             claims = jwt.decode(token, key, algorithms=[ALGORITHM], issuer=ISSUER,
                                 options={"require": ["exp", "sub", "role"]})
-            return Principal(id=claims["sub"], role=Role(claims["role"]), customer_id=claims.get("cid"))
-        except (jwt.PyJWTError, ValueError) as error:
+            principal = _principal(claims)
+        except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise Problem(401, "unauthorized", f"invalid token: {error}") from None
+        if self.revocations is not None and (reason := self.revocations.revoked(principal)):
+            raise Problem(401, "unauthorized", f"the token was revoked: {reason}")
+        return principal
+
+
+def _principal(claims: dict[str, Any]) -> Principal:
+    """The caller a verified token's claims name; a malformed claim is a ValueError or TypeError."""
+    sessions = claims.get("ses", 0)
+    signed_in_at = claims.get("auth_time", claims.get("iat"))
+    if not isinstance(sessions, int) or not isinstance(signed_in_at, int | None):
+        raise ValueError("the ses and auth_time claims are integers")
+    session_id = claims.get("sid")
+    return Principal(id=claims["sub"], role=Role(claims["role"]), customer_id=claims.get("cid"),
+                     sessions=sessions, session_id=session_id if isinstance(session_id, str) else None,
+                     signed_in_at=signed_in_at)
 
 
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:

@@ -69,6 +69,7 @@ def parse_jwks(document: Any) -> dict[str, Any]:
 
 
 def remote_authenticator(settings: CommonSettings) -> Authenticator:
-    """A service's token verifier: intake's published keys, and the static admin and service tokens."""
+    """A service's token verifier: intake's published keys, the static admin and service tokens, and the
+    revocations its lifespan keeps current (``helpdesk_shared.web.revocation.following_revocations``)."""
     keys = JwksClient(settings.verification_keys_url(), settings.jwks_refresh_seconds)
     return Authenticator(keys, settings.admin_token, settings.service_token)

@@ -140,3 +140,9 @@ def open_event_store(database_url: str, pool_size: int = 10, cache_size: int = 0
     store = IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
     store.recorder.datastore.pool.reconnect_timeout = RECONNECT_TIMEOUT  # type: ignore[attr-defined]
     return store
+
+
+def user_email_change_row(user_id: Any, email: str) -> SideRow:
+    """The index entry of a user whose address changed: mail from the new address identifies them."""
+    return SideRow("UPDATE {schema}.user_emails SET email = %s, domain = %s WHERE user_id = %s",
+                   (email.strip().lower(), email_domain(email), user_id))

@@ -101,11 +101,41 @@ def to_directory_fact(event: Any, before: Aggregate | None, after: Aggregate) ->
             return directory.CustomerContractChanged(
                 **common, customer_id=str(event.originator_id), monthly_hours=event.monthly_hours,
                 paid_support=event.paid_support, active=event.active)
+        case Customer.LanguageChosen():
+            return directory.CustomerLanguageChanged(**common, customer_id=str(event.originator_id),
+                                                     language=event.language)
         case User.Registered():
             return directory.UserRegistered(
                 **common, user_id=str(event.originator_id), name=event.name, email=event.email,
                 login=event.login, role=event.role, customer_id=event.customer_id,
                 department=event.department, phone=event.phone)
+        case User.Event():
+            return _user_fact(event, {**common, "user_id": str(event.originator_id)})
+    return None
+
+
+_SESSION_FACTS: dict[type, type[directory.SessionsEnded]] = {
+    User.Deactivated: directory.UserDeactivated,
+    User.PasswordChanged: directory.UserPasswordChanged,
+    User.PasswordReset: directory.UserPasswordReset,
+}
+
+
+def _user_fact(event: Any, common: dict[str, Any]) -> directory.UserFact | None:
+    """The public fact of a user's change after registration (never a secret)."""
+    match event:
+        case User.Blocked():
+            return directory.UserBlocked(**common, sessions=event.sessions, reason=event.reason)
+        case User.Unblocked():
+            return directory.UserUnblocked(**common)
+        case User.Reactivated():
+            return directory.UserReactivated(**common)
+        case User.ContactChanged():
+            return directory.UserContactChanged(**common, name=event.name, email=event.email, phone=event.phone)
+        case User.LanguageChosen():
+            return directory.UserLanguageChanged(**common, language=event.language)
+    if type(event) in _SESSION_FACTS:
+        return _SESSION_FACTS[type(event)](**common, sessions=event.sessions)
     return None
 
 

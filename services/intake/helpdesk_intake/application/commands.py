@@ -20,6 +20,7 @@ LongText = Annotated[str, Meta(min_length=1, max_length=100_000)]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, Meta(min_length=8, max_length=200)]
 Minutes = Annotated[int, Meta(gt=0, le=100_000)]
+Language = Annotated[str, Meta(min_length=1, max_length=10, description="ru or en")]
 
 
 class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -45,6 +46,7 @@ class RegisterCustomer(Command):
 class ChangeCustomer(Command):
     policy: Text | UnsetType = UNSET
     contract: Contract | UnsetType = UNSET
+    language: Language | UnsetType = UNSET  # the default of its users' mail and pages
 
 
 class RegisterCustomerUser(Command):
@@ -53,6 +55,7 @@ class RegisterCustomerUser(Command):
     login: Text
     password: Password
     phone: Text | None = None
+    language: Language | None = None
 
 
 class RegisterStaff(Command):
@@ -62,6 +65,28 @@ class RegisterStaff(Command):
     password: Password
     role: Annotated[str, Meta(pattern="^(agent|admin|auditor)$")]
     department: Text | None = None
+    language: Language | None = None
+
+
+class ChangeUser(Command):
+    """Block or unblock (MED-4), deactivate or reactivate (IMC-2), correct contacts, choose a language."""
+
+    blocked: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+    name: Text | UnsetType = UNSET
+    email: Email | UnsetType = UNSET
+    phone: Text | None | UnsetType = UNSET
+    language: Language | UnsetType = UNSET
+    reason: Text | UnsetType = UNSET  # why a user is blocked, kept in the history
+
+
+class SetPassword(Command):
+    password: Password
+
+
+class ChangeOwnPassword(Command):
+    current: Annotated[str, Meta(max_length=200)]
+    new: Password
 
 
 class RegisterWebhook(Command):

@@ -13,7 +13,7 @@ from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_intake.adapters.committer import CommitConflict
-from helpdesk_intake.adapters.credentials import Credential, Credentials, credential_row
+from helpdesk_intake.adapters.credentials import Credential, Credentials, credential_row, new_hash_row, stored_hash
 from helpdesk_intake.adapters.eventstore import customer_email_row, user_email_row
 from helpdesk_intake.adapters.login_throttle import LoginThrottle
 from helpdesk_intake.adapters.passwords import Passwords
@@ -28,7 +28,7 @@ from helpdesk_intake.application.service import (
 )
 from helpdesk_intake.domain.base import InvalidInput
 from helpdesk_intake.domain.customer import Customer
-from helpdesk_intake.domain.user import User
+from helpdesk_intake.domain.user import User, UserBlocked, UserDeactivated
 
 
 class InvalidCredentials(Exception):
@@ -37,6 +37,10 @@ class InvalidCredentials(Exception):
 
 class LoginTaken(InvalidInput):
     """Logins are unique."""
+
+
+class WrongPassword(InvalidInput):
+    """A password change must prove the current password."""
 
 
 class IdentityService(IntakeService):
@@ -67,8 +71,10 @@ class IdentityService(IntakeService):
                 self._known_policy(given["policy"])
             customer = self.load(Customer, customer_id)
             contract = given.get("contract")
-            customer.change(self.context(request), policy=given.get("policy"),
-                            contract=contract.given() if contract else None)
+            ctx = self.context(request)
+            customer.change(ctx, policy=given.get("policy"), contract=contract.given() if contract else None)
+            if "language" in given:
+                customer.choose_language(ctx, given["language"])
             self.customers.forget(customer_id)
             return Change([customer], {"id": str(customer.id), "version": customer.version})
 
@@ -78,18 +84,24 @@ class IdentityService(IntakeService):
                                command: cmd.RegisterCustomerUser) -> Outcome:
         def decide() -> Change:
             self.load(Customer, customer_id)
-            user = User.register(self.context(request), id=new_id(), role=Role.CUSTOMER,
+            ctx = self.context(request)
+            user = User.register(ctx, id=new_id(), role=Role.CUSTOMER,
                                  name=command.name, email=command.email, login=command.login,
                                  customer_id=customer_id, phone=command.phone)
+            if command.language is not None:
+                user.choose_language(ctx, command.language)
             return self._with_credential(user, command.password)
 
         return self._registering(request, decide)
 
     def register_staff(self, request: Request, command: cmd.RegisterStaff) -> Outcome:
         def decide() -> Change:
-            user = User.register(self.context(request), id=new_id(), role=Role(command.role),
+            ctx = self.context(request)
+            user = User.register(ctx, id=new_id(), role=Role(command.role),
                                  name=command.name, email=command.email, login=command.login,
                                  department=command.department)
+            if command.language is not None:
+                user.choose_language(ctx, command.language)
             return self._with_credential(user, command.password)
 
         return self._registering(request, decide)
@@ -104,10 +116,62 @@ class IdentityService(IntakeService):
         if credential is None or not accepted:
             raise InvalidCredentials("wrong login or password")
         self._upgrade(credential, command.password)
-        user = self.load(User, credential.user_id)
+        user = self.signing_in(credential.user_id)
+        return Principal(id=str(user.id), role=user.role, customer_id=user.customer_id, sessions=user.sessions,
+                         session_id=new_id().hex)
+
+    def signing_in(self, user_id: str) -> User:
+        """The user, if they may sign in or renew a token: not blocked or deactivated (MED-4, IMC-2),
+        and, for a customer's employee, of a customer with an active contract (MED-4)."""
+        user = self.load(User, user_id)
+        try:
+            user.may_sign_in()
+        except (UserBlocked, UserDeactivated) as refusal:
+            raise Blocked(str(refusal)) from None
         if user.role is Role.CUSTOMER and not self.load(Customer, user.customer_id or "").active:
             raise Blocked("your organisation has no active contract; the account is blocked")
-        return Principal(id=str(user.id), role=user.role, customer_id=user.customer_id)
+        return user
+
+    def change_own_password(self, request: Request, command: cmd.ChangeOwnPassword, address: str) -> Outcome:
+        """A user changes their own password, proving the current one (throttled like a login);
+        their other tokens stop working (``renewed`` gives the caller a token of the new session)."""
+        user = self.signing_in(request.principal.id)
+        stored = stored_hash(self.credentials.datastore, str(user.id))
+        if not self.throttle.guard(user.login, address, self.clock.now(),
+                                   lambda: self.passwords.verify(command.current, stored)):
+            raise WrongPassword("the current password is wrong", field="current")
+        if command.new == command.current:
+            raise InvalidInput("the new password must differ from the current one", field="new")
+
+        def decide() -> Change:
+            changed = self.load(User, user.id)
+            changed.change_password(self.context(request))
+            row = new_hash_row(changed.id, self.passwords.hash(command.new))
+            return Change([changed], {"id": str(changed.id), "version": changed.version}, rows=[row])
+
+        return self.execute(request, decide, key=str(user.id))
+
+    def renewed(self, principal: Principal, now: float, max_session_seconds: int) -> Principal:
+        """The principal of a renewed token: same session, the user's current state (sliding sessions).
+
+        Refused (401) when the session began more than ``max_session_seconds`` ago or was ended by a
+        block, deactivation or new password since; 403 when the user may no longer sign in.
+        """
+        if principal.session_id is None or principal.signed_in_at is None:
+            raise InvalidCredentials("this token cannot be renewed; sign in")
+        user = self.signing_in(principal.id)
+        if principal.sessions < user.sessions:
+            raise InvalidCredentials("this session has ended; sign in again")
+        if now - principal.signed_in_at > max_session_seconds:
+            raise InvalidCredentials("this session reached its maximum length; sign in again")
+        return Principal(id=principal.id, role=user.role, customer_id=user.customer_id, sessions=user.sessions,
+                         session_id=principal.session_id, signed_in_at=principal.signed_in_at)
+
+    def session_after_change(self, principal: Principal) -> Principal:
+        """The caller's session carried over a password change they made themself."""
+        user = self.load(User, principal.id)
+        return Principal(id=principal.id, role=user.role, customer_id=user.customer_id, sessions=user.sessions,
+                         session_id=principal.session_id or new_id().hex, signed_in_at=principal.signed_in_at)
 
     def _upgrade(self, credential: Credential, password: str) -> None:
         """Rehash a right password stored under an older scheme or cost (no event: a hash is no fact)."""

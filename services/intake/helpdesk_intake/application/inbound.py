@@ -33,6 +33,7 @@ from helpdesk_intake.domain.base import Context, DomainError
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.inbound_mail import InboundMail
 from helpdesk_intake.domain.ticket import Ticket
+from helpdesk_intake.domain.user import User
 
 Unreadable = mime.Unreadable
 Keep = Callable[[bytes, str, str], Attachment]
@@ -92,7 +93,9 @@ class InboundMailService:
                 ) -> tuple[rules.Decision, Ticket | None]:
         sender, ticket, domain_customer = None, None, None
         if user := self.directory.customer_user(mail.sender):
-            sender = rules.Sender(user[0], user[1], self.tickets.terms(user[1]).active)
+            account = self.tickets.load(User, user[0])
+            sender = rules.Sender(user[0], user[1], self.tickets.terms(user[1]).active,
+                                  user_active=account.active and not account.blocked)
             ticket = self._ticket(reference) if reference else None
         elif customer_id := self.directory.domain_customer(mail.sender):
             domain_customer = rules.Customer(customer_id, self.tickets.load(Customer, customer_id).email)

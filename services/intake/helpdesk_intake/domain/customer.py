@@ -8,7 +8,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate
 
 from helpdesk_intake.domain.base import Context, HelpdeskEvent, InvalidInput, NotPermitted
-from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.vocabulary import LANGUAGES, Role
 
 
 class Customer(Aggregate):
@@ -47,6 +47,15 @@ class Customer(Aggregate):
             customer.paid_support = self.paid_support
             customer.active = self.active
 
+    class LanguageChosen(Event):
+        """The customer's default language of mail and pages, for users who chose none."""
+
+        TOPIC = "helpdesk:Customer.LanguageChosen"
+        language: str
+
+        def apply(self, customer: Customer) -> None:
+            customer.language = self.language
+
     def __init__(
         self, name: str, email: str, client_code: str | None, policy: str,
         monthly_hours: float | None, paid_support: bool, active: bool, **_: Any,
@@ -58,6 +67,7 @@ class Customer(Aggregate):
         self.monthly_hours = monthly_hours
         self.paid_support = paid_support
         self.active = active
+        self.language: str | None = None
 
     @classmethod
     def register(cls, ctx: Context, *, id: UUID, name: str, email: str, client_code: str | None,
@@ -69,6 +79,14 @@ class Customer(Aggregate):
         terms = _contract_terms(contract, monthly_hours=None, paid_support=False, active=True)
         return cls._create(cls.Registered, id=id, name=name, email=email, client_code=client_code,
                            policy=policy, **terms, **ctx.event_fields())
+
+    def choose_language(self, ctx: Context, language: str) -> None:
+        """The default language of the customer's users' mail and pages (admin only)."""
+        _require_admin(ctx)
+        if language not in LANGUAGES:
+            raise InvalidInput(f"unknown language {language!r}; one of {', '.join(LANGUAGES)}", field="language")
+        if language != self.language:
+            self.trigger_event(self.LanguageChosen, language=language, **ctx.event_fields())
 
     def change(self, ctx: Context, *, policy: str | None, contract: dict[str, Any] | None) -> None:
         """Change the policy or the contract; ``active=False`` blocks the customer's users (MED-4)."""

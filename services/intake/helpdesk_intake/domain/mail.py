@@ -18,6 +18,7 @@ Identification, in this order:
   exactly one customer has it and the sender is not that address itself, else refused
   ``unknown_sender``;
 - the customer's contract is inactive: refused ``customer_blocked`` (MED-4);
+- the sender's own account is blocked or deactivated: refused ``user_blocked`` (MED-4, IMC-2);
 - ``[#HD-12]`` in the subject, else the ticket's root Message-ID
   ``<ticket-<id>@helpdesk>`` in In-Reply-To/References (what notify threads every mail
   under), names a ticket: the mail is a public comment on it — if it is the sender's
@@ -123,6 +124,7 @@ class Sender:
     user_id: str
     customer_id: str
     customer_active: bool
+    user_active: bool = True  # neither blocked (MED-4) nor deactivated (IMC-2)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,8 @@ def decide(mail: ParsedMail, *, sender: Sender | None, reference: TicketReferenc
         return Refuse("unknown_sender", f"{mail.sender} is not a registered user of any customer")
     if not sender.customer_active:
         return Refuse("customer_blocked", "the customer has no active contract (MED-4)", customer_id)
+    if not sender.user_active:
+        return Refuse("user_blocked", "the sender's account is blocked or deactivated (MED-4, IMC-2)", customer_id)
     body = mail.text.strip() or request_subject(mail.subject) or "-"
     if reference is not None:
         if ticket is None or ticket.customer_id != sender.customer_id:

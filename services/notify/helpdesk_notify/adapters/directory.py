@@ -1,10 +1,11 @@
 """Recipients' addresses: the ``Directory`` port's adapter, over notify's copy of intake's directory.
 
 ``notify.directory`` is filled by the projection from ``helpdesk.user.*.registered`` and
-``helpdesk.customer.*.registered`` (``record``), so nobody provisions contacts by hand.
-``notify.contacts`` holds an admin's overrides (``PUT /v1/admin/contacts/{id}``): each
-field set there wins over the directory's; a language set on a customer's id is the
-default of its users; Russian otherwise.
+``helpdesk.customer.*.registered`` (``record``) and kept current from their later changes
+(``change``: contacts, languages), so nobody provisions contacts by hand. ``notify.contacts``
+holds an admin's overrides (``PUT /v1/admin/contacts/{id}``): each field set there wins
+over the directory's. A mail's language is the first of: the override's, the user's own
+choice, the customer's override, the customer's default; Russian otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from helpdesk_shared import directory_events as directory
+
 from helpdesk_notify.adapters.schema import SCHEMA
 from helpdesk_notify.application import Contact
 from helpdesk_notify.domain.recipients import DirectoryEntry, Staff
@@ -24,13 +27,14 @@ DEFAULT_LANGUAGE = "ru"
 _MERGED = f"""
 SELECT ids.id AS user_id, coalesce(o.email, d.email) AS email,
        coalesce(nullif(o.name, ''), d.name, '') AS name,
-       coalesce(o.language, c.language, '{DEFAULT_LANGUAGE}') AS language,
+       coalesce(o.language, d.language, c.language, dc.language, '{DEFAULT_LANGUAGE}') AS language,
        d.id IS NOT NULL AS in_directory, o.user_id IS NOT NULL AS overridden,
        o.email AS override_email, o.name AS override_name, o.language AS override_language
 FROM unnest(%s::text[]) AS ids(id)
 LEFT JOIN {SCHEMA}.directory d ON d.id = ids.id
 LEFT JOIN {SCHEMA}.contacts o ON o.user_id = ids.id
 LEFT JOIN {SCHEMA}.contacts c ON c.user_id = d.customer_id
+LEFT JOIN {SCHEMA}.directory dc ON dc.id = d.customer_id
 """
 _RECORD = (f"INSERT INTO {SCHEMA}.directory (id, kind, email, name, role, customer_id, department, position)"
            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind,"
@@ -83,6 +87,18 @@ async def record(cur: psycopg.AsyncCursor[Any], entries: Iterable[DirectoryEntry
     """Upsert directory entries learnt from facts, in the projection's transaction."""
     await cur.executemany(_RECORD, [
         (e.id, e.kind, e.email, e.name, e.role, e.customer_id, e.department, position) for e in entries])
+
+
+async def change(cur: psycopg.AsyncCursor[Any], facts: Iterable[directory.DirectoryFact]) -> None:
+    """Apply later directory changes (a language, a user's contacts), in order, in the projection's transaction."""
+    for fact in facts:
+        match fact:
+            case directory.UserLanguageChanged() | directory.CustomerLanguageChanged():
+                await cur.execute(f"UPDATE {SCHEMA}.directory SET language = %s WHERE id = %s",
+                                  (fact.language, directory.subject_id(fact)))
+            case directory.UserContactChanged():
+                await cur.execute(f"UPDATE {SCHEMA}.directory SET email = %s, name = %s WHERE id = %s",
+                                  (fact.email, fact.name, fact.user_id))
 
 
 async def load_staff(conn: psycopg.AsyncConnection[Any]) -> Staff:

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 
 from helpdesk_shared.parking import Parking, StreamMessage
 
-from helpdesk_notify.adapters.directory import load_staff, record
+from helpdesk_notify.adapters.directory import change, load_staff, record
 from helpdesk_notify.adapters.schema import SCHEMA
 from helpdesk_notify.adapters.webhook_queue import queue_deliveries
 from helpdesk_notify.application import Batch, Incoming, fold_batch
@@ -65,6 +65,8 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
                                           for t, p in batch.changed.items()])
         if batch.directory:
             await record(cur, batch.directory.values(), batch.position)
+        if batch.changes:
+            await change(cur, batch.changes)
         for customer_id, policy in batch.policies:
             await cur.execute(_POLICY, (policy, customer_id))
         if batch.notifications:

@@ -97,9 +97,15 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.webhook_attempts (
 ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS traceparent text;
 """
 
+# The language a user or customer chose in the directory (helpdesk.*.language_changed): mail follows it.
+_DIRECTORY_LANGUAGE = f"""
+ALTER TABLE {SCHEMA}.directory ADD COLUMN IF NOT EXISTS language text CHECK (language IN ('ru', 'en'));
+"""
+
 MIGRATIONS = Migrations(
     service="notify",
     schemas=(SCHEMA,),
     steps=(Migration("tracking, tickets, contacts, directory, outbox, parked", _DDL),
-           Migration("webhooks and their deliveries; the trace context of a mail", _WEBHOOKS_AND_TRACES)),
+           Migration("webhooks and their deliveries; the trace context of a mail", _WEBHOOKS_AND_TRACES),
+           Migration("the directory's languages: a user's own, a customer's default", _DIRECTORY_LANGUAGE)),
 )

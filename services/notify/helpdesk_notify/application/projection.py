@@ -69,6 +69,7 @@ class Batch:
     notifications: list[tuple[str, str | None, int, Notification]] = field(default_factory=list)
     directory: dict[str, DirectoryEntry] = field(default_factory=dict)
     policies: list[tuple[str, str]] = field(default_factory=list)  # (customer, new policy), in order
+    changes: list[directory_events.DirectoryFact] = field(default_factory=list)  # languages, contacts, in order
     applied: int = 0
     ignored: int = 0  # families notify has no use for
     webhooks: int = 0  # webhook deliveries queued (adapters/webhook_queue.py)
@@ -135,6 +136,10 @@ def _fold(family: str, event: Any, views: dict[str, TicketView], batch: Batch, s
     return []
 
 
+CHANGES = (directory_events.UserLanguageChanged, directory_events.CustomerLanguageChanged,
+           directory_events.UserContactChanged)  # what changes a directory entry after its registration
+
+
 def _directory(fact: directory_events.DirectoryFact, views: dict[str, TicketView], batch: Batch,
                staff: Staff | None) -> None:
     """Addresses from user and customer facts; a customer's new policy for its tickets' windows."""
@@ -142,6 +147,8 @@ def _directory(fact: directory_events.DirectoryFact, views: dict[str, TicketView
         batch.directory[person.id] = person
         if staff is not None:
             staff.add(person)
+    if isinstance(fact, CHANGES):
+        batch.changes.append(fact)
     if isinstance(fact, directory_events.CustomerPolicyChanged):
         batch.policies.append((fact.customer_id, fact.policy))
         for ticket_id, view in views.items():  # the rest are updated in the store

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass, replace
 from typing import Any
 
 from litestar import Controller, Response, get, patch, post
@@ -11,28 +13,50 @@ from litestar.di import Provide
 from litestar.openapi import ResponseSpec
 
 from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import TokenIssuer
+from helpdesk_shared.telemetry import current_traceparent
+from helpdesk_shared.web.auth import Principal, TokenIssuer
+from helpdesk_shared.web.problems import Problem
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.domain.workflow import Action
 from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockController
+from helpdesk_intake.entrypoints.http.directory import DirectoryRoutes
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
 JWKS_CACHING = ResponseHeader(name="Cache-Control", value="public, max-age=30",
                               description="The key set may be cached, briefly: keys rotate.")
 WRITERS = (*STAFF_ROLES, Role.CUSTOMER)
-LOGIN_REFUSALS = {
-    status: ResponseSpec(dict[str, Any], generate_examples=False, description=description,
-                         media_type="application/problem+json")
-    for status, description in (
-        (401, "unauthorized: wrong login or password"),
-        (403, "forbidden: the account is blocked"),
-        (429, "too_many_attempts: wait the Retry-After header's seconds; the password was not checked"),
-    )
-}
+
+
+def _refusals(*pairs: tuple[int, str]) -> dict[int, ResponseSpec]:
+    return {status: ResponseSpec(dict[str, Any], generate_examples=False, description=description,
+                                 media_type="application/problem+json") for status, description in pairs}
+
+
+LOGIN_REFUSALS = _refusals(
+    (401, "unauthorized: wrong login or password"),
+    (403, "forbidden: the account is blocked or deactivated, or its customer has no active contract"),
+    (429, "too_many_attempts: wait the Retry-After header's seconds; the password was not checked"),
+)
+RENEWAL_REFUSALS = _refusals(
+    (401, "unauthorized: the token is invalid or revoked, or the session reached its maximum length"),
+    (403, "forbidden: the account is blocked or deactivated, or its customer has no active contract"),
+)
+PASSWORD_REFUSALS = _refusals(
+    (401, "unauthorized: the token is invalid or revoked"),
+    (422, "validation_failed: the current password is wrong, or the new one too short or long"),
+    (429, "too_many_attempts: too many wrong current passwords; wait the Retry-After header's seconds"),
+)
+
+
+@dataclass(frozen=True)
+class SessionLimit:
+    """How long a session may be renewed for after its sign-in (HELPDESK_SESSION_MAX_SECONDS)."""
+
+    seconds: int
 
 
 class AuthController(Controller):
@@ -48,9 +72,35 @@ class AuthController(Controller):
         login, or too many attempts from one address, 429 ``too_many_attempts`` with
         ``Retry-After`` (seconds), and the password is not checked until then.
         """
-        principal = identity.login(data, client_address.of(request))
-        return {"access_token": tokens.issue(principal, identity.now()), "token_type": "bearer",
-                "expires_in": tokens.ttl_seconds}
+        return _token(tokens, identity.login(data, client_address.of(request)), identity.now())
+
+    @post("/refresh", sync_to_thread=True, status_code=200, responses=RENEWAL_REFUSALS)
+    def refresh(self, principal: Principal, identity: IdentityService, tokens: TokenIssuer,
+                session_limit: SessionLimit) -> dict[str, Any]:
+        """Renew a token before it expires: a new one for the same session (sliding sessions).
+
+        The session ends ``HELPDESK_SESSION_MAX_SECONDS`` after the sign-in (401: sign in again),
+        and when the user is blocked or deactivated (403) or changes their password (401).
+        """
+        now = tokens.instant(identity.now())
+        renewed = identity.renewed(principal, now.timestamp(), session_limit.seconds)
+        return _token(tokens, renewed, now)
+
+    @post("/password", sync_to_thread=True, status_code=200, responses=PASSWORD_REFUSALS)
+    def password(self, request: HttpRequest[Any, Any, Any], data: cmd.ChangeOwnPassword, principal: Principal,
+                 identity: IdentityService, tokens: TokenIssuer, client_address: ClientAddress) -> Response[Any]:
+        """Change your own password (``{current, new}``); your other tokens stop working.
+
+        Answers a token of the same session under the new password. A wrong ``current``
+        answers 422 (``errors`` names it) and counts as a failed login for throttling.
+        """
+        if principal.session_id is None:
+            raise Problem(403, "forbidden", "only a signed-in user changes their password (sign in with a login)")
+        # no Idempotency-Key here: its fingerprint would be a hash of the passwords
+        own = Request(principal=principal, traceparent=current_traceparent())
+        outcome = identity.change_own_password(own, data, client_address.of(request))
+        body = _token(tokens, identity.session_after_change(principal), identity.now())
+        return answer(replace(outcome, body={**outcome.body, **body}))
 
     @get("/jwks", sync_to_thread=False, response_headers=[JWKS_CACHING])
     def jwks(self, tokens: TokenIssuer) -> dict[str, Any]:
@@ -63,7 +113,11 @@ class AuthController(Controller):
         return tokens.ring.current().jwks()
 
 
-class ProvisioningController(Controller):
+def _token(tokens: TokenIssuer, principal: Principal, now: dt.datetime) -> dict[str, Any]:
+    return {"access_token": tokens.issue(principal, now), "token_type": "bearer", "expires_in": tokens.ttl_seconds}
+
+
+class ProvisioningController(DirectoryRoutes):
     path = "/v1"
     tags = ["provisioning"]
     dependencies = {"command": Provide(provide_command)}
