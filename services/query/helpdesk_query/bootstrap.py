@@ -76,11 +76,13 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     clock: Clock = SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
     if isinstance(clock, SharedClock):
         await clock.follow(nc)
-    calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
+    policies = load_policies(settings.policy_dir)
+    calendars = {pid: calendar_of(p) for pid, p in policies.items()}
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
     watch_pool("query", pool)
-    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
+    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,
+                      policies)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     if settings.run_projector:
