@@ -1,4 +1,4 @@
-"""``GET /v1/stream`` and ``allowed_actions`` against intake, its relay and query as real processes.
+"""``GET /v1/stream``, ``allowed_actions`` and the backlog report against intake, its relay and query as real processes.
 
 Server-sent events read with a real HTTP client: live delivery within a second, the same
 isolation as every read, resume with ``Last-Event-ID``, the stream cap, keep-alives and
@@ -144,6 +144,15 @@ def test_stream_live_isolated_resumable_capped_and_closed_cleanly(stack: tuple[D
     assert desk.read(acme, f"/v1/tickets/{tid}", position).json()["allowed_actions"] == [
         "accept_solution", "return_to_work", "reject"]
     assert desk.read(agent, f"/v1/tickets/{tid}").json()["allowed_actions"] == ["reject"]
+
+    # the backlog report: a customer's employee counts its own customer's open tickets, staff everyone's
+    mine = desk.read(acme, "/v1/reports/backlog", customer_id=globex.customer_id).json()
+    assert (mine["customer_id"], mine["total"]) == (acme.customer_id, 1)
+    assert {"status": "customer_testing", "age_band": "<1d", "count": 1} in mine["items"]
+    assert desk.read(agent, "/v1/reports/backlog").json()["total"] == 2
+    table = desk.query.get("/v1/reports/backlog", headers={**agent.auth, "Accept": "text/csv"})
+    assert table.headers["content-type"].startswith("text/csv")
+    assert {"status,age_band,count", "new,<1d,1", "customer_testing,<1d,1"} <= set(table.text.splitlines())
 
     # bad input: a problem document, never a stream
     bad = httpx.get(f"{query.url}/v1/stream", headers={**agent.auth, "Last-Event-ID": "not-a-position"})

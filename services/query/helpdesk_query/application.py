@@ -30,6 +30,7 @@ from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid_ticket_id
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
+from helpdesk_query.domain import backlog
 from helpdesk_query.domain.actions import actions_for, done_at
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.sla import fold as fold_sla
@@ -240,6 +241,16 @@ class Queries:
                     and e.data.visibility == Visibility.INTERNAL)
         ]
         return {"ticket_id": ticket_id, "items": items}
+
+    async def backlog(self, principal: Principal, customer_id: str | None) -> dict[str, Any]:
+        """Open tickets by status and age band now; a customer's employee counts its customer's only."""
+        principal.require(*READERS)
+        if principal.role == Role.CUSTOMER:
+            customer_id = principal.customer_id or ""  # an employee of no customer counts nothing
+        now = self.clock.now()
+        counts = await self.readmodel.backlog(backlog.cutoffs(now), backlog.BANDS[-1][0],
+                                              [s.value for s in backlog.OPEN], customer_id)
+        return backlog.report(counts, now, customer_id)
 
     def may_export(self, principal: Principal) -> None:
         """Only auditors and admins export the event log (403 otherwise)."""

@@ -9,11 +9,12 @@ proxies from closing a quiet stream.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
+from litestar.params import Parameter
 from litestar.response import Stream
 
 from helpdesk_shared.web.auth import Principal
@@ -23,6 +24,9 @@ from helpdesk_query.adapters.changes import Change, ChangeFeed, TooFarBehind
 from helpdesk_query.application import READERS
 
 EVENT_STREAM = "text/event-stream"
+LastEventId = Annotated[str | None, Parameter(
+    header="Last-Event-ID", required=False,
+    description="Resume: the id (position) of the last event received; what came after it is replayed first.")]
 RETRY_AFTER_SECONDS = 5
 
 
@@ -78,11 +82,11 @@ class ChangeStream(Controller):
                                       "is too far behind (reload instead); `: keep-alive` comments."),
     })
     async def stream(self, request: Request[Any, Any, Any], principal: Principal, feed: ChangeFeed,
-                     ticket_id: str | None = None) -> Response[Any]:
+                     ticket_id: str | None = None, last_event: LastEventId = None) -> Response[Any]:
         """The changes to the tickets the caller may see (only ``ticket_id``'s if given), live;
         resumable with ``Last-Event-ID``. 503 ``not_ready`` while this replica serves its maximum of streams."""
         principal.require(*READERS)
-        after = last_event_id(request.headers.get("last-event-id"))
+        after = last_event_id(last_event)
         if feed.full():
             response = problem_response(503, "not_ready", "this replica serves as many streams as it may;"
                                         " retry later", request.url.path)
