@@ -16,6 +16,8 @@ from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+from prometheus_client import Counter, Gauge
+
 from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Role, Visibility
 from helpdesk_shared.web.auth import Principal
@@ -25,6 +27,9 @@ from helpdesk_query.adapters.positions import PositionWatcher
 from helpdesk_query.adapters.projection import decode
 
 log = logging.getLogger("helpdesk.query.changes")
+STREAMS_OPEN = Gauge("helpdesk_query_streams_open", "GET /v1/stream connections open in this process")
+STREAMS_CUT_OFF = Counter("helpdesk_query_streams_cut_off_total",
+                          "Streams ended because their client fell a whole buffer behind")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class Subscription:
         try:
             self._queue.put_nowait(change)
         except asyncio.QueueFull:  # too slow: end it; the client resumes from its Last-Event-ID
+            STREAMS_CUT_OFF.inc()
             self.end()
 
     def end(self) -> None:
@@ -112,10 +118,12 @@ class ChangeFeed:
         if self.closed:
             subscription.end()
         self.subscriptions.add(subscription)
+        STREAMS_OPEN.set(len(self.subscriptions))
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
+        STREAMS_OPEN.set(len(self.subscriptions))
 
     def close(self) -> None:
         """Shutting down: end every stream now (clients reconnect to another replica or later)."""
@@ -143,9 +151,11 @@ class ChangeFeed:
             self._next_seq = await self.stream.seq_after(self.released)
         if not self._waiting or self._waiting[-1].position < applied:
             async with self.stream.reader(start_seq=self._next_seq) as reader:
-                async for batch in reader.batches():
+                async for batch in reader.batches(batch=500):
                     self._next_seq = batch[-1].stream_seq + 1
                     self._waiting.extend(c for c in map(change_of, batch) if c and c.position > self.released)
+                    if self._waiting and self._waiting[-1].position > applied:
+                        break  # the rest is not applied yet: hold no more than a batch of it
         while self._waiting and self._waiting[0].position <= applied:
             change = self._waiting.popleft()
             self.released = change.position

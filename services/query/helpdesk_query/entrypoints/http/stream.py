@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.openapi import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import HeaderParameter
 from litestar.response import Stream
 
 from helpdesk_shared.web.auth import Principal
@@ -24,8 +24,8 @@ from helpdesk_query.adapters.changes import Change, ChangeFeed, TooFarBehind
 from helpdesk_query.application import READERS
 
 EVENT_STREAM = "text/event-stream"
-LastEventId = Annotated[str | None, Parameter(
-    header="Last-Event-ID", required=False,
+LastEventId = Annotated[str | None, HeaderParameter(
+    name="Last-Event-ID", required=False,
     description="Resume: the id (position) of the last event received; what came after it is replayed first.")]
 RETRY_AFTER_SECONDS = 5
 
