@@ -103,7 +103,8 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
         operation = intake[path][method]
         assert {"Idempotency-Key", "If-Match"} <= headers_of(operation), path
         assert {"409", "412"} <= set(operation["responses"]), path
-    for path in ("/v1/tickets", "/v1/tickets/{ticket_id}", "/v1/tickets/{ticket_id}/history", "/v1/events"):
+    for path in ("/v1/tickets", "/v1/tickets/{ticket_id}", "/v1/tickets/{ticket_id}/history", "/v1/events",
+                 "/v1/reports/backlog"):
         operation = query[path]["get"]
         assert "Helpdesk-Min-Position" in headers_of(operation) and "504" in operation["responses"], path
     login = intake["/v1/auth/token"]["post"]

@@ -148,7 +148,7 @@ def test_stream_live_isolated_resumable_capped_and_closed_cleanly(stack: tuple[D
     assert desk.read(agent, f"/v1/tickets/{tid}").json()["allowed_actions"] == ["reject"]
 
     # the backlog report: a customer's employee counts its own customer's open tickets, staff everyone's
-    mine = desk.read(acme, "/v1/reports/backlog", customer_id=globex.customer_id).json()
+    mine = desk.read(acme, "/v1/reports/backlog", position, customer_id=globex.customer_id).json()
     assert (mine["customer_id"], mine["total"]) == (acme.customer_id, 1)
     assert {"status": "customer_testing", "age_band": "<1d", "count": 1} in mine["items"]
     assert desk.read(agent, "/v1/reports/backlog").json()["total"] == 2

@@ -11,6 +11,7 @@ from helpdesk_shared.web.auth import Principal
 
 from helpdesk_query.application import Queries
 from helpdesk_query.domain.backlog import as_csv
+from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 
 CSV = "text/csv"
 
@@ -18,6 +19,8 @@ CSV = "text/csv"
 class BacklogReport(Controller):
     path = "/v1/reports/backlog"
     tags = ["reports"]
+    before_request = wait_for_min_position
+    opt = {"min_position": True}  # documents Helpdesk-Min-Position (helpdesk_shared.web.openapi)
 
     @get("/", opt={"alternatives": [CSV]}, responses={
         200: ResponseSpec(dict[str, Any], generate_examples=False,
