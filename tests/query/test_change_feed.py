@@ -9,7 +9,7 @@ from helpdesk_shared.web.auth import Principal
 
 from helpdesk_query.adapters.changes import Change, ChangeFeed, Subscription
 from helpdesk_query.adapters.positions import PositionWatcher
-from helpdesk_query.entrypoints.http.stream import last_event_id
+from helpdesk_query.entrypoints.http.stream import events, last_event_id
 
 AGENT = Principal(id="a1", role=Role.AGENT)
 ACME = Principal(id="u1", role=Role.CUSTOMER, customer_id="acme")
@@ -63,3 +63,19 @@ def test_stream_last_event_id_must_be_a_position() -> None:
             assert getattr(error, "status", None) == 400
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+async def test_stream_ends_once_the_callers_token_no_longer_holds() -> None:
+    feed, holds = _feed(), [True]
+
+    async def signed_in() -> bool:
+        return holds[0]
+
+    stream = events(feed, ACME, None, None, 0.05, signed_in)
+    assert await anext(stream) == b"retry: 1000\n\n"
+    feed.subscriptions.copy().pop().offer(_change(7))
+    assert (await anext(stream)).startswith(b"id: 7\n")
+    assert await anext(stream) == b": keep-alive\n\n"
+    holds[0] = False  # expired, or its key removed: the stream ends at the next check
+    assert {chunk async for chunk in stream} <= {b": keep-alive\n\n"}
+    assert not feed.subscriptions

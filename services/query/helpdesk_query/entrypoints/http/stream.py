@@ -8,7 +8,8 @@ proxies from closing a quiet stream.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -20,7 +21,7 @@ from litestar.response import Stream
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem, problem_response
 
-from helpdesk_query.adapters.changes import Change, ChangeFeed, TooFarBehind
+from helpdesk_query.adapters.changes import Change, ChangeFeed, Subscription, TooFarBehind
 from helpdesk_query.application import READERS
 
 EVENT_STREAM = "text/event-stream"
@@ -28,6 +29,7 @@ LastEventId = Annotated[str | None, HeaderParameter(
     name="Last-Event-ID", required=False,
     description="Resume: the id (position) of the last event received; what came after it is replayed first.")]
 RETRY_AFTER_SECONDS = 5
+SignedIn = Callable[[], Awaitable[bool]]  # whether the caller's token still holds
 
 
 def frame(change: Change) -> bytes:
@@ -46,22 +48,24 @@ def last_event_id(raw: str | None) -> int | None:
 
 
 async def events(feed: ChangeFeed, principal: Principal, ticket_id: str | None, after: int | None,
-                 keepalive: float) -> AsyncIterator[bytes]:
+                 keepalive: float, signed_in: SignedIn) -> AsyncIterator[bytes]:
     """The stream's bytes: the replay after ``after``, then live changes and keep-alives, until ended.
 
-    It subscribes as it starts, so a response never sent holds no subscription.
+    It subscribes as it starts, so a response never sent holds no subscription. Every
+    ``keepalive`` seconds it checks the caller's token again: an expired one ends the stream.
     """
     subscription = feed.subscribe(principal, ticket_id)
     try:
         yield b"retry: 1000\n\n"
         sent = subscription.since if after is None else after
-        try:
-            async for change in feed.replay(subscription, sent):
-                yield frame(change)
-        except TooFarBehind as error:
-            yield b"event: reset\ndata: %s\n\n" % msgspec.json.encode({"detail": str(error)})
-        sent = max(sent, subscription.since)
+        async for chunk in _replay(feed, subscription, sent):  # all at or before where it joined
+            yield chunk
+        sent, checked = max(sent, subscription.since), time.monotonic()
         while (change := await subscription.next(keepalive)) is not None:
+            if time.monotonic() - checked >= keepalive:
+                if not await signed_in():
+                    return
+                checked = time.monotonic()
             if change is False:
                 yield b": keep-alive\n\n"
             elif isinstance(change, Change) and change.position > sent:
@@ -69,6 +73,15 @@ async def events(feed: ChangeFeed, principal: Principal, ticket_id: str | None, 
                 yield frame(change)
     finally:
         feed.unsubscribe(subscription)
+
+
+async def _replay(feed: ChangeFeed, subscription: Subscription, after: int) -> AsyncIterator[bytes]:
+    """The frames of what ``subscription`` missed after ``after``, or ``event: reset`` if too many."""
+    try:
+        async for change in feed.replay(subscription, after):
+            yield frame(change)
+    except TooFarBehind as error:
+        yield b"event: reset\ndata: %s\n\n" % msgspec.json.encode({"detail": str(error)})
 
 
 class ChangeStream(Controller):
@@ -93,6 +106,19 @@ class ChangeStream(Controller):
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         keepalive = request.app.state.stream_keepalive
-        return Stream(events(feed, principal, ticket_id, after, keepalive), media_type=EVENT_STREAM,
+        return Stream(events(feed, principal, ticket_id, after, keepalive, _signed_in(request)), media_type=EVENT_STREAM,
                       headers={"Content-Type": EVENT_STREAM, "Cache-Control": "no-cache",
                                "X-Accel-Buffering": "no"})
+
+
+def _signed_in(request: Request[Any, Any, Any]) -> SignedIn:
+    """Whether the token the stream was opened with is still good (not expired, its key not removed)."""
+    authenticator, authorization = request.app.state.authenticator, request.headers.get("authorization")
+
+    async def check() -> bool:
+        try:
+            await authenticator.verify(authorization)
+        except Problem:
+            return False
+        return True
+    return check
