@@ -106,7 +106,8 @@ class ChangeStream(Controller):
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
         keepalive = request.app.state.stream_keepalive
-        return Stream(events(feed, principal, ticket_id, after, keepalive, _signed_in(request)), media_type=EVENT_STREAM,
+        frames = events(feed, principal, ticket_id, after, keepalive, _signed_in(request))
+        return Stream(frames, media_type=EVENT_STREAM,
                       headers={"Content-Type": EVENT_STREAM, "Cache-Control": "no-cache",
                                "X-Accel-Buffering": "no"})
 
