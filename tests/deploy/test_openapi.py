@@ -103,7 +103,8 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
         operation = intake[path][method]
         assert {"Idempotency-Key", "If-Match"} <= headers_of(operation), path
         assert {"409", "412"} <= set(operation["responses"]), path
-    for path in ("/v1/tickets", "/v1/tickets/{ticket_id}", "/v1/tickets/{ticket_id}/history", "/v1/events"):
+    for path in ("/v1/tickets", "/v1/tickets/{ticket_id}", "/v1/tickets/{ticket_id}/history", "/v1/events",
+                 "/v1/reports/backlog"):
         operation = query[path]["get"]
         assert "Helpdesk-Min-Position" in headers_of(operation) and "504" in operation["responses"], path
     login = intake["/v1/auth/token"]["post"]
@@ -113,6 +114,11 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
     action = next(p for p in intake["/v1/tickets/{ticket_id}/actions/{action}"]["post"]["parameters"]
                   if p["name"] == "action")
     assert {"accept", "propose_solution", "reject"} <= set(action["schema"]["enum"])
+    stream = query["/v1/stream"]["get"]
+    assert list(stream["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert "Last-Event-ID" in headers_of(stream) and "Retry-After" in stream["responses"]["503"]["headers"]
+    backlog = query["/v1/reports/backlog"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv"} <= set(backlog)
     status = next(p for p in query["/v1/tickets"]["get"]["parameters"] if p["name"] == "status")
     items = next(branch["items"] for branch in status["schema"]["oneOf"] if branch.get("type") == "array")
     assert "awaiting_customer" in items["enum"]

@@ -16,10 +16,10 @@ from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.telemetry import current_traceparent
 from helpdesk_shared.web.auth import Principal, TokenIssuer
 from helpdesk_shared.web.problems import Problem
+from helpdesk_shared.workflow import Action
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
-from helpdesk_intake.domain.workflow import Action
 from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.directory import DirectoryRoutes
