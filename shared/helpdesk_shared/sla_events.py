@@ -40,6 +40,7 @@ class TargetSet(SlaFact, frozen=True, kw_only=True):
     started_at: dt.datetime
     release: str | None = None  # release-bound targets (IMC-9) have no due time
     customer_side: bool = False  # the customer's window: never paused
+    provisional: bool = False  # computed by the law for a year whose calendar is not yet published
 
 
 class Paused(SlaFact, frozen=True, kw_only=True):

@@ -29,6 +29,7 @@ class Known(msgspec.Struct, kw_only=True):
     stopped_at: dt.datetime | None = None
     at_risk: bool = False
     breached: bool = False
+    provisional: bool = False  # the deadline lies past the published production calendar
 
 
 class Announced(msgspec.Struct, kw_only=True):
@@ -93,9 +94,10 @@ def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime)
                 targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
                                              stopped_at=target.stopped_at,
                                              breached=target.state == "breached")
-        elif fresh or known.due_at != target.due_at:  # type: ignore[union-attr]
+        elif fresh or known.due_at != target.due_at or known.provisional != target.provisional:  # type: ignore[union-attr]
             facts.append(_target_set(target, common))
             targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
+                                         provisional=target.provisional,
                                          at_risk=False if fresh else known.at_risk,  # type: ignore[union-attr]
                                          breached=False if fresh else known.breached)  # type: ignore[union-attr]
     return Announced(paused=state.paused, targets=targets), facts
@@ -104,7 +106,7 @@ def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime)
 def _target_set(target: Target, common: dict[str, object]) -> sla.TargetSet:
     return sla.TargetSet(**common, kind=target.kind, due_at=target.due_at, warn_at=target.warn_at,
                          started_at=target.started_at, release=target.release.value if target.release else None,
-                         customer_side=target.kind in CUSTOMER_SIDE)
+                         customer_side=target.kind in CUSTOMER_SIDE, provisional=target.provisional)
 
 
 def plan(state: SlaState, version: int) -> list[Timer]:
