@@ -136,3 +136,13 @@ def test_end4_done_so_far_travels_on_the_wire_and_older_facts_decode() -> None:
                               b'"actor":{"id":"a","role":"agent"},"occurred_at":"2026-03-02T09:00:00Z","from_status":"new"}',
                               type=pub.Rejected)
     assert old.done_so_far == ()  # facts from before the field decode with an empty list
+
+
+def test_ks8_a_customer_comment_after_the_window_does_not_return_the_ticket() -> None:
+    ticket = delivered()
+    ticket.add_comment(at(DELIVERED + dt.timedelta(days=2, minutes=1), Role.CUSTOMER), KEYSYSTEMS,
+                       comment_id="c1", body="still broken", visibility=Visibility.PUBLIC)
+    assert ticket.status is Status.CUSTOMER_TESTING  # the SLA closes it as done (KS-8)
+    ticket.add_comment(at(DELIVERED + dt.timedelta(days=2), Role.CUSTOMER), KEYSYSTEMS,
+                       comment_id="c2", body="still broken", visibility=Visibility.PUBLIC)
+    assert ticket.status is Status.IN_PROGRESS

@@ -275,7 +275,7 @@ class Ticket(Aggregate):
         if self.status is Status.AWAITING_CUSTOMER:
             target = rules.reply_target(self.status, self.status_before_wait)
             self._move(ctx, self.ClarificationReceived, target, comment=None, reason=None)
-        elif self.status is Status.CUSTOMER_TESTING:
+        elif self.status is Status.CUSTOMER_TESTING and not self._reopen_window_over(ctx, rules):
             self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), None, None)
 
     def log_time(
@@ -317,17 +317,21 @@ class Ticket(Aggregate):
         self._move(ctx, getattr(self, _EVENT_OF[action]), move.target, comment=comment, reason=reason, **extra)
 
     def _return_to_work(self, ctx: Context, rules: TicketRules, **why: Any) -> None:
-        """KS-8: the reopen window counts from the solution's delivery, in testing or done."""
+        if self._reopen_window_over(ctx, rules):
+            raise ReopenWindowClosed("the reopen window has closed; file a new ticket (KS-8)")
+        if self.status is Status.DONE:
+            self._move(ctx, self.Reopened, Status.IN_PROGRESS, **why)
+        else:
+            self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), **why)
+
+    def _reopen_window_over(self, ctx: Context, rules: TicketRules) -> bool:
+        """KS-8: the window counts from the solution's delivery, in testing or done; a done
+        ticket under a policy without a window never returns, one in testing always may."""
         delivered = self.delivered_at or self.done_at
         until = rules.reopen_until(self.category, delivered) if delivered else None
-        if self.status is not Status.DONE:
-            if until is not None and ctx.now > until:
-                raise ReopenWindowClosed("the reopen window has closed; file a new ticket (KS-8)")
-            self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), **why)
-            return
-        if until is None or ctx.now > until:
-            raise ReopenWindowClosed("the reopen window has closed; file a new ticket (KS-8)")
-        self._move(ctx, self.Reopened, Status.IN_PROGRESS, **why)
+        if until is None:
+            return self.status is Status.DONE
+        return ctx.now > until
 
     # -- helpers ------------------------------------------------------------------------
 
