@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import holidays as holidays_lib
 import msgspec
 
+from helpdesk_shared.production_calendar import ProductionCalendar
+
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -53,8 +55,11 @@ class CalendarSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
     workday_hours: list[str] = []  # hours of a transferred working day; default: Monday's
     extra_days_off: list[dt.date] = []
     extra_working_days: list[dt.date] = []
-    shorten_pre_holiday: bool = False  # a working day right before a holiday ends 1 h early
+    shorten_pre_holiday: bool = False  # a working day right before a holiday ends 1 h early (art. 95)
     shortened_days: list[dt.date] = []
+    # The official production calendar: weekend holidays move by law (art. 112), the day
+    # before a holiday is shortened, and deadlines past the published data are provisional.
+    production_calendar: bool = False
 
     def __post_init__(self) -> None:
         try:
@@ -63,6 +68,8 @@ class CalendarSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_o
             raise ValueError(f"unknown time zone {self.timezone!r}") from exc
         if self.holidays is not None and self.holidays not in holidays_lib.list_supported_countries():
             raise ValueError(f"unknown holiday country {self.holidays!r}")
+        if self.production_calendar and self.holidays is None:
+            raise ValueError("production_calendar needs a holiday country")
         parse_intervals(self.workday_hours)
 
 
@@ -85,6 +92,13 @@ def _minutes(text: str) -> int:
     if len(minutes) != 2 or not 0 <= int(minutes) < 60:
         raise ValueError(text)
     return int(hours) * 60 + int(minutes)
+
+
+def _provisional_from(data: ProductionCalendar | None, zone: ZoneInfo) -> int | None:
+    """The first instant (epoch microseconds) of the first year the data does not publish."""
+    if data is None or data.published_through is None:
+        return None
+    return to_us(dt.datetime(data.published_through + 1, 1, 1, tzinfo=zone))
 
 
 def to_us(instant: dt.datetime) -> int:
@@ -110,15 +124,31 @@ class BusinessCalendar:
         self._workday = parse_intervals(spec.workday_hours) or next(h for h in self._week if h)
         self._off, self._extra = frozenset(spec.extra_days_off), frozenset(spec.extra_working_days)
         self._short = frozenset(spec.shortened_days)
-        self._holidays = holidays_lib.country_holidays(spec.holidays) if spec.holidays else None
+        self._holidays = ProductionCalendar(spec.holidays, spec.production_calendar) if spec.holidays else None
+        self._shorten = spec.shorten_pre_holiday or spec.production_calendar
+        self._provisional_from = _provisional_from(self._holidays, self.zone) if spec.production_calendar else None
         self._years: dict[int, list[list[tuple[int, int]]]] = {}
         self._starts: list[int] = []
         self._lo_year = self._hi_year = self._lo_us = self._hi_us = 0
 
     # -- days -------------------------------------------------------------------
     def is_holiday(self, day: dt.date) -> bool:
-        """Whether the holiday country lists ``day`` (a holiday or a transferred day off)."""
-        return self._holidays is not None and day in self._holidays
+        """Whether the holiday country takes ``day`` off (a holiday, a transferred or moved day off)."""
+        return self._holidays is not None and self._holidays.is_day_off(day)
+
+    def is_shortened(self, day: dt.date) -> bool:
+        """Whether ``day``, if worked, ends an hour early (listed, or before a holiday: art. 95)."""
+        return day in self._short or (self._shorten and self._holidays is not None
+                                      and self._holidays.is_shortened(day))
+
+    @property
+    def published_through(self) -> int | None:
+        """The last year whose transfers the production calendar's data publishes; None: not one."""
+        return self._holidays.published_through if self._provisional_from is not None else None  # type: ignore[union-attr]
+
+    def is_provisional_us(self, us: int) -> bool:
+        """Whether an instant lies in a year whose transfers are not yet published (computed by law)."""
+        return self._provisional_from is not None and us >= self._provisional_from
 
     def day_hours(self, day: dt.date) -> tuple[tuple[int, int], ...]:
         """The working intervals of a local date as minute-of-day pairs (empty: a day off)."""
@@ -131,16 +161,13 @@ class BusinessCalendar:
             return ()
         else:
             hours = weekly
-        if hours and (day in self._short or (self.spec.shorten_pre_holiday and self.is_holiday(day + dt.timedelta(days=1)))):
+        if hours and self.is_shortened(day):
             start, end = hours[-1]
             hours = hours[:-1] + ((start, max(start, end - 60)),)
         return hours
 
     def _is_weekend_workday(self, day: dt.date) -> bool:
-        if self._holidays is None:
-            return False
-        day in self._holidays  # noqa: B015 - populates the year, filling weekend_workdays
-        return day in self._holidays.weekend_workdays
+        return self._holidays is not None and self._holidays.is_working_weekend(day)
 
     def is_working_day(self, day: dt.date) -> bool:
         """Whether ``day`` has any working time."""

@@ -163,8 +163,19 @@ class Reopened(StatusChange, frozen=True, kw_only=True):
     """A done ticket came back inside its reopen window (KS-8)."""
 
 
+class DoneStep(msgspec.Struct, frozen=True, kw_only=True):
+    """One public step the executor's staff took on a ticket: an action or a public comment."""
+
+    at: dt.datetime
+    what: str  # the step's event type, last word: accepted, comment_added, …
+    note: str | None = None  # its comment, reason or body (cut to 500 characters)
+
+
 class Rejected(StatusChange, frozen=True, kw_only=True):
-    pass
+    """Closed without a solution. By the executor or automatically, it lists what was done so far
+    (END-4), as intake assembled it from the ticket's history at that moment; empty for a withdrawal."""
+
+    done_so_far: tuple[DoneStep, ...] = ()
 
 
 # The CloudEvent ``type`` of each ticket fact; the subject's last token is the part

@@ -41,6 +41,7 @@ class TargetSet(SlaFact, frozen=True, kw_only=True):
     release: str | None = None  # the rule of a release-bound target (IMC-9): next_scheduled, …
     release_id: str | None = None  # the release it is bound to (due at its date); None with a release: unplanned
     customer_side: bool = False  # the customer's window: never paused
+    provisional: bool = False  # computed by the law for a year whose calendar is not yet published
 
 
 class Paused(SlaFact, frozen=True, kw_only=True):

@@ -68,8 +68,8 @@ class WorkflowRules(Protocol):
         """MED-9: only some categories (customizations) go to the developers."""
         ...
 
-    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
-        """The end of the window in which a done ticket may return to work (KS-8); None: never."""
+    def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
+        """The end of the window in which a solution delivered then may return to work (KS-8); None: none."""
         ...
 
 
@@ -88,6 +88,7 @@ class TicketState:
     status: Status
     category: Category | None = None
     done_at: dt.datetime | None = None
+    delivered_at: dt.datetime | None = None  # when the solution was last delivered (KS-8's window starts)
 
 
 def refusal(action: str, role: Role, ticket: TicketState, rules: WorkflowRules,
@@ -104,11 +105,19 @@ def refusal(action: str, role: Role, ticket: TicketState, rules: WorkflowRules,
     if action == Action.SEND_TO_DEVELOPMENT and not rules.may_send_to_development(ticket.category):
         category = ticket.category.value if ticket.category else "uncategorized"
         return Refused.INVALID_TRANSITION, f"{category} tickets do not go to development under this policy (MED-9)"
-    if action == Action.RETURN_TO_WORK and ticket.status is Status.DONE:
-        until = rules.reopen_until(ticket.category, ticket.done_at) if ticket.done_at else None
-        if until is None or now > until:
-            return Refused.REOPEN_WINDOW_CLOSED, "the reopen window has closed; file a new ticket (KS-8)"
+    if action == Action.RETURN_TO_WORK and reopen_window_over(ticket, rules, now):
+        return Refused.REOPEN_WINDOW_CLOSED, "the reopen window has closed; file a new ticket (KS-8)"
     return None
+
+
+def reopen_window_over(ticket: TicketState, rules: WorkflowRules, now: dt.datetime) -> bool:
+    """KS-8: the window counts from the solution's delivery, in testing or done; a done ticket
+    under a policy without a window never returns, one in testing always may."""
+    delivered = ticket.delivered_at or ticket.done_at
+    until = rules.reopen_until(ticket.category, delivered) if delivered else None
+    if until is None:
+        return ticket.status is Status.DONE
+    return now > until
 
 
 def allowed_actions(role: Role, ticket: TicketState, rules: WorkflowRules, now: dt.datetime) -> list[str]:

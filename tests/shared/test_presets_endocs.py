@@ -36,12 +36,14 @@ def awaiting() -> Ticket:
             .move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER, msk(2025, 11, 12, 15)))
 
 
-def test_end4_no_answer_within_five_standard_business_days_allows_closing_with_the_wording():
+def test_end4_no_answer_within_five_standard_business_days_closes_with_the_wording():
     rule = ENDOCS.transitions[0]
-    assert (rule.action, rule.reason, rule.automatic) == ("reject", "no response from the customer", False)
+    assert (rule.action, rule.reason, rule.automatic) == ("reject", "ответ от клиента не получен", True)
     waiting = target(evaluate(awaiting().events, ENDOCS, msk(2025, 11, 19, 15, 1)), "customer_reply")
     assert (waiting.due_at, waiting.state) == (msk(2025, 11, 19, 15), "breached")
-    assert evaluate(awaiting().events, ENDOCS, msk(2025, 11, 13)).next_transition is None  # "may", not must
+    # "may close": the preset closes automatically (CONTRACT §5)
+    move = evaluate(awaiting().events, ENDOCS, msk(2025, 11, 13)).next_transition
+    assert (move.action, move.reason, move.due_at) == ("reject", "ответ от клиента не получен", msk(2025, 11, 19, 15))
 
 
 def test_end4_the_initiator_is_reminded_weekly_while_waiting():

@@ -46,15 +46,35 @@ def done_ticket(category: Category) -> Ticket:
 
 
 def test_ks8_return_window_two_business_days_for_errors_and_consultations():
+    # delivered Monday 11:00, accepted at 12:00: the window counts from the delivery
     for category in (Category.ERROR, Category.SUPPORT):
         events = done_ticket(category).events
-        assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 12, 12)).reopen_until == msk(2025, 11, 12, 12)
-        assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 12, 12)).reopen_open
-        assert not evaluate(events, KEYSYSTEMS, msk(2025, 11, 12, 12, 0, 1)).reopen_open
+        assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 12, 11)).reopen_until == msk(2025, 11, 12, 11)
+        assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 12, 11)).reopen_open
+        assert not evaluate(events, KEYSYSTEMS, msk(2025, 11, 12, 11, 0, 1)).reopen_open
     assert reopen_window_open(KEYSYSTEMS, None, msk(2025, 11, 10, 12), msk(2025, 11, 12, 12))
 
 
 def test_ks8_return_window_five_business_days_for_improvements():
     events = done_ticket(Category.IMPROVEMENT).events
-    assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 17, 12)).reopen_open
+    assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 17, 11)).reopen_open
+    assert not evaluate(events, KEYSYSTEMS, msk(2025, 11, 17, 11, 1)).reopen_open
     assert not reopen_window_open(KEYSYSTEMS, Category.IMPROVEMENT, msk(2025, 11, 10, 12), msk(2025, 11, 17, 12, 1))
+
+
+def in_testing(category: Category) -> Ticket:
+    return (Ticket(msk(2025, 11, 7, 10), category=category).move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 7, 11))
+            .move(ev.SolutionProposed, Status.CUSTOMER_TESTING, msk(2025, 11, 10, 11)))
+
+
+def test_ks8_the_window_counts_from_delivery_while_the_ticket_is_still_in_testing():
+    state = evaluate(in_testing(Category.ERROR).events, KEYSYSTEMS, msk(2025, 11, 11, 11))
+    assert (state.reopen_until, state.reopen_open) == (msk(2025, 11, 12, 11), True)
+    assert not evaluate(in_testing(Category.ERROR).events, KEYSYSTEMS, msk(2025, 11, 12, 11, 1)).reopen_open
+
+
+def test_ks8_a_ticket_left_in_testing_closes_itself_as_done_when_the_window_ends():
+    for category, ends in ((Category.ERROR, msk(2025, 11, 12, 11)), (Category.IMPROVEMENT, msk(2025, 11, 17, 11))):
+        move = evaluate(in_testing(category).events, KEYSYSTEMS, msk(2025, 11, 10, 12)).next_transition
+        assert (move.status, move.action, move.due_at) == (Status.CUSTOMER_TESTING, "accept_solution", ends)
+        assert "KS-8" in move.reason

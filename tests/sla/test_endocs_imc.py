@@ -7,25 +7,33 @@ from typing import Any
 
 import pytest
 
+from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from tests.sla.scenario import as_utc, msk
 
 pytestmark = [pytest.mark.e2e]
 
 
-def test_end4_the_initiator_is_reminded_weekly_and_the_request_is_not_closed_automatically(start_desk: Any) -> None:
-    start = msk(2026, 2, 2, 11, 0)
+def test_end4_reminded_weekly_then_closed_with_the_wording_and_what_was_done_so_far(start_desk: Any) -> None:
+    # Thursday 2026-03-05 11:00; Monday 9 March is a day off (8 March fell on a Sunday), so the
+    # 5 standard bd end on Friday 13 March 11:00, a day after the weekly reminder.
+    start = msk(2026, 3, 5, 11, 0)
     desk = start_desk("endocs", start=start)
     tid = desk.open()
-    desk.act(tid, "request_clarification")
+    desk.act(tid, "accept", comment="смотрим")
+    desk.act(tid, "request_clarification", comment="пришлите журнал")
     [window] = [f for f in desk.of(tid, sla.TargetSet) if f.kind == "customer_reply"]
-    assert as_utc(window.due_at) == as_utc(msk(2026, 2, 9, 11, 0))  # 5 standard bd
-    desk.move_to(start + dt.timedelta(weeks=2, hours=1))
-    reminders = desk.of(tid, sla.ReminderDue)
-    assert [as_utc(r.occurred_at) for r in reminders] == [as_utc(start + dt.timedelta(weeks=n)) for n in (1, 2)]
-    assert all(r.status == "awaiting_customer" for r in reminders)
-    assert desk.status(tid) == "awaiting_customer"  # "may close": left to an agent
-    assert not desk.of(tid, sla.TransitionDue)
+    assert as_utc(window.due_at) == as_utc(msk(2026, 3, 13, 11, 0))
+    desk.move_to(msk(2026, 3, 13, 10, 59))
+    [reminder] = desk.of(tid, sla.ReminderDue)
+    assert as_utc(reminder.occurred_at) == as_utc(start + dt.timedelta(weeks=1))
+    assert desk.status(tid) == "awaiting_customer"
+    desk.move_to(msk(2026, 3, 13, 11, 1))  # "may close": the preset closes (CONTRACT §5)
+    closed = desk.ticket_facts(tid)[-1]
+    assert isinstance(closed, ev.Rejected) and closed.automatic
+    assert closed.reason == "ответ от клиента не получен"
+    assert [(s.what, s.note) for s in closed.done_so_far] == [
+        ("accepted", "смотрим"), ("clarification_requested", "пришлите журнал")]
 
 
 def test_end1_a_request_filed_on_a_holiday_is_handled_from_the_next_working_day(start_desk: Any) -> None:
@@ -38,16 +46,19 @@ def test_end1_a_request_filed_on_a_holiday_is_handled_from_the_next_working_day(
     assert as_utc(window.due_at) == as_utc(msk(2026, 3, 2, 19, 0))  # Tue..Fri, Mon: the 5th bd's close
 
 
-def test_imc6_the_executor_may_close_after_three_bd_without_comment_nothing_closes_by_itself(start_desk: Any) -> None:
+def test_imc6_without_a_comment_in_three_bd_the_request_closes_without_further_processing(start_desk: Any) -> None:
     desk = start_desk("imc", start=msk(2026, 2, 2, 10, 0))
     tid = desk.open()
-    desk.act(tid, "request_clarification")
+    desk.act(tid, "request_clarification", comment="уточните версию")
     [window] = [f for f in desk.of(tid, sla.TargetSet) if f.kind == "customer_reply"]
     assert as_utc(window.due_at) == as_utc(msk(2026, 2, 5, 10, 0))
-    desk.move_to(msk(2026, 2, 6, 10, 0))
-    [passed] = desk.of(tid, sla.Breached)
-    assert passed.kind == "customer_reply"  # the executor may now close it
+    desk.move_to(msk(2026, 2, 5, 9, 59))
     assert desk.status(tid) == "awaiting_customer"
+    desk.move_to(msk(2026, 2, 5, 10, 1))
+    closed = desk.ticket_facts(tid)[-1]
+    assert isinstance(closed, ev.Rejected) and closed.automatic
+    assert closed.reason.startswith("обращение закрыто без дальнейшей обработки")
+    assert [s.what for s in closed.done_so_far] == ["clarification_requested"]
 
 
 def test_imc5_primary_analysis_within_one_business_day_of_registration(start_desk: Any) -> None:

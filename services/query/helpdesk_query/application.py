@@ -31,7 +31,7 @@ from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
 from helpdesk_query.domain import backlog
-from helpdesk_query.domain.actions import actions_for, done_at
+from helpdesk_query.domain.actions import actions_for, delivery
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.sla import fold as fold_sla
 from helpdesk_query.domain.sla import present as sla_block
@@ -166,13 +166,15 @@ class Queries:
     async def _allowed_actions(self, principal: Principal, view: TicketView, policy: str | None) -> list[str]:
         """What ``principal`` may do to the ticket now (the one workflow table decides).
 
-        Only a done ticket that the caller might reopen needs its history: when it was done (KS-8).
+        Only a ticket the caller might return to work needs its history: when its solution was
+        delivered (KS-8's window counts from there).
         """
-        done = None
-        if view.status is Status.DONE and principal.role in WORKFLOW[Action.RETURN_TO_WORK].roles:
-            done = done_at(e.data for _, e in await self._facts(view.id))
+        delivered = done = None
+        move = WORKFLOW[Action.RETURN_TO_WORK]
+        if view.status in move.sources and principal.role in move.roles:
+            delivered, done = delivery(e.data for _, e in await self._facts(view.id))
         return actions_for(principal.role, view.status, view.category, self.policies.get(policy or ""),
-                           self.clock.now(), done)
+                           self.clock.now(), delivered, done)
 
     async def _live(self, principal: Principal, ticket_id: str) -> TicketView:
         """The ticket with its comments from the read model, if ``principal`` may see it."""

@@ -18,7 +18,7 @@ from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import database_answers, nats_connection
 from helpdesk_shared.migrations import require
-from helpdesk_shared.policies import Policy, load_policies
+from helpdesk_shared.policies import Policy, calendar_of, load_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -51,7 +51,7 @@ async def replan_changed_policies(conninfo: str, policies: dict[str, Policy], cl
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_POLICY_LOCK,))
         known = dict(await (await conn.execute(f"SELECT id, fingerprint FROM {SCHEMA}.policies")).fetchall())
         for policy_id, policy in policies.items():
-            fingerprint = hashlib.sha256(msgspec.json.encode(policy, enc_hook=repr)).hexdigest()
+            fingerprint = policy_fingerprint(policy)
             if known.get(policy_id) == fingerprint:
                 continue
             if policy_id in known:
@@ -60,6 +60,17 @@ async def replan_changed_policies(conninfo: str, policies: dict[str, Policy], cl
             await conn.execute(f"INSERT INTO {SCHEMA}.policies (id, fingerprint) VALUES (%s, %s)"
                                " ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint",
                                (policy_id, fingerprint))
+
+
+def policy_fingerprint(policy: Policy) -> str:
+    """What a changed policy changes: its data, and the last year its production calendar publishes.
+
+    Newer holiday data (a year's transfers published) changes the fingerprint, so the open
+    tickets under the policy are re-planned at start and their provisional deadlines settle.
+    """
+    published = calendar_of(policy).published_through
+    suffix = b"" if published is None else f"|published:{published}".encode()
+    return hashlib.sha256(msgspec.json.encode(policy, enc_hook=repr) + suffix).hexdigest()
 
 
 def create_app(settings: SlaSettings | None = None) -> Litestar:

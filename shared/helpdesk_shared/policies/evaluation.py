@@ -38,6 +38,11 @@ class Target(msgspec.Struct, frozen=True, kw_only=True):
     stopped_at: dt.datetime | None = None
     release: Release | None = None
     release_id: str | None = None  # the release a release-bound target is bound to (IMC-9)
+    provisional: bool = False  # due in a year whose production calendar is not yet published
+
+
+_REOPENABLE = frozenset({Status.DONE, Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})
+REOPEN_WINDOW_ENDED = "the time to return the solution has run out (KS-8)"
 
 
 class Transition(msgspec.Struct, frozen=True, kw_only=True):
@@ -112,7 +117,8 @@ class _View:
             kind=kind, state=self._state(stop, due, warn, executor_side), due_at=from_us(due),
             remaining_seconds=self.calendar.between_us(end, due) // 1_000_000,
             warn_at=from_us(warn) if warn is not None else None,
-            started_at=run.start, stopped_at=run.stop, release=release, release_id=release_id)
+            started_at=run.start, stopped_at=run.stop, release=release, release_id=release_id,
+            provisional=duration is not None and duration.is_business and self.calendar.is_provisional_us(due))
 
     def _due(self, run: Run, duration: Duration | None, release: Release | None, start: int, end: int,
              executor_side: bool) -> tuple[str | None, int | None]:
@@ -183,7 +189,7 @@ def _transition(policy: Policy, status, ticket: TicketTrack, *, automatic_only: 
 def _next_transition(ticket: TicketTrack, policy: Policy, calendar) -> Transition | None:
     rule = _transition(policy, ticket.status, ticket, automatic_only=True) if ticket.status.is_open else None
     if rule is None:
-        return None
+        return _reopen_window_close(ticket, policy, calendar)
     due = rule.after.after(calendar, ticket.since)
     return Transition(status=ticket.status, due_at=due, action=rule.action, reason=rule.reason)
 
@@ -205,7 +211,18 @@ def _next_reminder(ticket: TicketTrack, policy: Policy, calendar, now) -> dict[s
 
 
 def _reopen_until(ticket: TicketTrack, policy: Policy, calendar) -> dt.datetime | None:
-    if ticket.status is not Status.DONE:
+    """KS-8: the window counts from the solution's delivery, in testing or done."""
+    if ticket.status not in _REOPENABLE or ticket.delivered_at is None:
         return None
     window = policy.reopen.for_category(ticket.category)
-    return window.after(calendar, ticket.since) if window else None
+    return window.after(calendar, ticket.delivered_at) if window else None
+
+
+def _reopen_window_close(ticket: TicketTrack, policy: Policy, calendar) -> Transition | None:
+    """KS-8: a ticket still in customer testing when its reopen window ends closes as done."""
+    if ticket.status is not Status.CUSTOMER_TESTING or not policy.reopen.close_when_over:
+        return None
+    until = _reopen_until(ticket, policy, calendar)
+    if until is None:
+        return None
+    return Transition(status=ticket.status, due_at=until, action="accept_solution", reason=REOPEN_WINDOW_ENDED)

@@ -48,6 +48,7 @@ class TicketTrack:
         self.policy = policy
         self.status = Status.NEW
         self.since: dt.datetime | None = None
+        self.delivered_at: dt.datetime | None = None  # the solution reached the customer (KS-8)
         self.category: Category | None = None
         self.priority = Priority.NORMAL
         self.channel: Channel | None = None
@@ -87,6 +88,8 @@ class TicketTrack:
         elif old in pausing and new not in pausing:
             self.pauses[-1][1] = at
         self._enter(new, at, returned)
+        if new in _WAITING_ON_CUSTOMER and old not in _WAITING_ON_CUSTOMER:
+            self.delivered_at = at
         self.status, self.since = new, at
 
     def _leave(self, old: Status | None, at: dt.datetime) -> None:

@@ -75,12 +75,17 @@ class Reminder(_Rule, frozen=True, kw_only=True):
 
 
 class ReopenWindows(_Rule, frozen=True, kw_only=True):
-    """How long after `done` a customer may return a ticket to work, per category (KS-8)."""
+    """How long after a solution's delivery a customer may return it to work, per category (KS-8).
+
+    The window counts from the delivery (entry into customer testing), whether the ticket
+    is still being tested or done; ``close_when_over``: a ticket still in testing then closes.
+    """
 
     default: Duration | None = None  # also used for tickets without a category
     error: Duration | None = None
     support: Duration | None = None
     improvement: Duration | None = None
+    close_when_over: bool = False
 
     def for_category(self, category: Category | None) -> Duration | None:
         specific = getattr(self, category.value) if category is not None else None

@@ -42,15 +42,16 @@ def channel_registers(policy: Policy, channel: Channel) -> bool:
     return not policy.channels or channel in policy.channels
 
 
-def reopen_until(policy: Policy, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
-    """The end of the window in which a done ticket may return to work (KS-8); None: never."""
+def reopen_until(policy: Policy, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
+    """The end of the window in which a solution delivered at ``delivered_at`` may return to work (KS-8)."""
     window = policy.reopen.for_category(category)
-    return window.after(calendar_of(policy), done_at) if window else None
+    return window.after(calendar_of(policy), delivered_at) if window else None
 
 
-def reopen_window_open(policy: Policy, category: Category | None, done_at: dt.datetime, now: dt.datetime) -> bool:
-    """Whether a ticket done at ``done_at`` may still be returned to work at ``now`` (KS-8)."""
-    until = reopen_until(policy, category, done_at)
+def reopen_window_open(policy: Policy, category: Category | None, delivered_at: dt.datetime,
+                       now: dt.datetime) -> bool:
+    """Whether a solution delivered at ``delivered_at`` may still be returned to work at ``now`` (KS-8)."""
+    until = reopen_until(policy, category, delivered_at)
     return until is not None and now <= until
 
 

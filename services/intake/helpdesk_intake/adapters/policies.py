@@ -34,8 +34,8 @@ class PolicyTicketRules:
     def return_target(self, current: Status) -> Status:
         return policies.customer_reply_status(self._policy, current, None)
 
-    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
-        return policies.reopen_until(self._policy, category, done_at)
+    def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
+        return policies.reopen_until(self._policy, category, delivered_at)
 
     def billed_minutes(self, minutes: int, billable: bool) -> int:
         return policies.billed_minutes(self._policy, minutes, billable)

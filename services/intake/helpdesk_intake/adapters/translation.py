@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from eventsourcing.domain import Aggregate
 
 from helpdesk_shared import directory_events as directory
@@ -66,14 +67,20 @@ def to_fact(event: Any, ticket: Ticket) -> pub.TicketFact | None:
         "occurred_at": event.timestamp,
     }
     if type(event) in _STATUS_FACTS:
+        extra = {"done_so_far": _steps(event.done_so_far)} if isinstance(event, Ticket.Rejected) else {}
         return _STATUS_FACTS[type(event)](
             **common, from_status=Status(event.from_status), comment=event.comment,
-            reason=event.reason, automatic=event.automatic,
+            reason=event.reason, automatic=event.automatic, **extra,
         )
     if type(event) in _COPIED_FIELDS:
         fact_class, names = _COPIED_FIELDS[type(event)]
         return fact_class(**common, **{name: _public(getattr(event, name)) for name in names})
     return None
+
+
+def _steps(steps: Any) -> tuple[pub.DoneStep, ...]:
+    """The stored ``done_so_far`` dicts as public steps."""
+    return tuple(msgspec.convert(step, pub.DoneStep) for step in steps)
 
 
 def _public(value: Any) -> Any:

@@ -37,8 +37,8 @@ class TicketRules(Protocol):
         """Where a customer's return of a proposed solution sends the ticket (MED-7: new)."""
         ...
 
-    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
-        """The end of the window in which a done ticket may return to work (KS-8); None: never."""
+    def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
+        """The end of the window in which a solution delivered then may return to work (KS-8); None: none."""
         ...
 
     def billed_minutes(self, minutes: int, billable: bool) -> int:
@@ -65,7 +65,7 @@ class PermissiveRules:
     def return_target(self, current: Status) -> Status:
         return Status.IN_PROGRESS
 
-    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
+    def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
         return None
 
     def billed_minutes(self, minutes: int, billable: bool) -> int:

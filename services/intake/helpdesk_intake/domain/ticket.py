@@ -16,7 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
-from helpdesk_shared.workflow import WORKFLOW, Action, Refused, TicketState, refusal
+from helpdesk_shared.workflow import WORKFLOW, Action, Refused, TicketState, refusal, reopen_window_over
 
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
 from helpdesk_intake.domain.primary_analysis import check_accept
@@ -28,7 +28,7 @@ class InvalidTransition(DomainError):
 
 
 class ReopenWindowClosed(DomainError):
-    """A done ticket may return to work only inside its policy's reopen window (KS-8)."""
+    """A solution may be returned to work only inside its policy's reopen window (KS-8)."""
 
 
 class Ticket(Aggregate):
@@ -118,6 +118,8 @@ class Ticket(Aggregate):
 
         def apply(self, ticket: Ticket) -> None:
             ticket.comment_count += 1
+            if self.visibility == Visibility.PUBLIC.value:
+                ticket.record_step(self, self.body)
 
     class TimeLogged(Event):
         TOPIC = "helpdesk:Ticket.TimeLogged"
@@ -146,7 +148,12 @@ class Ticket(Aggregate):
             if target is Status.AWAITING_CUSTOMER:
                 ticket.status_before_wait = ticket.status
             ticket.done_at = self.timestamp if target is Status.DONE else None
+            if target in _DELIVERED and ticket.status not in _DELIVERED:
+                ticket.delivered_at = self.timestamp  # KS-8: the window counts from here
+            elif target is not Status.DONE and target not in _DELIVERED:
+                ticket.delivered_at = None
             ticket.status = target
+            ticket.record_step(self, self.comment or self.reason)
 
     class Accepted(StatusChanged):
         TOPIC = "helpdesk:Ticket.Accepted"
@@ -176,7 +183,10 @@ class Ticket(Aggregate):
         TOPIC = "helpdesk:Ticket.Reopened"
 
     class Rejected(StatusChanged):
+        """Closed without a solution; by the executor (or automatically) with what was done so far (END-4)."""
+
         TOPIC = "helpdesk:Ticket.Rejected"
+        done_so_far: tuple[dict[str, Any], ...] = ()  # [{at (ISO), what, note}], oldest first
 
     def __init__(
         self,
@@ -207,6 +217,7 @@ class Ticket(Aggregate):
         self.status = Status.NEW
         self.status_before_wait: Status | None = None
         self.done_at: dt.datetime | None = None
+        self.delivered_at: dt.datetime | None = None
         self.responsible_id: str | None = None
         self.owner_id: str | None = None
         self.department: str | None = None
@@ -214,6 +225,7 @@ class Ticket(Aggregate):
         self.planned_minutes: int | None = None
         self.release: str | None = None
         self.comment_count = 0
+        self.steps: list[dict[str, Any]] = []  # the executor's public steps, for a close's done_so_far
         self.spent_minutes = 0
         self.billed_minutes = 0
 
@@ -264,7 +276,7 @@ class Ticket(Aggregate):
         if self.status is Status.AWAITING_CUSTOMER:
             target = rules.reply_target(self.status, self.status_before_wait)
             self._move(ctx, self.ClarificationReceived, target, comment=None, reason=None)
-        elif self.status is Status.CUSTOMER_TESTING:
+        elif self.status is Status.CUSTOMER_TESTING and not reopen_window_over(self._state(), rules, ctx.now):
             self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), None, None)
 
     def log_time(
@@ -286,8 +298,7 @@ class Ticket(Aggregate):
         reason: str | None = None,
     ) -> None:
         """Perform a workflow action (CONTRACT §3's table; ``refusal`` says whether and why not)."""
-        state = TicketState(self.status, self.category, self.done_at)
-        if refused := refusal(action, ctx.role, state, rules, ctx.now):
+        if refused := refusal(action, ctx.role, self._state(), rules, ctx.now):
             raise _ERROR_OF[refused[0]](refused[1])
         if action == Action.ACCEPT:
             check_accept(self, rules.accept_requires())
@@ -296,21 +307,35 @@ class Ticket(Aggregate):
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
+        extra = {"done_so_far": tuple(self.steps)} if action == Action.REJECT and ctx.is_staff else {}
         self._move(ctx, getattr(self, _EVENT_OF[action]), WORKFLOW[Action(action)].target,
-                   comment=comment, reason=reason)
+                   comment=comment, reason=reason, **extra)
 
     def _return_to_work(self, ctx: Context, rules: TicketRules, **why: Any) -> None:
-        if self.status is not Status.DONE:
-            self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), **why)
-        else:  # inside the reopen window (KS-8): ``refusal`` checked it
+        if self.status is Status.DONE:  # inside the reopen window (KS-8): ``refusal`` checked it
             self._move(ctx, self.Reopened, Status.IN_PROGRESS, **why)
+        else:
+            self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), **why)
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _move(self, ctx: Context, event: type, target: Status, comment: str | None, reason: str | None) -> None:
+    def _state(self) -> TicketState:
+        """What the workflow table looks at in this ticket."""
+        return TicketState(self.status, self.category, self.done_at, self.delivered_at)
+
+    def record_step(self, event: HelpdeskEvent, note: str | None) -> None:
+        """Remember a public step the executor's staff took (END-4: a close lists what was done so far)."""
+        if event.actor_role not in _STAFF_PEOPLE:
+            return
+        what = _snake(type(event).__name__)
+        step = {"at": event.timestamp.isoformat(), "what": what, "note": note[:_NOTE_CHARS] if note else None}
+        self.steps = [*self.steps, step][-_MAX_STEPS:]
+
+    def _move(self, ctx: Context, event: type, target: Status, comment: str | None, reason: str | None,
+              **extra: Any) -> None:
         self.trigger_event(
             event, from_status=self.status.value, to_status=target.value, comment=comment,
-            reason=reason, automatic=ctx.role is Role.SERVICE, **ctx.event_fields(),
+            reason=reason, automatic=ctx.role is Role.SERVICE, **extra, **ctx.event_fields(),
         )
 
     def _change_group(self, ctx: Context, event: type, names: tuple[str, ...], changes: dict[str, Any]) -> None:
@@ -319,6 +344,17 @@ class Ticket(Aggregate):
         values = {n: changes.get(n, getattr(self, n)) for n in names}
         self.trigger_event(event, **values, **ctx.event_fields())
 
+
+_STAFF_PEOPLE = frozenset({Role.AGENT.value, Role.ADMIN.value})  # people, not the SLA service
+_MAX_STEPS, _NOTE_CHARS = 50, 500  # enough for any "what was done so far" list
+
+
+def _snake(name: str) -> str:
+    """``ClarificationRequested`` → ``clarification_requested`` (the public event's last word)."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+_DELIVERED = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})  # a solution reached the customer
 
 _EVENT_OF = {
     Action.ACCEPT: "Accepted",

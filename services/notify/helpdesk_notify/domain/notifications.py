@@ -77,8 +77,10 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
         case ev.Rejected() if fact.actor.role is Role.CUSTOMER:
             wanted.append((staff, "withdrawn", {"reason": fact.reason}))
         case ev.Rejected():
-            # END-4: an automatic close lists what was done before it (its own step is last)
-            done = [msgspec.to_builtins(s) for s in view.steps[:-1]] if fact.automatic else []
+            # END-4: a close without a solution lists what was done so far, as intake assembled it
+            # (facts from before that field: an automatic close lists the steps notify saw)
+            steps = fact.done_so_far or (view.steps[:-1] if fact.automatic else ())
+            done = [msgspec.to_builtins(s) for s in steps]
             wanted.append((customer, "rejected", {"reason": fact.reason, "comment": fact.comment,
                                                   "automatic": fact.automatic, "done_so_far": done}))
         case ev.CommentAdded(visibility=Visibility.INTERNAL):

@@ -1,7 +1,7 @@
 """``allowed_actions`` (CONTRACT §4): what the caller may do to a ticket now, from the one workflow table.
 
 ``helpdesk_shared.workflow.refusal`` decides; this module only gathers what it looks at:
-the policy's answers (MED-9, KS-8) and, for a done ticket, when it was done.
+the policy's answers (MED-9, KS-8) and, for a delivered or done ticket, when its solution was delivered.
 """
 
 from __future__ import annotations
@@ -25,20 +25,33 @@ class PolicyWorkflow:
     def may_send_to_development(self, category: Category | None) -> bool:
         return self._policy is None or policies.may_send_to_development(self._policy, category)
 
-    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
-        return None if self._policy is None else policies.reopen_until(self._policy, category, done_at)
+    def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
+        return None if self._policy is None else policies.reopen_until(self._policy, category, delivered_at)
 
 
-def done_at(facts: Iterable[ev.TicketFact]) -> dt.datetime | None:
-    """When the ticket last became done (the start of its reopen window, KS-8)."""
-    found = None
+_DELIVERED = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})
+
+
+def delivery(facts: Iterable[ev.TicketFact]) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """When the solution was last delivered (KS-8's window starts) and when the ticket became done,
+    folded as intake's ticket folds them."""
+    delivered = done = None
+    status = None
     for fact in facts:
-        if isinstance(fact, ev.StatusChange) and fact.status is Status.DONE:
-            found = fact.occurred_at
-    return found
+        if not isinstance(fact, ev.StatusChange):
+            continue
+        done = fact.occurred_at if fact.status is Status.DONE else None
+        if fact.status in _DELIVERED and status not in _DELIVERED:
+            delivered = fact.occurred_at
+        elif fact.status is not Status.DONE and fact.status not in _DELIVERED:
+            delivered = None
+        status = fact.status
+    return delivered, done
 
 
 def actions_for(role: Role, status: Status, category: Category | None, policy: Policy | None,
-                now: dt.datetime, done: dt.datetime | None = None) -> list[str]:
+                now: dt.datetime, delivered: dt.datetime | None = None,
+                done: dt.datetime | None = None) -> list[str]:
     """The workflow actions ``role`` may give a ticket in ``status`` under ``policy`` at ``now``."""
-    return allowed_actions(role, TicketState(status, category, done), PolicyWorkflow(policy), now)
+    state = TicketState(status, category, done, delivered)
+    return allowed_actions(role, state, PolicyWorkflow(policy), now)

@@ -30,6 +30,7 @@ class TargetView(msgspec.Struct, kw_only=True):
     stopped_at: dt.datetime | None = None
     remaining_at_stop: int | None = None
     breached: bool = False
+    provisional: bool = False  # computed by the law: the year's production calendar is not yet published
 
 
 class SlaView(msgspec.Struct, kw_only=True):
@@ -55,7 +56,7 @@ def evolve(view: SlaView | None, fact: sla.SlaFact, sequence: int) -> SlaView:
         case sla.TargetSet():
             targets[fact.kind] = TargetView(due_at=fact.due_at, warn_at=fact.warn_at, started_at=fact.started_at,
                                             customer_side=fact.customer_side, release=fact.release,
-                                            release_id=fact.release_id)
+                                            release_id=fact.release_id, provisional=fact.provisional)
         case sla.Met() if fact.kind in targets:
             targets[fact.kind] = msgspec.structs.replace(
                 targets[fact.kind], stopped_at=fact.stopped_at, remaining_at_stop=fact.remaining_seconds,
@@ -93,6 +94,8 @@ def _target(kind: str, target: TargetView, view: SlaView, calendar: BusinessCale
     body: dict[str, Any] = {"kind": kind, "due_at": due.isoformat() if due else None, "remaining_seconds": None}
     if target.release:
         body.update(release=target.release, release_id=target.release_id)
+    if target.provisional:
+        body["provisional"] = True
     if target.stopped_at is not None:
         body.update(remaining_seconds=target.remaining_at_stop, state="breached" if target.breached else "met")
         return body

@@ -31,6 +31,7 @@ class Known(msgspec.Struct, kw_only=True):
     breached: bool = False
     release: str | None = None  # a release-bound target's rule: re-planned when releases change
     release_id: str | None = None  # the release it is bound to
+    provisional: bool = False  # the deadline lies past the published production calendar
 
 
 class Announced(msgspec.Struct, kw_only=True):
@@ -96,9 +97,11 @@ def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime)
                                              stopped_at=target.stopped_at,
                                              breached=target.state == "breached", release=_release(target),
                                              release_id=target.release_id)
-        elif fresh or (known.due_at, known.release_id) != (target.due_at, target.release_id):  # type: ignore[union-attr]
+        elif fresh or (known.due_at, known.release_id, known.provisional) != (  # type: ignore[union-attr]
+                target.due_at, target.release_id, target.provisional):
             facts.append(_target_set(target, common))
             targets[target.kind] = Known(due_at=target.due_at, started_at=target.started_at,
+                                         provisional=target.provisional,
                                          at_risk=False if fresh else known.at_risk,  # type: ignore[union-attr]
                                          breached=False if fresh else known.breached,  # type: ignore[union-attr]
                                          release=_release(target), release_id=target.release_id)
@@ -112,7 +115,7 @@ def _release(target: Target) -> str | None:
 def _target_set(target: Target, common: dict[str, object]) -> sla.TargetSet:
     return sla.TargetSet(**common, kind=target.kind, due_at=target.due_at, warn_at=target.warn_at,
                          started_at=target.started_at, release=_release(target), release_id=target.release_id,
-                         customer_side=target.kind in CUSTOMER_SIDE)
+                         customer_side=target.kind in CUSTOMER_SIDE, provisional=target.provisional)
 
 
 def plan(state: SlaState, version: int) -> list[Timer]:
