@@ -4,7 +4,7 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.policies import Duration, TargetRule, customer_reply_status, evaluate, reopen_window_open
-from helpdesk_shared.vocabulary import Category, Status
+from helpdesk_shared.vocabulary import Category, Channel, Status
 
 from tests.shared.histories import CUSTOMER, POLICIES, Ticket, msk, target
 
@@ -58,3 +58,22 @@ def test_ks8_return_window_five_business_days_for_improvements():
     events = done_ticket(Category.IMPROVEMENT).events
     assert evaluate(events, KEYSYSTEMS, msk(2025, 11, 17, 12)).reopen_open
     assert not reopen_window_open(KEYSYSTEMS, Category.IMPROVEMENT, msk(2025, 11, 10, 12), msk(2025, 11, 17, 12, 1))
+
+
+def test_ks6_a_phone_requests_solution_is_a_callback_met_when_the_agent_logs_the_call():
+    ticket = (Ticket(msk(2025, 11, 10, 10), channel=Channel.PHONE)
+              .move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 10, 30))
+              .move(ev.SolutionProposed, Status.CUSTOMER_TESTING, msk(2025, 11, 10, 11)))
+    callback = target(evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 10, 12)), "callback")
+    assert (callback.state, callback.due_at) == ("running", msk(2025, 11, 11, 11))
+    ticket.comment(msk(2025, 11, 10, 15))  # a plain comment is not the call
+    assert target(evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 10, 16)), "callback").state == "running"
+    ticket.comment(msk(2025, 11, 10, 16), call=True)
+    assert target(evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 11, 12)), "callback").state == "met"
+
+
+def test_ks6_an_email_requests_solution_needs_no_call():
+    ticket = (Ticket(msk(2025, 11, 10, 10), channel=Channel.EMAIL)
+              .move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 10, 30))
+              .move(ev.SolutionProposed, Status.CUSTOMER_TESTING, msk(2025, 11, 10, 11)))
+    assert "callback" not in {t.kind for t in evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 10, 12)).targets}

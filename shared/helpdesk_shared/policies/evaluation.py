@@ -20,9 +20,11 @@ from helpdesk_shared.policies.history import CUSTOMER_SIDE, Run, TicketTrack, tr
 from helpdesk_shared.policies.model import AutoTransition, CompiledPolicy, Policy, Release, compiled
 from helpdesk_shared.vocabulary import Status
 
-TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply"]
+TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
+                     "follow_up", "development_reaction", "callback"]
 TargetState = Literal["running", "paused", "at_risk", "met", "breached"]
-KINDS: tuple[TargetKind, ...] = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply")
+KINDS: tuple[TargetKind, ...] = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
+                                 "follow_up", "development_reaction", "callback")
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
@@ -59,6 +61,7 @@ class SlaState(msgspec.Struct, frozen=True, kw_only=True):
     reminder_to: Literal["customer", "agent"] | None = None  # whom the next reminder is for
     reopen_until: dt.datetime | None = None
     reopen_open: bool = False
+    untriaged: bool = False  # open, and without the category/priority its resolution target needs (IMC-8)
 
 
 def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) -> SlaState:
@@ -76,7 +79,14 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) ->
         **_next_reminder(ticket, policy, calendar, now),
         reopen_until=reopen_until,
         reopen_open=reopen_until is not None and now <= reopen_until,
+        untriaged=_untriaged(ticket, view.compiled),
     )
+
+
+def _untriaged(ticket: TicketTrack, policy: CompiledPolicy) -> bool:
+    """An open ticket whose policy times resolution by category × priority, but has no rule for its own."""
+    return (ticket.status.is_open and policy.policy.resolution_by_rule
+            and policy.rule("resolution", ticket.category, ticket.priority) is None)
 
 
 class _View:

@@ -30,6 +30,8 @@ _WAITING_ON_CUSTOMER = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTA
 _CLOSED = frozenset({Status.DONE, Status.REJECTED})
 _STATUS_CHANGES = frozenset(kind for kind in TICKET_EVENT_TYPES if issubclass(kind, StatusChange))
 _RETURNS = frozenset({ReturnedToWork, Reopened})
+_STAFF = (Role.AGENT, Role.ADMIN)
+_REACTIONS = ("first_response", "follow_up", "development_reaction")  # what a staff answer meets
 
 
 class Run:
@@ -61,21 +63,41 @@ class TicketTrack:
         kind = type(event)
         if kind in _STATUS_CHANGES:
             self._move(event.from_status, event.status, event.occurred_at, kind in _RETURNS)
+            if event.actor.role in _STAFF:
+                self._stop("follow_up", event.occurred_at)  # a staff move answers added information
         elif kind is TicketOpened:
             self.channel, self.category, self.priority = event.channel, event.category, event.priority
             self._move(None, event.status, event.occurred_at, False)
+            self._call_due(self.policy.callback, event.status, event.occurred_at)
         elif kind is CategoryChanged:
             self.category = event.category
         elif kind is PriorityChanged:
             self.priority = event.priority
         elif kind is PlanChanged and event.release is not None:
             self.release = event.release
-        elif kind is CommentAdded and self._is_agent_reply(event):
-            self._stop("first_response", event.occurred_at)
+        elif kind is CommentAdded:
+            self._comment(event)
 
-    def _is_agent_reply(self, event: CommentAdded) -> bool:
-        return (self.policy.reply_counts_as_response and event.visibility is Visibility.PUBLIC
-                and event.actor.role in (Role.AGENT, Role.ADMIN))
+    def _comment(self, event: CommentAdded) -> None:
+        """A staff answer meets the reactions, a logged call the callback (IMC-4, KS-6); a
+        customer's added information starts the follow-up reaction (TEL-3)."""
+        at, staff = event.occurred_at, event.actor.role in _STAFF
+        if staff and event.call:
+            self._stop("callback", at)
+        if staff and self.policy.reply_counts_as_response and event.visibility is Visibility.PUBLIC:
+            for kind in _REACTIONS:
+                self._stop(kind, at)
+        elif (event.actor.role is Role.CUSTOMER and event.visibility is Visibility.PUBLIC
+              and self.policy.follow_up_reaction and self.status not in _CLOSED):
+            reaction = self.policy.reaction.get(self.channel) if self.channel else None
+            running = self.runs.get("follow_up")
+            if reaction is not None and (running is None or running.stop is not None):
+                self.runs["follow_up"] = Run(at, self.status, reaction)
+
+    def _call_due(self, calls: dict[Channel, Duration], status: Status, at: dt.datetime) -> None:
+        """A callback target when the ticket's channel is one the policy calls back on."""
+        if self.channel in calls:
+            self.runs["callback"] = Run(at, status, calls[self.channel])  # type: ignore[index]
 
     def _move(self, old: Status | None, new: Status, at: dt.datetime, returned: bool) -> None:
         if old == new:
@@ -90,7 +112,9 @@ class TicketTrack:
         self.status, self.since = new, at
 
     def _leave(self, old: Status | None, at: dt.datetime) -> None:
-        self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5, TEL-4)
+        self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5)
+        if old == Status.IN_DEVELOPMENT:
+            self._stop("development_reaction", at)  # TEL-4
         if old in _WAITING_ON_CUSTOMER:
             self._stop("acceptance", at)
         elif old == Status.AWAITING_CUSTOMER:
@@ -100,14 +124,16 @@ class TicketTrack:
         runs = self.runs
         if new == Status.NEW:
             runs["first_response"] = Run(at, new)
-        elif new in self.policy.status_reaction:
-            runs["first_response"] = Run(at, new, self.policy.status_reaction[new])
+        elif new in self.policy.status_reaction:  # TEL-4: beside the first response, not over it
+            kind = "development_reaction" if new == Status.IN_DEVELOPMENT else "first_response"
+            runs[kind] = Run(at, new, self.policy.status_reaction[new])
         if new == Status.IN_PROGRESS:
             runs.setdefault("resolution", Run(at, new))  # primary analysis ends here (IMC-8)
         elif new in _WAITING_ON_CUSTOMER:
             self._stop("resolution", at)
             self._stop("remark_fix", at)
             runs["acceptance"] = Run(at, new)
+            self._call_due(self.policy.solution_callback, new, at)  # KS-6: the solution by phone
         elif new == Status.AWAITING_CUSTOMER:
             runs["customer_reply"] = Run(at, new)
         elif new in _CLOSED:
