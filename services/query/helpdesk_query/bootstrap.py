@@ -32,9 +32,9 @@ from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream
-from helpdesk_query.adapters.positions import PositionWatcher, covered_by_stream
+from helpdesk_query.adapters.positions import PositionWatcher, SlaMarks, covered_by_stream
 from helpdesk_query.adapters.readmodel import ReadModel
-from helpdesk_query.adapters.schema import MIGRATIONS
+from helpdesk_query.adapters.schema import CONTROL, MIGRATIONS, SLA_POSITION_CHANNEL
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
@@ -68,7 +68,8 @@ async def connect_nats(settings: QuerySettings, name: str) -> NATS:
     return await open_nats(settings.nats_url, name)
 
 
-async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
+async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: PositionWatcher,
+                marks: SlaMarks) -> Running:
     await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings, "helpdesk-query")
     stream = EventStream(nc, StreamLimits.of(settings))
@@ -83,6 +84,9 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
+    running.tasks.append(asyncio.create_task(sla_watcher.listen(settings.database_url, running.stopping)))
+    running.tasks.append(asyncio.create_task(marks.follow(nc.jetstream(), settings.stream_replicas,
+                                                          running.stopping)))
     if settings.run_projector:
         running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch,
                                       settings.consumer_stuck_seconds)
@@ -112,11 +116,13 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     """The query HTTP app (with the projector unless disabled); connections open in its lifespan."""
     settings = settings or from_env(QuerySettings)
     watcher = PositionWatcher()
+    sla_watcher = PositionWatcher(SLA_POSITION_CHANNEL, f"{CONTROL}.sla_tracking.stream_seq")
+    marks = SlaMarks()
     holder: dict[str, Running] = {}
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        holder["running"] = await start(settings, watcher)
+        holder["running"] = await start(settings, watcher, sla_watcher, marks)
         try:
             yield
         finally:
@@ -145,7 +151,8 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         readiness=readiness,
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS, ids=IDS, enums=ENUMS,
-        state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
+        state={"watcher": watcher, "sla_watcher": sla_watcher, "sla_marks": marks,
+               "min_position_timeout": settings.min_position_timeout,
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
