@@ -44,6 +44,7 @@ from helpdesk_query.entrypoints import sla_projector
 from helpdesk_query.entrypoints.projector import Projector
 from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
 from helpdesk_query.entrypoints.sla_projector import SlaProjector
+from helpdesk_query.reports import Reports
 from helpdesk_query.settings import QuerySettings
 
 VERSION = "0.1.0"
@@ -156,6 +157,8 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
+                      "reports": Provide(lambda: Reports(holder["running"].pool, holder["running"].clock or SystemClock()),
+                                         sync_to_thread=False),
                       "parked": Provide(lambda: parked, sync_to_thread=False)},
     )
 

@@ -21,6 +21,7 @@ from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http import download
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
+from helpdesk_query.entrypoints.http.reports import ReportQueries
 from helpdesk_query.entrypoints.http.schemas import event_data_schema
 
 NDJSON = "application/x-ndjson"
@@ -146,4 +147,4 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
 
 # parameters whose values the OpenAPI document lists
 ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}
-CONTROLLERS = [TicketQueries, EventExport, event_data_schema]
+CONTROLLERS = [TicketQueries, EventExport, ReportQueries, event_data_schema]
