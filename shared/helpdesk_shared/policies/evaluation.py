@@ -74,7 +74,7 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) ->
         policy=policy.id,
         status=ticket.status,
         paused=view.paused,
-        targets=[t for kind in KINDS if (t := view.target(kind))],
+        targets=[t for kind in KINDS if kind in ticket.runs and (t := view.target(kind))],
         next_transition=_next_transition(ticket, policy, calendar),
         **_next_reminder(ticket, policy, calendar, now),
         reopen_until=reopen_until,
@@ -85,7 +85,7 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime) ->
 
 def _untriaged(ticket: TicketTrack, policy: CompiledPolicy) -> bool:
     """An open ticket whose policy times resolution by category × priority, but has no rule for its own."""
-    return (ticket.status.is_open and policy.policy.resolution_by_rule
+    return (policy.resolution_by_rule and ticket.status.is_open
             and policy.rule("resolution", ticket.category, ticket.priority) is None)
 
 

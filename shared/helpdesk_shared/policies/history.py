@@ -57,18 +57,20 @@ class TicketTrack:
         self.runs: dict[str, Run] = {}
         self.pauses: list[list[dt.datetime | None]] = []
         self._pausing = frozenset(policy.pause_statuses)
+        self._follow_up, self._replies = policy.follow_up_reaction, policy.reply_counts_as_response
 
     def apply(self, event: TicketFact) -> None:
         """Fold one event into the track."""
         kind = type(event)
         if kind in _STATUS_CHANGES:
             self._move(event.from_status, event.status, event.occurred_at, kind in _RETURNS)
-            if event.actor.role in _STAFF:
+            if "follow_up" in self.runs and event.actor.role in _STAFF:
                 self._stop("follow_up", event.occurred_at)  # a staff move answers added information
         elif kind is TicketOpened:
             self.channel, self.category, self.priority = event.channel, event.category, event.priority
             self._move(None, event.status, event.occurred_at, False)
-            self._call_due(self.policy.callback, event.status, event.occurred_at)
+            if self.policy.callback:
+                self._call_due(self.policy.callback, event.status, event.occurred_at)
         elif kind is CategoryChanged:
             self.category = event.category
         elif kind is PriorityChanged:
@@ -81,18 +83,21 @@ class TicketTrack:
     def _comment(self, event: CommentAdded) -> None:
         """A staff answer meets the reactions, a logged call the callback (IMC-4, KS-6); a
         customer's added information starts the follow-up reaction (TEL-3)."""
-        at, staff = event.occurred_at, event.actor.role in _STAFF
-        if staff and event.call:
+        role, at = event.actor.role, event.occurred_at
+        if role == Role.CUSTOMER:
+            if self._follow_up and event.visibility is Visibility.PUBLIC and self.status not in _CLOSED:
+                reaction = self.policy.reaction.get(self.channel) if self.channel else None
+                running = self.runs.get("follow_up")
+                if reaction is not None and (running is None or running.stop is not None):
+                    self.runs["follow_up"] = Run(at, self.status, reaction)
+            return
+        if role not in _STAFF:
+            return
+        if event.call:
             self._stop("callback", at)
-        if staff and self.policy.reply_counts_as_response and event.visibility is Visibility.PUBLIC:
+        if self._replies and event.visibility is Visibility.PUBLIC:
             for kind in _REACTIONS:
                 self._stop(kind, at)
-        elif (event.actor.role is Role.CUSTOMER and event.visibility is Visibility.PUBLIC
-              and self.policy.follow_up_reaction and self.status not in _CLOSED):
-            reaction = self.policy.reaction.get(self.channel) if self.channel else None
-            running = self.runs.get("follow_up")
-            if reaction is not None and (running is None or running.stop is not None):
-                self.runs["follow_up"] = Run(at, self.status, reaction)
 
     def _call_due(self, calls: dict[Channel, Duration], status: Status, at: dt.datetime) -> None:
         """A callback target when the ticket's channel is one the policy calls back on."""
@@ -133,7 +138,8 @@ class TicketTrack:
             self._stop("resolution", at)
             self._stop("remark_fix", at)
             runs["acceptance"] = Run(at, new)
-            self._call_due(self.policy.solution_callback, new, at)  # KS-6: the solution by phone
+            if self.policy.solution_callback:
+                self._call_due(self.policy.solution_callback, new, at)  # KS-6: the solution by phone
         elif new == Status.AWAITING_CUSTOMER:
             runs["customer_reply"] = Run(at, new)
         elif new in _CLOSED:

@@ -159,6 +159,7 @@ class CompiledPolicy:
         self.calendar = BusinessCalendar(policy.calendar)
         self._rules: dict[tuple[str, Category | None, Priority], TargetRule | None] = {}
         self.memo: dict[tuple, tuple] = {}  # the evaluation's per-key answers
+        self.resolution_by_rule = policy.resolution_by_rule
 
     def rule(self, kind: str, category: Category | None, priority: Priority) -> TargetRule | None:
         """``Policy.rule_for``, computed once per key."""
