@@ -207,6 +207,9 @@ def test_tel6_the_requester_is_told_by_mail_when_processing_starts() -> None:
     accepted = ticket.move(ev.Accepted)
     [mail_] = decide(accepted, view_of(opened, accepted), WINDOWS)
     assert (mail_.recipient_id, mail_.template, mail_.context["number"]) == (REQUESTER, "processing_started", "HD-6")
+    other = History()
+    opened, accepted = other.opened(policy="keysystems"), other.move(ev.Accepted)
+    assert decide(accepted, view_of(opened, accepted), WINDOWS) == []  # a rule of TEL's only
 
 
 def test_ks6_a_phone_requests_solution_asks_the_responsible_agent_to_call_instead_of_mailing_it() -> None:

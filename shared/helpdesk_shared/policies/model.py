@@ -118,6 +118,7 @@ class Policy(_Rule, frozen=True, kw_only=True):
     follow_up_reaction: bool = False  # information a customer adds gets the channel's reaction (TEL-3)
     callback: dict[Channel, Duration] = {}  # a request by this channel is called back within (IMC-4)
     solution_callback: dict[Channel, Duration] = {}  # its solution is delivered by a call within (KS-6)
+    mail_processing_started: bool = False  # the requester is mailed when processing starts (TEL-6)
     reply_counts_as_response: bool = False  # an agent's public comment meets first_response
     pause_statuses: list[Status] = []  # the executor's clocks stop here (KS-4)
     transitions: list[AutoTransition] = []

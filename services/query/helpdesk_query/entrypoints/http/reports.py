@@ -7,6 +7,7 @@ import datetime as dt
 import io
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
@@ -19,6 +20,29 @@ from helpdesk_query.reports import Reports
 
 CSV = "text/csv"
 COUNTS = ("met", "breached", "open", "compliance")
+
+
+class SlaReportRow(msgspec.Struct, kw_only=True):
+    """One group: its values (only the columns of ``group_by``) and its counts."""
+
+    customer_id: str | msgspec.UnsetType = msgspec.UNSET
+    category: str | None | msgspec.UnsetType = msgspec.UNSET
+    priority: str | msgspec.UnsetType = msgspec.UNSET
+    kind: str | msgspec.UnsetType = msgspec.UNSET
+    week: str | msgspec.UnsetType = msgspec.UNSET  # ISO week of the due time, e.g. 2026-W06
+    month: str | msgspec.UnsetType = msgspec.UNSET  # e.g. 2026-02
+    met: int
+    breached: int
+    open: int
+    compliance: float | None  # met / (met + breached); null while nothing was decided
+
+
+class SlaReport(msgspec.Struct, kw_only=True, rename={"from_": "from"}):
+    from_: str
+    to: str
+    customer_id: str | None
+    group_by: list[str]
+    rows: list[SlaReportRow]
 
 
 def _bound(name: str, value: str | None, end_of_day: bool) -> dt.datetime | None:
@@ -73,7 +97,7 @@ class ReportQueries(Controller):
         to: Annotated[str | None, Parameter(description="date (inclusive) or RFC 3339 (exclusive)")] = None,
         customer_id: str | None = None,
         group_by: Annotated[str | None, Parameter(description=f"comma-separated: {', '.join(GROUPS)}")] = None,
-    ) -> Response[Any]:
+    ) -> Response[SlaReport]:
         """Targets met, breached and open by due time in the period, per group; ``Accept: text/csv`` for CSV.
 
         Admins and auditors read any customer's; a customer reads its own.
@@ -82,4 +106,4 @@ class ReportQueries(Controller):
                                  customer_id, _group_by(group_by))
         if CSV in request.headers.get("accept", ""):
             return Response(_csv(body), media_type=CSV, headers={"Content-Type": f"{CSV}; charset=utf-8"})
-        return Response(body)
+        return Response(msgspec.convert({**body, "from_": body.pop("from")}, SlaReport))
