@@ -54,7 +54,7 @@ def _bound(name: str, value: str | None, end_of_day: bool) -> dt.datetime | None
             day = dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
             return day + dt.timedelta(days=1) if end_of_day else day
         instant = dt.datetime.fromisoformat(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         instant = None
     if instant is None or instant.tzinfo is None:
         raise Problem(400, "validation_failed", f"{name} must be a date or an RFC 3339 instant with an offset",
@@ -102,6 +102,9 @@ class ReportQueries(Controller):
 
         Admins and auditors read any customer's; a customer reads its own.
         """
+        if customer_id is not None and "\x00" in customer_id:
+            raise Problem(400, "validation_failed", "customer_id cannot contain NUL",
+                          errors=[{"field": "customer_id", "message": "a customer id"}])
         body = await reports.sla(principal, _bound("from", from_, False), _bound("to", to, True),
                                  customer_id, _group_by(group_by))
         if CSV in request.headers.get("accept", ""):
