@@ -19,10 +19,12 @@ import itertools
 import logging
 from typing import Any
 
+import msgspec
 import psycopg
 from nats.js import JetStreamContext
 
 from helpdesk_shared import subjects
+from helpdesk_shared.sla_marks import SLA_KEY as SLA_MARK_KEY
 from helpdesk_shared.sla_marks import SlaMark, follow_marks, open_marks
 from helpdesk_shared.stream import last_position, last_store_position
 
@@ -112,6 +114,7 @@ class SlaMarks:
         self.seen = False
         self.stream_seq = 0  # the stream sequence the SLA's facts reach at the newest mark
         self.positions = PositionWatcher()
+        self._kv: Any = None
 
     def take(self, mark: SlaMark) -> None:
         self.seen = True
@@ -121,7 +124,8 @@ class SlaMarks:
     async def follow(self, js: JetStreamContext, replicas: int, stopping: asyncio.Event) -> None:
         """Follow the mark until ``stopping`` is set."""
         try:
-            task = asyncio.create_task(follow_marks(await open_marks(js, replicas), self.take))
+            self._kv = await open_marks(js, replicas)
+            task = asyncio.create_task(follow_marks(self._kv, self.take))
         except Exception as error:  # noqa: BLE001 - without NATS there is no mark; reads are not held for it
             log.warning("cannot follow the SLA mark (%s)", error)
             return
@@ -129,3 +133,12 @@ class SlaMarks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+    async def refresh(self) -> None:
+        """Read the mark directly (a waiting read's probe, should the watch have missed one)."""
+        if self._kv is None:
+            return
+        with contextlib.suppress(Exception):
+            entry = await self._kv.get(SLA_MARK_KEY)
+            if entry.value:
+                self.take(msgspec.json.decode(entry.value, type=SlaMark))

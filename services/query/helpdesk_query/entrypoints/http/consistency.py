@@ -49,9 +49,13 @@ async def _wait_for_sla(state: Any, position: int, deadline: float) -> None:
     if not marks.seen:
         return
     loop = asyncio.get_running_loop()
-    if await marks.positions.wait_for(position, max(0.0, deadline - loop.time())) and \
-            await state.sla_watcher.wait_for(marks.stream_seq, max(0.0, deadline - loop.time())):
-        return
-    raise Problem(504, "timeout", f"the SLA facts of position {position} are not in the read model within "
-                  f"{state.min_position_timeout:g} s (the SLA has published up to {marks.positions.position})",
-                  position=state.watcher.position)
+    while not await marks.positions.wait_for(position, max(0.0, min(PROBE_SECONDS, deadline - loop.time()))):
+        if loop.time() >= deadline:
+            raise Problem(504, "timeout", f"the SLA facts of position {position} are not in the read model within "
+                          f"{state.min_position_timeout:g} s (the SLA has published up to {marks.positions.position})",
+                          position=state.watcher.position)
+        await marks.refresh()  # should the watch have missed a mark (a NATS reconnect)
+    if not await state.sla_watcher.wait_for(marks.stream_seq, max(0.0, deadline - loop.time())):
+        raise Problem(504, "timeout", f"the SLA facts of position {position} are not in the read model within "
+                      f"{state.min_position_timeout:g} s (projected up to stream sequence {state.sla_watcher.position})",
+                      position=state.watcher.position)
