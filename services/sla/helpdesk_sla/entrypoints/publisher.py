@@ -62,8 +62,8 @@ class Publisher(LockedLoop):
 
     async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
         kv = await open_marks(self._js, self._replicas)
-        if self._seq is None:
-            self._seq = await self._last_fact_seq()
+        # on taking the lock: what another publisher published meanwhile is on the stream too
+        self._seq = max(self._seq or 0, await self._last_fact_seq())
         while not self._stopping.is_set():
             if not await self._publish_batch(conn, kv):
                 with contextlib.suppress(TimeoutError):
