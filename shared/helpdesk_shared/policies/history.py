@@ -58,13 +58,14 @@ class TicketTrack:
         self.pauses: list[list[dt.datetime | None]] = []
         self._pausing = frozenset(policy.pause_statuses)
         self._follow_up, self._replies = policy.follow_up_reaction, policy.reply_counts_as_response
+        self._dev_reaction = Status.IN_DEVELOPMENT in policy.status_reaction
 
     def apply(self, event: TicketFact) -> None:
         """Fold one event into the track."""
         kind = type(event)
         if kind in _STATUS_CHANGES:
             self._move(event.from_status, event.status, event.occurred_at, kind in _RETURNS)
-            if "follow_up" in self.runs and event.actor.role in _STAFF:
+            if self._follow_up and event.actor.role in _STAFF:
                 self._stop("follow_up", event.occurred_at)  # a staff move answers added information
         elif kind is TicketOpened:
             self.channel, self.category, self.priority = event.channel, event.category, event.priority
@@ -118,7 +119,7 @@ class TicketTrack:
 
     def _leave(self, old: Status | None, at: dt.datetime) -> None:
         self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5)
-        if old == Status.IN_DEVELOPMENT:
+        if self._dev_reaction and old == Status.IN_DEVELOPMENT:
             self._stop("development_reaction", at)  # TEL-4
         if old in _WAITING_ON_CUSTOMER:
             self._stop("acceptance", at)
