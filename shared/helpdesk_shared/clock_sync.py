@@ -6,7 +6,8 @@ a ``SimulatedClock`` that a KV watcher moves forward whenever the key changes, s
 all services follow a move within a second. Intake's admin endpoint moves it with
 a compare-and-set, refusing to move it back. The SLA service reports, under the
 key ``settled``, up to which instant (and store position) all due timers have
-fired and their commands were answered.
+fired and their commands were answered; ``consumers_caught_up`` tells whether every
+other consumer (query's projections, notify) has taken in all the stream holds.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import logging
 
 import msgspec
 from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
 from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
+from helpdesk_shared import subjects
 from helpdesk_shared.clock import ClockMovedBackwards, SimulatedClock, SystemClock
 
 BUCKET = "helpdesk_clock"
@@ -138,4 +141,14 @@ class SharedClock:
         return self._kv
 
 
-__all__ = ["BUCKET", "ClockMovedBackwards", "Settled", "SharedClock", "open_bucket"]
+async def consumers_caught_up(js: JetStreamContext) -> bool:
+    """Every durable consumer of the stream has taken and acknowledged all it was given (CONTRACT §6).
+
+    The services acknowledge a batch only after its transaction committed, so nothing pending
+    and nothing unacknowledged means every consumer's tables hold all the stream has.
+    """
+    infos = await js.consumers_info(subjects.STREAM)
+    return all(not (i.num_pending or i.num_ack_pending) for i in infos if i.config.durable_name)
+
+
+__all__ = ["BUCKET", "ClockMovedBackwards", "Settled", "SharedClock", "consumers_caught_up", "open_bucket"]

@@ -108,6 +108,7 @@ class CommentAdded(TicketFact, frozen=True, kw_only=True):
     visibility: Visibility = Visibility.PUBLIC
     attachments: tuple[Attachment, ...] = ()
     message_id: str | None = None  # the Message-ID of the mail it came in (email channel)
+    call: bool = False  # staff logged a phone call with the customer (meets a callback: IMC-4, KS-6)
 
 
 class TimeLogged(TicketFact, frozen=True, kw_only=True):

@@ -18,7 +18,8 @@ from helpdesk_shared.events import CloudEvent, Family
 from helpdesk_shared.vocabulary import Status
 
 SOURCE = "urn:helpdesk:sla"
-TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply"]
+TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
+                     "follow_up", "development_reaction", "callback"]
 
 
 class SlaFact(msgspec.Struct, frozen=True, kw_only=True):
@@ -50,6 +51,14 @@ class Paused(SlaFact, frozen=True, kw_only=True):
 
 class Resumed(SlaFact, frozen=True, kw_only=True):
     """The executor's clocks run again; ``target_set`` facts with the moved deadlines follow."""
+
+
+class Untriaged(SlaFact, frozen=True, kw_only=True):
+    """The ticket lacks the category and priority its resolution target needs (IMC-8): it has none yet."""
+
+
+class Triaged(SlaFact, frozen=True, kw_only=True):
+    """The ticket's category and priority now name its resolution target (or it closed untriaged)."""
 
 
 class AtRisk(SlaFact, frozen=True, kw_only=True):
@@ -95,6 +104,8 @@ SLA_EVENT_TYPES: dict[type[SlaFact], str] = {
     TargetSet: "helpdesk.sla.target_set",
     Paused: "helpdesk.sla.paused",
     Resumed: "helpdesk.sla.resumed",
+    Untriaged: "helpdesk.sla.untriaged",
+    Triaged: "helpdesk.sla.triaged",
     AtRisk: "helpdesk.sla.at_risk",
     Breached: "helpdesk.sla.breached",
     Met: "helpdesk.sla.met",

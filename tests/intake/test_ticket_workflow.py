@@ -241,3 +241,16 @@ def test_end6_time_is_billed_in_half_hours_with_a_half_hour_minimum() -> None:
     ticket.log_time(AGENT, endocs, entry_id="free", minutes=45, billable=False, note=None)
     assert [e.billed_minutes for e in ticket.collect_events()] == [30, 60, 60, 0]
     assert (ticket.spent_minutes, ticket.billed_minutes) == (143, 150)
+
+
+def test_imc4_ks6_only_staff_log_a_call_and_the_fact_says_it_was_one() -> None:
+    from helpdesk_intake.adapters.translation import to_fact
+
+    ticket = ticket_in(Status.IN_PROGRESS, channel="phone")
+    ticket.add_comment(AGENT, RULES, comment_id="c1", body="called back", visibility=Visibility.PUBLIC,
+                       call=True)
+    event = ticket.collect_events()[-1]
+    assert event.call and to_fact(event, ticket).call
+    with pytest.raises(NotPermitted):
+        ticket.add_comment(CUSTOMER, RULES, comment_id="c2", body="I called", visibility=Visibility.PUBLIC,
+                           call=True)

@@ -28,6 +28,9 @@ CONTEXTS: dict[str, dict[str, Any]] = {
     "mail_forwarded": {**MAIL, "original_subject": "Help", "text": "строка 1\nстрока 2",
                        "attachments": [{"filename": "a.png", "size": 123456}]},
     "acknowledgement": {**TICKET, "description": "d", "attachments": [{"filename": "s.png", "size": 2048}]},
+    "processing_started": TICKET,  # TEL-6
+    "solution_callback": {**TICKET, "solution": "Перезапустите службу"},  # KS-6
+    "sla_at_risk_customer": {**TICKET, "kind": "acceptance", "due_at": "2026-03-03T18:00:00+03:00"},  # IMC-8
 }
 renderer = Renderer()
 

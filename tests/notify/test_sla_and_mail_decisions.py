@@ -199,3 +199,40 @@ def test_ks6_the_solution_is_mailed_to_the_requester_whatever_the_channel(channe
     [mail_] = decide(proposed, view_of(opened, proposed))
     assert (mail_.recipient_id, mail_.template, mail_.context["solution"]) == (
         REQUESTER, "solution_proposed", "Обновите драйвер")
+
+
+def test_tel6_the_requester_is_told_by_mail_when_processing_starts() -> None:
+    ticket = History("HD-6")
+    opened = ticket.opened(policy="telemed")
+    accepted = ticket.move(ev.Accepted)
+    [mail_] = decide(accepted, view_of(opened, accepted), WINDOWS)
+    assert (mail_.recipient_id, mail_.template, mail_.context["number"]) == (REQUESTER, "processing_started", "HD-6")
+    other = History()
+    opened, accepted = other.opened(policy="keysystems"), other.move(ev.Accepted)
+    assert decide(accepted, view_of(opened, accepted), WINDOWS) == []  # a rule of TEL's only
+
+
+def test_ks6_a_phone_requests_solution_asks_the_responsible_agent_to_call_instead_of_mailing_it() -> None:
+    ticket = History("HD-7")
+    opened, assigned = ticket.opened(policy="keysystems", channel=Channel.PHONE), ticket.assign(AGENT)
+    proposed = ticket.event(ev.SolutionProposed, Role.AGENT, actor="user-colleague", status=Status.CUSTOMER_TESTING,
+                            from_status=Status.IN_PROGRESS, comment="restart the app")
+    [mail_] = decide(proposed, view_of(opened, assigned, proposed), WINDOWS)  # none to the customer
+    assert (mail_.recipient_id, mail_.template, mail_.context["solution"]) == (AGENT, "solution_callback",
+                                                                                "restart the app")
+
+
+def test_ks6_an_email_requests_solution_still_goes_back_by_mail() -> None:
+    ticket = History()
+    opened, assigned = ticket.opened(policy="keysystems", channel=Channel.EMAIL), ticket.assign(AGENT)
+    proposed = ticket.move(ev.SolutionProposed, status=Status.CUSTOMER_TESTING, comment="done")
+    [mail_] = decide(proposed, view_of(opened, assigned, proposed), WINDOWS)
+    assert (mail_.recipient_id, mail_.template) == (REQUESTER, "solution_proposed")
+
+
+def test_imc8_a_warning_about_the_customers_own_deadline_goes_to_the_customer() -> None:
+    ticket = History("HD-9")
+    view = view_of(ticket.opened(policy="imc"), ticket.assign(AGENT))
+    [mail_] = decide_sla(ticket.sla(sla.AtRisk, policy="imc", kind="acceptance", due_at=DUE), view, None, WINDOWS)
+    assert (mail_.recipient_id, mail_.template, mail_.context["kind"]) == (REQUESTER, "sla_at_risk_customer",
+                                                                           "acceptance")

@@ -42,9 +42,9 @@ class Ticket:
         self.events.append(event(**self._common(at, actor), from_status=old, **fields))
         return self
 
-    def comment(self, at: dt.datetime, actor: ev.Actor = AGENT) -> Ticket:
+    def comment(self, at: dt.datetime, actor: ev.Actor = AGENT, call: bool = False) -> Ticket:
         self.events.append(ev.CommentAdded(**self._common(at, actor), comment_id=f"c{len(self.events)}",
-                                           body="b", visibility=Visibility.PUBLIC))
+                                           body="b", visibility=Visibility.PUBLIC, call=call))
         return self
 
     def triage(self, at: dt.datetime, category: Category, priority: Priority) -> Ticket:

@@ -15,9 +15,30 @@ def analysed(category: Category, priority: Priority) -> Ticket:
             .move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 10)))
 
 
-def test_imc4_hotline_calls_back_within_three_business_days():
+def test_imc4_hotline_calls_back_within_three_business_days_besides_the_primary_analysis():
     ticket = Ticket(msk(2025, 11, 10, 12), channel=Channel.PHONE)
-    assert target(evaluate(ticket.events, IMC, msk(2025, 11, 10, 13)), "first_response").due_at == msk(2025, 11, 13, 12)
+    state = evaluate(ticket.events, IMC, msk(2025, 11, 10, 13))
+    assert target(state, "callback").due_at == msk(2025, 11, 13, 12)
+    assert target(state, "first_response").due_at == msk(2025, 11, 11, 12)  # IMC-5: 1 bd
+    ticket.move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 14))
+    assert target(evaluate(ticket.events, IMC, msk(2025, 11, 10, 15)), "callback").state == "running"
+    ticket.comment(msk(2025, 11, 11, 10), call=True)  # the agent logs the call
+    called = target(evaluate(ticket.events, IMC, msk(2025, 11, 14)), "callback")
+    assert (called.state, called.stopped_at) == ("met", msk(2025, 11, 11, 10))
+
+
+def test_imc4_a_portal_request_has_no_callback():
+    state = evaluate(Ticket(msk(2025, 11, 10, 12)).events, IMC, msk(2025, 11, 10, 13))
+    assert [t.kind for t in state.targets] == ["first_response"]
+
+
+def test_imc8_a_ticket_without_category_is_untriaged_until_triage_names_its_resolution_target():
+    ticket = Ticket(msk(2025, 11, 10, 9, 30))
+    assert evaluate(ticket.events, IMC, msk(2025, 11, 10, 9, 40)).untriaged
+    ticket.triage(msk(2025, 11, 10, 9, 50), Category.SUPPORT, Priority.NORMAL)
+    assert not evaluate(ticket.events, IMC, msk(2025, 11, 10, 9, 55)).untriaged
+    ticket.move(ev.Rejected, Status.REJECTED, msk(2025, 11, 10, 10), reason="dup")
+    assert not evaluate(ticket.events, IMC, msk(2025, 11, 10, 11)).untriaged
 
 
 def test_imc5_primary_analysis_within_one_business_day_of_registration():

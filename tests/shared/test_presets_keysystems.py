@@ -4,7 +4,7 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.policies import Duration, TargetRule, customer_reply_status, evaluate, reopen_window_open
-from helpdesk_shared.vocabulary import Category, Status
+from helpdesk_shared.vocabulary import Category, Channel, Status
 
 from tests.shared.histories import CUSTOMER, POLICIES, Ticket, msk, target
 
@@ -78,3 +78,22 @@ def test_ks8_a_ticket_left_in_testing_closes_itself_as_done_when_the_window_ends
         move = evaluate(in_testing(category).events, KEYSYSTEMS, msk(2025, 11, 10, 12)).next_transition
         assert (move.status, move.action, move.due_at) == (Status.CUSTOMER_TESTING, "accept_solution", ends)
         assert "KS-8" in move.reason
+
+
+def test_ks6_a_phone_requests_solution_is_a_callback_met_when_the_agent_logs_the_call():
+    ticket = (Ticket(msk(2025, 11, 10, 10), channel=Channel.PHONE)
+              .move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 10, 30))
+              .move(ev.SolutionProposed, Status.CUSTOMER_TESTING, msk(2025, 11, 10, 11)))
+    callback = target(evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 10, 12)), "callback")
+    assert (callback.state, callback.due_at) == ("running", msk(2025, 11, 11, 11))
+    ticket.comment(msk(2025, 11, 10, 15))  # a plain comment is not the call
+    assert target(evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 10, 16)), "callback").state == "running"
+    ticket.comment(msk(2025, 11, 10, 16), call=True)
+    assert target(evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 11, 12)), "callback").state == "met"
+
+
+def test_ks6_an_email_requests_solution_needs_no_call():
+    ticket = (Ticket(msk(2025, 11, 10, 10), channel=Channel.EMAIL)
+              .move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 10, 30))
+              .move(ev.SolutionProposed, Status.CUSTOMER_TESTING, msk(2025, 11, 10, 11)))
+    assert "callback" not in {t.kind for t in evaluate(ticket.events, KEYSYSTEMS, msk(2025, 11, 10, 12)).targets}

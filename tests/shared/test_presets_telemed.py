@@ -6,7 +6,7 @@ from helpdesk_shared import events as ev
 from helpdesk_shared.policies import calendar_of, channel_registers, evaluate
 from helpdesk_shared.vocabulary import Channel, Status
 
-from tests.shared.histories import POLICIES, Ticket, msk, target
+from tests.shared.histories import CUSTOMER, POLICIES, Ticket, msk, target
 
 TELEMED = POLICIES["telemed"]
 
@@ -34,14 +34,31 @@ def test_tel3_email_reaction_is_five_working_minutes():
     assert (late.due_at, late.state) == (msk(2025, 11, 10, 10, 5), "breached")
 
 
-def test_tel4_a_request_in_development_gets_a_reaction_within_three_business_days():
+def test_tel4_a_request_in_development_gets_a_development_reaction_beside_the_first_response():
     ticket = (Ticket(msk(2025, 11, 10, 10), channel=Channel.EMAIL)
               .move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 10, 2))
               .move(ev.SentToDevelopment, Status.IN_DEVELOPMENT, msk(2025, 11, 10, 12)))
-    reaction = target(evaluate(ticket.events, TELEMED, msk(2025, 11, 11)), "first_response")
+    state = evaluate(ticket.events, TELEMED, msk(2025, 11, 11))
+    reaction = target(state, "development_reaction")
     assert (reaction.state, reaction.due_at) == ("running", msk(2025, 11, 13, 12))
+    first = target(state, "first_response")  # the first response stays on record, met at 10:02
+    assert (first.state, first.stopped_at) == ("met", msk(2025, 11, 10, 10, 2))
     ticket.comment(msk(2025, 11, 12, 9))
-    assert target(evaluate(ticket.events, TELEMED, msk(2025, 11, 14)), "first_response").state == "met"
+    assert target(evaluate(ticket.events, TELEMED, msk(2025, 11, 14)), "development_reaction").state == "met"
+
+
+def test_tel3_information_the_customer_adds_gets_a_follow_up_reaction_of_the_channels_maximum():
+    ticket = Ticket(msk(2025, 11, 10, 10), channel=Channel.CHAT).comment(msk(2025, 11, 10, 10, 3))
+    ticket.comment(msk(2025, 11, 10, 11), actor=CUSTOMER)
+    follow_up = target(evaluate(ticket.events, TELEMED, msk(2025, 11, 10, 11, 1)), "follow_up")
+    assert (follow_up.state, follow_up.due_at) == ("running", msk(2025, 11, 10, 11, 10))
+    ticket.comment(msk(2025, 11, 10, 11, 5), actor=CUSTOMER)  # more before an answer: the first counts
+    assert target(evaluate(ticket.events, TELEMED, msk(2025, 11, 10, 11, 6)), "follow_up").due_at == \
+        msk(2025, 11, 10, 11, 10)
+    ticket.comment(msk(2025, 11, 10, 11, 8))
+    answered = target(evaluate(ticket.events, TELEMED, msk(2025, 11, 10, 12)), "follow_up")
+    assert (answered.state, answered.stopped_at) == ("met", msk(2025, 11, 10, 11, 8))
+    assert target(evaluate(ticket.events, TELEMED, msk(2025, 11, 10, 12)), "first_response").state == "met"
 
 
 def test_tel5_only_chat_and_email_are_registered_requests():

@@ -17,7 +17,7 @@ from nats.aio.client import Client as NATS
 
 from helpdesk_shared.attachments import prepare as prepare_attachments
 from helpdesk_shared.clock import Clock, SystemClock
-from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.clock_sync import SharedClock, consumers_caught_up
 from helpdesk_shared.connections import connect_nats, nats_connection
 from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
@@ -201,7 +201,8 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     authenticator = Authenticator(ring, settings.admin_token, settings.service_token)
     session_limit = SessionLimit(settings.session_max_seconds)
     clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
-                             lambda: last_ticket_position(holder["intake"].store))
+                             lambda: last_ticket_position(holder["intake"].store),
+                             lambda: consumers_caught_up(holder["nats"].jetstream()))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,
         handlers=[*CONTROLLERS, WebhookController, ReleaseController, inbound_email_route(settings.inbound_max_message_bytes),

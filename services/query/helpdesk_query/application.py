@@ -69,7 +69,7 @@ def present(view: TicketView, principal: Principal, with_comments: bool = True,
         body["comments"] = [_comment(view.id, c) for c in view.comments if _may_see(principal, c)]
         body["attachments"] = [{**_file(view.id, a), "comment_id": comment_id}
                                for a, comment_id in attachments(view, _public_only(principal))]
-    body["sla"] = sla or {"policy": view.policy, "paused": False, "targets": []}
+    body["sla"] = sla or {"policy": view.policy, "paused": False, "untriaged": False, "targets": []}
     return body
 
 

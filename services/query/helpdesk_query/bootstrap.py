@@ -34,9 +34,9 @@ from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.changes import ChangeFeed
 from helpdesk_query.adapters.eventstore import EventStream
-from helpdesk_query.adapters.positions import PositionWatcher, covered_by_stream
+from helpdesk_query.adapters.positions import PositionWatcher, SlaMarks, covered_by_stream
 from helpdesk_query.adapters.readmodel import ReadModel
-from helpdesk_query.adapters.schema import MIGRATIONS
+from helpdesk_query.adapters.schema import CONTROL, MIGRATIONS, SLA_POSITION_CHANNEL
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
@@ -46,6 +46,7 @@ from helpdesk_query.entrypoints import sla_projector
 from helpdesk_query.entrypoints.projector import Projector
 from helpdesk_query.entrypoints.rebuild import Rebuilt, rebuild
 from helpdesk_query.entrypoints.sla_projector import SlaProjector
+from helpdesk_query.reports import Reports
 from helpdesk_query.settings import QuerySettings
 
 VERSION = "0.1.0"
@@ -71,7 +72,8 @@ async def connect_nats(settings: QuerySettings, name: str) -> NATS:
     return await open_nats(settings.nats_url, name)
 
 
-async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
+async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: PositionWatcher,
+                marks: SlaMarks) -> Running:
     await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings, "helpdesk-query")
     stream = EventStream(nc, StreamLimits.of(settings))
@@ -91,6 +93,9 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     running.feed = ChangeFeed(stream, watcher, buffer=settings.stream_buffer, max_streams=settings.stream_max,
                               replay_limit=settings.stream_replay_limit)
     running.tasks.append(asyncio.create_task(running.feed.run(await queries.readmodel.position(), running.stopping)))
+    running.tasks.append(asyncio.create_task(sla_watcher.listen(settings.database_url, running.stopping)))
+    running.tasks.append(asyncio.create_task(marks.follow(nc.jetstream(), settings.stream_replicas,
+                                                          running.stopping)))
     if settings.run_projector:
         running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch,
                                       settings.consumer_stuck_seconds)
@@ -122,6 +127,8 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     """The query HTTP app (with the projector unless disabled); connections open in its lifespan."""
     settings = settings or from_env(QuerySettings)
     watcher = PositionWatcher()
+    sla_watcher = PositionWatcher(SLA_POSITION_CHANNEL, f"{CONTROL}.sla_tracking.stream_seq")
+    marks = SlaMarks()
     holder: dict[str, Running] = {}
 
     def close_streams() -> None:
@@ -131,7 +138,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        holder["running"] = running = await start(settings, watcher)
+        holder["running"] = running = await start(settings, watcher, sla_watcher, marks)
         try:
             async with following_revocations(running.nc.jetstream(), authenticator):
                 yield
@@ -161,12 +168,15 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         readiness=readiness,
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS, ids=IDS, enums=ENUMS,
-        state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
+        state={"watcher": watcher, "sla_watcher": sla_watcher, "sla_marks": marks,
+               "min_position_timeout": settings.min_position_timeout,
                "stream_keepalive": settings.stream_keepalive_seconds, "close_streams": close_streams,
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
                       "feed": Provide(lambda: holder["running"].feed, sync_to_thread=False),
+                      "reports": Provide(lambda: Reports(holder["running"].pool, holder["running"].clock or SystemClock()),
+                                         sync_to_thread=False),
                       "parked": Provide(lambda: parked, sync_to_thread=False)},
     )
 

@@ -136,7 +136,7 @@ def _loops(settings: SlaSettings, js: Any, clock: Clock, policy_of: Callable[[st
 
     loops: list[Any] = [
         Wheel(settings.database_url, clock, policy_of, timers_changed, committed, settings.sla_batch),
-        Publisher(settings.database_url, js, outbox_filled),
+        Publisher(settings.database_url, js, outbox_filled, replicas=settings.stream_replicas),
         CommandSender(settings.database_url, intake, commands_added, timers_changed.set),
     ]
     if settings.sla_consume:

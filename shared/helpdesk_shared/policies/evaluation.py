@@ -21,9 +21,11 @@ from helpdesk_shared.policies.model import AutoTransition, CompiledPolicy, Polic
 from helpdesk_shared.policies.releases import ReleaseDate, bind
 from helpdesk_shared.vocabulary import Status
 
-TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply"]
+TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
+                     "follow_up", "development_reaction", "callback"]
 TargetState = Literal["running", "paused", "at_risk", "met", "breached", "unplanned"]
-KINDS: tuple[TargetKind, ...] = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply")
+KINDS: tuple[TargetKind, ...] = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
+                                 "follow_up", "development_reaction", "callback")
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
@@ -66,6 +68,7 @@ class SlaState(msgspec.Struct, frozen=True, kw_only=True):
     reminder_to: Literal["customer", "agent"] | None = None  # whom the next reminder is for
     reopen_until: dt.datetime | None = None
     reopen_open: bool = False
+    untriaged: bool = False  # open, and without the category/priority its resolution target needs (IMC-8)
 
 
 def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime,
@@ -79,12 +82,19 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime,
         policy=policy.id,
         status=ticket.status,
         paused=view.paused,
-        targets=[t for kind in KINDS if (t := view.target(kind))],
+        targets=[t for kind in KINDS if kind in ticket.runs and (t := view.target(kind))],
         next_transition=_next_transition(ticket, policy, calendar),
         **_next_reminder(ticket, policy, calendar, now),
         reopen_until=reopen_until,
         reopen_open=reopen_until is not None and now <= reopen_until,
+        untriaged=_untriaged(ticket, view.compiled),
     )
+
+
+def _untriaged(ticket: TicketTrack, policy: CompiledPolicy) -> bool:
+    """An open ticket whose policy times resolution by category × priority, but has no rule for its own."""
+    return (policy.resolution_by_rule and ticket.status.is_open
+            and policy.rule("resolution", ticket.category, ticket.priority) is None)
 
 
 class _View:

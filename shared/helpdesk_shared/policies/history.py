@@ -30,6 +30,8 @@ _WAITING_ON_CUSTOMER = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTA
 _CLOSED = frozenset({Status.DONE, Status.REJECTED})
 _STATUS_CHANGES = frozenset(kind for kind in TICKET_EVENT_TYPES if issubclass(kind, StatusChange))
 _RETURNS = frozenset({ReturnedToWork, Reopened})
+_STAFF = (Role.AGENT, Role.ADMIN)
+_REACTIONS = ("first_response", "follow_up", "development_reaction")  # what a staff answer meets
 
 
 class Run:
@@ -56,27 +58,53 @@ class TicketTrack:
         self.runs: dict[str, Run] = {}
         self.pauses: list[list[dt.datetime | None]] = []
         self._pausing = frozenset(policy.pause_statuses)
+        self._follow_up, self._replies = policy.follow_up_reaction, policy.reply_counts_as_response
+        self._dev_reaction = Status.IN_DEVELOPMENT in policy.status_reaction
 
     def apply(self, event: TicketFact) -> None:
         """Fold one event into the track."""
         kind = type(event)
         if kind in _STATUS_CHANGES:
             self._move(event.from_status, event.status, event.occurred_at, kind in _RETURNS)
+            if self._follow_up and event.actor.role in _STAFF:
+                self._stop("follow_up", event.occurred_at)  # a staff move answers added information
         elif kind is TicketOpened:
             self.channel, self.category, self.priority = event.channel, event.category, event.priority
             self._move(None, event.status, event.occurred_at, False)
+            if self.policy.callback:
+                self._call_due(self.policy.callback, event.status, event.occurred_at)
         elif kind is CategoryChanged:
             self.category = event.category
         elif kind is PriorityChanged:
             self.priority = event.priority
         elif kind is PlanChanged:
             self.release = event.release  # the release the ticket is promised for (IMC-9), or none
-        elif kind is CommentAdded and self._is_agent_reply(event):
-            self._stop("first_response", event.occurred_at)
+        elif kind is CommentAdded:
+            self._comment(event)
 
-    def _is_agent_reply(self, event: CommentAdded) -> bool:
-        return (self.policy.reply_counts_as_response and event.visibility is Visibility.PUBLIC
-                and event.actor.role in (Role.AGENT, Role.ADMIN))
+    def _comment(self, event: CommentAdded) -> None:
+        """A staff answer meets the reactions, a logged call the callback (IMC-4, KS-6); a
+        customer's added information starts the follow-up reaction (TEL-3)."""
+        role, at = event.actor.role, event.occurred_at
+        if role == Role.CUSTOMER:
+            if self._follow_up and event.visibility is Visibility.PUBLIC and self.status not in _CLOSED:
+                reaction = self.policy.reaction.get(self.channel) if self.channel else None
+                running = self.runs.get("follow_up")
+                if reaction is not None and (running is None or running.stop is not None):
+                    self.runs["follow_up"] = Run(at, self.status, reaction)
+            return
+        if role not in _STAFF:
+            return
+        if event.call:
+            self._stop("callback", at)
+        if self._replies and event.visibility is Visibility.PUBLIC:
+            for kind in _REACTIONS:
+                self._stop(kind, at)
+
+    def _call_due(self, calls: dict[Channel, Duration], status: Status, at: dt.datetime) -> None:
+        """A callback target when the ticket's channel is one the policy calls back on."""
+        if self.channel in calls:
+            self.runs["callback"] = Run(at, status, calls[self.channel])  # type: ignore[index]
 
     def _move(self, old: Status | None, new: Status, at: dt.datetime, returned: bool) -> None:
         if old == new:
@@ -93,7 +121,9 @@ class TicketTrack:
         self.status, self.since = new, at
 
     def _leave(self, old: Status | None, at: dt.datetime) -> None:
-        self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5, TEL-4)
+        self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5)
+        if self._dev_reaction and old == Status.IN_DEVELOPMENT:
+            self._stop("development_reaction", at)  # TEL-4
         if old in _WAITING_ON_CUSTOMER:
             self._stop("acceptance", at)
         elif old == Status.AWAITING_CUSTOMER:
@@ -103,14 +133,17 @@ class TicketTrack:
         runs = self.runs
         if new == Status.NEW:
             runs["first_response"] = Run(at, new)
-        elif new in self.policy.status_reaction:
-            runs["first_response"] = Run(at, new, self.policy.status_reaction[new])
+        elif new in self.policy.status_reaction:  # TEL-4: beside the first response, not over it
+            kind = "development_reaction" if new == Status.IN_DEVELOPMENT else "first_response"
+            runs[kind] = Run(at, new, self.policy.status_reaction[new])
         if new == Status.IN_PROGRESS:
             runs.setdefault("resolution", Run(at, new))  # primary analysis ends here (IMC-8)
         elif new in _WAITING_ON_CUSTOMER:
             self._stop("resolution", at)
             self._stop("remark_fix", at)
             runs["acceptance"] = Run(at, new)
+            if self.policy.solution_callback:
+                self._call_due(self.policy.solution_callback, new, at)  # KS-6: the solution by phone
         elif new == Status.AWAITING_CUSTOMER:
             runs["customer_reply"] = Run(at, new)
         elif new in _CLOSED:

@@ -122,7 +122,11 @@ class Policy(_Rule, frozen=True, kw_only=True):
     channels: list[Channel] = []  # empty: every channel registers requests
     targets: list[TargetRule] = []
     reaction: dict[Channel, Duration] = {}  # first-response time per channel (TEL-3)
-    status_reaction: dict[Status, Duration] = {}  # reaction on entering a status (TEL-4)
+    status_reaction: dict[Status, Duration] = {}  # reaction on entering a status (TEL-4: in_development)
+    follow_up_reaction: bool = False  # information a customer adds gets the channel's reaction (TEL-3)
+    callback: dict[Channel, Duration] = {}  # a request by this channel is called back within (IMC-4)
+    solution_callback: dict[Channel, Duration] = {}  # its solution is delivered by a call within (KS-6)
+    mail_processing_started: bool = False  # the requester is mailed when processing starts (TEL-6)
     reply_counts_as_response: bool = False  # an agent's public comment meets first_response
     pause_statuses: list[Status] = []  # the executor's clocks stop here (KS-4)
     transitions: list[AutoTransition] = []
@@ -139,6 +143,11 @@ class Policy(_Rule, frozen=True, kw_only=True):
         for status in self.pause_statuses:
             if not status.is_open:
                 raise ValueError(f"pause_statuses: {status.value!r} is not an open status")
+
+    @property
+    def resolution_by_rule(self) -> bool:
+        """Whether a ticket's resolution target depends on its category and priority (IMC-8)."""
+        return any(rule.resolution or rule.resolution_release for rule in self.targets)
 
     def rule_for(self, kind: str, category: Category | None, priority: Priority) -> TargetRule | None:
         """The most specific target rule that sets ``kind`` (or its release) for a ticket."""
@@ -160,6 +169,7 @@ class CompiledPolicy:
         self.calendar = BusinessCalendar(policy.calendar)
         self._rules: dict[tuple[str, Category | None, Priority], TargetRule | None] = {}
         self.memo: dict[tuple, tuple] = {}  # the evaluation's per-key answers
+        self.resolution_by_rule = policy.resolution_by_rule
 
     def rule(self, kind: str, category: Category | None, priority: Priority) -> TargetRule | None:
         """``Policy.rule_for``, computed once per key."""

@@ -51,7 +51,8 @@ _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
     Ticket.ServiceChanged: (pub.ServiceChanged, ("service",)),
     Ticket.AssigneesChanged: (pub.AssigneesChanged, ("responsible_id", "owner_id", "department")),
     Ticket.PlanChanged: (pub.PlanChanged, ("planned_date", "planned_minutes", "release")),
-    Ticket.CommentAdded: (pub.CommentAdded, ("comment_id", "body", "visibility", "attachments", "message_id")),
+    Ticket.CommentAdded: (pub.CommentAdded, ("comment_id", "body", "visibility", "attachments", "message_id",
+                                                   "call")),
     Ticket.TimeLogged: (pub.TimeLogged, ("entry_id", "minutes", "billed_minutes", "billable", "note")),
 }
 

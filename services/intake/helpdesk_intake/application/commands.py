@@ -141,6 +141,7 @@ class ChangeRelease(Command):
 class AddComment(Command):
     body: LongText
     visibility: Visibility = Visibility.PUBLIC
+    call: bool = False  # staff: the comment logs a phone call with the customer (IMC-4, KS-6)
 
 
 class AttachFiles(Command):

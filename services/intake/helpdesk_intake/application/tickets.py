@@ -68,7 +68,8 @@ class TicketService(IntakeService):
             ticket = self.visible_ticket(request.principal, ticket_id)
             attachments = files() if files else ()
             ticket.add_comment(ctx, self._rules(ticket), comment_id=str(new_id()), body=command.body,
-                               visibility=command.visibility, attachments=attachments)
+                               visibility=command.visibility, attachments=attachments,
+                               call=getattr(command, "call", False))
             body = ticket_answer(ticket)
             if attachments:
                 body["attachments"] = msgspec.to_builtins(attachments)

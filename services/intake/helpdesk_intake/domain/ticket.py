@@ -115,6 +115,7 @@ class Ticket(Aggregate):
         visibility: str
         attachments: tuple[Attachment, ...] = ()
         message_id: str | None = None
+        call: bool = False  # staff logged a phone call with the customer (IMC-4, KS-6)
 
         def apply(self, ticket: Ticket) -> None:
             ticket.comment_count += 1
@@ -260,16 +261,21 @@ class Ticket(Aggregate):
 
     def add_comment(
         self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility,
-        attachments: tuple[Attachment, ...] = (), message_id: str | None = None,
+        attachments: tuple[Attachment, ...] = (), message_id: str | None = None, call: bool = False,
     ) -> None:
-        """Add a comment; a customer's public reply moves a ticket that waits on them (MED-6, MED-7, KS-4)."""
+        """Add a comment; a customer's public reply moves a ticket that waits on them (MED-6, MED-7, KS-4).
+
+        ``call``: staff log a phone call with the customer, which meets a callback target (IMC-4, KS-6).
+        """
         if not body.strip():
             raise InvalidInput("body is required", field="body")
         if visibility is Visibility.INTERNAL and not ctx.is_staff:
             raise NotPermitted("customers cannot write internal comments")
+        if call and not ctx.is_staff:
+            raise NotPermitted("only staff log calls")
         self.trigger_event(
             self.CommentAdded, comment_id=comment_id, body=body, visibility=visibility.value,
-            attachments=attachments, message_id=message_id, **ctx.event_fields(),
+            attachments=attachments, message_id=message_id, call=call, **ctx.event_fields(),
         )
         if ctx.role is not Role.CUSTOMER or visibility is not Visibility.PUBLIC:
             return

@@ -29,6 +29,14 @@ class PolicyWindows:
         until = rule.acceptance.after(calendar_of(policy), at)
         return until.astimezone(ZoneInfo(policy.calendar.timezone))
 
+    def solution_by_call(self, view: TicketView) -> bool:
+        policy = self._policies.get(view.policy or "")
+        return policy is not None and view.channel in policy.solution_callback
+
+    def mails_processing_started(self, view: TicketView) -> bool:
+        policy = self._policies.get(view.policy or "")
+        return policy is not None and policy.mail_processing_started
+
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         known = self._policies.get(policy or "")
         return at.astimezone(ZoneInfo(known.calendar.timezone) if known else dt.UTC)

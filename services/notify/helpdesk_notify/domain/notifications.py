@@ -3,8 +3,10 @@
 The customer side hears about registration (TEL-6, END-2), questions (END-4), the
 solution and its acceptance window, closes and rejections with their reason (END-4:
 an automatic close lists what was done so far) and the staff's public comments.
-The solution goes back by mail whatever the channel the ticket came by (KS-6: an
-email ticket's solution by email). The staff side hears the customer's comments,
+The requester hears when processing starts where the policy says so (TEL-6). The solution goes back by the
+channel the ticket came by (KS-6): by mail, except where the policy delivers a phone
+request's solution by a call — then the staff side is asked to call (its ``callback``
+target runs in the SLA) and the customer gets no mail as if the request came by mail. The staff side hears the customer's comments,
 returns and withdrawals. Internal comments never reach customers, and nobody is
 mailed about their own action (except the acknowledgement, TEL-6). SLA facts are
 decided in ``sla_notices``, inbound-mail outcomes in ``mail_notices``.
@@ -39,6 +41,14 @@ class Windows(Protocol):
 
     def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None: ...
 
+    def solution_by_call(self, view: TicketView) -> bool:
+        """Whether the policy delivers this ticket's solution by a phone call (KS-6)."""
+        ...
+
+    def mails_processing_started(self, view: TicketView) -> bool:
+        """Whether the policy tells the requester when processing starts (TEL-6)."""
+        ...
+
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         """``at`` in the policy's time zone (its business calendar's); UTC for an unknown policy."""
         ...
@@ -47,6 +57,12 @@ class Windows(Protocol):
 class NoWindows:
     def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None:
         return None
+
+    def solution_by_call(self, view: TicketView) -> bool:
+        return False
+
+    def mails_processing_started(self, view: TicketView) -> bool:
+        return False
 
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         return at.astimezone(dt.UTC)
@@ -63,8 +79,12 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
             answers = {"in_reply_to": view.origin_message_id} if view.origin_message_id else {}
             wanted.append((customer, ACKNOWLEDGEMENT, {"description": fact.description, **answers,
                                                         **_attachments(fact.attachments)}))
+        case ev.Accepted() if windows.mails_processing_started(view):
+            wanted.append((customer, "processing_started", {}))  # TEL-6
         case ev.ClarificationRequested():
             wanted.append((customer, "clarification_requested", {"question": fact.comment}))
+        case ev.SolutionProposed() | ev.MarkedReadyToInstall() if windows.solution_by_call(view):
+            wanted.append((staff, "solution_callback", {"solution": fact.comment}))  # KS-6
         case ev.SolutionProposed() | ev.MarkedReadyToInstall():
             until = windows.acceptance_until(view, fact.occurred_at)
             template = "solution_proposed" if isinstance(fact, ev.SolutionProposed) else "ready_to_install"

@@ -6,6 +6,8 @@
   nobody holds. A ticket already closed when the fact arrives (the close raced the
   timer) mails nobody. The due time is told in the policy's time zone, the one its
   business calendar counts in.
+- ``at_risk`` of a deadline that is the customer's own (``acceptance``, ``customer_reply``)
+  goes to the customer instead (IMC-8: the party that will miss a deadline warns the other).
 - ``reminder_due`` for the customer while the ticket awaits them (END-4: weekly) goes to
   the requester, repeating the question that was asked.
 - ``target_set``, ``paused``, ``resumed``, ``met`` and ``transition_due`` mail nobody: an
@@ -17,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk_shared import sla_events as sla
+from helpdesk_shared.policies.history import CUSTOMER_SIDE
 from helpdesk_shared.vocabulary import Status
 
 from helpdesk_notify.domain.notifications import NoWindows, Notification, Windows, notifications
@@ -31,6 +34,10 @@ def decide_sla(event: sla.SlaCloudEvent, view: TicketView, staff: Staff | None =
     """The notifications an SLA fact causes, given the ticket's view when it arrives."""
     fact = event.data  # type: ignore[attr-defined]
     match fact:
+        case sla.AtRisk() if view.status.is_open and fact.kind in CUSTOMER_SIDE:
+            due = windows.local(fact.policy, fact.due_at).isoformat()
+            return notifications(event, view, [(view.customer_side, "sla_at_risk_customer",
+                                                {"kind": fact.kind, "due_at": due})])
         case sla.AtRisk() | sla.Breached() if view.status.is_open:
             template = "sla_at_risk" if isinstance(fact, sla.AtRisk) else "sla_breached"
             escalated, holders = _holders(view, staff or Staff())

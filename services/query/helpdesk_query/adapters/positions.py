@@ -1,5 +1,9 @@
 """Helpdesk-Min-Position: wait, without polling, until the read model has applied a position.
 
+Also the SLA side (CONTRACT §4): ``SlaMarks`` follows the SLA's mark, and a second
+``PositionWatcher`` the SLA projection's stream sequence, so a read also waits for the
+deadlines its position caused.
+
 The projector in the same process reports each commit directly (``advance``); a
 projector in another process is heard through PostgreSQL LISTEN/NOTIFY, which it
 sends in the same transaction as its rows. Waiters are futures keyed by the
@@ -15,10 +19,13 @@ import itertools
 import logging
 from typing import Any
 
+import msgspec
 import psycopg
 from nats.js import JetStreamContext
 
 from helpdesk_shared import subjects
+from helpdesk_shared.sla_marks import SLA_KEY as SLA_MARK_KEY
+from helpdesk_shared.sla_marks import SlaMark, follow_marks, open_marks
 from helpdesk_shared.stream import last_position, last_store_position
 
 from helpdesk_query.adapters.schema import CONTROL, POSITION_CHANNEL
@@ -27,9 +34,14 @@ log = logging.getLogger("helpdesk.query.positions")
 
 
 class PositionWatcher:
-    """The highest position known applied, and the readers waiting for a higher one."""
+    """The highest position known applied, and the readers waiting for a higher one.
 
-    def __init__(self) -> None:
+    By default it follows the ticket projection; ``channel`` and ``tracked`` name another
+    (the SLA projection's stream sequence: NOTIFY channel, and ``table.column`` read on connect).
+    """
+
+    def __init__(self, channel: str = POSITION_CHANNEL, tracked: str = f"{CONTROL}.tracking.position") -> None:
+        self._channel, self._tracked = channel, tracked.rsplit(".", 1)
         self.position = 0
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._tie = itertools.count()
@@ -61,7 +73,7 @@ class PositionWatcher:
         while not stopping.is_set():
             try:
                 async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {POSITION_CHANNEL}")
+                    await conn.execute(f"LISTEN {self._channel}")
                     await self._read_tracking(conn)
                     while not stopping.is_set():  # wake twice a second to notice a shutdown
                         async for notify in conn.notifies(timeout=0.5):
@@ -73,7 +85,8 @@ class PositionWatcher:
 
     async def _read_tracking(self, conn: psycopg.AsyncConnection[Any]) -> None:
         with contextlib.suppress(psycopg.errors.UndefinedTable):
-            row = await (await conn.execute(f"SELECT position FROM {CONTROL}.tracking")).fetchone()
+            table, column = self._tracked
+            row = await (await conn.execute(f"SELECT {column} FROM {table}")).fetchone()
             if row:
                 self.advance(int(row[0]))
 
@@ -88,3 +101,44 @@ async def covered_by_stream(js: JetStreamContext, applied: int, position: int) -
     if await last_position(js, subjects.ALL_TICKET_EVENTS) > applied:
         return False
     return await last_store_position(js) >= position
+
+
+class SlaMarks:
+    """The SLA's newest mark (``helpdesk_shared.sla_marks``) and the readers waiting for it to pass a position.
+
+    ``seen`` stays False in a deployment whose SLA service never published one: then there
+    are no SLA facts to wait for.
+    """
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.stream_seq = 0  # the stream sequence the SLA's facts reach at the newest mark
+        self.positions = PositionWatcher()
+        self._kv: Any = None
+
+    def take(self, mark: SlaMark) -> None:
+        self.seen = True
+        self.stream_seq = max(self.stream_seq, mark.stream_seq)  # before waking anyone for its position
+        self.positions.advance(mark.position)
+
+    async def follow(self, js: JetStreamContext, replicas: int, stopping: asyncio.Event) -> None:
+        """Follow the mark until ``stopping`` is set."""
+        try:
+            self._kv = await open_marks(js, replicas)
+            task = asyncio.create_task(follow_marks(self._kv, self.take))
+        except Exception as error:  # noqa: BLE001 - without NATS there is no mark; reads are not held for it
+            log.warning("cannot follow the SLA mark (%s)", error)
+            return
+        await stopping.wait()
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+    async def refresh(self) -> None:
+        """Read the mark directly (a waiting read's probe, should the watch have missed one)."""
+        if self._kv is None:
+            return
+        with contextlib.suppress(Exception):
+            entry = await self._kv.get(SLA_MARK_KEY)
+            if entry.value:
+                self.take(msgspec.json.decode(entry.value, type=SlaMark))

@@ -25,6 +25,7 @@ from helpdesk_shared.migrations import Migration, Migrations
 
 CONTROL = "query"
 POSITION_CHANNEL = "helpdesk_query_position"
+SLA_POSITION_CHANNEL = "helpdesk_query_sla_position"  # the SLA projection's stream sequence, on commit
 
 TICKET_COLUMNS = (
     "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",

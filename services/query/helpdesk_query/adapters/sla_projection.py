@@ -11,7 +11,7 @@ import psycopg
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.parking import Parking, Rejected, StreamMessage
 
-from helpdesk_query.adapters.schema import CONTROL
+from helpdesk_query.adapters.schema import CONTROL, SLA_POSITION_CHANNEL
 from helpdesk_query.domain.sla import SlaView, evolve
 
 _view = msgspec.json.Decoder(SlaView)
@@ -49,6 +49,9 @@ class SlaProjection:
 
     async def advance(self, conn: psycopg.AsyncConnection[Any], stream_seq: int, position: int | None) -> None:
         await conn.execute(f"UPDATE {CONTROL}.sla_tracking SET stream_seq = greatest(stream_seq, %s)", (stream_seq,))
+        # delivered on commit: reads waiting for an SLA mark (Helpdesk-Min-Position) wake up
+        await conn.execute(f"SELECT pg_notify(%s, stream_seq::text) FROM {CONTROL}.sla_tracking",
+                           (SLA_POSITION_CHANNEL,))
 
 
 def _decoded(msg: StreamMessage) -> sla.SlaCloudEvent:

@@ -17,7 +17,8 @@ import msgspec
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.calendar import BusinessCalendar
 
-KINDS = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply")
+KINDS = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
+         "follow_up", "development_reaction", "callback")
 
 
 class TargetView(msgspec.Struct, kw_only=True):
@@ -39,6 +40,7 @@ class SlaView(msgspec.Struct, kw_only=True):
     paused_at: dt.datetime | None = None
     sequence: int = 0  # the last SLA fact folded in (the SLA service's outbox position)
     targets: dict[str, TargetView] = {}
+    untriaged: bool = False  # no resolution target until category and priority name one (IMC-8)
 
 
 def evolve(view: SlaView | None, fact: sla.SlaFact, sequence: int) -> SlaView:
@@ -47,8 +49,12 @@ def evolve(view: SlaView | None, fact: sla.SlaFact, sequence: int) -> SlaView:
     if sequence <= view.sequence:
         return view
     targets = dict(view.targets)
-    paused, paused_at = view.paused, view.paused_at
+    paused, paused_at, untriaged = view.paused, view.paused_at, view.untriaged
     match fact:
+        case sla.Untriaged():
+            untriaged = True
+        case sla.Triaged():
+            untriaged = False
         case sla.Paused(occurred_at=at):
             paused, paused_at = True, at
         case sla.Resumed():
@@ -63,7 +69,8 @@ def evolve(view: SlaView | None, fact: sla.SlaFact, sequence: int) -> SlaView:
                 breached=fact.breached or targets[fact.kind].breached)
         case sla.Breached() if fact.kind in targets:
             targets[fact.kind] = msgspec.structs.replace(targets[fact.kind], breached=True)
-    return SlaView(policy=fact.policy, paused=paused, paused_at=paused_at, sequence=sequence, targets=targets)
+    return SlaView(policy=fact.policy, paused=paused, paused_at=paused_at, sequence=sequence, targets=targets,
+                   untriaged=untriaged)
 
 
 def fold(facts: Iterable[tuple[sla.SlaFact, int]], until: dt.datetime | None = None) -> SlaView | None:
@@ -81,11 +88,12 @@ def fold(facts: Iterable[tuple[sla.SlaFact, int]], until: dt.datetime | None = N
 
 def present(view: SlaView | None, policy: str | None, calendar: BusinessCalendar | None,
             now: dt.datetime) -> dict[str, Any]:
-    """``{policy, paused, targets: [{kind, due_at, remaining_seconds, state}]}`` at ``now``."""
+    """``{policy, paused, untriaged, targets: [{kind, due_at, remaining_seconds, state}]}`` at ``now``."""
     if view is None:
-        return {"policy": policy, "paused": False, "targets": []}
+        return {"policy": policy, "paused": False, "untriaged": False, "targets": []}
     targets = [_target(kind, view.targets[kind], view, calendar, now) for kind in KINDS if kind in view.targets]
-    return {"policy": view.policy or policy, "paused": view.paused, "targets": targets}
+    return {"policy": view.policy or policy, "paused": view.paused, "untriaged": view.untriaged,
+            "targets": targets}
 
 
 def _target(kind: str, target: TargetView, view: SlaView, calendar: BusinessCalendar | None,

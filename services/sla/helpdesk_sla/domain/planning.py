@@ -39,6 +39,7 @@ class Announced(msgspec.Struct, kw_only=True):
 
     paused: bool = False
     targets: dict[str, Known] = {}
+    untriaged: bool = False
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime)
     common = _common(ref, at)
     if state.paused != before.paused:
         facts.append((sla.Paused if state.paused else sla.Resumed)(**common))
+    if state.untriaged != before.untriaged:
+        facts.append((sla.Untriaged if state.untriaged else sla.Triaged)(**common))
     targets = dict(before.targets)
     for target in state.targets:
         known = targets.get(target.kind)
@@ -105,7 +108,7 @@ def observe(before: Announced, state: SlaState, ref: TicketRef, at: dt.datetime)
                                          at_risk=False if fresh else known.at_risk,  # type: ignore[union-attr]
                                          breached=False if fresh else known.breached,  # type: ignore[union-attr]
                                          release=_release(target), release_id=target.release_id)
-    return Announced(paused=state.paused, targets=targets), facts
+    return Announced(paused=state.paused, targets=targets, untriaged=state.untriaged), facts
 
 
 def _release(target: Target) -> str | None:
@@ -162,7 +165,7 @@ def fire(before: Announced, timer: Timer, ref: TicketRef, status: Status
             fact = sla.Breached(**common, kind=target, due_at=known.due_at)  # type: ignore[arg-type]
         else:
             return before, [], None
-        return Announced(paused=before.paused, targets={**before.targets, target: changed}), [fact], None
+        return msgspec.structs.replace(before, targets={**before.targets, target: changed}), [fact], None
     if kind == "reminder":
         if status != timer.status:
             return before, [], None

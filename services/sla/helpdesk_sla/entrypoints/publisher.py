@@ -5,6 +5,11 @@ transaction that made them), and nothing recorded stays unpublished (a row is
 deleted only after the stream acknowledged it; ``Nats-Msg-Id`` = the fact's id
 makes a republish after a crash a no-op). One publisher at a time (an advisory
 lock) keeps each ticket's facts in outbox order.
+
+After each round that drains the outbox it records the SLA mark
+(``helpdesk_shared.sla_marks``): the consumer's tracked ticket position, read before
+the outbox, and the stream sequence the published facts reached. Query waits on it
+for read-your-writes deadlines.
 """
 
 from __future__ import annotations
@@ -16,13 +21,18 @@ from typing import Any
 
 import psycopg
 from nats.js import JetStreamContext
+from nats.js.api import PubAck
+from nats.js.errors import NotFoundError
 from opentelemetry import trace
 from prometheus_client import Counter
 
 from helpdesk_shared.events import CONTENT_TYPE
+from helpdesk_shared import subjects
 from helpdesk_shared.locked_loop import LockedLoop
+from helpdesk_shared.sla_marks import SlaMark, open_marks, put_mark
 from helpdesk_shared.telemetry import context_from, inject_into
 
+from helpdesk_sla.adapters import store
 from helpdesk_sla.adapters.schema import SCHEMA
 
 log = logging.getLogger("helpdesk.sla.publisher")
@@ -39,35 +49,57 @@ class Publisher(LockedLoop):
     standby_pause = 1.0
 
     def __init__(self, conninfo: str, js: JetStreamContext, wake: asyncio.Event, batch: int = 1000,
-                 interval: float = 0.2) -> None:
+                 interval: float = 0.2, replicas: int = 1) -> None:
         super().__init__(conninfo)
         self._js, self._wake, self._batch, self._interval = js, wake, batch, interval
+        self._replicas = replicas
+        self._seq: int | None = None  # the stream sequence the published facts reach
+        self._marked: SlaMark | None = None
 
     def stop(self) -> None:
         super().stop()
         self._wake.set()
 
     async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        kv = await open_marks(self._js, self._replicas)
+        # on taking the lock: what another publisher published meanwhile is on the stream too
+        self._seq = max(self._seq or 0, await self._last_fact_seq())
         while not self._stopping.is_set():
-            if not await self._publish_batch(conn):
+            if not await self._publish_batch(conn, kv):
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._interval)
 
-    async def _publish_batch(self, conn: psycopg.AsyncConnection[Any]) -> int:
+    async def _publish_batch(self, conn: psycopg.AsyncConnection[Any], kv: Any) -> int:
         self._wake.clear()
+        position, _ = await store.tracking(conn)  # read first: the facts it caused are in the outbox by now
         cursor = await conn.execute(
             f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
         rows = await cursor.fetchall()
-        if not rows:
-            return 0
-        # Sent in order on one connection, so the stream keeps each ticket's order.
-        await asyncio.gather(*(self._publish(*row) for row in rows))
-        await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
-        PUBLISHED.inc(len(rows))
+        if rows:
+            # Sent in order on one connection, so the stream keeps each ticket's order.
+            acks = await asyncio.gather(*(self._publish(*row) for row in rows))
+            await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
+            PUBLISHED.inc(len(rows))
+            self._seq = max([self._seq or 0, *(ack.seq for ack in acks)])
+        if len(rows) < self._batch:  # drained: every fact caused up to ``position`` is on the stream
+            await self._mark(kv, SlaMark(position, self._seq or 0))
         return len(rows)
 
-    async def _publish(self, oid: int, subject: str, payload: bytes, traceparent: str | None) -> None:
+    async def _mark(self, kv: Any, mark: SlaMark) -> None:
+        if mark != self._marked:
+            await put_mark(kv, mark)
+            self._marked = mark
+
+    async def _last_fact_seq(self) -> int:
+        """The stream sequence of the newest SLA fact already on the stream (0: none)."""
+        try:
+            return int((await self._js.get_last_msg(subjects.STREAM, f"{subjects.SLA_PREFIX}.>")).seq or 0)
+        except NotFoundError:
+            return 0
+
+    async def _publish(self, oid: int, subject: str, payload: bytes, traceparent: str | None) -> PubAck:
         """Publish one fact, in the trace of the ticket event (or timer) that caused it."""
         with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
                                           kind=trace.SpanKind.PRODUCER):
-            await self._js.publish(subject, bytes(payload), headers=inject_into({"Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE}))
+            return await self._js.publish(subject, bytes(payload),
+                                          headers=inject_into({"Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE}))

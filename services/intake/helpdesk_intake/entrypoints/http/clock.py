@@ -3,7 +3,9 @@
 Only with ``HELPDESK_CLOCK=simulated``; otherwise both answer 404. A move writes the
 shared instant (``helpdesk_shared.clock_sync``) and then waits, bounded, until the
 SLA service reports every timer due by then fired and its command applied, and the
-SLA has seen every ticket event in the store (so the commands' own effects too).
+SLA has seen every ticket event in the store (so the commands' own effects too), and then
+until every durable consumer of the stream (query's projections, notify) has caught up, so
+a read after ``settled`` is current without a position.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +39,7 @@ class ClockAdmin:
 
     clock: SharedClock | None
     last_ticket_position: Callable[[], int]
+    consumers_caught_up: Callable[[], Awaitable[bool]] | None = None
     settle_timeout: float = 60.0
 
     async def state(self) -> dict[str, Any]:
@@ -61,7 +64,9 @@ class ClockAdmin:
         report = await clock.settled()
         if report is None or report.now < now:
             return False
-        return report.position >= await asyncio.to_thread(self.last_ticket_position)
+        if report.position < await asyncio.to_thread(self.last_ticket_position):
+            return False
+        return self.consumers_caught_up is None or await self.consumers_caught_up()
 
     def _require(self) -> SharedClock:
         if self.clock is None:

@@ -1,4 +1,5 @@
-"""Read-your-writes: ``Helpdesk-Min-Position: <n>`` holds a read until the read model has applied n."""
+"""Read-your-writes: ``Helpdesk-Min-Position: <n>`` holds a read until the read model has applied n,
+and the SLA facts n caused (the SLA's mark has passed n and the SLA projection has applied them)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,26 @@ async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
             raise Problem(504, "timeout", f"the read model has not reached position {position} within "
                           f"{state.min_position_timeout:g} s (it is at {state.watcher.position})",
                           position=state.watcher.position)
+    await _wait_for_sla(state, min(position, state.watcher.position), deadline)
+
+
+async def _wait_for_sla(state: Any, position: int, deadline: float) -> None:
+    """Hold the read until the SLA facts of every ticket event up to ``position`` are in the sla blocks.
+
+    ``position`` is the newest ticket position the read needs (below n when n is a position of no
+    ticket event). Without an SLA service (no mark ever published) there is nothing to wait for.
+    """
+    marks = state.sla_marks
+    if not marks.seen:
+        return
+    loop = asyncio.get_running_loop()
+    while not await marks.positions.wait_for(position, max(0.0, min(PROBE_SECONDS, deadline - loop.time()))):
+        if loop.time() >= deadline:
+            raise Problem(504, "timeout", f"the SLA facts of position {position} are not in the read model within "
+                          f"{state.min_position_timeout:g} s (the SLA has published up to {marks.positions.position})",
+                          position=state.watcher.position)
+        await marks.refresh()  # should the watch have missed a mark (a NATS reconnect)
+    if not await state.sla_watcher.wait_for(marks.stream_seq, max(0.0, deadline - loop.time())):
+        raise Problem(504, "timeout", f"the SLA facts of position {position} are not in the read model within "
+                      f"{state.min_position_timeout:g} s (projected up to stream sequence {state.sla_watcher.position})",
+                      position=state.watcher.position)

@@ -22,6 +22,7 @@ from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http import download
 from helpdesk_query.entrypoints.http.backlog import BacklogReport
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
+from helpdesk_query.entrypoints.http.reports import ReportQueries
 from helpdesk_query.entrypoints.http.schemas import event_data_schema
 from helpdesk_query.entrypoints.http.stream import ChangeStream
 
@@ -153,4 +154,4 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
 
 # parameters whose values the OpenAPI document lists
 ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}
-CONTROLLERS = [TicketQueries, EventExport, ChangeStream, BacklogReport, event_data_schema]
+CONTROLLERS = [TicketQueries, EventExport, ChangeStream, BacklogReport, ReportQueries, event_data_schema]
