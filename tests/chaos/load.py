@@ -72,6 +72,8 @@ class Load:
                     kind = self._random.choice(KINDS)
                     ticket = self._random.choice(self._tickets) if self._tickets else None
                     n = len(self.acks) + self.sent
+                if kind in ("comment", "accept") and ticket is None:
+                    kind = "open"  # nothing to comment on or accept yet (recorded as what was sent)
                 try:
                     response, ticket_id = self._send(client, kind, ticket, n)
                 except httpx.TransportError as error:  # refused, reset or timed out: no answer
@@ -89,8 +91,6 @@ class Load:
     def _send(self, client: httpx.Client, kind: str, ticket: str | None,
               n: int) -> tuple[httpx.Response, str | None]:
         desk = self.desk
-        if kind in ("comment", "accept") and ticket is None:
-            kind = "open"
         if kind == "open":
             body = {"subject": f"Chaos {n}", "description": "Steady load."}
             return client.post("/v1/tickets", json=body, headers=desk.customer), None
