@@ -10,12 +10,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from helpdesk_devstack import SmtpCatcher, free_port
 
 from tests.support import servers
 from tests.support.processes import Services, base_env
 
 SERVICES_KEY = pytest.StashKey[Services]()
+# Property tests check properties, not speed (benchmarks do that): under parallel workers a
+# single example may take longer than hypothesis' default 200 ms deadline without anything wrong.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 PORTS_PER_WORKER = 2500  # worker N draws ports from 10000 + N*2500, below the kernel's ephemeral range
 
 
