@@ -84,8 +84,9 @@ CASES = [(s, r, sc) for s in Status for r in Role for sc in SCENARIOS]
 def test_allowed_actions_equal_what_intake_accepts(status: Status, role: Role,
                                                     scenario: tuple[str | None, str, dt.datetime]) -> None:
     policy, category, now = scenario
+    delivered = DONE_AT if status in (Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL, Status.DONE) else None
     offered = actions_for(role, status, Category(category), PRESETS.get(policy or ""), now,
-                          DONE_AT if status is Status.DONE else None)
+                          delivered, DONE_AT if status is Status.DONE else None)
     assert set(offered) == _accepted_by_intake(status, role, policy, category, now)
 
 
@@ -94,6 +95,9 @@ def test_allowed_actions_follow_med9_and_ks8() -> None:
     assert "send_to_development" not in actions_for(Role.AGENT, Status.IN_PROGRESS, Category.ERROR, medis, DONE_AT)
     assert "send_to_development" in actions_for(Role.AGENT, Status.IN_PROGRESS, Category.IMPROVEMENT, medis, DONE_AT)
     soon, late = DONE_AT + dt.timedelta(hours=1), DONE_AT + dt.timedelta(days=60)
-    assert actions_for(Role.CUSTOMER, Status.DONE, Category.ERROR, ks, soon, DONE_AT) == ["return_to_work"]
-    assert actions_for(Role.CUSTOMER, Status.DONE, Category.ERROR, ks, late, DONE_AT) == []
+    assert actions_for(Role.CUSTOMER, Status.DONE, Category.ERROR, ks, soon, DONE_AT, DONE_AT) == ["return_to_work"]
+    assert actions_for(Role.CUSTOMER, Status.DONE, Category.ERROR, ks, late, DONE_AT, DONE_AT) == []
+    # KS-8 from the delivery: still in testing after the window, the customer may only accept
+    testing = actions_for(Role.CUSTOMER, Status.CUSTOMER_TESTING, Category.ERROR, ks, late, DONE_AT)
+    assert "return_to_work" not in testing and "accept_solution" in testing
     assert actions_for(Role.AUDITOR, Status.NEW, None, None, DONE_AT) == []
