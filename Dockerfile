@@ -45,7 +45,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /home/helpdesk
 # Numeric so Kubernetes can verify runAsNonRoot.
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004 2526
+EXPOSE 8001 8002 8003 8004 8005 2526
 # One check for every process: it finds the helpdesk process in the container and asks what
 # that one serves (GET /healthz, or a TCP connect for `smtp`; the relay: alive while running).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

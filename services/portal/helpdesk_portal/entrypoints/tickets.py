@@ -49,7 +49,7 @@ async def file_ticket(request: Request[Any, Any, Any], user: User, api: Api) -> 
     form = await request.form()
     fields = {k: str(form.get(k, "")).strip() for k in
               ("subject", "description", "category", "priority", "customer_id", "requester_id")}
-    body: dict[str, Any] = {k: v for k, v in fields.items() if v}
+    body: dict[str, Any] = {k: v for k, v in fields.items() if v or k in ("subject", "description")}
     body["channel"] = "phone" if user.staff else "portal"
     try:
         opened = await _open(api, user, body)

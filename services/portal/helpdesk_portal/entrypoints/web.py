@@ -88,7 +88,7 @@ def api_refused(request: Request[Any, Any, Any], error: ApiError) -> Response[An
 def explain(request: Request[Any, Any, Any], error: ApiError) -> dict[str, str]:
     """A refusal in the user's language: what went wrong in general, and the API's detail."""
     _ = i18n.translations(language(request)).gettext
-    general = {404: _("Not found."), 403: _("You may not do that."), 409: _("This cannot be done now."),
+    general = {400: _("Please check the form."), 404: _("Not found."), 403: _("You may not do that."), 409: _("This cannot be done now."),
                412: _("Someone changed this meanwhile; look again."), 413: _("The files are too large."),
                422: _("Please check the form."), 429: _("Too many attempts; wait a moment."),
                503: _("The service desk is not answering; try again shortly.")}
