@@ -113,6 +113,11 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
     action = next(p for p in intake["/v1/tickets/{ticket_id}/actions/{action}"]["post"]["parameters"]
                   if p["name"] == "action")
     assert {"accept", "propose_solution", "reject"} <= set(action["schema"]["enum"])
+    stream = query["/v1/stream"]["get"]
+    assert list(stream["responses"]["200"]["content"]) == ["text/event-stream"]
+    assert "Last-Event-ID" in headers_of(stream) and "Retry-After" in stream["responses"]["503"]["headers"]
+    backlog = query["/v1/reports/backlog"]["get"]["responses"]["200"]["content"]
+    assert {"application/json", "text/csv"} <= set(backlog)
     status = next(p for p in query["/v1/tickets"]["get"]["parameters"] if p["name"] == "status")
     items = next(branch["items"] for branch in status["schema"]["oneOf"] if branch.get("type") == "array")
     assert "awaiting_customer" in items["enum"]

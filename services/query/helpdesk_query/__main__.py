@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Callable
+from types import FrameType
 
 import uvicorn
 
@@ -14,6 +17,22 @@ from helpdesk_shared.migrations import MissingPrivilege, SchemaNotMigrated
 from helpdesk_shared.settings import from_env
 
 from helpdesk_query.settings import QuerySettings
+
+
+class StreamClosingServer(uvicorn.Server):
+    """uvicorn, ending the open event streams as soon as it is told to stop.
+
+    Otherwise the server would wait for those endless responses until its graceful timeout.
+    """
+
+    def __init__(self, config: uvicorn.Config, close_streams: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._close_streams = close_streams
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        with contextlib.suppress(RuntimeError):  # no running loop: nothing is streaming
+            asyncio.get_running_loop().call_soon_threadsafe(self._close_streams)
+        super().handle_exit(sig, frame)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -27,8 +46,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         from helpdesk_query.bootstrap import create_app
 
-        uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.query_port,
-                    log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+        app = create_app(settings)
+        config = uvicorn.Config(app, host=settings.bind_host, port=settings.query_port,
+                                log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+        StreamClosingServer(config, app.state.close_streams).run()
     elif args.command == "project":
         from helpdesk_query.bootstrap import run_projector
 

@@ -21,13 +21,17 @@ from helpdesk_shared import sla_events as sla
 from helpdesk_shared import subjects
 from helpdesk_shared.calendar import BusinessCalendar
 from helpdesk_shared.clock import Clock, SystemClock
-from helpdesk_shared.vocabulary import Role, Visibility
+from helpdesk_shared.policies import Policy
+from helpdesk_shared.vocabulary import Role, Status, Visibility
+from helpdesk_shared.workflow import WORKFLOW, Action
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid_ticket_id
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
+from helpdesk_query.domain import backlog
+from helpdesk_query.domain.actions import actions_for, done_at
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.sla import fold as fold_sla
 from helpdesk_query.domain.sla import present as sla_block
@@ -111,12 +115,14 @@ class Queries:
     """List, detail, as_of, history, attachments and export."""
 
     def __init__(self, readmodel: ReadModel, stream: EventStream, files: AttachmentStore,
-                 clock: Clock | None = None, calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
+                 clock: Clock | None = None, calendars: Mapping[str, BusinessCalendar] | None = None,
+                 policies: Mapping[str, Policy] | None = None) -> None:
         self.readmodel = readmodel
         self.stream = stream
         self.files = files
         self.clock = clock or SystemClock()
         self.calendars = calendars or {}
+        self.policies = policies or {}
 
     def _sla_block(self, found: SlaView | None, policy: str | None, at: dt.datetime) -> dict[str, Any]:
         """An sla block as it reads at ``at``: business time left on its policy's calendar."""
@@ -148,12 +154,25 @@ class Queries:
         return {"items": items, "next_cursor": encode_cursor(order, rows[-1]) if more else None}
 
     async def ticket(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
-        """The ticket now; staff also see ``held_back: true`` while an event of it is parked (the row lags)."""
+        """The ticket now, with the ``allowed_actions`` of the caller; staff also see ``held_back: true``
+        while an event of it is parked (the row lags)."""
         view = await self._live(principal, ticket_id)
         body = present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
+        body["allowed_actions"] = await self._allowed_actions(principal, view, body["sla"]["policy"])
         if principal.role != Role.CUSTOMER and await self.readmodel.held_back(ticket_id):
             body["held_back"] = True
         return body
+
+    async def _allowed_actions(self, principal: Principal, view: TicketView, policy: str | None) -> list[str]:
+        """What ``principal`` may do to the ticket now (the one workflow table decides).
+
+        Only a done ticket that the caller might reopen needs its history: when it was done (KS-8).
+        """
+        done = None
+        if view.status is Status.DONE and principal.role in WORKFLOW[Action.RETURN_TO_WORK].roles:
+            done = done_at(e.data for _, e in await self._facts(view.id))
+        return actions_for(principal.role, view.status, view.category, self.policies.get(policy or ""),
+                           self.clock.now(), done)
 
     async def _live(self, principal: Principal, ticket_id: str) -> TicketView:
         """The ticket with its comments from the read model, if ``principal`` may see it."""
@@ -222,6 +241,16 @@ class Queries:
                     and e.data.visibility == Visibility.INTERNAL)
         ]
         return {"ticket_id": ticket_id, "items": items}
+
+    async def backlog(self, principal: Principal, customer_id: str | None) -> dict[str, Any]:
+        """Open tickets by status and age band now; a customer's employee counts its customer's only."""
+        principal.require(*READERS)
+        if principal.role == Role.CUSTOMER:
+            customer_id = principal.customer_id or ""  # an employee of no customer counts nothing
+        now = self.clock.now()
+        counts = await self.readmodel.backlog(backlog.cutoffs(now), backlog.BANDS[-1][0],
+                                              [s.value for s in backlog.OPEN], customer_id)
+        return backlog.report(counts, now, customer_id)
 
     def may_export(self, principal: Principal) -> None:
         """Only auditors and admins export the event log (403 otherwise)."""

@@ -31,6 +31,7 @@ from helpdesk_shared.web.jwks import remote_authenticator
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_query.adapters.attachments import AttachmentStore
+from helpdesk_query.adapters.changes import ChangeFeed
 from helpdesk_query.adapters.eventstore import EventStream
 from helpdesk_query.adapters.positions import PositionWatcher, covered_by_stream
 from helpdesk_query.adapters.readmodel import ReadModel
@@ -62,6 +63,7 @@ class Running:
     projector: Projector | None = None
     sla_projector: SlaProjector | None = None
     clock: Clock | None = None
+    feed: ChangeFeed | None = None
 
 
 async def connect_nats(settings: QuerySettings, name: str) -> NATS:
@@ -76,13 +78,18 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     clock: Clock = SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
     if isinstance(clock, SharedClock):
         await clock.follow(nc)
-    calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
+    policies = load_policies(settings.policy_dir)
+    calendars = {pid: calendar_of(p) for pid, p in policies.items()}
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
     watch_pool("query", pool)
-    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
+    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,
+                      policies)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
+    running.feed = ChangeFeed(stream, watcher, buffer=settings.stream_buffer, max_streams=settings.stream_max,
+                              replay_limit=settings.stream_replay_limit)
+    running.tasks.append(asyncio.create_task(running.feed.run(await queries.readmodel.position(), running.stopping)))
     if settings.run_projector:
         running.projector = Projector(settings.database_url, nc.jetstream(), watcher, settings.projector_batch,
                                       settings.consumer_stuck_seconds)
@@ -95,6 +102,8 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
 
 async def stop(running: Running) -> None:
     running.stopping.set()
+    if running.feed:
+        running.feed.close()
     for projector in (running.projector, running.sla_projector):
         if projector:
             projector.stop()
@@ -113,6 +122,11 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     settings = settings or from_env(QuerySettings)
     watcher = PositionWatcher()
     holder: dict[str, Running] = {}
+
+    def close_streams() -> None:
+        """End every open stream (on SIGTERM, before the server waits for connections to close)."""
+        if "running" in holder and holder["running"].feed:
+            holder["running"].feed.close()
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -146,9 +160,11 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS, ids=IDS, enums=ENUMS,
         state={"watcher": watcher, "min_position_timeout": settings.min_position_timeout,
+               "stream_keepalive": settings.stream_keepalive_seconds, "close_streams": close_streams,
                "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
                                                              position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
+                      "feed": Provide(lambda: holder["running"].feed, sync_to_thread=False),
                       "parked": Provide(lambda: parked, sync_to_thread=False)},
     )
 

@@ -13,3 +13,7 @@ class QuerySettings(CommonSettings, kw_only=True):
     run_projector: bool = True  # `serve` also projects (a standby if another projector is active)
     policy_dir: str | None = None  # operators' SLA policies, for the sla block's business calendars
     consumer_stuck_seconds: float = 30.0  # /readyz: 503 once a consumer with work made no progress this long
+    stream_max: int = 500  # open GET /v1/stream connections per process; beyond: 503 not_ready
+    stream_buffer: int = 1000  # changes a stream may hold unsent; a client that far behind is cut off
+    stream_keepalive_seconds: float = 15.0  # a comment line on a quiet stream this often
+    stream_replay_limit: int = 10_000  # changes a Last-Event-ID resume replays at most (then `reset`)

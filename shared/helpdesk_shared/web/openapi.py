@@ -13,6 +13,7 @@ generated document once, when the app starts, from what each handler is:
   aggregate its path names, also takes ``If-Match``;
 - a read with ``opt={"min_position": True}`` takes ``Helpdesk-Min-Position``;
 - an operation whose handler takes no principal is public (``security: []``);
+- a read with ``opt={"alternatives": ["text/csv"]}`` also answers those media types (by ``Accept``);
 - a parameter named in ``enums`` (the vocabulary's status, priority, category, and the
   service's own) lists its values.
 """
@@ -124,6 +125,9 @@ def _complete(operation: dict[str, Any], handler: HTTPRouteHandler, path: str, m
     statuses |= ({413} if method in ("POST", "PUT", "PATCH") else set()) | ({504} if reads_after else set())
     statuses |= ({409} | ({412} if if_match else set())) if command else set()
     _answers(operation.setdefault("responses", {}), statuses, command)
+    for media_type in handler.opt.get("alternatives", ()):
+        success = operation["responses"].setdefault("200", {"description": "OK"})
+        success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
 
 
 def _answers(responses: dict[str, Any], statuses: set[int], command: bool) -> None:

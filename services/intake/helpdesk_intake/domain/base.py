@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from eventsourcing.domain import Aggregate
 
 from helpdesk_shared.vocabulary import Role
-
-STAFF_ROLES = frozenset({Role.ADMIN, Role.AGENT, Role.SERVICE})
+from helpdesk_shared.workflow import STAFF_ROLES
 
 
 @dataclass(frozen=True)

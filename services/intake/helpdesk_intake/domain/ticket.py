@@ -1,6 +1,6 @@
 """The Ticket aggregate: a support request, its workflow, and the facts it records.
 
-Commands check the workflow (``workflow.WORKFLOW``) and the policy's answers
+Commands check the workflow (``helpdesk_shared.workflow``, the one table) and the policy's answers
 (``rules.TicketRules``), then trigger specific past-tense events. Every event
 records its actor and the trace of the request that caused it. Topics are pinned
 (``TOPIC``), so the code can move without breaking the stored history.
@@ -16,10 +16,10 @@ from eventsourcing.domain import Aggregate
 
 from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
+from helpdesk_shared.workflow import WORKFLOW, Action, Refused, TicketState, refusal
 
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
 from helpdesk_intake.domain.rules import TicketRules
-from helpdesk_intake.domain.workflow import WORKFLOW, Action
 
 
 class InvalidTransition(DomainError):
@@ -284,33 +284,23 @@ class Ticket(Aggregate):
         self, ctx: Context, rules: TicketRules, action: str, *, comment: str | None = None,
         reason: str | None = None,
     ) -> None:
-        """Perform a workflow action (CONTRACT §3's table)."""
-        try:
-            move = WORKFLOW[Action(action)]
-        except ValueError:
-            raise InvalidTransition(f"unknown action {action!r}") from None
-        if ctx.role not in move.roles:
-            raise NotPermitted(f"a {ctx.role.value} may not {action}")
-        if self.status not in move.sources:
-            raise InvalidTransition(f"cannot {action} a ticket that is {self.status.value}")
-        if action == Action.SEND_TO_DEVELOPMENT and not rules.may_send_to_development(self.category):
-            category = self.category.value if self.category else "uncategorized"
-            raise InvalidTransition(f"{category} tickets do not go to development under this policy (MED-9)")
+        """Perform a workflow action (CONTRACT §3's table; ``refusal`` says whether and why not)."""
+        state = TicketState(self.status, self.category, self.done_at)
+        if refused := refusal(action, ctx.role, state, rules, ctx.now):
+            raise _ERROR_OF[refused[0]](refused[1])
         if action == Action.REJECT and not (reason or "").strip():
             raise InvalidInput("a reason is required to reject", field="reason")
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
-        self._move(ctx, getattr(self, _EVENT_OF[action]), move.target, comment=comment, reason=reason)
+        self._move(ctx, getattr(self, _EVENT_OF[action]), WORKFLOW[Action(action)].target,
+                   comment=comment, reason=reason)
 
     def _return_to_work(self, ctx: Context, rules: TicketRules, **why: Any) -> None:
         if self.status is not Status.DONE:
             self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), **why)
-            return
-        until = rules.reopen_until(self.category, self.done_at) if self.done_at else None
-        if until is None or ctx.now > until:
-            raise ReopenWindowClosed("the reopen window has closed; file a new ticket (KS-8)")
-        self._move(ctx, self.Reopened, Status.IN_PROGRESS, **why)
+        else:  # inside the reopen window (KS-8): ``refusal`` checked it
+            self._move(ctx, self.Reopened, Status.IN_PROGRESS, **why)
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -335,6 +325,13 @@ _EVENT_OF = {
     Action.PROPOSE_SOLUTION: "SolutionProposed",
     Action.ACCEPT_SOLUTION: "SolutionAccepted",
     Action.REJECT: "Rejected",
+}
+
+
+_ERROR_OF: dict[Refused, type[DomainError]] = {
+    Refused.NOT_PERMITTED: NotPermitted,
+    Refused.INVALID_TRANSITION: InvalidTransition,
+    Refused.REOPEN_WINDOW_CLOSED: ReopenWindowClosed,
 }
 
 

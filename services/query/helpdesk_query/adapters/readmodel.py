@@ -145,3 +145,18 @@ class ReadModel:
         async with self._pool.connection() as conn:
             row = await (await conn.execute(f"SELECT position FROM {CONTROL}.tracking")).fetchone()
             return int(row[0]) if row else 0
+
+    async def backlog(self, cutoffs: Sequence[tuple[str, dt.datetime]], oldest: str, statuses: Sequence[str],
+                      customer_id: str | None) -> dict[tuple[str, str], int]:
+        """Tickets in ``statuses`` counted by status and age band (``cutoffs``: youngest band first)."""
+        case = " ".join("WHEN created_at > %s THEN %s" for _ in cutoffs)
+        args: list[Any] = [v for name, instant in cutoffs for v in (instant, name)] + [oldest, list(statuses)]
+        where = "status = ANY(%s)"
+        if customer_id is not None:
+            where += " AND customer_id = %s"
+            args.append(customer_id)
+        sql = (f"SELECT status, CASE {case} ELSE %s END AS band, count(*) FROM {CONTROL}.tickets"
+               f" WHERE {where} GROUP BY 1, 2")
+        async with self._pool.connection() as conn:
+            rows = await (await conn.execute(sql, args)).fetchall()
+        return {(str(status), str(band)): int(count) for status, band, count in rows}

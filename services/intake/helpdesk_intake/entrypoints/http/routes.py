@@ -12,10 +12,10 @@ from litestar.openapi import ResponseSpec
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import TokenIssuer
+from helpdesk_shared.workflow import Action
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
-from helpdesk_intake.domain.workflow import Action
 from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command

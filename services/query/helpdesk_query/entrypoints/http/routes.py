@@ -20,8 +20,10 @@ from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http import download
+from helpdesk_query.entrypoints.http.backlog import BacklogReport
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 from helpdesk_query.entrypoints.http.schemas import event_data_schema
+from helpdesk_query.entrypoints.http.stream import ChangeStream
 
 NDJSON = "application/x-ndjson"
 SLA_STATES = ("running", "paused", "at_risk", "met", "breached")
@@ -146,4 +148,4 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
 
 # parameters whose values the OpenAPI document lists
 ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}
-CONTROLLERS = [TicketQueries, EventExport, event_data_schema]
+CONTROLLERS = [TicketQueries, EventExport, ChangeStream, BacklogReport, event_data_schema]

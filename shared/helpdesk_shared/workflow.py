@@ -1,0 +1,116 @@
+"""The ticket workflow: which action may move a ticket from which status, and who may give it.
+
+This is CONTRACT.md §3's table as data, the one copy: intake's ``Ticket.act`` obeys
+``refusal`` and query's ``allowed_actions`` lists what ``refusal`` lets through. Where
+the target depends on the ticket's policy (``return_to_work``), the target is ``None``
+and the policy's rules decide.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from helpdesk_shared.vocabulary import OPEN_STATUSES, Category, Role, Status
+
+STAFF_ROLES = frozenset({Role.ADMIN, Role.AGENT, Role.SERVICE})
+
+
+class Action(StrEnum):
+    ACCEPT = "accept"
+    REQUEST_CLARIFICATION = "request_clarification"
+    SEND_TO_DEVELOPMENT = "send_to_development"
+    MARK_READY_TO_INSTALL = "mark_ready_to_install"
+    PROPOSE_SOLUTION = "propose_solution"
+    ACCEPT_SOLUTION = "accept_solution"
+    RETURN_TO_WORK = "return_to_work"
+    REJECT = "reject"
+
+
+@dataclass(frozen=True)
+class Move:
+    """One row of the workflow table."""
+
+    roles: frozenset[Role]
+    sources: frozenset[Status]
+    target: Status | None
+
+
+def _move(roles: frozenset[Role] | set[Role], sources: set[Status], target: Status | None) -> Move:
+    return Move(frozenset(roles), frozenset(sources), target)
+
+
+S = Status
+CUSTOMER_SIDE = {Role.CUSTOMER, Role.ADMIN, Role.SERVICE}
+
+WORKFLOW: dict[Action, Move] = {
+    Action.ACCEPT: _move(STAFF_ROLES, {S.NEW}, S.IN_PROGRESS),
+    Action.REQUEST_CLARIFICATION: _move(
+        STAFF_ROLES, {S.NEW, S.IN_PROGRESS, S.IN_DEVELOPMENT}, S.AWAITING_CUSTOMER
+    ),
+    Action.SEND_TO_DEVELOPMENT: _move(STAFF_ROLES, {S.IN_PROGRESS}, S.IN_DEVELOPMENT),
+    Action.MARK_READY_TO_INSTALL: _move(STAFF_ROLES, {S.IN_DEVELOPMENT}, S.READY_TO_INSTALL),
+    Action.PROPOSE_SOLUTION: _move(STAFF_ROLES, {S.IN_PROGRESS, S.IN_DEVELOPMENT}, S.CUSTOMER_TESTING),
+    Action.ACCEPT_SOLUTION: _move(CUSTOMER_SIDE, {S.CUSTOMER_TESTING, S.READY_TO_INSTALL}, S.DONE),
+    Action.RETURN_TO_WORK: _move(
+        {Role.CUSTOMER, Role.ADMIN}, {S.CUSTOMER_TESTING, S.READY_TO_INSTALL, S.DONE}, None
+    ),
+    Action.REJECT: _move(STAFF_ROLES | {Role.CUSTOMER}, set(OPEN_STATUSES), S.REJECTED),
+}
+
+
+class WorkflowRules(Protocol):
+    """The policy's answers the workflow needs (intake's ``TicketRules`` is one)."""
+
+    def may_send_to_development(self, category: Category | None) -> bool:
+        """MED-9: only some categories (customizations) go to the developers."""
+        ...
+
+    def reopen_until(self, category: Category | None, done_at: dt.datetime) -> dt.datetime | None:
+        """The end of the window in which a done ticket may return to work (KS-8); None: never."""
+        ...
+
+
+class Refused(StrEnum):
+    """Why the workflow refuses an action (intake raises its matching error)."""
+
+    NOT_PERMITTED = "not_permitted"
+    INVALID_TRANSITION = "invalid_transition"
+    REOPEN_WINDOW_CLOSED = "reopen_window_closed"
+
+
+@dataclass(frozen=True)
+class TicketState:
+    """What the workflow looks at in a ticket."""
+
+    status: Status
+    category: Category | None = None
+    done_at: dt.datetime | None = None
+
+
+def refusal(action: str, role: Role, ticket: TicketState, rules: WorkflowRules,
+            now: dt.datetime) -> tuple[Refused, str] | None:
+    """Why ``role`` may not give ``action`` to ``ticket`` at ``now`` (None: it may)."""
+    try:
+        move = WORKFLOW[Action(action)]
+    except ValueError:
+        return Refused.INVALID_TRANSITION, f"unknown action {action!r}"
+    if role not in move.roles:
+        return Refused.NOT_PERMITTED, f"a {role.value} may not {action}"
+    if ticket.status not in move.sources:
+        return Refused.INVALID_TRANSITION, f"cannot {action} a ticket that is {ticket.status.value}"
+    if action == Action.SEND_TO_DEVELOPMENT and not rules.may_send_to_development(ticket.category):
+        category = ticket.category.value if ticket.category else "uncategorized"
+        return Refused.INVALID_TRANSITION, f"{category} tickets do not go to development under this policy (MED-9)"
+    if action == Action.RETURN_TO_WORK and ticket.status is Status.DONE:
+        until = rules.reopen_until(ticket.category, ticket.done_at) if ticket.done_at else None
+        if until is None or now > until:
+            return Refused.REOPEN_WINDOW_CLOSED, "the reopen window has closed; file a new ticket (KS-8)"
+    return None
+
+
+def allowed_actions(role: Role, ticket: TicketState, rules: WorkflowRules, now: dt.datetime) -> list[str]:
+    """The actions ``role`` may give ``ticket`` now, in the table's order (CONTRACT §4)."""
+    return [action.value for action in WORKFLOW if refusal(action, role, ticket, rules, now) is None]
