@@ -30,10 +30,7 @@ def translations(locale: str) -> Translations:
     return Translations(compiled)
 
 
-def choose(requested: str | None, accept_language: str | None = None) -> str:
-    """The language a page is shown in: the user's choice, else Russian (English when only English is accepted)."""
-    if requested in LOCALES:
-        return requested  # type: ignore[return-value]
-    if accept_language and accept_language.strip().lower().startswith("en"):
-        return "en"
-    return DEFAULT
+def choose(requested: str | None) -> str:
+    """The language a page is shown in: the user's choice, else Russian (the browser's own setting does not
+    decide: the product speaks Russian unless a user asks otherwise)."""
+    return requested if requested in LOCALES else DEFAULT  # type: ignore[return-value]

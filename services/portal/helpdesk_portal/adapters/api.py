@@ -66,12 +66,15 @@ class Api:
         return response
 
     @asynccontextmanager
-    async def stream(self, token: str, last_event_id: str | None) -> AsyncIterator[httpx.Response]:
-        """query's server-sent events for this user, resumed after ``last_event_id``."""
+    async def stream(self, token: str, last_event_id: str | None, ticket_id: str | None = None
+                     ) -> AsyncIterator[httpx.Response]:
+        """query's server-sent events for this user (one ticket's with ``ticket_id``), resumed after ``last_event_id``."""
         headers = {**_auth(token), "Accept": "text/event-stream"}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        async with self.query.stream("GET", "/v1/stream", headers=headers, timeout=self.stream_timeout) as response:
+        params = {"ticket_id": ticket_id} if ticket_id else {}
+        async with self.query.stream("GET", "/v1/stream", params=params, headers=headers,
+                                     timeout=self.stream_timeout) as response:
             if response.status_code >= 400:
                 await response.aread()
                 raise problem(response)

@@ -43,6 +43,12 @@ def thread(ticket: dict[str, Any], staff: bool) -> list[dict[str, Any]]:
     return [c for c in ticket.get("comments", []) if staff or c.get("visibility") != "internal"]
 
 
+def opening_files(ticket: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files the request came with that no comment of the thread already shows."""
+    in_comments = {a.get("id") for c in ticket.get("comments", []) for a in c.get("attachments") or []}
+    return [a for a in ticket.get("attachments") or [] if a.get("id") not in in_comments]
+
+
 def timeline(history: list[dict[str, Any]], zone: str, locale: str) -> list[dict[str, Any]]:
     """The ticket's events as timeline entries: who, when, what (the event type in words)."""
     return [{"type": str(e.get("type", "")).rsplit(".", 1)[-1].replace("_", " "),

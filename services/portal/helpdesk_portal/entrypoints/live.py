@@ -27,10 +27,9 @@ def live(request: Request[Any, Any, Any], user: User, api: Api, ticket: str | No
 
 async def changes(api: Api, user: User, only: str | None, last_id: str | None) -> AsyncIterator[ServerSentEventMessage]:
     try:
-        async with api.stream(user.token, last_id) as upstream:
+        async with api.stream(user.token, last_id, only) as upstream:
             async for event_id, ticket_id in relayed(upstream.aiter_lines()):
-                if only is None or ticket_id == only:
-                    yield ServerSentEventMessage(data=ticket_id, event="change", id=event_id)
+                yield ServerSentEventMessage(data=ticket_id or only or "", event="change", id=event_id)
     except ApiError as error:
         if error.status != 404:
             yield ServerSentEventMessage(data=error.code, event="gone")

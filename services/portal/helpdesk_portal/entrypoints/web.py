@@ -25,7 +25,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 def language(request: Request[Any, Any, Any]) -> str:
-    return i18n.choose(request.cookies.get(LANGUAGE), request.headers.get("accept-language"))
+    return i18n.choose(request.cookies.get(LANGUAGE))
 
 
 def current_user(request: Request[Any, Any, Any]) -> User:
