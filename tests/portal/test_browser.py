@@ -158,7 +158,7 @@ def test_portal_english_and_accessibility_of_the_main_pages(browser: Any, portal
             shot(page, f"{who.split('-')[0]}-ticket-phone-ru")
         page.select_option("#language", "en")
         page.click("form[action='/language'] button[type=submit]")
-        page.wait_for_selector("html[lang=en]")
+        page.wait_for_selector("html[lang=en]", state="attached")
         assert "Service desk" in page.content()
         found[f"{who} english"] = serious_violations(page)
         shot(page, f"{who.split('-')[0]}-english")
