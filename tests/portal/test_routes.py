@@ -89,3 +89,25 @@ def test_portal_language_switch_to_english(portal_stack: PortalStack) -> None:
     assert "Наши заявки" in page.text
     client.post("/language", data={"language": "en", "_csrf_token": csrf_token(page.text)})
     assert "Our requests" in client.get("/tickets").text
+
+
+def test_portal_agent_registers_a_phone_request_triages_it_and_logs_time(portal_stack: PortalStack) -> None:
+    agent = signed_in(portal_stack, portal_stack.agent)
+    token = csrf_token(agent.get("/tickets/new").text)
+    filed = agent.post("/tickets", data={"customer_id": portal_stack.customer_id, "subject": "Звонок: не входит",
+                                         "description": "Позвонила регистратура", "_csrf_token": token})
+    assert filed.status_code == 303, filed.text
+    page = agent.get(filed.headers["location"])
+    assert "Звонок: не входит" in page.text and 'value="accept"' in page.text
+    ticket = filed.headers["location"].split("?")[0]
+    token = csrf_token(page.text)
+    triaged = agent.post(f"{ticket}/triage", data={"category": "error", "priority": "high", "was_priority": "normal",
+                                                   "_csrf_token": token}, follow_redirects=True)
+    assert triaged.status_code == 200 and "<option value=\"high\" selected>" in triaged.text
+    logged = agent.post(f"{ticket}/time", data={"minutes": "25", "billable": "on", "_csrf_token": token},
+                        follow_redirects=True)
+    assert logged.status_code == 200 and "Затрачено: 25 мин" in logged.text
+    queue = agent.get("/tickets", params={"priority": "high", "q": "Звонок"})
+    assert "Звонок: не входит" in queue.text
+    mine = signed_in(portal_stack, portal_stack.customer).get("/tickets")
+    assert "Звонок: не входит" in mine.text
