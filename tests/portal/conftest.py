@@ -40,9 +40,9 @@ def _provision(intake: str) -> dict[str, str]:
     suffix = uuid.uuid4().hex[:6]
     made: dict[str, str] = {}
     with httpx.Client(base_url=intake, headers=admin, timeout=10) as client:
-        for name in ("acme", "globex"):
+        for name, policy in (("acme", "medis"), ("globex", "medis")):
             answer = client.post("/v1/customers", json={"name": name.title(), "email": f"it@{name}.test",
-                                                        "policy": "medis"})
+                                                        "policy": policy})
             assert answer.status_code == 201, answer.text
             made[f"{name}_id"] = answer.json()["id"]
             login = f"{name}-{suffix}"

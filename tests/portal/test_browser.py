@@ -60,6 +60,11 @@ def status(page: Any) -> Any:
     return page.locator(".ticket-head .badge")
 
 
+def one_page(page: Any) -> None:
+    """A swap never nests a page in a page (a boosted link must not inherit a live region's target)."""
+    assert page.locator("main").count() == 1 and page.locator(".ticket-head").count() <= 1
+
+
 def test_portal_main_path_customer_files_agent_works_it_live_customer_accepts(
         browser: Any, portal_stack: PortalStack) -> None:  # noqa: F811
     from playwright.sync_api import expect
@@ -84,12 +89,18 @@ def test_portal_main_path_customer_files_agent_works_it_live_customer_accepts(
     expect(row).to_be_visible(timeout=LIVE)
     assert agent.evaluate("window.portalNotReloaded === true"), "the queue page was reloaded"
     expect(row).to_contain_text(number.inner_text().strip())
+    expect(row.locator(".badge.sla-running")).to_contain_text("Первая реакция", timeout=LIVE)
     shot(agent, "agent-queue-live")
     row.locator("a").click()
     expect(status(agent)).to_have_text("Новая")
     act(agent, "accept")
     expect(status(agent)).to_have_text("В работе")
     expect(status(customer)).to_have_text("В работе", timeout=LIVE)
+    expect(agent.locator(".deadlines")).not_to_contain_text("Первая реакция", timeout=LIVE)  # reaction met
+    agent.select_option("#f-category", "error")
+    agent.click("form[action$='/triage'] button[type=submit]")
+    expect(agent.locator("#f-category")).to_have_value("error")
+    shot(agent, "agent-triaged")
     reply(agent, "Внутренняя заметка: проверить драйвер", internal=True)
     expect(agent.locator(".comment.internal")).to_contain_text("проверить драйвер")
     act(agent, "request_clarification", "Какая модель принтера?")
@@ -98,6 +109,7 @@ def test_portal_main_path_customer_files_agent_works_it_live_customer_accepts(
 
     expect(customer.get_by_text("Какая модель принтера?")).to_be_visible(timeout=LIVE)
     expect(status(customer)).to_have_text("Ожидает ответа клиента")
+    expect(customer.locator(".deadlines")).to_contain_text("Ваш ответ", timeout=LIVE)  # MED-6's window runs
     assert "проверить драйвер" not in customer.content(), "a customer saw an internal comment"
     shot(customer, "customer-clarification-asked")
     reply(customer, "HP LaserJet 400, второй этаж.")
@@ -118,7 +130,9 @@ def test_portal_main_path_customer_files_agent_works_it_live_customer_accepts(
     act(customer, "accept_solution")
     expect(status(customer)).to_have_text("Выполнена")
     expect(status(agent)).to_have_text("Выполнена", timeout=LIVE)
+    expect(agent.locator(".deadlines")).not_to_contain_text("Решение:", timeout=LIVE)
     expect(agent.locator(".timeline")).to_contain_text("solution")
+    one_page(customer), one_page(agent)
     shot(customer, "customer-done")
     shot(agent, "agent-done")
     csp = [m for p in (agent, customer) for m in p.context.__dict__.get("console", []) if "Content Security" in m]

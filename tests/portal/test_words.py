@@ -30,5 +30,5 @@ def test_portal_a_customer_row_shows_the_deadline_that_concerns_them() -> None:
                   {"kind": "acceptance", "state": "running", "remaining_seconds": 3 * 86400}]}}
     customer = views.row(ticket, False, {"medis": "Europe/Moscow"}, "en", EN)
     agent = views.row(ticket, True, {"medis": "Europe/Moscow"}, "en", EN)
-    assert customer["deadline"].startswith("Your acceptance: 3 d left")
+    assert customer["deadline"].startswith("Your acceptance: 72 h left")
     assert agent["deadline"].startswith("Resolution: 1 min left (paused)")

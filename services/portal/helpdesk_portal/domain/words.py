@@ -56,14 +56,12 @@ def instant(value: str | None, zone: str, locale: str) -> str:
 
 
 def duration(seconds: int | float | None, _: Gettext) -> str:
-    """Business time as a person says it: ``2 h 15 min``, ``3 d 4 h`` (a working day counted as 24 h)."""
+    """Business time as a person says it: ``2 h 15 min``, ``27 h`` (working hours: no days, whose length
+    the calendar decides, and the portal does no calendar arithmetic)."""
     if seconds is None:
         return ""
-    total = abs(int(seconds)) // 60
-    days, rest = divmod(total, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    parts = [(days, _("d")), (hours, _("h")), (minutes, _("min"))]
-    shown = [f"{n} {unit}" for n, unit in parts if n][:2]
+    hours, minutes = divmod(abs(int(seconds)) // 60, 60)
+    shown = [f"{n} {unit}" for n, unit in ((hours, _("h")), (minutes, _("min"))) if n]
     return " ".join(shown) or "0 " + _("min")
 
 
