@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 from litestar import Request, get
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
@@ -30,6 +31,8 @@ async def changes(api: Api, user: User, only: str | None, last_id: str | None) -
         async with api.stream(user.token, last_id, only) as upstream:
             async for event_id, ticket_id in relayed(upstream.aiter_lines()):
                 yield ServerSentEventMessage(data=ticket_id or only or "", event="change", id=event_id)
+    except httpx.HTTPError:
+        return  # query went away: the browser's event source reconnects (retry) and resumes
     except ApiError as error:
         if error.status != 404:
             yield ServerSentEventMessage(data=error.code, event="gone")

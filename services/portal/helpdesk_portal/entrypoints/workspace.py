@@ -25,6 +25,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
     """The ticket as the viewer may see it; ``after`` (a command's position) waits for the read model to show it."""
     position = int(after) if after and after.isdigit() else None
     ticket = await api.read(user.token, f"/v1/tickets/{ticket_id}", position=position)
+    # After the ticket, not beside it: the history then includes what the position waited for.
     history = (await api.read(user.token, f"/v1/tickets/{ticket_id}/history")).get("items", []) if user.staff else []
     locale = language(request)
     _ = i18n.translations(locale).gettext
