@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -24,9 +25,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
                       after: str | None = None) -> Template:
     """The ticket as the viewer may see it; ``after`` (a command's position) waits for the read model to show it."""
     position = int(after) if after and after.isdigit() else None
-    ticket = await api.read(user.token, f"/v1/tickets/{ticket_id}", position=position)
-    # After the ticket, not beside it: the history then includes what the position waited for.
-    history = (await api.read(user.token, f"/v1/tickets/{ticket_id}/history")).get("items", []) if user.staff else []
+    ticket, history = await _ticket_and_history(api, user, ticket_id, position)
     locale = language(request)
     _ = i18n.translations(locale).gettext
     zone = views.zone_of(ticket, request.app.state.zones)
@@ -40,6 +39,21 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
     }
     template = "_ticket_live.html" if request.headers.get("hx-target") == "ticket-live" else "ticket.html"
     return render(request, template, user=user, **page)
+
+
+async def _ticket_and_history(api: Api, user: User, ticket_id: str, position: int | None
+                              ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The ticket and (for staff) its history: side by side, or, after a command, the history once the
+    ticket has waited for its position (so the timeline shows what was just done)."""
+    ticket_read = api.read(user.token, f"/v1/tickets/{ticket_id}", position=position)
+    if not user.staff:
+        return await ticket_read, []
+    history_read = api.read(user.token, f"/v1/tickets/{ticket_id}/history")
+    if position is not None:
+        ticket = await ticket_read
+        return ticket, (await history_read).get("items", [])
+    ticket, history = await asyncio.gather(ticket_read, history_read)
+    return ticket, history.get("items", [])
 
 
 @post("/tickets/{ticket_id:str}/comments")
