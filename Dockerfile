@@ -9,7 +9,7 @@
 # and write FROM python:3.12.12-slim-bookworm@sha256:<digest> in both stages.
 # Checked by hadolint in the test suite (tests/deploy/test_platform_tools.py).
 
-# --- build: a virtualenv with shared + the four services, installed non-editable ---------
+# --- build: a virtualenv with shared + the five services, installed non-editable ---------
 FROM python:3.12.12-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 RUN python -m venv /opt/venv
@@ -23,7 +23,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtim
 COPY shared/ shared/
 COPY services/ services/
 RUN pip install --no-cache-dir --no-deps --no-build-isolation \
-        ./shared ./services/intake ./services/query ./services/sla ./services/notify \
+        ./shared ./services/intake ./services/query ./services/sla ./services/notify ./services/portal \
  && pip check \
  && helpdesk-intake --help >/dev/null && helpdesk-query --help >/dev/null \
  && helpdesk-sla --help >/dev/null && helpdesk-notify --help >/dev/null \
@@ -45,7 +45,7 @@ ENV PATH=/opt/venv/bin:$PATH \
 WORKDIR /home/helpdesk
 # Numeric so Kubernetes can verify runAsNonRoot.
 USER 10001:10001
-EXPOSE 8001 8002 8003 8004 2526
+EXPOSE 8001 8002 8003 8004 8005 2526
 # One check for every process: it finds the helpdesk process in the container and asks what
 # that one serves (GET /healthz, or a TCP connect for `smtp`; the relay: alive while running).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

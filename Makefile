@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
-PACKAGES := shared services/intake services/sla services/notify services/query devstack
+PACKAGES := shared services/intake services/sla services/notify services/query services/portal devstack
 PYPROJECTS := $(foreach p,$(PACKAGES),$(wildcard $(p)/pyproject.toml))
 LOCK := requirements/dev.txt
 INSTALLED := $(VENV)/.installed
@@ -14,13 +14,27 @@ TEST_WORKERS ?= 3
 PYTEST_ARGS ?=
 PYTEST_PARALLEL = $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-.PHONY: up test bench lock clean check-python
+.PHONY: up test bench lock clean check-python chromium
 
 up: $(INSTALLED)
 	$(VENV)/bin/helpdesk-dev up
 
-test: $(INSTALLED)
+test: $(INSTALLED) chromium
 	$(VPY) -m pytest $(PYTEST_PARALLEL) --durations=30 $(PYTEST_ARGS)
+
+# The portal's browser tests drive Debian's Chromium through Playwright (which cannot fetch its own
+# browser here). Installed when missing and we are root; otherwise say what to do.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@[ -x "$(CHROMIUM)" ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "Installing Chromium for the portal's browser tests (apt-get install chromium)..."; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null \
+			|| { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium >/dev/null; }; \
+		else \
+			echo "error: the portal's browser tests need Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'" >&2; \
+			echo "       (or point CHROMIUM=/path/to/chromium at one; HELPDESK_TEST_CHROMIUM for pytest)" >&2; exit 1; \
+		fi; }
 
 bench: $(INSTALLED)
 	@set -e; found=; for script in bench/*.py; do \
@@ -53,7 +67,7 @@ $(INSTALLED): $(VPY) $(LOCK) $(PYPROJECTS)
 # releases that fit (UPGRADE=msgspec upgrades one package only; without it, pins move only where
 # a declared range forces them). Review the diff and run `make test` before committing.
 UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
-	$(foreach p,shared intake sla notify query devstack,--no-emit-package helpdesk-$(p)) \
+	$(foreach p,shared intake sla notify query portal devstack,--no-emit-package helpdesk-$(p)) \
 	$(if $(UPGRADE),--upgrade-package $(UPGRADE))
 lock: $(INSTALLED)
 	$(UV_COMPILE) requirements/runtime.in -o requirements/runtime.txt

@@ -24,6 +24,8 @@ DEFAULTS = {
     "HELPDESK_QUERY_PORT": "8002",
     "HELPDESK_SLA_PORT": "8003",
     "HELPDESK_NOTIFY_PORT": "8004",
+    "HELPDESK_PORTAL_PORT": "8005",
+    "HELPDESK_PORTAL_SECURE_COOKIES": "false",  # make up serves the portal over plain http on this machine
     "HELPDESK_NATS_PORT": "4222",
     "HELPDESK_SMTP_CATCHER_PORT": "2525",
     "HELPDESK_INBOUND_SMTP_PORT": "2526",
@@ -32,7 +34,7 @@ DEFAULTS = {
     "HELPDESK_PG_PORT": "55432",
     "HELPDESK_WEBHOOK_ALLOW_LOOPBACK": "true",  # webhooks to a receiver on this machine, over plain http
 }
-HTTP_SERVICES = ("intake", "query", "sla", "notify")
+HTTP_SERVICES = ("intake", "query", "sla", "notify", "portal")
 
 
 class InfraError(RuntimeError):
@@ -58,6 +60,7 @@ def base_env(environ: Mapping[str, str]) -> dict[str, str]:
     data_dir = Path(env["HELPDESK_DATA_DIR"]).absolute()
     env["HELPDESK_DATA_DIR"] = str(data_dir)
     env.setdefault("HELPDESK_SERVICE_TOKEN", kept_secret(data_dir, "service-token"))
+    env.setdefault("HELPDESK_PORTAL_SECRET", kept_secret(data_dir, "portal-secret"))
     if "HELPDESK_JWT_KEYS_DIR" not in env:
         env["HELPDESK_JWT_KEYS_DIR"] = str(signing_keys(data_dir / "jwt-keys"))
     host = env["HELPDESK_BIND_HOST"]

@@ -60,6 +60,7 @@ PROCESSES = (
     Process("query", "query", ("serve",)),
     Process("sla", "sla", ("serve",)),
     Process("notify", "notify", ("serve",)),
+    Process("portal", "portal", ("serve",)),
 )
 
 
@@ -133,6 +134,7 @@ def _print_banner(infra: Infra, output: Output) -> None:
         *(f"  {note}" for note in infra.notes),
         f"  admin token: {env['HELPDESK_ADMIN_TOKEN']}"
         "   (Authorization: Bearer <token>; set HELPDESK_ADMIN_TOKEN to change it)",
+        f"  portal: open {env['HELPDESK_PORTAL_URL']}/ and sign in with a user you provisioned (README)",
         f"  data in {infra.data_dir}/   clock: {env['HELPDESK_CLOCK']}",
         "  A service that crashes is restarted; Ctrl-C stops everything.",
     ]

@@ -26,6 +26,7 @@ PROCESSES = {
     "helpdesk-query serve": 8002,
     "helpdesk-sla serve": 8003,
     "helpdesk-notify serve": 8004,
+    "helpdesk-portal serve": 8005,
 }
 SETTINGS = [
     ("helpdesk_shared.settings", "CommonSettings"),
@@ -33,6 +34,7 @@ SETTINGS = [
     ("helpdesk_query.settings", "QuerySettings"),
     ("helpdesk_sla.settings", "SlaSettings"),
     ("helpdesk_notify.settings", "NotifySettings"),
+    ("helpdesk_portal.settings", "PortalSettings"),
 ]
 
 

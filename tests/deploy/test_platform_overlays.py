@@ -70,6 +70,8 @@ def test_platform_production_postgres_is_a_cloudnativepg_cluster_every_process_r
     # The operator generates helpdesk-db-app (the owner's); the overlay must not ship one.
     assert "helpdesk-db-app" not in {doc["metadata"]["name"] for doc in of_kind(docs, "Secret")}
     for container in helpdesk_containers(docs):
+        if container["name"] == "portal":
+            continue  # the portal reads no database: it calls intake and query with the user's token
         url = next(var for var in container["env"] if var["name"] == "HELPDESK_DATABASE_URL")
         assert url["valueFrom"]["secretKeyRef"] == {"name": "helpdesk-db-runtime", "key": "uri"}
     (job,) = of_kind(docs, "Job")
@@ -79,11 +81,11 @@ def test_platform_production_postgres_is_a_cloudnativepg_cluster_every_process_r
     assert owner["valueFrom"]["secretKeyRef"] == {"name": "helpdesk-db-app", "key": "uri"}
 
 
-def test_platform_production_routes_intake_and_query_to_their_services() -> None:
+def test_platform_production_routes_intake_query_and_the_portal_to_their_services() -> None:
     docs = documents(PRODUCTION)
     routed = {(ref["name"], ref["port"]) for route in of_kind(docs, "HTTPRoute")
               for rule in route["spec"]["rules"] for ref in rule["backendRefs"]}
-    assert routed == {("intake", 8001), ("query", 8002)}
+    assert routed == {("intake", 8001), ("query", 8002), ("portal", 8005)}
     for name, port in routed:
         assert port in [p["port"] for p in named(docs, "Service", name)["spec"]["ports"]]
 

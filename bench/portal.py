@@ -1,0 +1,144 @@
+"""Benchmark of the portal: server time of the queue and ticket pages at 8 concurrent users over a
+large read model, and the time from a command to the live update the portal relays to an open page.
+
+Runs its own embedded PostgreSQL and NATS, intake (serve + relay), query and the portal as processes.
+1. live: an agent's page listens on the portal's ``/live``; a customer's comment goes through intake;
+   latency = the command's answer → the ``change`` event at the listening page (target p99 < 1 s).
+2. load: ``--tickets`` synthetic tickets are published straight to the stream (as bench/query.py does)
+   and the projector catches up.
+3. pages: 8 signed-in agents load the queue page (``order=queue``, 25 rows) and the ticket page
+   (workspace with timeline) in a loop for ``--seconds``; p50/p99 per page (target p99 < 150 ms).
+
+Usage: python bench/portal.py [--tickets 100000] [--seconds 15] [--users 8] [--updates 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for part in ("shared", "services/intake", "services/query", "services/portal", "devstack", "."):
+    sys.path.insert(0, str(ROOT / part))
+
+import httpx  # noqa: E402
+import nats  # noqa: E402
+import psycopg  # noqa: E402
+
+from bench._support import ADMIN_TOKEN, Connection, latency_line, stack  # noqa: E402
+from helpdesk_devstack import free_port  # noqa: E402
+from tests.query.synthetic import histories, publish  # noqa: E402
+
+PASSWORD = "bench-password-1"
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def provision(intake: str) -> tuple[str, str, str]:
+    """A customer with one user and an agent; their logins, and the customer user's token."""
+    with httpx.Client(base_url=intake, headers=ADMIN, timeout=30) as client:
+        customer = client.post("/v1/customers", json={"name": "Bench", "email": "it@bench.test", "policy": "medis"})
+        customer_id = customer.json()["id"]
+        client.post(f"/v1/customers/{customer_id}/users", json={
+            "name": "User", "email": "u@bench.test", "login": "bench-user", "password": PASSWORD})
+        client.post("/v1/staff", json={"name": "Agent", "email": "a@bench.test", "login": "bench-agent",
+                                       "password": PASSWORD, "role": "agent"})
+        token = client.post("/v1/auth/token", json={"login": "bench-user", "password": PASSWORD}).json()
+    return "bench-user", "bench-agent", token["access_token"]
+
+
+def portal_session(portal: str, login: str) -> str:
+    """The Cookie header of a portal session, signed in through the login form."""
+    with httpx.Client(base_url=portal) as client:
+        page = client.get("/login").text
+        marker = 'name="_csrf_token" value="'
+        csrf = page[page.index(marker) + len(marker):].split('"', 1)[0]
+        answer = client.post("/login", data={"login": login, "password": PASSWORD, "_csrf_token": csrf})
+        assert answer.status_code == 303, answer.text
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+async def live_updates(portal: str, intake: str, cookie: str, token: str, ticket_id: str, count: int) -> list[float]:
+    """Command answered → ``change`` seen on the portal's relayed stream, ``count`` times."""
+    samples: list[float] = []
+    async with httpx.AsyncClient(timeout=30) as client, client.stream(
+            "GET", f"{portal}/live", params={"ticket": ticket_id}, headers={"Cookie": cookie}) as events:
+        lines = events.aiter_lines()
+        for n in range(count):
+            answer = await client.post(f"{intake}/v1/tickets/{ticket_id}/comments", json={"body": f"ping {n}"},
+                                       headers={"Authorization": f"Bearer {token}"})
+            answered = time.perf_counter()
+            assert answer.status_code == 201, answer.text
+            position = answer.headers["Helpdesk-Position"]
+            async for line in lines:
+                if line == f"id: {position}":
+                    samples.append(time.perf_counter() - answered)
+                    break
+    return samples
+
+
+async def load(nats_url: str, database_url: str, tickets: int) -> float:
+    nc = await nats.connect(nats_url)
+    events = list(histories(tickets=tickets, events_per_ticket=3, customers=50, seed=1, start_position=10_000_000))
+    t0 = time.perf_counter()
+    await publish(nc.jetstream(), events, window=5000)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        while (await (await conn.execute("SELECT position FROM query.tracking")).fetchone())[0] < events[-1].sequence:
+            await asyncio.sleep(0.5)
+    await nc.close()
+    return time.perf_counter() - t0
+
+
+async def pages(portal_port: int, cookie: str, ticket_id: str, users: int, seconds: float) -> dict[str, list[float]]:
+    timings: dict[str, list[float]] = {"queue": [], "ticket": []}
+    paths = {"queue": "/tickets", "ticket": f"/tickets/{ticket_id}"}
+    deadline = time.perf_counter() + seconds
+
+    async def user() -> None:
+        connection = Connection("127.0.0.1", portal_port)
+        try:
+            while time.perf_counter() < deadline:
+                for name, path in paths.items():
+                    t0 = time.perf_counter()
+                    status, _, _ = await connection.request("GET", path, headers={"Cookie": cookie})
+                    assert status == 200, (path, status)
+                    timings[name].append(time.perf_counter() - t0)
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(user() for _ in range(users)))
+    return timings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--users", type=int, default=8)
+    parser.add_argument("--updates", type=int, default=30)
+    args = parser.parse_args()
+    portal_port, query_port = free_port(), free_port()
+    env = {"HELPDESK_PORTAL_PORT": str(portal_port), "HELPDESK_QUERY_PORT": str(query_port),
+           "HELPDESK_QUERY_URL": f"http://127.0.0.1:{query_port}", "HELPDESK_PORTAL_SECURE_COOKIES": "false",
+           "HELPDESK_PORTAL_SECRET": "bench-portal-secret", "HELPDESK_LOG_LEVEL": "WARNING"}
+    commands = (("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"), ("helpdesk_query", "serve"),
+                ("helpdesk_portal", "serve"))
+    with stack(*commands, extra_env=env) as running:
+        intake, portal = running["HELPDESK_INTAKE_URL"], f"http://127.0.0.1:{portal_port}"
+        user, agent, token = provision(intake)
+        ticket = httpx.post(f"{intake}/v1/tickets", json={"subject": "Bench", "description": "Live"},
+                            headers={"Authorization": f"Bearer {token}"}).json()
+        cookie = portal_session(portal, agent)
+        live = asyncio.run(live_updates(portal, intake, cookie, token, ticket["id"], args.updates))
+        print(f"command → live update at an open page ({len(live)}): {latency_line(live)}")
+        took = asyncio.run(load(running["HELPDESK_NATS_URL"], running["HELPDESK_DATABASE_URL"], args.tickets))
+        print(f"{args.tickets} synthetic tickets published and projected in {took:.0f} s")
+        timings = asyncio.run(pages(portal_port, cookie, ticket["id"], args.users, args.seconds))
+        for name, samples in timings.items():
+            print(f"{name} page, {args.users} users ({len(samples)} loads): {latency_line(samples)}")
+
+
+if __name__ == "__main__":
+    main()

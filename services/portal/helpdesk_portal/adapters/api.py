@@ -1,0 +1,110 @@
+"""intake's and query's APIs, called with the signed-in user's token; the portal has none of its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+
+class ApiError(Exception):
+    """An API refused or failed a call; ``status``, ``code`` and ``detail`` come from its problem document."""
+
+    def __init__(self, status: int, code: str, detail: str, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status, self.code, self.detail, self.errors = status, code, detail, errors or []
+
+    @property
+    def unauthorized(self) -> bool:
+        return self.status == 401
+
+
+class Api:
+    """One HTTP client per upstream, opened in the lifespan; each call carries the caller's token."""
+
+    def __init__(self, intake_url: str, query_url: str, timeout: float) -> None:
+        self.intake = httpx.AsyncClient(base_url=intake_url.rstrip("/"), timeout=timeout)
+        self.query = httpx.AsyncClient(base_url=query_url.rstrip("/"), timeout=timeout)
+        self.stream_timeout = httpx.Timeout(timeout, read=None)
+
+    async def close(self) -> None:
+        await self.intake.aclose()
+        await self.query.aclose()
+
+    async def sign_in(self, login: str, password: str) -> dict[str, Any]:
+        return await self._call(self.intake, "POST", "/v1/auth/token", None, json={"login": login, "password": password})
+
+    async def command(self, token: str, path: str, body: Mapping[str, Any] | None = None,
+                      method: str = "POST", **kwargs: Any) -> dict[str, Any]:
+        """A command on intake; the answer carries ``position`` (``Helpdesk-Position``) for the read after it."""
+        if body is not None:
+            kwargs["json"] = body
+        return await self._call(self.intake, method, path, token, **kwargs)
+
+    async def attach(self, token: str, ticket_id: str, files: list[tuple[str, bytes, str]],
+                     body: str = "", visibility: str = "public") -> dict[str, Any]:
+        """Files on a ticket through intake's attachment API: one comment carrying them."""
+        parts = [("file", (name, content, kind)) for name, content, kind in files]
+        fields = {"visibility": visibility, **({"body": body} if body else {})}
+        return await self._call(self.intake, "POST", f"/v1/tickets/{ticket_id}/attachments", token,
+                                files=parts, data=fields)
+
+    async def read(self, token: str, path: str, params: Any = None, position: int | None = None) -> dict[str, Any]:
+        """A read on query; with ``position`` it waits until the read model has applied that command."""
+        headers = {"Helpdesk-Min-Position": str(position)} if position else {}
+        return await self._call(self.query, "GET", path, token, params=params, headers=headers)
+
+    async def read_intake(self, token: str, path: str, params: Any = None) -> dict[str, Any]:
+        return await self._call(self.intake, "GET", path, token, params=params)
+
+    async def download(self, token: str, path: str) -> httpx.Response:
+        response = await self.query.get(path, headers=_auth(token))
+        if response.status_code >= 400:
+            raise problem(response)
+        return response
+
+    @asynccontextmanager
+    async def stream(self, token: str, last_event_id: str | None, ticket_id: str | None = None
+                     ) -> AsyncIterator[httpx.Response]:
+        """query's server-sent events for this user (one ticket's with ``ticket_id``), resumed after ``last_event_id``."""
+        headers = {**_auth(token), "Accept": "text/event-stream"}
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        params = {"ticket_id": ticket_id} if ticket_id else {}
+        async with self.query.stream("GET", "/v1/stream", params=params, headers=headers,
+                                     timeout=self.stream_timeout) as response:
+            if response.status_code >= 400:
+                await response.aread()
+                raise problem(response)
+            yield response
+
+    async def _call(self, client: httpx.AsyncClient, method: str, path: str, token: str | None,
+                    headers: Mapping[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = await client.request(method, path, headers={**_auth(token), **(headers or {})}, **kwargs)
+        except httpx.HTTPError as error:
+            raise ApiError(503, "unavailable", f"{client.base_url.host} is not answering") from error
+        if response.status_code >= 400:
+            raise problem(response)
+        body = response.json() if response.content else {}
+        if isinstance(body, dict) and (position := response.headers.get("helpdesk-position")):
+            body["position"] = int(position)
+        return body if isinstance(body, dict) else {"items": body}
+
+
+def _auth(token: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def problem(response: httpx.Response) -> ApiError:
+    """The problem document of a refused call, or what the status says when the body is not one."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    return ApiError(response.status_code, str(body.get("code", "error")),
+                    str(body.get("detail") or body.get("title") or response.reason_phrase), body.get("errors"))

@@ -1,0 +1,62 @@
+"""View models: the API's ticket documents reduced to what a row or a page shows, in the user's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk_portal.domain import words
+from helpdesk_portal.domain.words import Gettext
+
+DEFAULT_ZONE = "Europe/Moscow"
+OPEN_TARGET_STATES = ("running", "paused", "at_risk", "breached")
+
+
+def zone_of(ticket: dict[str, Any], zones: dict[str, str]) -> str:
+    policy = ticket.get("policy") or (ticket.get("sla") or {}).get("policy")
+    return zones.get(str(policy), DEFAULT_ZONE)
+
+
+def open_targets(ticket: dict[str, Any], kinds: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+    """The targets still counting, soonest first; ``kinds`` keeps those that concern the viewer."""
+    targets = [t for t in (ticket.get("sla") or {}).get("targets", []) if t.get("state") in OPEN_TARGET_STATES
+               and (kinds is None or t.get("kind") in kinds)]
+    return sorted(targets, key=lambda t: t.get("remaining_seconds") if t.get("remaining_seconds") is not None
+                  else float("inf"))
+
+
+def row(ticket: dict[str, Any], staff: bool, zones: dict[str, str], locale: str, _: Gettext) -> dict[str, Any]:
+    """One line of a list: a customer sees the deadlines that wait on them, staff the most urgent target."""
+    zone = zone_of(ticket, zones)
+    targets = open_targets(ticket, None if staff else words.CUSTOMER_TARGETS)
+    first = targets[0] if targets else None
+    return {
+        "id": ticket["id"], "number": ticket.get("number", ""), "subject": ticket.get("subject", ""),
+        "status": ticket.get("status", ""), "priority": ticket.get("priority", ""),
+        "updated": words.instant(ticket.get("updated_at"), zone, locale),
+        "deadline": words.deadline(first, zone, locale, _) if first else "",
+        "sla_state": first.get("state") if first else "",
+    }
+
+
+def thread(ticket: dict[str, Any], staff: bool) -> list[dict[str, Any]]:
+    """The comments a viewer is shown, oldest first; a customer never an internal one (the API also hides them)."""
+    return [c for c in ticket.get("comments", []) if staff or c.get("visibility") != "internal"]
+
+
+def opening_files(ticket: dict[str, Any]) -> list[dict[str, Any]]:
+    """The files the request came with that no comment of the thread already shows."""
+    in_comments = {a.get("id") for c in ticket.get("comments", []) for a in c.get("attachments") or []}
+    return [a for a in ticket.get("attachments") or [] if a.get("id") not in in_comments]
+
+
+def timeline(history: list[dict[str, Any]], zone: str, locale: str) -> list[dict[str, Any]]:
+    """The ticket's events as timeline entries: who, when, what (the event type in words)."""
+    return [{"type": str(e.get("type", "")).rsplit(".", 1)[-1].replace("_", " "),
+             "time": words.instant(e.get("time"), zone, locale),
+             "actor": _actor(e.get("actor")), "data": e.get("data") or {}} for e in history]
+
+
+def _actor(actor: Any) -> str:
+    if isinstance(actor, dict):
+        return str(actor.get("role", "")) + (f" {str(actor.get('id', ''))[:8]}" if actor.get("id") else "")
+    return str(actor or "")

@@ -1,0 +1,82 @@
+"""What the API's values mean to a person: statuses, targets and SLA states in words, times in the
+policy's zone named ("Tue 10:00 MSK"), business time left in plain words. No rule is decided here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime
+
+Gettext = Callable[[str], str]
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction; translated where it is shown."""
+    return message
+
+
+STATUSES = {
+    "new": N_("New"), "in_progress": N_("In progress"), "awaiting_customer": N_("Awaiting your reply"),
+    "in_development": N_("In development"), "ready_to_install": N_("Ready to install"),
+    "customer_testing": N_("Solution proposed"), "deferred": N_("Deferred"), "done": N_("Done"),
+    "rejected": N_("Rejected"),
+}
+ACTIONS = {
+    "accept": N_("Accept"), "request_clarification": N_("Ask for clarification"),
+    "send_to_development": N_("Send to development"), "mark_ready_to_install": N_("Ready to install"),
+    "propose_solution": N_("Propose a solution"), "accept_solution": N_("Accept the solution"),
+    "return_to_work": N_("Return to work"), "reject": N_("Reject"), "defer": N_("Defer"),
+    "resume": N_("Resume"),
+}
+TARGETS = {
+    "first_response": N_("First response"), "resolution": N_("Resolution"),
+    "acceptance": N_("Your acceptance"), "remark_fix": N_("Remark fix"), "customer_reply": N_("Your reply"),
+    "follow_up": N_("Follow-up"), "development_reaction": N_("Development reaction"), "callback": N_("Call back"),
+}
+SLA_STATES = {
+    "running": N_("on time"), "paused": N_("paused"), "at_risk": N_("at risk"),
+    "met": N_("met"), "breached": N_("breached"),
+}
+PRIORITIES = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"), "urgent": N_("Urgent")}
+CATEGORIES = {"error": N_("Error"), "support": N_("Support"), "improvement": N_("Improvement")}
+# Targets whose clock runs for the customer: the deadlines that concern them on their list.
+CUSTOMER_TARGETS = ("acceptance", "customer_reply")
+ZONE_NAMES = {"Europe/Moscow": "MSK", "UTC": "UTC", "Europe/Samara": "SAMT", "Asia/Yekaterinburg": "YEKT"}
+
+
+def instant(value: str | None, zone: str, locale: str) -> str:
+    """An RFC 3339 instant as the policy's zone shows it: ``Tue 10:00 MSK`` (``Вт 10:00 MSK``)."""
+    if not value:
+        return ""
+    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    day = format_datetime(moment, "EEE d MMM", locale=locale).replace(".", "")
+    return f"{day} {moment:%H:%M} {ZONE_NAMES.get(zone) or moment.tzname()}"
+
+
+def duration(seconds: int | float | None, _: Gettext) -> str:
+    """Business time as a person says it: ``2 h 15 min``, ``27 h`` (working hours: no days, whose length
+    the calendar decides, and the portal does no calendar arithmetic)."""
+    if seconds is None:
+        return ""
+    hours, minutes = divmod(abs(int(seconds)) // 60, 60)
+    shown = [f"{n} {unit}" for n, unit in ((hours, _("h")), (minutes, _("min"))) if n]
+    return " ".join(shown) or "0 " + _("min")
+
+
+def deadline(target: dict[str, object], zone: str, locale: str, _: Gettext) -> str:
+    """A target in plain words: ``Resolution: 5 h 30 min left, by Tue 18:00 MSK`` or ``… overdue by 2 h``."""
+    name = _(TARGETS.get(str(target.get("kind")), str(target.get("kind"))))
+    state, remaining = str(target.get("state")), target.get("remaining_seconds")
+    if state == "met":
+        return name + ": " + _("met")
+    if not isinstance(remaining, (int, float)):
+        return name + ": " + _("no deadline yet")
+    if state == "breached" or remaining < 0:
+        return name + ": " + _("overdue by") + " " + duration(remaining, _)
+    due_at = target.get("due_at")
+    due = instant(due_at, zone, locale) if isinstance(due_at, str) else ""
+    paused = " (" + _("paused") + ")" if state == "paused" else ""
+    by = ", " + _("by") + " " + due if due else ""
+    return name + ": " + duration(remaining, _) + " " + _("left") + paused + by

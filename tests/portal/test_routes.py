@@ -1,0 +1,113 @@
+"""The portal's own routes over HTTP, against the desk and the portal as real processes: sign-in, CSRF,
+security headers, API refusals shown as messages, an expired session sent to the login page."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import httpx
+import pytest
+
+from tests.portal.conftest import PASSWORD, PortalStack, csrf_token, signed_in
+
+pytestmark = [pytest.mark.e2e]
+
+
+def test_portal_health_ready_and_metrics(portal_stack: PortalStack) -> None:
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert httpx.get(portal_stack.portal + path).status_code == 200, path
+
+
+def test_portal_login_keeps_the_token_in_an_httponly_samesite_cookie(portal_stack: PortalStack) -> None:
+    client = httpx.Client(base_url=portal_stack.portal)
+    page = client.get("/login")
+    answer = client.post("/login", data={"login": portal_stack.customer, "password": PASSWORD,
+                                         "_csrf_token": csrf_token(page.text)})
+    assert answer.status_code == 303 and answer.headers["location"] == "/"
+    session = next(c for c in answer.headers.get_list("set-cookie") if c.startswith("helpdesk_session="))
+    assert "HttpOnly" in session and "SameSite=lax" in session.replace("Lax", "lax")
+    assert client.get("/tickets").status_code == 200
+
+
+def test_portal_wrong_password_is_a_message_on_the_login_page(portal_stack: PortalStack) -> None:
+    client = httpx.Client(base_url=portal_stack.portal)
+    page = client.get("/login")
+    answer = client.post("/login", data={"login": portal_stack.customer, "password": "wrong",
+                                         "_csrf_token": csrf_token(page.text)})
+    assert answer.status_code == 200 and "Неверный логин или пароль" in answer.text
+    assert "helpdesk_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_portal_csrf_a_form_without_its_token_is_refused(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.customer)
+    answer = client.post("/tickets", data={"subject": "Forged", "description": "From another site"})
+    assert answer.status_code == 403
+    assert "Traceback" not in answer.text and "<html" in answer.text
+    listed = client.get("/tickets").text
+    assert "Forged" not in listed
+
+
+def test_portal_pages_carry_a_strict_content_security_policy_and_no_inline_script(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.customer)
+    page = client.get("/tickets")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors 'none'" in policy
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page.text), "inline script"
+    assert not re.search(r"\son[a-z]+=", page.text), "inline event handler"
+
+
+def test_portal_api_errors_are_messages_never_a_stack_trace(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.customer)
+    token = csrf_token(client.get("/tickets/new").text)
+    refused = client.post("/tickets", data={"subject": "", "description": "", "_csrf_token": token},
+                          files={"file": ("", b"", "application/octet-stream")})
+    assert refused.status_code == 200 and "Проверьте заполнение формы" in refused.text, refused.text[refused.text.find("messages"):][:600]
+    missing = client.get("/tickets/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404 and "Не найдено" in missing.text
+    bad_filter = client.get("/tickets", params={"status": "on_fire"})
+    assert bad_filter.status_code in (400, 422) and "Traceback" not in bad_filter.text
+    assert "class=\"message error\"" in bad_filter.text
+
+
+def test_portal_expired_session_goes_to_the_login_page(portal_stack: PortalStack) -> None:
+    claims = base64.urlsafe_b64encode(json.dumps({"sub": "x", "role": "customer", "exp": 1}).encode()).decode()
+    client = httpx.Client(base_url=portal_stack.portal, cookies={"helpdesk_session": f"e30.{claims}.sig"})
+    answer = client.get("/tickets")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?expired=1"
+    assert "Сеанс завершён" in client.get("/login?expired=1").text
+    forged = base64.urlsafe_b64encode(json.dumps({"sub": "x", "role": "agent", "exp": 4102444800}).encode()).decode()
+    refused = httpx.Client(base_url=portal_stack.portal, cookies={"helpdesk_session": f"e30.{forged}.sig"})
+    answer = refused.get("/tickets", headers={"HX-Request": "true"})
+    assert answer.headers.get("hx-redirect") == "/login?expired=1"
+
+
+def test_portal_language_switch_to_english(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.customer)
+    page = client.get("/tickets")
+    assert "Наши заявки" in page.text
+    client.post("/language", data={"language": "en", "_csrf_token": csrf_token(page.text)})
+    assert "Our requests" in client.get("/tickets").text
+
+
+def test_portal_agent_registers_a_phone_request_triages_it_and_logs_time(portal_stack: PortalStack) -> None:
+    agent = signed_in(portal_stack, portal_stack.agent)
+    token = csrf_token(agent.get("/tickets/new").text)
+    filed = agent.post("/tickets", data={"customer_id": portal_stack.customer_id, "subject": "Звонок: не входит",
+                                         "description": "Позвонила регистратура", "_csrf_token": token})
+    assert filed.status_code == 303, filed.text
+    page = agent.get(filed.headers["location"])
+    assert "Звонок: не входит" in page.text and 'value="accept"' in page.text
+    ticket = filed.headers["location"].split("?")[0]
+    token = csrf_token(page.text)
+    triaged = agent.post(f"{ticket}/triage", data={"category": "error", "priority": "high", "was_priority": "normal",
+                                                   "_csrf_token": token}, follow_redirects=True)
+    assert triaged.status_code == 200 and "<option value=\"high\" selected>" in triaged.text
+    logged = agent.post(f"{ticket}/time", data={"minutes": "25", "billable": "on", "_csrf_token": token},
+                        follow_redirects=True)
+    assert logged.status_code == 200 and "Затрачено: 25 мин" in logged.text
+    queue = agent.get("/tickets", params={"priority": "high", "q": "Звонок"})
+    assert "Звонок: не входит" in queue.text
+    mine = signed_in(portal_stack, portal_stack.customer).get("/tickets")
+    assert "Звонок: не входит" in mine.text
