@@ -31,6 +31,7 @@ from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.sla import fold as fold_sla
 from helpdesk_query.domain.sla import present as sla_block
+from helpdesk_query.domain.hours import report_row
 from helpdesk_query.domain.ticket import Comment, TicketView, attachments, fold
 
 READERS = (Role.ADMIN, Role.AGENT, Role.AUDITOR, Role.SERVICE, Role.CUSTOMER)
