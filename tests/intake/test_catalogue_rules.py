@@ -183,3 +183,12 @@ def test_tel9_telemed_serves_its_seven_deferral_reasons() -> None:
 
 def test_ks9_keysystems_requires_a_phone_of_its_users() -> None:
     assert POLICIES["keysystems"].require_phone and not POLICIES["medis"].require_phone
+
+
+def test_med12_a_ticket_accepted_again_after_returning_to_new_is_counted_once() -> None:
+    ticket = accept("medis", MonthBudget("2026-03", 600, 0), planned=60, service="6.1")
+    ticket.act(AGENT, rules("medis"), "propose_solution")
+    ticket.act(CUSTOMER, rules("medis"), "return_to_work")  # MED-7: back to new
+    ticket.act(AGENT, rules("medis"), "accept", budget=MonthBudget("2026-03", 600, 600))
+    accepted = [e for e in ticket.collect_events() if isinstance(e, Ticket.Accepted)]
+    assert [(a.budget_month, a.budget_minutes) for a in accepted] == [("2026-03", 60), (None, 0)]

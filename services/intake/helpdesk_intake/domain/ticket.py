@@ -173,6 +173,10 @@ class Ticket(Aggregate):
         budget_minutes: int = 0
         budget_limit: int | None = None
 
+        def apply(self, ticket: Ticket) -> None:
+            super().apply(ticket)
+            ticket.budget_month = ticket.budget_month or self.budget_month
+
     class ClarificationRequested(StatusChanged):
         TOPIC = "helpdesk:Ticket.ClarificationRequested"
 
@@ -240,6 +244,7 @@ class Ticket(Aggregate):
         self.comment_count = 0
         self.spent_minutes = 0
         self.billed_minutes = 0
+        self.budget_month: str | None = None  # the month its acceptance was counted in (MED-12)
         self.details: dict[str, Any] = dict(details or {})
         self.missing_details = tuple(missing_details)
 
@@ -357,7 +362,8 @@ class Ticket(Aggregate):
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
-        if action == Action.ACCEPT and budget is not None and budget.budgeted:
+        if action == Action.ACCEPT and budget is not None and budget.budgeted and not self.budget_month:
+            # counted once: a ticket accepted again after returning to new (MED-6/7) is not counted twice
             counted = minutes_counted(budget, self.planned_minutes, rules.paid_extra(self.service))
             self._move(ctx, self.Accepted, move.target, comment=comment, reason=reason,
                        budget_month=budget.month, budget_minutes=counted, budget_limit=budget.budget_minutes)
