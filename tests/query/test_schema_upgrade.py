@@ -22,14 +22,19 @@ async def _as_before_attachments(database_url: str) -> None:
         for table in ("tickets", "comments"):
             await conn.execute(f"DROP VIEW query.{table}")
             await conn.execute(f"ALTER TABLE query_g1.{table} DROP COLUMN attachments")
+            if table == "tickets":  # nor had it the columns added after attachments (request details)
+                await conn.execute("ALTER TABLE query_g1.tickets DROP COLUMN details, DROP COLUMN missing_details")
             await conn.execute(f"CREATE VIEW query.{table} AS SELECT * FROM query_g1.{table}")
+        await conn.execute("DROP VIEW query.hours")  # nor the norm-hours table
+        await conn.execute("DROP TABLE query_g1.hours")
         await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query'")  # made before migrations
 
 
 async def test_generation_without_attachment_columns_is_upgraded_in_place_and_a_rebuild_switches_over(
         read_model: str, js: Any, nc: Any) -> None:
     await _as_before_attachments(read_model)
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1]  # adopted: step 1 upgrades in place
+    # adopted: step 1 upgrades in place, step 2 adds the details columns and the hours table
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("attachments",) in await sql(read_model, columns, "comments")
     assert await sql(read_model, "SELECT active FROM query.generation") == [("query_g1",)]

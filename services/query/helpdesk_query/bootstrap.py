@@ -38,6 +38,7 @@ from helpdesk_query.adapters.positions import PositionWatcher, SlaMarks, covered
 from helpdesk_query.adapters.readmodel import ReadModel
 from helpdesk_query.adapters.schema import CONTROL, MIGRATIONS, SLA_POSITION_CHANNEL
 from helpdesk_query.application import Queries
+from helpdesk_query.entrypoints.http.hours_report import HoursReport
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
 from helpdesk_query.entrypoints.http.routes import CONTROLLERS, ENUMS
@@ -83,11 +84,12 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
         await clock.follow(nc)
     policies = load_policies(settings.policy_dir)
     calendars = {pid: calendar_of(p) for pid, p in policies.items()}
+    measures = {pid: p.budget.measure for pid, p in policies.items()}
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
     watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,
-                      policies)
+                      policies, measures)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     running.feed = ChangeFeed(stream, watcher, buffer=settings.stream_buffer, max_streams=settings.stream_max,
@@ -164,7 +166,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     if settings.run_projector:
         readiness["consumer"] = consumers_ready
     return build_app(
-        service="query", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes], authenticator=authenticator,
+        service="query", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes, HoursReport], authenticator=authenticator,
         readiness=readiness,
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS, ids=IDS, enums=ENUMS,

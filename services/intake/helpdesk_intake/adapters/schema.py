@@ -15,6 +15,7 @@ from psycopg import sql
 from helpdesk_shared.migrations import Migration, Migrations
 
 from helpdesk_intake.adapters.eventstore import SCHEMA, IntakeEventStore, store_environment
+from helpdesk_intake.adapters.hours import DDL as HOURS_DDL
 
 SIDE_TABLES = """
 CREATE SCHEMA IF NOT EXISTS {schema};
@@ -131,5 +132,6 @@ MIGRATIONS = Migrations(
                   _first_schema),
         Migration("webhooks: their signing secrets beside the events (never in one)", WEBHOOKS),
         Migration("releases (IMC-9): the list of the vendor's releases, beside their events", RELEASES),
+        Migration("norm-hours: each customer's planned and spent minutes per month (MED-12)", HOURS_DDL),
     ),
 )

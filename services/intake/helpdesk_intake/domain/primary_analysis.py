@@ -26,8 +26,8 @@ class PrimaryAnalysisIncomplete(InvalidInput):
 
     def __init__(self, missing: list[tuple[str, str]]) -> None:
         names = ", ".join(message for _, message in missing)
-        super().__init__(f"primary analysis is incomplete (IMC-5): missing {names}", field=missing[0][0])
-        self.errors = [{"field": field, "message": f"{message} is required to accept"} for field, message in missing]
+        super().__init__(f"primary analysis is incomplete (IMC-5): missing {names}", field=missing[0][0],
+                         fields=[(field, f"{message} is required to accept") for field, message in missing])
 
 
 def _has(ticket: Any, requirement: str) -> bool:

@@ -6,8 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from helpdesk_shared.policies import Policy, calendar_of, load_policies
+from typing import Any
 
+from helpdesk_shared import events as ev
+from helpdesk_shared.policies import Policy, calendar_of, load_policies
+from helpdesk_shared.policies.offering import form_for
+
+from helpdesk_notify.domain.notifications import missing_label
 from helpdesk_notify.domain.ticket import TicketView
 
 
@@ -40,3 +45,9 @@ class PolicyWindows:
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         known = self._policies.get(policy or "")
         return at.astimezone(ZoneInfo(known.calendar.timezone) if known else dt.UTC)
+
+    def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
+        policy = self._policies.get(fact.policy or "")
+        form = form_for(policy.forms, fact.category, fact.channel) if policy else None
+        labels = {f"details.{f.name}": {"ru": f.label.ru, "en": f.label.en} for f in (form.fields if form else [])}
+        return [missing_label(name, labels.get(name)) for name in fact.missing_details]
