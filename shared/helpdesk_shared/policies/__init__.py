@@ -17,6 +17,8 @@ from helpdesk_shared.policies.model import (
     AutoTransition,
     Billing,
     Budget,
+    DeferralReason,
+    Labels,
     Policy,
     Release,
     Reminder,
@@ -29,16 +31,17 @@ from helpdesk_shared.policies.rules import (
     budget_allows,
     channel_registers,
     customer_reply_status,
+    deferral_reason,
     may_send_to_development,
     reopen_until,
     reopen_window_open,
 )
 
 __all__ = [
-    "KINDS", "PRESETS_DIR", "PRESET_IDS", "AutoTransition", "Billing", "Budget", "Duration",
-    "Policy", "PolicyError", "Release", "Reminder", "ReopenWindows", "SlaState", "Target",
+    "KINDS", "PRESETS_DIR", "PRESET_IDS", "AutoTransition", "Billing", "Budget", "DeferralReason", "Duration",
+    "Labels", "Policy", "PolicyError", "Release", "Reminder", "ReopenWindows", "SlaState", "Target",
     "TargetRule", "Transition", "Unit", "UnknownPolicy", "billed_minutes", "budget_allows",
-    "calendar_of", "channel_registers", "customer_reply_status", "evaluate", "get_policy",
+    "calendar_of", "channel_registers", "customer_reply_status", "deferral_reason", "evaluate", "get_policy",
     "load_directory", "load_policies", "load_policy", "may_send_to_development", "parse_policy",
     "reopen_until", "reopen_window_open",
 ]

@@ -84,7 +84,7 @@ class _View:
 
     def __init__(self, ticket: TicketTrack, policy: CompiledPolicy, now: int) -> None:
         self.ticket, self.compiled, self.calendar, self.now = ticket, policy, policy.calendar, now
-        self.paused = ticket.status in policy.policy.pause_statuses
+        self.paused = ticket.paused
         self.pauses = [(to_us(a), to_us(b) if b else now) for a, b in ticket.pauses]
 
     def target(self, kind: TargetKind) -> Target | None:

@@ -103,6 +103,20 @@ class Budget(_Rule, frozen=True, kw_only=True):
     default_monthly_hours: float | None = None  # when the customer's contract names none
 
 
+class Labels(_Rule, frozen=True, kw_only=True):
+    """A text shown to people, in both languages of the desk."""
+
+    ru: str
+    en: str
+
+
+class DeferralReason(_Rule, frozen=True, kw_only=True):
+    """A reason a ticket may be deferred for (TEL-9): a stable code and its label."""
+
+    code: str
+    label: Labels
+
+
 class Policy(_Rule, frozen=True, kw_only=True):
     """One SLA policy: a calendar and the rules evaluated on it."""
 
@@ -125,8 +139,13 @@ class Policy(_Rule, frozen=True, kw_only=True):
     development_categories: list[Category] | None = None  # None: any (MED-9 limits it)
     billing: Billing = Billing()
     budget: Budget = Budget()
+    deferral_reasons: list[DeferralReason] = []  # empty: the policy offers no deferral (TEL-9)
+    third_party_pauses: bool = False  # waiting on a third party stops the executor's clocks (END-5)
 
     def __post_init__(self) -> None:
+        codes = [reason.code for reason in self.deferral_reasons]
+        if len(set(codes)) != len(codes):
+            raise ValueError("deferral_reasons: codes must be unique")
         for status in self.pause_statuses:
             if not status.is_open:
                 raise ValueError(f"pause_statuses: {status.value!r} is not an open status")
