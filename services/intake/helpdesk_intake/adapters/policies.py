@@ -40,6 +40,9 @@ class PolicyTicketRules:
     def billed_minutes(self, minutes: int, billable: bool) -> int:
         return policies.billed_minutes(self._policy, minutes, billable)
 
+    def defers_for(self, reason: str) -> bool:
+        return policies.deferral_reason(self._policy, reason) is not None
+
 
 class PolicyRules:
     """Looks up the rules of a policy by its id."""

@@ -37,6 +37,8 @@ _STATUS_FACTS: dict[type, type[pub.StatusChange]] = {
     Ticket.ReturnedToWork: pub.ReturnedToWork,
     Ticket.Reopened: pub.Reopened,
     Ticket.Rejected: pub.Rejected,
+    Ticket.Deferred: pub.Deferred,
+    Ticket.Resumed: pub.Resumed,
 }
 
 _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
@@ -50,6 +52,8 @@ _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
     Ticket.PlanChanged: (pub.PlanChanged, ("planned_date", "planned_minutes", "release")),
     Ticket.CommentAdded: (pub.CommentAdded, ("comment_id", "body", "visibility", "attachments", "message_id")),
     Ticket.TimeLogged: (pub.TimeLogged, ("entry_id", "minutes", "billed_minutes", "billable", "note")),
+    Ticket.ThirdPartyAwaited: (pub.ThirdPartyAwaited, ("party", "note")),
+    Ticket.ThirdPartyCleared: (pub.ThirdPartyCleared, ("party",)),
 }
 
 

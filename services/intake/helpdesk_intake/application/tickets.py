@@ -52,7 +52,10 @@ class TicketService(IntakeService):
         def decide() -> Change:
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
-            ticket.triage(ctx, **command.given())
+            changes = command.given()
+            if changes.get("third_party") is not None:
+                changes["third_party"] = msgspec.to_builtins(changes["third_party"])
+            ticket.triage(ctx, **changes)
             return Change([ticket], ticket_answer(ticket))
 
         return self.execute(request, decide, key=ticket_id)

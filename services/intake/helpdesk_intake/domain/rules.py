@@ -45,6 +45,10 @@ class TicketRules(Protocol):
         """Minutes billed for time spent (END-6 rounding)."""
         ...
 
+    def defers_for(self, reason: str) -> bool:
+        """TEL-9: whether ``reason`` is one of the codes the policy lets a ticket be deferred for."""
+        ...
+
 
 class PermissiveRules:
     """Rules for a ticket whose policy says nothing: no restriction, replies resume work."""
@@ -66,3 +70,6 @@ class PermissiveRules:
 
     def billed_minutes(self, minutes: int, billable: bool) -> int:
         return minutes if billable else 0
+
+    def defers_for(self, reason: str) -> bool:
+        return True

@@ -32,6 +32,7 @@ class ReopenWindowClosed(DomainError):
 
 class Ticket(Aggregate):
     TOPIC = "helpdesk:Ticket"
+    third_party: dict[str, str | None] | None = None  # END-5: {party, note} while it waits on one
 
     class Event(HelpdeskEvent):
         pass
@@ -177,6 +178,29 @@ class Ticket(Aggregate):
     class Rejected(StatusChanged):
         TOPIC = "helpdesk:Ticket.Rejected"
 
+    class Deferred(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Deferred"
+
+    class Resumed(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Resumed"
+
+    class ThirdPartyAwaited(Event):
+        """The ticket waits on a third party (END-5)."""
+
+        TOPIC = "helpdesk:Ticket.ThirdPartyAwaited"
+        party: str
+        note: str | None
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.third_party = {"party": self.party, "note": self.note}
+
+    class ThirdPartyCleared(Event):
+        TOPIC = "helpdesk:Ticket.ThirdPartyCleared"
+        party: str
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.third_party = None
+
     def __init__(
         self,
         number: str,
@@ -215,6 +239,7 @@ class Ticket(Aggregate):
         self.comment_count = 0
         self.spent_minutes = 0
         self.billed_minutes = 0
+        self.third_party = None
 
     # -- commands -----------------------------------------------------------------------
 
@@ -234,8 +259,9 @@ class Ticket(Aggregate):
         )
 
     def triage(self, ctx: Context, **changes: Any) -> None:
-        """Change category, priority, service, assignees or plan; one event per kind of change."""
+        """Change category, priority, service, assignees, plan or third party; one event per kind of change."""
         _require_staff(ctx)
+        waits_on = self._third_party_change(changes["third_party"]) if "third_party" in changes else False
         if "category" in changes and changes["category"] != self.category:
             self.trigger_event(self.CategoryChanged, category=changes["category"], **ctx.event_fields())
         if "priority" in changes and changes["priority"] != self.priority:
@@ -244,6 +270,23 @@ class Ticket(Aggregate):
             self.trigger_event(self.ServiceChanged, service=changes["service"], **ctx.event_fields())
         self._change_group(ctx, self.AssigneesChanged, ("responsible_id", "owner_id", "department"), changes)
         self._change_group(ctx, self.PlanChanged, ("planned_date", "planned_minutes", "release"), changes)
+        if waits_on:
+            self.trigger_event(self.ThirdPartyAwaited, **waits_on, **ctx.event_fields())
+        elif waits_on is None:
+            self.trigger_event(self.ThirdPartyCleared, party=self.third_party["party"],  # type: ignore[index]
+                               **ctx.event_fields())
+
+    def _third_party_change(self, value: dict[str, Any] | None) -> dict[str, Any] | None | bool:
+        """END-5: the third party to await ({party, note}), None to clear it, False: nothing changes."""
+        if value is None:
+            return None if self.third_party is not None else False
+        if not self.status.is_open:
+            raise InvalidTransition(f"a {self.status.value} ticket waits on nobody (END-5)")
+        party = str(value.get("party") or "").strip()
+        if not party:
+            raise InvalidInput("third_party.party names who the ticket waits on (END-5)", field="third_party.party")
+        wanted = {"party": party, "note": str(value.get("note") or "").strip() or None}
+        return wanted if wanted != self.third_party else False
 
     def add_comment(
         self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility,
@@ -298,6 +341,8 @@ class Ticket(Aggregate):
             raise InvalidTransition(f"{category} tickets do not go to development under this policy (MED-9)")
         if action == Action.REJECT and not (reason or "").strip():
             raise InvalidInput("a reason is required to reject", field="reason")
+        if action == Action.DEFER:
+            reason = _deferral_reason(rules, reason)
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
@@ -335,7 +380,19 @@ _EVENT_OF = {
     Action.PROPOSE_SOLUTION: "SolutionProposed",
     Action.ACCEPT_SOLUTION: "SolutionAccepted",
     Action.REJECT: "Rejected",
+    Action.DEFER: "Deferred",
+    Action.RESUME: "Resumed",
 }
+
+
+def _deferral_reason(rules: TicketRules, reason: str | None) -> str:
+    """TEL-9: a ticket is deferred only for a reason of its policy's list (its code)."""
+    code = (reason or "").strip()
+    if not code:
+        raise InvalidInput("a reason is required to defer (TEL-9)", field="reason")
+    if not rules.defers_for(code):
+        raise InvalidInput(f"{code!r} is not a deferral reason of this ticket's policy (TEL-9)", field="reason")
+    return code
 
 
 def _require_staff(ctx: Context) -> None:

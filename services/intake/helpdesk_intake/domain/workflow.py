@@ -23,6 +23,8 @@ class Action(StrEnum):
     ACCEPT_SOLUTION = "accept_solution"
     RETURN_TO_WORK = "return_to_work"
     REJECT = "reject"
+    DEFER = "defer"
+    RESUME = "resume"
 
 
 @dataclass(frozen=True)
@@ -54,4 +56,6 @@ WORKFLOW: dict[Action, Move] = {
         {Role.CUSTOMER, Role.ADMIN}, {S.CUSTOMER_TESTING, S.READY_TO_INSTALL, S.DONE}, None
     ),
     Action.REJECT: _move(STAFF_ROLES | {Role.CUSTOMER}, set(OPEN_STATUSES), S.REJECTED),
+    Action.DEFER: _move(STAFF_ROLES, {S.NEW, S.IN_PROGRESS, S.IN_DEVELOPMENT}, S.DEFERRED),  # TEL-9
+    Action.RESUME: _move(STAFF_ROLES, {S.DEFERRED}, S.IN_PROGRESS),
 }
