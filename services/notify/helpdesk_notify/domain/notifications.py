@@ -4,7 +4,8 @@ The customer side hears about registration (TEL-6, END-2), questions (END-4), th
 solution and its acceptance window, closes and rejections with their reason (END-4:
 an automatic close lists what was done so far) and the staff's public comments.
 The solution goes back by mail whatever the channel the ticket came by (KS-6: an
-email ticket's solution by email). The staff side hears the customer's comments,
+email ticket's solution by email). Deferral (TEL-9, with the reason's label) and waiting on
+a third party (END-5) are told to the customer too. The staff side hears the customer's comments,
 returns and withdrawals. Internal comments never reach customers, and nobody is
 mailed about their own action (except the acknowledgement, TEL-6). SLA facts are
 decided in ``sla_notices``, inbound-mail outcomes in ``mail_notices``.
@@ -43,6 +44,10 @@ class Windows(Protocol):
         """``at`` in the policy's time zone (its business calendar's); UTC for an unknown policy."""
         ...
 
+    def deferral_label(self, policy: str | None, code: str | None) -> dict[str, str] | None:
+        """TEL-9: the label ({ru, en}) of the policy's deferral reason ``code``; None if unknown."""
+        ...
+
 
 class NoWindows:
     def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None:
@@ -50,6 +55,9 @@ class NoWindows:
 
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         return at.astimezone(dt.UTC)
+
+    def deferral_label(self, policy: str | None, code: str | None) -> dict[str, str] | None:
+        return None
 
 
 def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows()) -> list[Notification]:
@@ -89,6 +97,13 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
         case ev.CommentAdded():
             wanted.append((customer, "comment_added", {"body": fact.body, "from_customer": False,
                                                        **_attachments(fact.attachments)}))
+        case ev.Deferred() | ev.Resumed():  # TEL-9: the customer is told why, in their language
+            label = windows.deferral_label(view.policy, fact.reason) if isinstance(fact, ev.Deferred) else None
+            wanted.append((customer, "deferred", {"resumed": isinstance(fact, ev.Resumed), "reason": fact.reason,
+                                                  "reason_label": label, "comment": fact.comment}))
+        case ev.ThirdPartyAwaited() | ev.ThirdPartyCleared():  # END-5: the customer is told
+            wanted.append((customer, "third_party", {"cleared": isinstance(fact, ev.ThirdPartyCleared),
+                                                     "party": fact.party, "note": getattr(fact, "note", None)}))
         case ev.ReturnedToWork() | ev.Reopened():
             wanted.append((staff, "returned_to_work", {"comment": fact.comment or fact.reason,
                                                        "reopened": isinstance(fact, ev.Reopened)}))

@@ -64,8 +64,8 @@ def comment_rows(view: TicketView) -> Iterable[tuple[Any, ...]]:
 
 
 def _column(value: Any) -> Any:
-    """A value as its column takes it: a tuple of structs (attachments) is a jsonb array."""
-    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, tuple) else value
+    """A value as its column takes it: a tuple of structs (attachments) or a struct is jsonb."""
+    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, (tuple, msgspec.Struct)) else value
 
 
 def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> TicketView:

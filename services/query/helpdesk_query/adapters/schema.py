@@ -30,7 +30,7 @@ TICKET_COLUMNS = (
     "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",
     "priority", "service", "status", "responsible_id", "owner_id", "department", "planned_date",
     "planned_minutes", "release", "policy", "version", "created_at", "updated_at", "spent_minutes",
-    "billed_minutes", "position", "attachments",
+    "billed_minutes", "position", "attachments", "third_party",
 )
 COMMENT_COLUMNS = ("ticket_id", "id", "author_id", "author_role", "body", "visibility", "action",
                    "created_at", "position", "attachments")
@@ -48,7 +48,8 @@ CREATE TABLE {g}.tickets (
     queue_rank smallint GENERATED ALWAYS AS (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
         WHEN 'normal' THEN 2 ELSE 3 END) STORED,
     search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED,
-    attachments jsonb NOT NULL DEFAULT '[]'
+    attachments jsonb NOT NULL DEFAULT '[]',
+    third_party jsonb
 );
 CREATE TABLE {g}.comments (
     ticket_id text NOT NULL, id text NOT NULL, author_id text NOT NULL, author_role text NOT NULL,
@@ -67,7 +68,8 @@ INSERT INTO {g}.tracking DEFAULT VALUES;
 # the last column of its table, in the order of _TABLES, so a generation made before them and
 # upgraded in place has the same column order as a new one (the query.* views need that).
 _ADDED = (("tickets", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
-          ("comments", "attachments", "jsonb NOT NULL DEFAULT '[]'"))
+          ("comments", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
+          ("tickets", "third_party", "jsonb"))
 
 # Built after a bulk load (cheaper than maintaining them row by row); "russian" also
 # stems English words, so one text-search configuration serves both languages.
@@ -81,6 +83,7 @@ CREATE INDEX ON {g}.tickets (status, queue_rank, created_at, id);
 CREATE INDEX ON {g}.tickets (status, created_at DESC, id DESC);
 CREATE INDEX ON {g}.tickets (responsible_id);
 CREATE INDEX ON {g}.tickets (owner_id);
+CREATE INDEX ON {g}.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL;
 CREATE INDEX ON {g}.tickets USING gin (search);
 ANALYZE {g}.tickets;
 ANALYZE {g}.comments;
@@ -164,12 +167,20 @@ def _upgrade(conn: psycopg.Connection[Any], name: str) -> None:
             conn.execute(statement)
 
 
+def _upgrade_active(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """The active generation gains the columns added since it was made."""
+    row = conn.execute(f"SELECT active FROM {CONTROL}.generation").fetchone()
+    if row:
+        _upgrade(conn, str(row[0]))
+
+
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
 # adopted. Add a change as a new step at the end; never edit a step that has shipped.
 MIGRATIONS = Migrations(
     service="query",
     schemas=(CONTROL, "query\\_g%"),
-    steps=(Migration("the control schema, the first generation, parked tables", _first_schema),),
+    steps=(Migration("the control schema, the first generation, parked tables", _first_schema),
+           Migration("tickets.third_party (END-5)", _upgrade_active)),
 )
 
 
