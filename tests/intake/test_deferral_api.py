@@ -59,6 +59,7 @@ def test_end5_api_patch_third_party_marks_and_null_clears(desk: Desk) -> None:
     ({"third_party": {"party": "Bank", "note": "x" * 2001}}, 400, "note"),
     ({"third_party": {"party": "Bank", "colour": "red"}}, 400, "colour"),
     ({"third_party": "Bank"}, 400, "third_party"),
+    ({"third_party": {"party": "Ba\u0000nk"}}, 422, "third_party.party"),
 ])
 def test_end5_api_bad_third_party_is_a_problem_and_writes_nothing(
         desk: Desk, event_count, body: dict, status: int, field: str) -> None:

@@ -261,7 +261,7 @@ class Ticket(Aggregate):
     def triage(self, ctx: Context, **changes: Any) -> None:
         """Change category, priority, service, assignees, plan or third party; one event per kind of change."""
         _require_staff(ctx)
-        waits_on = self._third_party_change(changes["third_party"]) if "third_party" in changes else False
+        third_party = self._third_party_wanted(changes)  # checked first: a refusal triggers nothing
         if "category" in changes and changes["category"] != self.category:
             self.trigger_event(self.CategoryChanged, category=changes["category"], **ctx.event_fields())
         if "priority" in changes and changes["priority"] != self.priority:
@@ -270,23 +270,25 @@ class Ticket(Aggregate):
             self.trigger_event(self.ServiceChanged, service=changes["service"], **ctx.event_fields())
         self._change_group(ctx, self.AssigneesChanged, ("responsible_id", "owner_id", "department"), changes)
         self._change_group(ctx, self.PlanChanged, ("planned_date", "planned_minutes", "release"), changes)
-        if waits_on:
-            self.trigger_event(self.ThirdPartyAwaited, **waits_on, **ctx.event_fields())
-        elif waits_on is None:
+        if third_party != self.third_party and third_party is not None:
+            self.trigger_event(self.ThirdPartyAwaited, **third_party, **ctx.event_fields())
+        elif third_party != self.third_party:
             self.trigger_event(self.ThirdPartyCleared, party=self.third_party["party"],  # type: ignore[index]
                                **ctx.event_fields())
 
-    def _third_party_change(self, value: dict[str, Any] | None) -> dict[str, Any] | None | bool:
-        """END-5: the third party to await ({party, note}), None to clear it, False: nothing changes."""
+    def _third_party_wanted(self, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """END-5: the third party the ticket is to wait on after ``changes`` ({party, note}, None: nobody)."""
+        if "third_party" not in changes:
+            return self.third_party
+        value = changes["third_party"]
         if value is None:
-            return None if self.third_party is not None else False
+            return None
         if not self.status.is_open:
             raise InvalidTransition(f"a {self.status.value} ticket waits on nobody (END-5)")
         party = str(value.get("party") or "").strip()
         if not party:
             raise InvalidInput("third_party.party names who the ticket waits on (END-5)", field="third_party.party")
-        wanted = {"party": party, "note": str(value.get("note") or "").strip() or None}
-        return wanted if wanted != self.third_party else False
+        return {"party": party, "note": str(value.get("note") or "").strip() or None}
 
     def add_comment(
         self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility,
