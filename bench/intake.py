@@ -34,7 +34,8 @@ def provision(base: str) -> tuple[dict[str, str], dict[str, str]]:
         customer = http.post("/v1/customers", headers=admin,
                              json={"name": "bench", "email": "b@b.test", "policy": "keysystems"}).json()["id"]
         http.post(f"/v1/customers/{customer}/users", headers=admin, json={
-            "name": "u", "email": "u@b.test", "login": "bench-user", "password": "bench-password"})
+            "name": "u", "email": "u@b.test", "login": "bench-user", "password": "bench-password",
+            "phone": "+7 495 000-00-00"})  # KS-9
         http.post("/v1/staff", headers=admin, json={
             "name": "a", "email": "a@b.test", "login": "bench-agent", "password": "bench-password", "role": "agent"})
 
@@ -47,7 +48,8 @@ def provision(base: str) -> tuple[dict[str, str], dict[str, str]]:
 
 def ticket_steps(customer: dict[str, str], agent: dict[str, str]):
     """The command mix: one open, then three commands on the new ticket (1:3)."""
-    yield "POST", "/v1/tickets", {"subject": "Printer", "description": "It is on fire"}, customer
+    yield "POST", "/v1/tickets", {"subject": "Printer", "description": "It is on fire",
+                                  "details": {"entity": "invoice 42"}}, customer  # KS-7
     ticket_id = yield
     yield "POST", f"/v1/tickets/{ticket_id}/actions/accept", None, agent
     yield "POST", f"/v1/tickets/{ticket_id}/comments", {"body": "Looking into it"}, agent

@@ -155,7 +155,7 @@ def inbound(args: argparse.Namespace) -> None:
         for n in range(users):
             admin.post(f"/v1/customers/{customer}/users", json={
                 "name": f"User {n}", "email": f"user{n}@bench.test", "login": f"bench-{n}",
-                "password": "bench-password"}).raise_for_status()
+                "password": "bench-password", "phone": "+7 495 000-00-00"}).raise_for_status()  # KS-9
         messages = [inbound_mail(n, users) for n in range(args.inbound)]
         asyncio.run(send_inbound(port, messages[:50], 2))  # warm up: connections, caches
         started = time.monotonic()

@@ -71,9 +71,12 @@ def visibility(intake: str, query: str, rate: int, seconds: int) -> tuple[list[f
     client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
     customer = client.post(f"{intake}/v1/customers", headers=AUTH,
                            json={"name": "Bench", "email": "b@bench.test", "policy": "medis"}).json()["id"]
+    requester = client.post(f"{intake}/v1/customers/{customer}/users", headers=AUTH, json={
+        "name": "Bench", "email": "u@bench.test", "login": "bench-visibility", "password": "bench-password"}
+    ).json()["id"]  # TEL-7: a staff-filed request names its requester
     tickets = [client.post(f"{intake}/v1/tickets", headers=AUTH,
-                           json={"subject": f"bench {i}", "description": "visibility", "customer_id": customer}
-                           ).json()["id"] for i in range(50)]
+                           json={"subject": f"bench {i}", "description": "visibility", "customer_id": customer,
+                                 "requester_id": requester}).json()["id"] for i in range(50)]
     total = rate * seconds
     seen: list[float] = []
     commands: list[float] = []

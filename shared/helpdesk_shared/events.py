@@ -28,6 +28,9 @@ CONTENT_TYPE = "application/cloudevents+json"  # the NATS message's Content-Type
 DATASCHEMA_PATH = "/v1/schemas/events/{type}"
 
 
+DetailValue = str | float | int | bool | None  # one field of a request form's details
+
+
 def dataschema(type_name: str) -> str:
     """The ``dataschema`` of events of this CloudEvent type."""
     return DATASCHEMA_PATH.format(type=type_name)
@@ -76,6 +79,8 @@ class TicketOpened(TicketFact, frozen=True, kw_only=True):
     policy: str | None = None
     attachments: tuple[Attachment, ...] = ()
     message_id: str | None = None  # the Message-ID of the mail that opened it (email channel)
+    details: dict[str, DetailValue] = {}  # the policy form's fields (KS-7, END-8, TEL-7, MED-11)
+    missing_details: tuple[str, ...] = ()  # required fields a mailed request lacks: it is incomplete
 
 
 class CategoryChanged(TicketFact, frozen=True, kw_only=True):
@@ -88,6 +93,13 @@ class PriorityChanged(TicketFact, frozen=True, kw_only=True):
 
 class ServiceChanged(TicketFact, frozen=True, kw_only=True):
     service: str
+
+
+class DetailsChanged(TicketFact, frozen=True, kw_only=True):
+    """The request's form details changed; ``details`` is the whole set after the change."""
+
+    details: dict[str, DetailValue] = {}
+    missing_details: tuple[str, ...] = ()
 
 
 class AssigneesChanged(TicketFact, frozen=True, kw_only=True):
@@ -116,6 +128,8 @@ class TimeLogged(TicketFact, frozen=True, kw_only=True):
     billed_minutes: int
     billable: bool = True
     note: str | None = None
+    budget_month: str | None = None  # YYYY-MM whose norm-hours it consumes (MED-12); None: none
+    budget_limit: int | None = None  # that month's budget in minutes
 
 
 class StatusChange(TicketFact, frozen=True, kw_only=True):
@@ -128,6 +142,11 @@ class StatusChange(TicketFact, frozen=True, kw_only=True):
 
 
 class Accepted(StatusChange, frozen=True, kw_only=True):
+    """Accepted into work; under a norm-hours budget its planned minutes count in ``budget_month`` (MED-12)."""
+
+    budget_month: str | None = None
+    budget_minutes: int = 0  # planned minutes counted against the month (0: none, or paid extra)
+    budget_limit: int | None = None  # the month's budget in minutes
     pass
 
 
@@ -195,6 +214,7 @@ TICKET_EVENT_TYPES: dict[type[TicketFact], str] = {
     CategoryChanged: "helpdesk.ticket.category_changed",
     PriorityChanged: "helpdesk.ticket.priority_changed",
     ServiceChanged: "helpdesk.ticket.service_changed",
+    DetailsChanged: "helpdesk.ticket.details_changed",
     AssigneesChanged: "helpdesk.ticket.assignees_changed",
     PlanChanged: "helpdesk.ticket.plan_changed",
     CommentAdded: "helpdesk.ticket.comment_added",

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.desk import Desk
+from tests.support.desk import KS7, Desk
 from tests.support.mail import RFC822, message
 
 KINDS = ("open", "open", "comment", "comment", "accept", "mail")
@@ -92,7 +92,7 @@ class Load:
         if kind in ("comment", "accept") and ticket is None:
             kind = "open"
         if kind == "open":
-            body = {"subject": f"Chaos {n}", "description": "Steady load."}
+            body = {"subject": f"Chaos {n}", "description": "Steady load.", "details": KS7}
             return client.post("/v1/tickets", json=body, headers=desk.customer), None
         if kind == "comment":
             return client.post(f"/v1/tickets/{ticket}/comments", json={"body": f"Note {n}"},

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.support.desk import provision
+from tests.support.desk import KS7, provision
 from tests.support.stream import read_all
 from tests.support.waiting import wait_until
 
@@ -43,7 +43,7 @@ def test_card2_trace_runs_from_the_http_request_through_the_store_to_the_publish
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
     with httpx.Client(base_url=intake.url, timeout=30) as client:
         desk = provision(client)
-        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d"},
+        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7},
                              headers={**desk.customer, "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"})
     ticket_id = opened.json()["id"]
     wait_until(lambda: any(ticket_id in m.subject for m in read_all(nats_url)), timeout=20)

@@ -21,7 +21,7 @@ import pytest
 from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port
 
 from tests.support import servers
-from tests.support.desk import provision
+from tests.support.desk import KS7, provision
 from tests.support.processes import ServiceProcess, Services
 from tests.support.stream import read_all
 from tests.support.waiting import wait_until
@@ -123,13 +123,13 @@ def test_hardening_postgres_outage_is_503_not_ready_and_the_services_recover_by_
     with httpx.Client(base_url=intake.url, timeout=60) as client, \
             httpx.Client(base_url=query.url, timeout=60) as reader:
         desk = provision(client)
-        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.customer)
         ticket, position = opened.json()["id"], opened.headers["Helpdesk-Position"]
         assert reader.get(f"/v1/tickets/{ticket}", headers={**desk.agent, "Helpdesk-Min-Position": position},
                           ).status_code == 200
         killable_postgres.kill()
         answers = all_at_once({
-            "open a ticket": lambda: client.post("/v1/tickets", json={"subject": "s", "description": "d"},
+            "open a ticket": lambda: client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7},
                                                  headers=desk.customer),
             "comment": lambda: client.post(f"/v1/tickets/{ticket}/comments", json={"body": "on it"},
                                            headers=desk.agent),
@@ -156,10 +156,10 @@ def test_hardening_nats_outage_is_503_where_a_read_needs_it_while_commands_go_on
         def read_at(position: str) -> httpx.Response:
             return reader.get("/v1/tickets", headers={**desk.agent, "Helpdesk-Min-Position": position})
 
-        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.customer)
         assert read_at(opened.headers["Helpdesk-Position"]).status_code == 200
         killable_nats.kill()
-        meanwhile = client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+        meanwhile = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.customer)
         assert meanwhile.status_code == 201, "commands need only PostgreSQL: the relay publishes later"
         assert_not_ready(read_at(meanwhile.headers["Helpdesk-Position"]), "read-your-writes wait")
         killable_nats.start()
@@ -191,5 +191,5 @@ def test_hardening_relay_reconnects_after_postgres_and_nats_restarts_and_idles_a
 
 
 def _opened(client: httpx.Client, customer: dict[str, str]) -> str | None:
-    response = client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=customer)
+    response = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=customer)
     return response.json()["id"] if response.status_code == 201 else None

@@ -23,6 +23,7 @@ from tests.support import servers
 from tests.support.processes import Services
 from tests.support.stack import start_stack
 from tests.support.waiting import wait_until
+from tests.support.desk import KS7
 
 SERVICES = ("intake", "notify", "query", "sla")
 
@@ -83,7 +84,7 @@ def test_platform_migrations_the_services_work_under_the_runtime_role_across_a_r
 
 
 def _round_trip(desk, reader: httpx.Client) -> None:
-    opened = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+    opened = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.customer)
     assert opened.status_code == 201, opened.text
     read = reader.get(f"/v1/tickets/{opened.json()['id']}",
                       headers={**desk.agent, "Helpdesk-Min-Position": opened.headers["Helpdesk-Position"]})

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import psycopg
 
-from tests.support.desk import Desk, provision
+from tests.support.desk import KS7, Desk, provision
 from tests.support.stream import message_count, read_all
 from tests.support.waiting import wait_until
 
@@ -24,7 +24,7 @@ def _work(desk: Desk, tickets: int) -> None:
     """Open, accept and comment on tickets from 8 threads: three events per ticket."""
     def one(_: int) -> None:
         with httpx.Client(base_url=str(desk.client.base_url), timeout=30) as client:
-            opened = client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+            opened = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.customer)
             ticket_id = opened.json()["id"]
             client.post(f"/v1/tickets/{ticket_id}/actions/accept", headers=desk.agent).raise_for_status()
             client.post(f"/v1/tickets/{ticket_id}/comments", json={"body": "on it"},

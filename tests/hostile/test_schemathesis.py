@@ -26,6 +26,7 @@ from schemathesis import GenerationMode
 from tests.notify.mail import user_id
 from tests.support.stack import Stack, relayed_head, start_stack, unsettled
 from tests.support.waiting import wait_until
+from tests.support.desk import KS7
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 BUDGET = float(os.environ.get("HELPDESK_HOSTILE_SECONDS", "100"))
@@ -139,7 +140,7 @@ def test_hardening_hostile_input_generated_requests_never_answer_5xx_nor_stick_a
                       session)
     print(f"\nhostile input: {sent} generated requests over {len(operations)} operations "
           f"in {time.monotonic() - started:.0f} s; {len(found)} answered 5xx")
-    after = stack.desk.client.post("/v1/tickets", json={"subject": "After", "description": "Still here?"},
+    after = stack.desk.client.post("/v1/tickets", json={"subject": "After", "description": "Still here?", "details": KS7},
                                    headers=stack.desk.customer)
     print(f"the fuzzed customer opens a ticket afterwards: {after.status_code} {after.text[:200]}")
     dead = [name for name, process in stack.processes.items() if not process.running()]
@@ -155,7 +156,7 @@ def test_hardening_hostile_input_generated_requests_never_answer_5xx_nor_stick_a
 def _wait_settled(stack: Stack, timeout: float = 30) -> list[Any]:
     """Wait until a last ticket is relayed and every consumer has caught up; what is still behind."""
     desk = stack.desk  # the other customer: the generated requests never aimed at its ids
-    last = desk.client.post("/v1/tickets", json={"subject": "Last", "description": "After the storm."},
+    last = desk.client.post("/v1/tickets", json={"subject": "Last", "description": "After the storm.", "details": KS7},
                             headers=desk.other_customer)
     if last.status_code != 201:
         return [f"a last ticket was refused: {last.status_code} {last.text[:300]}"]

@@ -52,7 +52,8 @@ def customer_user(client: httpx.Client) -> Account:
     assert customer.status_code == 201, customer.text
     customer_id = customer.json()["id"]
     user = client.post(f"/v1/customers/{customer_id}/users", headers=ADMIN, json={
-        "name": "victim", "email": f"victim@{name}.test", "login": f"victim-{name}", "password": PASSWORD})
+        "name": "victim", "email": f"victim@{name}.test", "login": f"victim-{name}", "password": PASSWORD,
+        "phone": "+7 495 000-00-00"})
     assert user.status_code == 201, user.text
     return Account(f"victim-{name}", customer_id)
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from tests.support.desk import Desk
+from tests.support.desk import KS7, Desk
 
 PROBLEM = "application/problem+json"
 
@@ -65,7 +65,9 @@ def test_reopen_outside_window_is_409_reopen_window_closed(desk: Desk) -> None:
     # medis has no reopen window: a done ticket never returns to work.
     customer = desk.client.post("/v1/customers", headers=desk.admin,
                                 json={"name": "m", "email": "m@m.test", "policy": "medis"}).json()["id"]
-    ticket = desk.open(headers=desk.agent, customer_id=customer)
+    requester = desk.client.post(f"/v1/customers/{customer}/users", headers=desk.admin, json={
+        "name": "m", "email": "u@m.test", "login": "m-reopen", "password": "correct horse battery"}).json()["id"]
+    ticket = desk.open(headers=desk.agent, customer_id=customer, requester_id=requester, details={})
     desk.act(ticket["id"], "accept")
     desk.act(ticket["id"], "propose_solution")
     assert desk.act(ticket["id"], "accept_solution", headers=desk.admin).status_code == 200
@@ -76,13 +78,13 @@ def test_bad_headers_are_400(desk: Desk) -> None:
     ticket = desk.open()
     assert_problem(desk.client.post(f"/v1/tickets/{ticket['id']}/actions/accept", json={},
                                     headers={**desk.agent, "If-Match": "yesterday"}), 400, "validation_failed")
-    assert_problem(desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"},
+    assert_problem(desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7},
                                     headers={**desk.customer, "Idempotency-Key": "k" * 300}),
                    400, "validation_failed")
 
 
 def test_unauthenticated_is_401(desk: Desk) -> None:
-    assert_problem(desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}),
+    assert_problem(desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}),
                    401, "unauthorized")
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from litestar.testing import TestClient
 
-from tests.support.desk import PASSWORD, Desk, bearer
+from tests.support.desk import KS7, PASSWORD, Desk, bearer
 
 
 def test_card3_commands_append_events_and_answer_with_number_version_and_position(desk: Desk) -> None:
-    opened = desk.client.post("/v1/tickets", json={"subject": "Printer", "description": "On fire"},
+    opened = desk.client.post("/v1/tickets", json={"subject": "Printer", "description": "On fire", "details": KS7},
                               headers=desk.customer)
     assert opened.status_code == 201
     ticket = opened.json()
@@ -30,7 +30,7 @@ def test_ks1_agent_registers_a_phone_request_for_a_customer(desk: Desk) -> None:
 
 
 def test_staff_must_name_the_customer(desk: Desk) -> None:
-    response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.agent)
+    response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.agent)
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "customer_id"
 
 
@@ -46,7 +46,7 @@ def test_customer_isolation_another_customers_ticket_is_not_found(desk: Desk) ->
 def test_auditor_reads_but_never_writes(desk: Desk) -> None:
     ticket = desk.open()
     assert desk.act(ticket["id"], "accept", headers=desk.auditor).status_code == 403
-    response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.auditor)
+    response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.auditor)
     assert response.status_code == 403 and response.json()["code"] == "forbidden"
 
 
@@ -62,12 +62,13 @@ def test_med4_wrong_password_is_401_and_a_customer_without_contract_is_blocked(d
                            headers=desk.admin)
     assert blocked.status_code == 200
     users = client.post(f"/v1/customers/{desk.customer_id}/users", headers=desk.admin, json={
-        "name": "late", "email": "late@acme.test", "login": "late-user", "password": PASSWORD})
+        "name": "late", "email": "late@acme.test", "login": "late-user", "password": PASSWORD,
+        "phone": "+7 495 000-00-00"})
     assert users.status_code == 201
     refused = client.post("/v1/auth/token", json={"login": "late-user", "password": PASSWORD})
     assert refused.status_code == 403 and refused.json()["code"] == "forbidden"
     # A token issued before the block no longer opens tickets either (MED-4).
-    assert client.post("/v1/tickets", json={"subject": "s", "description": "d"},
+    assert client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7},
                        headers=desk.customer).status_code == 403
 
 
@@ -86,7 +87,7 @@ def test_unknown_policy_is_refused(desk: Desk) -> None:
 
 def test_idempotency_key_repeat_returns_the_first_answer_and_appends_nothing(desk: Desk, event_count) -> None:
     headers = {**desk.customer, "Idempotency-Key": "open-42"}
-    body = {"subject": "Printer", "description": "On fire"}
+    body = {"subject": "Printer", "description": "On fire", "details": KS7}
     first = desk.client.post("/v1/tickets", json=body, headers=headers)
     events = event_count()
     second = desk.client.post("/v1/tickets", json=body, headers=headers)
@@ -98,7 +99,7 @@ def test_idempotency_key_repeat_returns_the_first_answer_and_appends_nothing(des
 
 
 def test_idempotency_keys_belong_to_their_caller(desk: Desk) -> None:
-    body = {"subject": "Printer", "description": "On fire"}
+    body = {"subject": "Printer", "description": "On fire", "details": KS7}
     mine = desk.client.post("/v1/tickets", json=body, headers={**desk.customer, "Idempotency-Key": "k"})
     theirs = desk.client.post("/v1/tickets", json=body, headers={**desk.other_customer, "Idempotency-Key": "k"})
     assert mine.json()["id"] != theirs.json()["id"]
@@ -154,5 +155,5 @@ def test_expired_and_forged_tokens_are_401(desk: Desk) -> None:
 
     forged = jwt.encode({"sub": "x", "role": "admin", "iss": "helpdesk", "exp": 9_999_999_999}, "wrong-secret-" + "x" * 32)
     for headers in (bearer(forged), {"Authorization": "Basic abc"}, {}):
-        response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=headers)
+        response = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=headers)
         assert response.status_code == 401 and response.json()["code"] == "unauthorized"

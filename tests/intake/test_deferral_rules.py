@@ -14,14 +14,15 @@ from tests.intake.test_ticket_workflow import AGENT, CUSTOMER, PATHS
 
 TELEMED = PolicyRules.load(None).for_policy("telemed")
 ENDOCS = PolicyRules.load(None).for_policy("endocs")
-TEL9_REASONS = ("cannot_reproduce", "not_enough_information", "needs_development", "requirements_violated",
+TEL9_REASONS = ("cannot_reproduce", "not_enough_information", "needs_development", "requirements_broken",
                 "out_of_scope", "unconstructive", "abusive")
 
 
 def telemed_ticket(status: Status = Status.NEW) -> Ticket:
     ticket = Ticket.open(AGENT, TELEMED, id=uuid.uuid4(), number="HD-9", customer_id="cust-1",
                          requester_id="user-1", subject="Video", description="No picture", channel="chat",
-                         category="error", priority="normal", service=None, policy="telemed")
+                         category="error", priority="normal", service=None, policy="telemed",
+                         details={"version": "2.4", "platform": "ios"})
     for actor, action in PATHS[status]:
         ticket.act(actor, TELEMED, action, reason="test")
     ticket.collect_events()
@@ -84,25 +85,25 @@ def test_tel9_only_agents_defer_and_resume() -> None:
 
 def test_end5_third_party_is_awaited_changed_and_cleared_one_event_each() -> None:
     ticket = telemed_ticket(Status.IN_PROGRESS)
-    ticket.triage(AGENT, third_party={"party": " Mobile operator ", "note": "SMS gateway down"})
+    ticket.triage(AGENT, TELEMED, third_party={"party": " Mobile operator ", "note": "SMS gateway down"})
     [awaited] = ticket.collect_events()
     assert type(awaited).__name__ == "ThirdPartyAwaited"
     assert (awaited.party, awaited.note) == ("Mobile operator", "SMS gateway down")
-    ticket.triage(AGENT, third_party={"party": "Mobile operator", "note": "SMS gateway down"})
+    ticket.triage(AGENT, TELEMED, third_party={"party": "Mobile operator", "note": "SMS gateway down"})
     assert ticket.collect_events() == []  # nothing changed
-    ticket.triage(AGENT, third_party=None)
+    ticket.triage(AGENT, TELEMED, third_party=None)
     [cleared] = ticket.collect_events()
     assert type(cleared).__name__ == "ThirdPartyCleared" and cleared.party == "Mobile operator"
-    ticket.triage(AGENT, third_party=None)
+    ticket.triage(AGENT, TELEMED, third_party=None)
     assert ticket.collect_events() == [] and ticket.third_party is None
 
 
 def test_end5_third_party_needs_a_party_and_an_open_ticket() -> None:
     ticket = telemed_ticket(Status.IN_PROGRESS)
     with pytest.raises(InvalidInput) as refused:
-        ticket.triage(AGENT, category="support", third_party={"party": "   ", "note": None})
+        ticket.triage(AGENT, TELEMED, category="support", third_party={"party": "   ", "note": None})
     assert refused.value.field == "third_party.party" and ticket.collect_events() == []
     with pytest.raises(InvalidTransition):
-        telemed_ticket(Status.DONE).triage(AGENT, third_party={"party": "Bank", "note": None})
+        telemed_ticket(Status.DONE).triage(AGENT, TELEMED, third_party={"party": "Bank", "note": None})
     with pytest.raises(NotPermitted):
-        ticket.triage(CUSTOMER, third_party={"party": "Bank", "note": None})
+        ticket.triage(CUSTOMER, TELEMED, third_party={"party": "Bank", "note": None})

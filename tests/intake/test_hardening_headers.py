@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from litestar.testing import TestClient
 
-from tests.support.desk import Desk
+from tests.support.desk import KS7, Desk
 
 REALM = 'Bearer realm="helpdesk"'
 
 
 def test_hardening_headers_nosniff_everywhere_and_no_store_on_authenticated_answers(desk: Desk) -> None:
-    opened = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d"}, headers=desk.customer)
+    opened = desk.client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7}, headers=desk.customer)
     refused = desk.client.post("/v1/tickets", json={"subject": "s\x00", "description": "d"}, headers=desk.customer)
     for response in (opened, refused):
         assert response.headers["x-content-type-options"] == "nosniff"
@@ -22,7 +22,7 @@ def test_hardening_headers_nosniff_everywhere_and_no_store_on_authenticated_answ
 
 
 def test_hardening_headers_www_authenticate_on_every_401(desk: Desk) -> None:
-    body = {"subject": "s", "description": "d"}
+    body = {"subject": "s", "description": "d", "details": KS7}
     assert desk.client.post("/v1/tickets", json=body).headers["www-authenticate"] == REALM
     basic = desk.client.post("/v1/tickets", json=body, headers={"Authorization": "Basic YTpi"})
     assert basic.headers["www-authenticate"] == REALM

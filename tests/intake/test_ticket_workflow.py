@@ -153,7 +153,7 @@ def test_customers_cannot_write_internal_comments() -> None:
 
 def test_triage_records_one_specific_event_per_kind_of_change() -> None:
     ticket = ticket_in(Status.NEW)
-    ticket.triage(AGENT, priority="high", category="improvement", responsible_id="agent-1",
+    ticket.triage(AGENT, RULES, priority="high", category="improvement", responsible_id="agent-1",
                   planned_minutes=90)
     assert [type(e).__name__ for e in ticket.collect_events()] == [
         "PriorityChanged", "AssigneesChanged", "PlanChanged"]  # the category did not change

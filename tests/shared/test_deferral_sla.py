@@ -61,5 +61,5 @@ def test_end5_a_third_party_over_a_pausing_status_keeps_the_pause_until_both_end
 def test_end5_endocs_preset_chooses_that_a_third_party_stops_the_clocks():
     assert POLICIES["endocs"].third_party_pauses
     assert [r.code for r in POLICIES["telemed"].deferral_reasons] == [
-        "cannot_reproduce", "not_enough_information", "needs_development", "requirements_violated",
+        "cannot_reproduce", "not_enough_information", "needs_development", "requirements_broken",
         "out_of_scope", "unconstructive", "abusive"]

@@ -31,6 +31,7 @@ from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.sla import fold as fold_sla
 from helpdesk_query.domain.sla import present as sla_block
+from helpdesk_query.domain.hours import report_row
 from helpdesk_query.domain.ticket import Comment, TicketView, attachments, fold
 
 READERS = (Role.ADMIN, Role.AGENT, Role.AUDITOR, Role.SERVICE, Role.CUSTOMER)
@@ -65,6 +66,7 @@ def present(view: TicketView, principal: Principal, with_comments: bool = True,
         body["comments"] = [_comment(view.id, c) for c in view.comments if _may_see(principal, c)]
         body["attachments"] = [{**_file(view.id, a), "comment_id": comment_id}
                                for a, comment_id in attachments(view, _public_only(principal))]
+    body["incomplete"] = view.incomplete
     body["sla"] = sla or {"policy": view.policy, "paused": False, "targets": []}
     return body
 
@@ -111,12 +113,26 @@ class Queries:
     """List, detail, as_of, history, attachments and export."""
 
     def __init__(self, readmodel: ReadModel, stream: EventStream, files: AttachmentStore,
-                 clock: Clock | None = None, calendars: Mapping[str, BusinessCalendar] | None = None) -> None:
+                 clock: Clock | None = None, calendars: Mapping[str, BusinessCalendar] | None = None,
+                 measures: Mapping[str, str] | None = None) -> None:
         self.readmodel = readmodel
         self.stream = stream
         self.files = files
         self.clock = clock or SystemClock()
         self.calendars = calendars or {}
+        self.measures = measures or {}  # each policy's norm-hours measure (planned or spent, MED-12)
+
+    async def hours(self, principal: Principal, month: str | None, customer_id: str | None) -> dict[str, Any]:
+        """The norm-hours report of a month (MED-12): a customer sees only its own."""
+        if principal.role == Role.CUSTOMER:
+            customer_id = principal.customer_id or ""  # the route refuses another customer's id
+        month = month or self.clock.now().strftime("%Y-%m")
+        rows = await self.readmodel.hours(month, customer_id)
+        items = [report_row(row, self.measures.get(str(row["policy"]), "planned")) for row in rows]
+        if customer_id is not None and not items:  # a month with nothing consumed yet
+            items = [report_row({"customer_id": customer_id, "month": month, "budget_minutes": None,
+                                 "planned_minutes": 0, "used_minutes": 0}, "planned")]
+        return {"month": month, "items": items}
 
     def _sla_block(self, found: SlaView | None, policy: str | None, at: dt.datetime) -> dict[str, Any]:
         """An sla block as it reads at ``at``: business time left on its policy's calendar."""

@@ -36,6 +36,7 @@ from helpdesk_query.adapters.positions import PositionWatcher, covered_by_stream
 from helpdesk_query.adapters.readmodel import ReadModel
 from helpdesk_query.adapters.schema import MIGRATIONS
 from helpdesk_query.application import Queries
+from helpdesk_query.entrypoints.http.hours_report import HoursReport
 from helpdesk_query.entrypoints.http.errors import ERROR_HANDLERS
 from helpdesk_query.entrypoints.http.ids import IDS
 from helpdesk_query.entrypoints.http.routes import CONTROLLERS, ENUMS
@@ -76,11 +77,13 @@ async def start(settings: QuerySettings, watcher: PositionWatcher) -> Running:
     clock: Clock = SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
     if isinstance(clock, SharedClock):
         await clock.follow(nc)
-    calendars = {pid: calendar_of(p) for pid, p in load_policies(settings.policy_dir).items()}
+    policies = load_policies(settings.policy_dir)
+    calendars = {pid: calendar_of(p) for pid, p in policies.items()}
+    measures = {pid: p.budget.measure for pid, p in policies.items()}
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
     watch_pool("query", pool)
-    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars)
+    queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars, measures)
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     if settings.run_projector:
@@ -141,7 +144,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     if settings.run_projector:
         readiness["consumer"] = consumers_ready
     return build_app(
-        service="query", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes], authenticator=authenticator,
+        service="query", version=VERSION, handlers=[*CONTROLLERS, ParkedRoutes, HoursReport], authenticator=authenticator,
         readiness=readiness,
         tracer_provider=setup_tracing("query"), lifespan=[lifespan],
         exception_handlers=ERROR_HANDLERS, ids=IDS, enums=ENUMS,

@@ -17,8 +17,6 @@ from helpdesk_shared.policies.model import (
     AutoTransition,
     Billing,
     Budget,
-    DeferralReason,
-    Labels,
     Policy,
     Release,
     Reminder,
@@ -38,8 +36,8 @@ from helpdesk_shared.policies.rules import (
 )
 
 __all__ = [
-    "KINDS", "PRESETS_DIR", "PRESET_IDS", "AutoTransition", "Billing", "Budget", "DeferralReason", "Duration",
-    "Labels", "Policy", "PolicyError", "Release", "Reminder", "ReopenWindows", "SlaState", "Target",
+    "KINDS", "PRESETS_DIR", "PRESET_IDS", "AutoTransition", "Billing", "Budget", "Duration",
+    "Policy", "PolicyError", "Release", "Reminder", "ReopenWindows", "SlaState", "Target",
     "TargetRule", "Transition", "Unit", "UnknownPolicy", "billed_minutes", "budget_allows",
     "calendar_of", "channel_registers", "customer_reply_status", "deferral_reason", "evaluate", "get_policy",
     "load_directory", "load_policies", "load_policy", "may_send_to_development", "parse_policy",

@@ -13,6 +13,7 @@ import msgspec
 
 from helpdesk_shared.calendar import BusinessCalendar, CalendarSpec
 from helpdesk_shared.policies.duration import Duration
+from helpdesk_shared.policies.offering import DeferralReason, Form, ServiceEntry, check_catalogue
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 
 
@@ -89,10 +90,11 @@ class Billing(_Rule, frozen=True, kw_only=True):
 
     step_minutes: int = 1
     minimum_minutes: int = 0
+    paid_support_only: bool = False  # END-7: billable time only under a paid-support contract
 
     def __post_init__(self) -> None:
-        if self.step_minutes < 1 or self.minimum_minutes < 0:
-            raise ValueError("step_minutes must be >= 1 and minimum_minutes >= 0")
+        if not 1 <= self.step_minutes <= 1440 or not 0 <= self.minimum_minutes <= 1440:
+            raise ValueError("step_minutes must be 1..1440 and minimum_minutes 0..1440")
 
 
 class Budget(_Rule, frozen=True, kw_only=True):
@@ -102,19 +104,9 @@ class Budget(_Rule, frozen=True, kw_only=True):
     measure: Literal["planned", "spent"] = "planned"
     default_monthly_hours: float | None = None  # when the customer's contract names none
 
-
-class Labels(_Rule, frozen=True, kw_only=True):
-    """A text shown to people, in both languages of the desk."""
-
-    ru: str
-    en: str
-
-
-class DeferralReason(_Rule, frozen=True, kw_only=True):
-    """A reason a ticket may be deferred for (TEL-9): a stable code and its label."""
-
-    code: str
-    label: Labels
+    def __post_init__(self) -> None:
+        if self.default_monthly_hours is not None and not 0 <= self.default_monthly_hours <= 10_000:
+            raise ValueError("budget.default_monthly_hours must be between 0 and 10000")
 
 
 class Policy(_Rule, frozen=True, kw_only=True):
@@ -139,13 +131,15 @@ class Policy(_Rule, frozen=True, kw_only=True):
     development_categories: list[Category] | None = None  # None: any (MED-9 limits it)
     billing: Billing = Billing()
     budget: Budget = Budget()
-    deferral_reasons: list[DeferralReason] = []  # empty: the policy offers no deferral (TEL-9)
+    services: list[ServiceEntry] = []  # the service catalogue (MED-3, IMC-1); empty: no services
+    forms: list[Form] = []  # the details requests carry (KS-7, END-8, TEL-7, MED-11)
+    priorities: list[Priority] = []  # empty: every priority (MED-2 offers normal and high)
+    deferral_reasons: list[DeferralReason] = []  # TEL-9
+    require_phone: bool = False  # KS-9: every user of a customer has a phone
     third_party_pauses: bool = False  # waiting on a third party stops the executor's clocks (END-5)
 
     def __post_init__(self) -> None:
-        codes = [reason.code for reason in self.deferral_reasons]
-        if len(set(codes)) != len(codes):
-            raise ValueError("deferral_reasons: codes must be unique")
+        check_catalogue(self.services)
         for status in self.pause_statuses:
             if not status.is_open:
                 raise ValueError(f"pause_statuses: {status.value!r} is not an open status")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-from helpdesk_shared.policies.model import DeferralReason, Policy, calendar_of
+from helpdesk_shared.policies.model import Policy, calendar_of
+from helpdesk_shared.policies.offering import DeferralReason
 from helpdesk_shared.vocabulary import Category, Channel, Status
 
 

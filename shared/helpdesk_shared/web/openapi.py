@@ -39,11 +39,13 @@ STATUSES = {
     401: "unauthorized: no bearer token, or one refused (WWW-Authenticate: Bearer)",
     403: "forbidden: the caller's role may not do this, or the account is blocked",
     404: "not_found: nothing by that id the caller may see (an id off its shape too)",
-    409: "invalid_transition, reopen_window_closed, or version_conflict (a race the retries could not win)",
+    409: "invalid_transition, reopen_window_closed, budget_exceeded (MED-12), or version_conflict (a race the "
+         "retries could not win)",
     412: "version_conflict: If-Match names a version the aggregate has moved past",
     413: "payload_too_large: the body is over the route's limit",
     415: "unsupported_media_type: the body is not of the media type the route reads",
-    422: "validation_failed: fields that break a rule or hold a refused character (errors: [{field, message}])",
+    422: "validation_failed: fields that break a rule or hold a refused character (errors: [{field, message}]); "
+         "channel_closed: a channel the policy does not register (TEL-5, END-2)",
     429: "too_many_attempts: wait Retry-After seconds",
     500: "internal_error: a bug, logged; the answer holds no internals",
     503: "not_ready: a dependency is away for now; retry after Retry-After seconds",

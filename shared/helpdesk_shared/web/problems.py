@@ -63,6 +63,8 @@ CODES = {
     "method_not_allowed": "the path does not answer this method",
     "invalid_transition": "the action is not open from the ticket's status, or the clock would move back",
     "reopen_window_closed": "a return after the policy's reopen window (KS-8)",
+    "budget_exceeded": "accepting would take the month past the contract's norm-hours (MED-12)",
+    "channel_closed": "the policy does not register requests from this channel (TEL-5, END-2)",
     "version_conflict": "If-Match names a stale version (412), or a race the retries could not win (409)",
     "payload_too_large": "the body is over the route's limit",
     "unsupported_media_type": "the body is not of the media type the route reads",

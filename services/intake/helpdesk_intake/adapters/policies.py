@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from helpdesk_shared import policies
 from helpdesk_shared.policies import Policy
-from helpdesk_shared.vocabulary import Category, Channel, Status
+from helpdesk_shared.policies import offering
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 
-from helpdesk_intake.domain.rules import TicketRules, UnknownPolicy
+from helpdesk_intake.domain.rules import UnknownPolicy
 
 
 class PolicyTicketRules:
@@ -43,6 +45,28 @@ class PolicyTicketRules:
     def defers_for(self, reason: str) -> bool:
         return policies.deferral_reason(self._policy, reason) is not None
 
+    def offers_priority(self, priority: Priority) -> bool:
+        return not self._policy.priorities or priority in self._policy.priorities
+
+    def knows_service(self, code: str) -> bool:
+        return offering.find_service(self._policy.services, code) is not None
+
+    def paid_extra(self, code: str | None) -> bool:
+        entry = offering.find_service(self._policy.services, code) if code else None
+        return entry is not None and entry.paid_extra
+
+    def detail_problems(self, category: Category | None, channel: Channel | None,
+                        details: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+        return offering.detail_problems(offering.form_for(self._policy.forms, category, channel), details)
+
+    def paid_support_only(self) -> bool:
+        return self._policy.billing.paid_support_only
+
+    @property
+    def policy(self) -> Policy:
+        """The policy itself, for what intake serves from it (the catalogue, the budget's month)."""
+        return self._policy
+
 
 class PolicyRules:
     """Looks up the rules of a policy by its id."""
@@ -57,7 +81,7 @@ class PolicyRules:
     def names(self) -> set[str]:
         return set(self._rules)
 
-    def for_policy(self, policy_id: str) -> TicketRules:
+    def for_policy(self, policy_id: str) -> PolicyTicketRules:
         try:
             return self._rules[policy_id]
         except KeyError:

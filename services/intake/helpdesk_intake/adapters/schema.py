@@ -15,6 +15,7 @@ from psycopg import sql
 from helpdesk_shared.migrations import Migration, Migrations
 
 from helpdesk_intake.adapters.eventstore import SCHEMA, IntakeEventStore, store_environment
+from helpdesk_intake.adapters.hours import DDL as HOURS_DDL
 
 SIDE_TABLES = """
 CREATE SCHEMA IF NOT EXISTS {schema};
@@ -121,5 +122,6 @@ MIGRATIONS = Migrations(
         Migration("the event store, ticket numbers, credentials, login throttle, idempotency, address indexes",
                   _first_schema),
         Migration("webhooks: their signing secrets beside the events (never in one)", WEBHOOKS),
+        Migration("norm-hours: each customer's planned and spent minutes per month (MED-12)", HOURS_DDL),
     ),
 )

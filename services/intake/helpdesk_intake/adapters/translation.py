@@ -44,14 +44,16 @@ _STATUS_FACTS: dict[type, type[pub.StatusChange]] = {
 _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
     Ticket.Opened: (pub.TicketOpened, ("number", "subject", "description", "channel", "category",
                                        "priority", "service", "requester_id", "policy", "attachments",
-                                       "message_id")),
+                                       "message_id", "details", "missing_details")),
+    Ticket.DetailsChanged: (pub.DetailsChanged, ("details", "missing_details")),
     Ticket.CategoryChanged: (pub.CategoryChanged, ("category",)),
     Ticket.PriorityChanged: (pub.PriorityChanged, ("priority",)),
     Ticket.ServiceChanged: (pub.ServiceChanged, ("service",)),
     Ticket.AssigneesChanged: (pub.AssigneesChanged, ("responsible_id", "owner_id", "department")),
     Ticket.PlanChanged: (pub.PlanChanged, ("planned_date", "planned_minutes", "release")),
     Ticket.CommentAdded: (pub.CommentAdded, ("comment_id", "body", "visibility", "attachments", "message_id")),
-    Ticket.TimeLogged: (pub.TimeLogged, ("entry_id", "minutes", "billed_minutes", "billable", "note")),
+    Ticket.TimeLogged: (pub.TimeLogged, ("entry_id", "minutes", "billed_minutes", "billable", "note",
+                                                   "budget_month", "budget_limit")),
     Ticket.ThirdPartyAwaited: (pub.ThirdPartyAwaited, ("party", "note")),
     Ticket.ThirdPartyCleared: (pub.ThirdPartyCleared, ("party",)),
 }
@@ -70,16 +72,25 @@ def to_fact(event: Any, ticket: Ticket) -> pub.TicketFact | None:
     if type(event) in _STATUS_FACTS:
         return _STATUS_FACTS[type(event)](
             **common, from_status=Status(event.from_status), comment=event.comment,
-            reason=event.reason, automatic=event.automatic,
+            reason=event.reason, automatic=event.automatic, **_budget(event),
         )
     if type(event) in _COPIED_FIELDS:
         fact_class, names = _COPIED_FIELDS[type(event)]
-        return fact_class(**common, **{name: _public(getattr(event, name)) for name in names})
+        return fact_class(**common, **{name: _public(getattr(event, name), name) for name in names})
     return None
 
 
-def _public(value: Any) -> Any:
+def _public(value: Any, name: str = "") -> Any:
+    if value is None:
+        return {} if name == "details" else None  # tickets opened before details had none
     return tuple(value) if isinstance(value, list) else value  # JSON gives back tuples as lists
+
+
+def _budget(event: Any) -> dict[str, Any]:
+    """An acceptance's norm-hours fields (MED-12); other moves have none."""
+    if not isinstance(event, Ticket.Accepted):
+        return {}
+    return {name: getattr(event, name) for name in ("budget_month", "budget_minutes", "budget_limit")}
 
 
 def _actor(event: Any) -> pub.Actor:

@@ -20,6 +20,10 @@ LongText = Annotated[str, Meta(min_length=1, max_length=100_000)]
 Email = Annotated[str, Meta(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
 Password = Annotated[str, Meta(min_length=8, max_length=200)]
 Minutes = Annotated[int, Meta(gt=0, le=100_000)]
+DetailName = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+DetailValue = Annotated[str, Meta(max_length=4000)] | float | int | bool | None
+# A request form's fields (KS-7, END-8, TEL-7, MED-11); the policy's form types and requires them.
+Details = Annotated[dict[DetailName, DetailValue], Meta(max_length=30)]
 
 
 class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -29,7 +33,7 @@ class Command(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Contract(Command):
-    monthly_hours: Annotated[float, Meta(ge=0)] | None | UnsetType = UNSET
+    monthly_hours: Annotated[float, Meta(ge=0, le=10_000)] | None | UnsetType = UNSET
     paid_support: bool | UnsetType = UNSET
     active: bool | UnsetType = UNSET
 
@@ -82,6 +86,7 @@ class OpenTicket(Command):
     category: Category | None = None
     priority: Priority = Priority.NORMAL
     service: Text | None = None
+    details: Details | None = None
     customer_id: Text | None = None
     requester_id: Text | None = None
 
@@ -97,11 +102,12 @@ class Triage(Command):
     category: Category | UnsetType = UNSET
     priority: Priority | UnsetType = UNSET
     service: Text | UnsetType = UNSET
+    details: Details | UnsetType = UNSET  # merged into the ticket's; a null value removes a field
     responsible_id: Text | None | UnsetType = UNSET
     owner_id: Text | None | UnsetType = UNSET
     department: Text | None | UnsetType = UNSET
     planned_date: dt.date | None | UnsetType = UNSET
-    planned_minutes: Annotated[int, Meta(ge=0)] | None | UnsetType = UNSET
+    planned_minutes: Annotated[int, Meta(ge=0, le=100_000)] | None | UnsetType = UNSET
     release: Text | None | UnsetType = UNSET
     third_party: ThirdParty | None | UnsetType = UNSET  # null: no longer waits on one
 
@@ -120,7 +126,7 @@ class AttachFiles(Command):
 
 class LogTime(Command):
     minutes: Minutes
-    billable: bool = True
+    billable: bool | None = None  # None: billable when the customer may be billed (END-7)
     note: Annotated[str, Meta(max_length=2000)] | None = None
 
 

@@ -21,6 +21,8 @@ class Terms(NamedTuple):
     name: str
     policy: str
     active: bool
+    monthly_hours: float | None = None  # the contract's norm-hours (MED-12)
+    paid_support: bool = False  # END-7
 
 
 class CustomerDirectory:
@@ -36,7 +38,8 @@ class CustomerDirectory:
         if hit is not None and hit[0] > time.monotonic():
             return hit[1]
         customer = load(customer_id)
-        terms = Terms(customer.name, customer.policy, customer.active)
+        terms = Terms(customer.name, customer.policy, customer.active, customer.monthly_hours,
+                      customer.paid_support)
         with self._lock:
             if len(self._terms) >= self._size:
                 self._terms.clear()

@@ -77,7 +77,9 @@ class IdentityService(IntakeService):
     def register_customer_user(self, request: Request, customer_id: str,
                                command: cmd.RegisterCustomerUser) -> Outcome:
         def decide() -> Change:
-            self.load(Customer, customer_id)
+            customer = self.load(Customer, customer_id)
+            if self.rules_for(customer.policy).policy.require_phone and not (command.phone or "").strip():  # type: ignore[attr-defined]
+                raise InvalidInput("a phone is required of this customer's users (KS-9)", field="phone")
             user = User.register(self.context(request), id=new_id(), role=Role.CUSTOMER,
                                  name=command.name, email=command.email, login=command.login,
                                  customer_id=customer_id, phone=command.phone)

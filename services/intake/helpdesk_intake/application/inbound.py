@@ -127,7 +127,7 @@ class InboundMailService:
                     change = self.tickets.new_ticket(
                         sender, decision.customer_id, decision.requester_id, subject=decision.subject,
                         description=decision.description, channel=Channel.EMAIL.value, category=None,
-                        service=None, attachments=files, message_id=mail.message_id)
+                        service=None, attachments=files, message_id=mail.message_id, lenient=True)
                 except DomainError as error:  # blocked meanwhile, or a policy that takes no mail (TEL-5)
                     reason = "customer_blocked" if isinstance(error, Blocked) else "channel_closed"
                     return self._refused(channel, mail_id, headers, rules.Refuse(reason, str(error),

@@ -45,6 +45,7 @@ tracer = trace.get_tracer("helpdesk.intake")
 MAX_ATTEMPTS = 8
 LOCK_STRIPES = 256
 EVENTS_PKEY = "intake_events_pkey"  # (originator_id, originator_version): a lost race
+BUDGET_CHECK = "hours_within_budget"  # another replica's acceptance took the month's last hours: re-decide
 
 
 class NotFound(DomainError):
@@ -177,9 +178,9 @@ class IntakeService:
             except CommitConflict as conflict:
                 if conflict.constraint == "idempotency_pkey" and (first := self._first_answer(request)):
                     return first
-                if conflict.constraint != EVENTS_PKEY:
+                if conflict.constraint not in (EVENTS_PKEY, BUDGET_CHECK):
                     raise
-                if request.expected_version is not None:
+                if request.expected_version is not None and conflict.constraint == EVENTS_PKEY:
                     raise VersionConflict("the ticket changed since the version you hold") from None
                 self._forget(change)
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))  # let the other replica's commit land

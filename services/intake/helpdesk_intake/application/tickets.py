@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Role
 
+from helpdesk_intake.adapters import hours
 from helpdesk_intake.adapters.eventstore import SideRow
 from helpdesk_intake.application import commands as cmd
-from helpdesk_intake.application.service import Change, IntakeService, Outcome, Request, new_id
+from helpdesk_intake.application.catalogue import CatalogueService
+from helpdesk_intake.application.service import Change, IntakeService, NotFound, Outcome, Request, new_id
 from helpdesk_intake.domain.base import Context, InvalidInput
+from helpdesk_intake.domain.budget import MonthBudget, billable_allowed
 from helpdesk_intake.domain.rules import TicketRules
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
@@ -25,7 +30,12 @@ def ticket_answer(ticket: Ticket) -> dict[str, Any]:
             "version": ticket.version}
 
 
-class TicketService(IntakeService):
+class TicketService(CatalogueService):
+    @property
+    def tally(self) -> hours.HoursTally:
+        """The norm-hours tally in intake's store (MED-12)."""
+        return hours.HoursTally(self.store.recorder.datastore)  # type: ignore[attr-defined]
+
     def open(self, request: Request, command: cmd.OpenTicket) -> Outcome:
         """Register a ticket for the caller's customer (or, for staff, the named one)."""
         def decide() -> Change:
@@ -35,6 +45,7 @@ class TicketService(IntakeService):
                 ctx, customer_id, requester_id, subject=command.subject,
                 description=command.description, channel=command.channel.value,
                 category=_value(command.category), priority=command.priority.value, service=command.service,
+                details=command.details,
             )
 
         return self.execute(request, decide)
@@ -52,10 +63,7 @@ class TicketService(IntakeService):
         def decide() -> Change:
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
-            changes = command.given()
-            if changes.get("third_party") is not None:
-                changes["third_party"] = msgspec.to_builtins(changes["third_party"])
-            ticket.triage(ctx, **changes)
+            ticket.triage(ctx, self._rules(ticket), **_plain(command.given()))
             return Change([ticket], ticket_answer(ticket))
 
         return self.execute(request, decide, key=ticket_id)
@@ -81,11 +89,16 @@ class TicketService(IntakeService):
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
             billed_before = ticket.billed_minutes
-            ticket.log_time(ctx, self._rules(ticket), entry_id=str(new_id()), minutes=command.minutes,
-                            billable=command.billable, note=command.note)
+            terms, rules = self.terms(ticket.customer_id), self._rules(ticket)
+            billable = billable_allowed(command.billable, terms.paid_support, rules.paid_support_only())
+            budget = self.month_budget(ticket.customer_id, ctx.now)
+            ticket.log_time(ctx, rules, entry_id=str(new_id()), minutes=command.minutes, billable=billable,
+                            note=command.note, budget=budget)
             body = {**ticket_answer(ticket), "minutes": command.minutes,
                     "billed_minutes": ticket.billed_minutes - billed_before}
-            return Change([ticket], body, status_code=201)
+            counted = ticket.pending_events[-1].budget_month  # type: ignore[attr-defined]
+            rows = [hours.spent_row(ticket.customer_id, counted, command.minutes)] if counted else []
+            return Change([ticket], body, rows=rows, status_code=201)
 
         return self.execute(request, decide, key=ticket_id)
 
@@ -93,10 +106,32 @@ class TicketService(IntakeService):
         def decide() -> Change:
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
-            ticket.act(ctx, self._rules(ticket), action, comment=command.comment, reason=command.reason)
-            return Change([ticket], ticket_answer(ticket))
+            budget = self.month_budget(ticket.customer_id, ctx.now) if action == "accept" else None
+            ticket.act(ctx, self._rules(ticket), action, comment=command.comment, reason=command.reason,
+                       budget=budget)
+            return Change([ticket], ticket_answer(ticket), rows=self._budget_rows(ticket, budget))
 
         return self.execute(request, decide, key=ticket_id)
+
+    def month_budget(self, customer_id: str, now: dt.datetime) -> MonthBudget:
+        """The customer's norm-hours in the month of ``now`` in its policy's time zone (MED-12)."""
+        terms = self.terms(customer_id)
+        policy = self.rules_for(terms.policy).policy  # type: ignore[attr-defined]
+        month = now.astimezone(ZoneInfo(policy.calendar.timezone)).strftime("%Y-%m")
+        hours_a_month = terms.monthly_hours if terms.monthly_hours is not None else policy.budget.default_monthly_hours
+        if not policy.budget.enforced or hours_a_month is None:
+            return MonthBudget(month, None)
+        used = self.tally.used(customer_id, month, policy.budget.measure)
+        return MonthBudget(month, round(hours_a_month * 60), used)
+
+    def _budget_rows(self, ticket: Ticket, budget: MonthBudget | None) -> list[SideRow]:
+        """The tally row of an acceptance under a budget; the CHECK guards the planned measure."""
+        if budget is None or not budget.budgeted:
+            return []
+        counted = ticket.pending_events[-1].budget_minutes  # type: ignore[attr-defined]
+        measure = self.rules_of(ticket.customer_id).policy.budget.measure  # type: ignore[attr-defined]
+        return [hours.planned_row(ticket.customer_id, budget.month, counted,
+                                  budget.budget_minutes if measure == "planned" and counted else None)]
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -112,16 +147,28 @@ class TicketService(IntakeService):
             return principal.customer_id or "", principal.id
         if not command.customer_id:
             raise InvalidInput("staff must name the customer the ticket is for", field="customer_id")
-        if command.requester_id:
+        if not command.requester_id:  # TEL-7: a request identifies a registered user
+            raise InvalidInput("staff must name the requester, a registered user of the customer (TEL-7)",
+                               field="requester_id")
+        try:
             requester = self.load(User, command.requester_id)
-            if requester.customer_id != command.customer_id:
-                raise InvalidInput("the requester is not a user of that customer", field="requester_id")
+        except NotFound:
+            raise InvalidInput("the requester is not a registered user", field="requester_id") from None
+        if requester.customer_id != command.customer_id:
+            raise InvalidInput("the requester is not a user of that customer", field="requester_id")
         return command.customer_id, command.requester_id
 
     def _next_number(self) -> str:
         with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
             row = conn.execute("SELECT nextval('intake.ticket_number_seq') AS n").fetchone()
         return f"HD-{row['n']}"
+
+
+def _plain(changes: dict[str, Any]) -> dict[str, Any]:
+    """The triage changes as the domain takes them: enums as their values, structs (third_party) as dicts."""
+    return {name: _value(value) if hasattr(value, "value") else
+            msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
+            for name, value in changes.items()}
 
 
 def _value(enum_value: Any) -> Any:

@@ -47,9 +47,11 @@ class NotPermitted(DomainError):
 class InvalidInput(DomainError):
     """A command's data breaks a rule of the domain (a required field, a range)."""
 
-    def __init__(self, detail: str, field: str | None = None) -> None:
+    def __init__(self, detail: str, field: str | None = None,
+                 fields: list[tuple[str, str]] | None = None) -> None:
         super().__init__(detail)
         self.field = field
+        self.fields = fields or ([(field, detail)] if field else [])  # every offending field, with why
 
 
 class HelpdeskEvent(Aggregate.Event):

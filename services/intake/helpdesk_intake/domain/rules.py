@@ -7,9 +7,9 @@ these answers, built from the ticket's SLA policy (``helpdesk_shared.policies``)
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Any, Protocol
 
-from helpdesk_shared.vocabulary import Category, Channel, Status
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 
 
 class UnknownPolicy(Exception):
@@ -49,6 +49,27 @@ class TicketRules(Protocol):
         """TEL-9: whether ``reason`` is one of the codes the policy lets a ticket be deferred for."""
         ...
 
+    def offers_priority(self, priority: Priority) -> bool:
+        """MED-2: some regulations offer some priorities only."""
+        ...
+
+    def knows_service(self, code: str) -> bool:
+        """MED-3, IMC-1: a service is a code of the policy's catalogue."""
+        ...
+
+    def paid_extra(self, code: str | None) -> bool:
+        """MED-12: the service is outside the contract's paid hours."""
+        ...
+
+    def detail_problems(self, category: Category | None, channel: Channel | None,
+                        details: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+        """The form's verdict on ``details``: (wrong fields with why, required fields missing)."""
+        ...
+
+    def paid_support_only(self) -> bool:
+        """END-7: billable time only for customers with a paid-support contract."""
+        ...
+
 
 class PermissiveRules:
     """Rules for a ticket whose policy says nothing: no restriction, replies resume work."""
@@ -73,3 +94,19 @@ class PermissiveRules:
 
     def defers_for(self, reason: str) -> bool:
         return True
+
+    def offers_priority(self, priority: Priority) -> bool:
+        return True
+
+    def knows_service(self, code: str) -> bool:
+        return True
+
+    def paid_extra(self, code: str | None) -> bool:
+        return False
+
+    def detail_problems(self, category: Category | None, channel: Channel | None,
+                        details: dict[str, Any]) -> tuple[list[tuple[str, str]], list[str]]:
+        return [], []
+
+    def paid_support_only(self) -> bool:
+        return False

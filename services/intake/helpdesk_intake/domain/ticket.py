@@ -17,7 +17,9 @@ from eventsourcing.domain import Aggregate
 from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
 
+from helpdesk_intake.domain import offer
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
+from helpdesk_intake.domain.budget import MonthBudget, minutes_counted
 from helpdesk_intake.domain.rules import TicketRules
 from helpdesk_intake.domain.workflow import WORKFLOW, Action
 
@@ -41,7 +43,8 @@ class Ticket(Aggregate):
         """A ticket was registered. v2 added ``channel``; v1 tickets came from the portal.
 
         ``attachments`` and ``message_id`` (the mail it came in) have defaults, so events
-        stored before them load as having none.
+        stored before them load as having none; so do ``details`` (the policy form's fields)
+        and ``missing_details`` (required ones a mailed request lacked: it is incomplete).
         """
 
         TOPIC = "helpdesk:Ticket.Opened"
@@ -58,6 +61,8 @@ class Ticket(Aggregate):
         policy: str | None
         attachments: tuple[Attachment, ...] = ()
         message_id: str | None = None
+        details: dict[str, Any] | None = None
+        missing_details: tuple[str, ...] = ()
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -85,6 +90,17 @@ class Ticket(Aggregate):
 
         def apply(self, ticket: Ticket) -> None:
             ticket.service = self.service
+
+    class DetailsChanged(Event):
+        """The request's form details changed (KS-7, END-8, TEL-7, MED-11); ``details`` is the whole set."""
+
+        TOPIC = "helpdesk:Ticket.DetailsChanged"
+        details: dict[str, Any]
+        missing_details: tuple[str, ...] = ()
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.details = dict(self.details)
+            ticket.missing_details = tuple(self.missing_details)
 
     class AssigneesChanged(Event):
         TOPIC = "helpdesk:Ticket.AssigneesChanged"
@@ -126,6 +142,8 @@ class Ticket(Aggregate):
         billed_minutes: int
         billable: bool
         note: str | None
+        budget_month: str | None = None  # the month whose norm-hours it consumes (MED-12), if any
+        budget_limit: int | None = None  # that month's budget in minutes
 
         def apply(self, ticket: Ticket) -> None:
             ticket.spent_minutes += self.minutes
@@ -149,7 +167,12 @@ class Ticket(Aggregate):
             ticket.status = target
 
     class Accepted(StatusChanged):
+        """Accepted into work; under a budget, ``budget_minutes`` count against ``budget_month`` (MED-12)."""
+
         TOPIC = "helpdesk:Ticket.Accepted"
+        budget_month: str | None = None
+        budget_minutes: int = 0
+        budget_limit: int | None = None
 
     class ClarificationRequested(StatusChanged):
         TOPIC = "helpdesk:Ticket.ClarificationRequested"
@@ -216,6 +239,8 @@ class Ticket(Aggregate):
         actor_id: str,
         actor_role: str,
         traceparent: str | None,
+        details: dict[str, Any] | None = None,
+        missing_details: tuple[str, ...] = (),
     ) -> None:
         self.number = number
         self.customer_id = customer_id
@@ -239,28 +264,42 @@ class Ticket(Aggregate):
         self.comment_count = 0
         self.spent_minutes = 0
         self.billed_minutes = 0
+        self.details: dict[str, Any] = dict(details or {})
+        self.missing_details = tuple(missing_details)
         self.third_party = None
 
     # -- commands -----------------------------------------------------------------------
 
     @classmethod
     def open(cls, ctx: Context, rules: TicketRules, *, id: UUID, number: str, customer_id: str,
-             **fields: Any) -> Ticket:
-        """Register a new ticket; it starts as ``new`` (MED-1)."""
-        if not rules.registers_channel(Channel(fields["channel"])):
-            raise InvalidInput(f"{fields['channel']} requests are not registered under this policy (TEL-5)",
-                               field="channel")
+             lenient: bool = False, **fields: Any) -> Ticket:
+        """Register a new ticket; it starts as ``new`` (MED-1), with what its policy offers.
+
+        ``lenient`` (mail): missing details do not refuse it; they are recorded as missing.
+        """
+        channel = Channel(fields["channel"])
+        offer.check_channel(rules, channel)
         for name in ("subject", "description"):
             if not str(fields.get(name) or "").strip():
                 raise InvalidInput(f"{name} is required (MED-11)", field=name)
         fields.setdefault("priority", Priority.NORMAL.value)
+        offer.check_priority(rules, Priority(fields["priority"]))
+        offer.check_service(rules, fields.get("service"))
+        category = Category(fields["category"]) if fields.get("category") else None
+        fields["details"], fields["missing_details"] = offer.checked_details(
+            rules, category, channel, fields.get("details"), lenient)
         return cls._create(
             cls.Opened, id=id, number=number, customer_id=customer_id, **fields, **ctx.event_fields()
         )
 
-    def triage(self, ctx: Context, **changes: Any) -> None:
-        """Change category, priority, service, assignees, plan or third party; one event per kind of change."""
+    def triage(self, ctx: Context, rules: TicketRules, **changes: Any) -> None:
+        """Change category, priority, service, details, assignees, plan or third party; one event per kind."""
         _require_staff(ctx)
+        if "priority" in changes:
+            offer.check_priority(rules, Priority(changes["priority"]))
+        if "service" in changes:
+            offer.check_service(rules, changes["service"])
+        details = self._new_details(rules, changes) if "details" in changes else None
         third_party = self._third_party_wanted(changes)  # checked first: a refusal triggers nothing
         if "category" in changes and changes["category"] != self.category:
             self.trigger_event(self.CategoryChanged, category=changes["category"], **ctx.event_fields())
@@ -269,6 +308,9 @@ class Ticket(Aggregate):
         if "service" in changes and changes["service"] != self.service:
             self.trigger_event(self.ServiceChanged, service=changes["service"], **ctx.event_fields())
         self._change_group(ctx, self.AssigneesChanged, ("responsible_id", "owner_id", "department"), changes)
+        if details is not None and details != (self.details, self.missing_details):
+            self.trigger_event(self.DetailsChanged, details=details[0], missing_details=details[1],
+                               **ctx.event_fields())
         self._change_group(ctx, self.PlanChanged, ("planned_date", "planned_minutes", "release"), changes)
         if third_party != self.third_party and third_party is not None:
             self.trigger_event(self.ThirdPartyAwaited, **third_party, **ctx.event_fields())
@@ -289,6 +331,17 @@ class Ticket(Aggregate):
         if not party:
             raise InvalidInput("third_party.party names who the ticket waits on (END-5)", field="third_party.party")
         return {"party": party, "note": str(value.get("note") or "").strip() or None}
+
+    def _new_details(self, rules: TicketRules, changes: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
+        """The details after a PATCH merges ``changes['details']`` in (a null removes a field).
+
+        Wrong values refuse the change; fields still missing keep the ticket incomplete.
+        """
+        merged = {**self.details, **(changes["details"] or {})}
+        merged = {name: value for name, value in merged.items() if value is not None}
+        category = Category(changes["category"]) if changes.get("category") else self.category
+        incomplete = bool(self.missing_details)  # a mailed request is completed step by step
+        return offer.checked_details(rules, category, self.channel, merged, lenient=incomplete)
 
     def add_comment(
         self, ctx: Context, rules: TicketRules, *, comment_id: str, body: str, visibility: Visibility,
@@ -313,23 +366,26 @@ class Ticket(Aggregate):
 
     def log_time(
         self, ctx: Context, rules: TicketRules, *, entry_id: str, minutes: int, billable: bool,
-        note: str | None,
+        note: str | None, budget: MonthBudget | None = None,
     ) -> None:
-        """Record time spent; billed minutes follow the policy's rounding (END-6)."""
+        """Record time spent; billed minutes follow the policy's rounding (END-6).
+
+        ``budget``: the month's norm-hours the time consumes (MED-12), unless paid extra.
+        """
         _require_staff(ctx)
         if minutes <= 0:
             raise InvalidInput("minutes must be positive", field="minutes")
         self.trigger_event(
             self.TimeLogged, entry_id=entry_id, minutes=minutes,
             billed_minutes=rules.billed_minutes(minutes, billable), billable=billable, note=note,
-            **ctx.event_fields(),
+            **_budget_fields(budget, rules.paid_extra(self.service)), **ctx.event_fields(),
         )
 
     def act(
         self, ctx: Context, rules: TicketRules, action: str, *, comment: str | None = None,
-        reason: str | None = None,
+        reason: str | None = None, budget: MonthBudget | None = None,
     ) -> None:
-        """Perform a workflow action (CONTRACT §3's table)."""
+        """Perform a workflow action (CONTRACT §3's table); ``budget``: the month's norm-hours (MED-12)."""
         try:
             move = WORKFLOW[Action(action)]
         except ValueError:
@@ -348,6 +404,11 @@ class Ticket(Aggregate):
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
+        if action == Action.ACCEPT and budget is not None and budget.budgeted:
+            counted = minutes_counted(budget, self.planned_minutes, rules.paid_extra(self.service))
+            self._move(ctx, self.Accepted, move.target, comment=comment, reason=reason,
+                       budget_month=budget.month, budget_minutes=counted, budget_limit=budget.budget_minutes)
+            return
         self._move(ctx, getattr(self, _EVENT_OF[action]), move.target, comment=comment, reason=reason)
 
     def _return_to_work(self, ctx: Context, rules: TicketRules, **why: Any) -> None:
@@ -361,10 +422,11 @@ class Ticket(Aggregate):
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _move(self, ctx: Context, event: type, target: Status, comment: str | None, reason: str | None) -> None:
+    def _move(self, ctx: Context, event: type, target: Status, comment: str | None, reason: str | None,
+              **extra: Any) -> None:
         self.trigger_event(
             event, from_status=self.status.value, to_status=target.value, comment=comment,
-            reason=reason, automatic=ctx.role is Role.SERVICE, **ctx.event_fields(),
+            reason=reason, automatic=ctx.role is Role.SERVICE, **extra, **ctx.event_fields(),
         )
 
     def _change_group(self, ctx: Context, event: type, names: tuple[str, ...], changes: dict[str, Any]) -> None:
@@ -395,6 +457,12 @@ def _deferral_reason(rules: TicketRules, reason: str | None) -> str:
     if not rules.defers_for(code):
         raise InvalidInput(f"{code!r} is not a deferral reason of this ticket's policy (TEL-9)", field="reason")
     return code
+
+
+def _budget_fields(budget: MonthBudget | None, paid_extra: bool) -> dict[str, Any]:
+    if budget is None or not budget.budgeted or paid_extra:
+        return {}
+    return {"budget_month": budget.month, "budget_limit": budget.budget_minutes}
 
 
 def _require_staff(ctx: Context) -> None:

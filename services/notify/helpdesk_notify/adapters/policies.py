@@ -5,10 +5,14 @@ the labels of deferral reasons (TEL-9)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from helpdesk_shared import events as ev
 from helpdesk_shared.policies import Policy, calendar_of, deferral_reason, load_policies
+from helpdesk_shared.policies.offering import form_for
 
+from helpdesk_notify.domain.notifications import missing_label
 from helpdesk_notify.domain.ticket import TicketView
 
 
@@ -38,3 +42,9 @@ class PolicyWindows:
         known = self._policies.get(policy or "")
         reason = deferral_reason(known, code or "") if known else None
         return {"ru": reason.label.ru, "en": reason.label.en} if reason else None
+
+    def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
+        policy = self._policies.get(fact.policy or "")
+        form = form_for(policy.forms, fact.category, fact.channel) if policy else None
+        labels = {f"details.{f.name}": {"ru": f.label.ru, "en": f.label.en} for f in (form.fields if form else [])}
+        return [missing_label(name, labels.get(name)) for name in fact.missing_details]

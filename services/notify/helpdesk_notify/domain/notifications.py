@@ -48,6 +48,10 @@ class Windows(Protocol):
         """TEL-9: the label ({ru, en}) of the policy's deferral reason ``code``; None if unknown."""
         ...
 
+    def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
+        """The missing details of a mailed request, each with its form label in both languages."""
+        ...
+
 
 class NoWindows:
     def acceptance_until(self, view: TicketView, at: dt.datetime) -> dt.datetime | None:
@@ -59,6 +63,15 @@ class NoWindows:
     def deferral_label(self, policy: str | None, code: str | None) -> dict[str, str] | None:
         return None
 
+    def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
+        return [missing_label(name) for name in fact.missing_details]
+
+
+def missing_label(name: str, label: dict[str, str] | None = None) -> dict[str, Any]:
+    """A missing detail as a mail lists it; without a form label, its field name in both languages."""
+    field = name.removeprefix("details.")
+    return {"name": field, "label": label or {"ru": field, "en": field}}
+
 
 def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows()) -> list[Notification]:
     """The notifications ``event`` causes, given the ticket's view after it."""
@@ -69,8 +82,10 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
         case ev.TicketOpened():
             # an email's acknowledgement answers that email (TEL-6): In-Reply-To is its Message-ID
             answers = {"in_reply_to": view.origin_message_id} if view.origin_message_id else {}
+            # a mailed request lacking details is registered; its acknowledgement asks for them
+            missing = {"missing_details": windows.detail_labels(fact)} if fact.missing_details else {}
             wanted.append((customer, ACKNOWLEDGEMENT, {"description": fact.description, **answers,
-                                                        **_attachments(fact.attachments)}))
+                                                        **missing, **_attachments(fact.attachments)}))
         case ev.ClarificationRequested():
             wanted.append((customer, "clarification_requested", {"question": fact.comment}))
         case ev.SolutionProposed() | ev.MarkedReadyToInstall():

@@ -23,6 +23,7 @@ from helpdesk_shared.parking import Parking, Rejected, StreamMessage
 
 from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, POSITION_CHANNEL, TICKET_COLUMNS
+from helpdesk_query.domain.hours import HoursDelta, hours_deltas
 from helpdesk_query.domain.ticket import Comment, TicketReopened, TicketView, UnknownTicket, evolve
 
 _UPSERT = "INSERT INTO {g}.tickets ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets}".format(
@@ -30,6 +31,11 @@ _UPSERT = "INSERT INTO {g}.tickets ({cols}) VALUES ({marks}) ON CONFLICT (id) DO
     sets=", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]))
 _COMMENT = "INSERT INTO {g}.comments ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING".format(
     g="{g}", cols=", ".join(COMMENT_COLUMNS), marks=", ".join(["%s"] * len(COMMENT_COLUMNS)))
+_HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
+          " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id, month) DO UPDATE SET"
+          " policy = EXCLUDED.policy, budget_minutes = coalesce(EXCLUDED.budget_minutes, {g}.hours.budget_minutes),"
+          " planned_minutes = {g}.hours.planned_minutes + EXCLUDED.planned_minutes,"
+          " used_minutes = {g}.hours.used_minutes + EXCLUDED.used_minutes")
 _PARK = (f"INSERT INTO {CONTROL}.parked (stream_seq, subject, position, reason, payload)"
          " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (stream_seq) DO NOTHING")
 
@@ -43,6 +49,7 @@ class Outcome:
     applied: int = 0
     parked: list[tuple[StoredMessage, str]] = field(default_factory=list)
     held: dict[str, int] = field(default_factory=dict)  # ticket → its first parked stream sequence
+    hours: list[HoursDelta] = field(default_factory=list)  # norm-hours the applied facts consumed
 
 
 def decode(msg: StoredMessage) -> ev.CloudEvent | str:
@@ -64,8 +71,8 @@ def comment_rows(view: TicketView) -> Iterable[tuple[Any, ...]]:
 
 
 def _column(value: Any) -> Any:
-    """A value as its column takes it: a tuple of structs (attachments) or a struct is jsonb."""
-    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, (tuple, msgspec.Struct)) else value
+    """A value as its column takes it: a tuple (attachments), a dict (details) or a struct (third_party) is jsonb."""
+    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, tuple | dict | msgspec.Struct) else value
 
 
 def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> TicketView:
@@ -98,6 +105,7 @@ def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage],
             _refuse(outcome, msg, f"{type(error).__name__}: {error}", strict)
         else:
             outcome.applied += 1
+            outcome.hours += hours_deltas(tickets[fact.ticket_id], fact)
             if on_change is not None:
                 on_change(fact.ticket_id)
         outcome.position = max(outcome.position, event.sequence)
@@ -162,6 +170,8 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
             comments = [row for v in views for row in comment_rows(v)]
             if comments:
                 await cur.executemany(_COMMENT.format(g=generation), comments)
+        if outcome.hours:
+            await cur.executemany(_HOURS.format(g=generation), outcome.hours)
         if outcome.parked:
             await cur.executemany(_PARK, [(m.stream_seq, m.subject, m.position, reason, m.payload)
                                           for m, reason in outcome.parked])

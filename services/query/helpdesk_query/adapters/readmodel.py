@@ -150,6 +150,17 @@ class ReadModel:
         async with self._pool.connection() as conn:
             return await sla_views(conn, ticket_ids)
 
+    async def hours(self, month: str, customer_id: str | None) -> list[dict[str, Any]]:
+        """The norm-hours rows of ``month`` (MED-12), of one customer or all."""
+        sql = f"SELECT * FROM {CONTROL}.hours WHERE month = %s"
+        args: list[Any] = [month]
+        if customer_id is not None:
+            sql += " AND customer_id = %s"
+            args.append(customer_id)
+        async with self._pool.connection() as conn:
+            cursor = await conn.cursor(row_factory=dict_row).execute(sql + " ORDER BY customer_id", args)
+            return await cursor.fetchall()
+
     async def position(self) -> int:
         """The store position the live read model has applied."""
         async with self._pool.connection() as conn:

@@ -30,7 +30,7 @@ TICKET_COLUMNS = (
     "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",
     "priority", "service", "status", "responsible_id", "owner_id", "department", "planned_date",
     "planned_minutes", "release", "policy", "version", "created_at", "updated_at", "spent_minutes",
-    "billed_minutes", "position", "attachments", "third_party",
+    "billed_minutes", "position", "attachments", "details", "missing_details", "third_party",
 )
 COMMENT_COLUMNS = ("ticket_id", "id", "author_id", "author_role", "body", "visibility", "action",
                    "created_at", "position", "attachments")
@@ -49,6 +49,8 @@ CREATE TABLE {g}.tickets (
         WHEN 'normal' THEN 2 ELSE 3 END) STORED,
     search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED,
     attachments jsonb NOT NULL DEFAULT '[]',
+    details jsonb NOT NULL DEFAULT '{{}}',
+    missing_details jsonb NOT NULL DEFAULT '[]',
     third_party jsonb
 );
 CREATE TABLE {g}.comments (
@@ -62,6 +64,12 @@ CREATE TABLE {g}.tracking (
     position bigint NOT NULL DEFAULT 0, stream_seq bigint NOT NULL DEFAULT 0
 );
 INSERT INTO {g}.tracking DEFAULT VALUES;
+""" + """
+CREATE TABLE {g}.hours (
+    customer_id text NOT NULL, month text NOT NULL, policy text, budget_minutes bigint,
+    planned_minutes bigint NOT NULL DEFAULT 0, used_minutes bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (customer_id, month)
+);
 """
 
 # Columns added since a generation could first be made: (table, column, definition). Each is
@@ -69,7 +77,11 @@ INSERT INTO {g}.tracking DEFAULT VALUES;
 # upgraded in place has the same column order as a new one (the query.* views need that).
 _ADDED = (("tickets", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
           ("comments", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
+          ("tickets", "details", "jsonb NOT NULL DEFAULT '{}'"),
+          ("tickets", "missing_details", "jsonb NOT NULL DEFAULT '[]'"),
           ("tickets", "third_party", "jsonb"))
+# Tables added since a generation could first be made; created where missing (norm-hours, MED-12).
+_ADDED_TABLES = {"hours": _TABLES.split("CREATE TABLE {g}.hours", 1)[1]}
 
 # Built after a bulk load (cheaper than maintaining them row by row); "russian" also
 # stems English words, so one text-search configuration serves both languages.
@@ -127,7 +139,7 @@ async def create_indexes(conn: psycopg.AsyncConnection[Any], name: str) -> None:
 def _views(name: str) -> list[str]:
     """The statements that make ``query.*`` show generation ``name``."""
     return [f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}"
-            for table in ("tickets", "comments", "tracking")]
+            for table in ("tickets", "comments", "tracking", "hours")]
 
 
 async def point_views_at(conn: psycopg.AsyncConnection[Any], name: str) -> None:
@@ -159,19 +171,29 @@ def _upgrade(conn: psycopg.Connection[Any], name: str) -> None:
     """Add the columns a generation made by an older version lacks, and show them in the views."""
     present = set(conn.execute("SELECT table_name, column_name FROM information_schema.columns"
                                " WHERE table_schema = %s", (name,)).fetchall())
-    missing = [(table, column, kind) for table, column, kind in _ADDED if (table, column) not in present]
+    tables = {table for table, _ in present}
+    missing = [(table, column, kind) for table, column, kind in _ADDED
+               if table in tables and (table, column) not in present]
     for table, column, kind in missing:
         conn.execute(f"ALTER TABLE {name}.{table} ADD COLUMN {column} {kind}")
-    if missing:
+    absent = [table for table in _ADDED_TABLES if table not in tables]
+    for table in absent:
+        conn.execute(f"CREATE TABLE {name}.{table}" + _ADDED_TABLES[table].format(g=name))
+    if missing or absent:
         for statement in _views(name):
             conn.execute(statement)
 
 
-def _upgrade_active(conn: psycopg.Connection[Any], conninfo: str) -> None:
-    """The active generation gains the columns added since it was made."""
+def _details_and_hours(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """Step 2: the active generation gains the details columns and the hours table."""
     row = conn.execute(f"SELECT active FROM {CONTROL}.generation").fetchone()
     if row:
         _upgrade(conn, str(row[0]))
+
+
+def _third_party(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """Step 3: the active generation gains tickets.third_party (END-5)."""
+    _details_and_hours(conn, conninfo)
 
 
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
@@ -180,7 +202,8 @@ MIGRATIONS = Migrations(
     service="query",
     schemas=(CONTROL, "query\\_g%"),
     steps=(Migration("the control schema, the first generation, parked tables", _first_schema),
-           Migration("tickets.third_party (END-5)", _upgrade_active)),
+           Migration("request details and the norm-hours table (KS-7, MED-12)", _details_and_hours),
+           Migration("tickets.third_party (END-5)", _third_party)),
 )
 
 

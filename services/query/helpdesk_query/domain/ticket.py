@@ -73,7 +73,14 @@ class TicketView(msgspec.Struct, frozen=True, kw_only=True):
     position: int  # the store position of the last fact folded in
     comments: tuple[Comment, ...] = ()
     attachments: tuple[ev.Attachment, ...] = ()  # those the ticket was opened with; comments carry theirs
+    details: dict[str, ev.DetailValue] = {}  # the policy form's fields (KS-7, END-8, TEL-7, MED-11)
+    missing_details: tuple[str, ...] = ()  # required ones a mailed request still lacks
     third_party: ThirdParty | None = None  # END-5: set while the ticket waits on a third party
+
+    @property
+    def incomplete(self) -> bool:
+        """A mailed request registered without every detail its form requires (CONTRACT §3)."""
+        return bool(self.missing_details)
 
 
 def opened(fact: ev.TicketOpened, position: int) -> TicketView:
@@ -83,7 +90,7 @@ def opened(fact: ev.TicketOpened, position: int) -> TicketView:
         channel=fact.channel, category=fact.category, priority=fact.priority, service=fact.service,
         status=fact.status, policy=fact.policy, version=fact.version,
         created_at=fact.occurred_at, updated_at=fact.occurred_at, position=position,
-        attachments=fact.attachments,
+        attachments=fact.attachments, details=fact.details, missing_details=fact.missing_details,
     )
 
 
@@ -109,6 +116,8 @@ def _changes(ticket: TicketView, fact: ev.TicketFact, position: int) -> dict[str
             return {"priority": priority}
         case ev.ServiceChanged(service=service):
             return {"service": service}
+        case ev.DetailsChanged():
+            return {"details": fact.details, "missing_details": fact.missing_details}
         case ev.AssigneesChanged():
             return {"responsible_id": fact.responsible_id, "owner_id": fact.owner_id,
                     "department": fact.department}

@@ -14,6 +14,8 @@ from helpdesk_intake.application.attachments import AttachmentsUnavailable, TooL
 from helpdesk_intake.application.identity import InvalidCredentials
 from helpdesk_intake.application.inbound import MailUnavailable, Unreadable
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
+from helpdesk_intake.domain.budget import BudgetExceeded
+from helpdesk_intake.domain.offer import ChannelClosed
 from helpdesk_intake.domain.rules import UnknownPolicy
 from helpdesk_intake.domain.throttling import TooManyAttempts
 from helpdesk_intake.domain.ticket import InvalidTransition, ReopenWindowClosed
@@ -25,7 +27,9 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
     Blocked: (403, "forbidden"),
     InvalidCredentials: (401, "unauthorized"),
     TooManyAttempts: (429, "too_many_attempts"),
+    ChannelClosed: (422, "channel_closed"),
     InvalidInput: (422, "validation_failed"),
+    BudgetExceeded: (409, "budget_exceeded"),
     IdempotencyKeyReused: (422, "validation_failed"),
     InvalidTransition: (409, "invalid_transition"),
     AlreadyRemoved: (409, "invalid_transition"),
@@ -43,8 +47,8 @@ _PROBLEMS: dict[type[Exception], tuple[int, str]] = {
 def handle_domain_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     status, code = next(v for k, v in _PROBLEMS.items() if isinstance(exc, k))
     extra: dict[str, Any] = {}
-    if isinstance(exc, InvalidInput) and exc.field:
-        extra["errors"] = [{"field": exc.field, "message": str(exc)}]
+    if isinstance(exc, InvalidInput) and exc.fields:
+        extra["errors"] = [{"field": field, "message": why} for field, why in exc.fields]
     if isinstance(exc, VersionConflict) and "if-match" not in request.headers:
         status = 409  # a race the retries could not win, without a version pinned by the caller
     response = problem_response(status, code, str(exc), request.url.path, **extra)

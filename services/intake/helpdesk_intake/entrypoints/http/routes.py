@@ -11,7 +11,7 @@ from litestar.di import Provide
 from litestar.openapi import ResponseSpec
 
 from helpdesk_shared.vocabulary import Role
-from helpdesk_shared.web.auth import TokenIssuer
+from helpdesk_shared.web.auth import Principal, TokenIssuer
 
 from helpdesk_intake.application import IdentityService, Request, TicketService
 from helpdesk_intake.application import commands as cmd
@@ -141,5 +141,22 @@ class TicketController(Controller):
         return answer(tickets.act(command, ticket_id, action, data or cmd.ActOnTicket()))
 
 
+class CatalogueController(Controller):
+    path = "/v1/catalogue"
+    tags = ["tickets"]
+
+    @get("/", sync_to_thread=True)
+    def catalogue(self, principal: Principal, tickets: TicketService,
+                  customer_id: str | None = None) -> dict[str, Any]:
+        """What the customer's policy offers, for clients to render (CONTRACT §3).
+
+        ``{services: [{code, name: {ru, en}, paid_extra, children}], forms: [{category, channel?,
+        fields: [{name, type, required, label, help?, choices?}]}], priorities, channels,
+        deferral_reasons: [{code, label}]}``. A customer's user reads its own customer's; staff
+        name ``customer_id`` (422 without it, 404 for an unknown one).
+        """
+        return tickets.catalogue(principal, customer_id)
+
+
 ENUMS = {"action": Action}  # parameters whose values the OpenAPI document lists
-CONTROLLERS = [AuthController, ProvisioningController, TicketController, ClockController]
+CONTROLLERS = [AuthController, ProvisioningController, TicketController, CatalogueController, ClockController]
