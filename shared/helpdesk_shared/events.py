@@ -198,6 +198,27 @@ class Rejected(StatusChange, frozen=True, kw_only=True):
     done_so_far: tuple[DoneStep, ...] = ()
 
 
+class Deferred(StatusChange, frozen=True, kw_only=True):
+    """Set aside (TEL-9); ``reason`` is a code of the policy's ``deferral_reasons``."""
+
+
+class Resumed(StatusChange, frozen=True, kw_only=True):
+    """A deferred ticket is back in work (TEL-9)."""
+
+
+class ThirdPartyAwaited(TicketFact, frozen=True, kw_only=True):
+    """The ticket waits on a third party (END-5): who, and what for."""
+
+    party: str
+    note: str | None = None
+
+
+class ThirdPartyCleared(TicketFact, frozen=True, kw_only=True):
+    """The ticket no longer waits on the third party it named (END-5)."""
+
+    party: str = ""
+
+
 # The CloudEvent ``type`` of each ticket fact; the subject's last token is the part
 # after the final dot (``helpdesk.ticket.<ticket_id>.accepted``).
 TICKET_EVENT_TYPES: dict[type[TicketFact], str] = {
@@ -220,6 +241,10 @@ TICKET_EVENT_TYPES: dict[type[TicketFact], str] = {
     ReturnedToWork: "helpdesk.ticket.returned_to_work",
     Reopened: "helpdesk.ticket.reopened",
     Rejected: "helpdesk.ticket.rejected",
+    Deferred: "helpdesk.ticket.deferred",
+    Resumed: "helpdesk.ticket.resumed",
+    ThirdPartyAwaited: "helpdesk.ticket.third_party_awaited",
+    ThirdPartyCleared: "helpdesk.ticket.third_party_cleared",
 }
 
 

@@ -14,6 +14,7 @@ class Status(StrEnum):
     IN_DEVELOPMENT = "in_development"
     READY_TO_INSTALL = "ready_to_install"
     CUSTOMER_TESTING = "customer_testing"
+    DEFERRED = "deferred"  # set aside with a reason from the policy's list (TEL-9)
     DONE = "done"
     REJECTED = "rejected"
 

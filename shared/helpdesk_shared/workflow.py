@@ -27,6 +27,8 @@ class Action(StrEnum):
     ACCEPT_SOLUTION = "accept_solution"
     RETURN_TO_WORK = "return_to_work"
     REJECT = "reject"
+    DEFER = "defer"
+    RESUME = "resume"
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ WORKFLOW: dict[Action, Move] = {
         {Role.CUSTOMER, Role.ADMIN}, {S.CUSTOMER_TESTING, S.READY_TO_INSTALL, S.DONE}, None
     ),
     Action.REJECT: _move(STAFF_ROLES | {Role.CUSTOMER}, set(OPEN_STATUSES), S.REJECTED),
+    Action.DEFER: _move(STAFF_ROLES, {S.NEW, S.IN_PROGRESS, S.IN_DEVELOPMENT}, S.DEFERRED),  # TEL-9
+    Action.RESUME: _move(STAFF_ROLES, {S.DEFERRED}, S.IN_PROGRESS),
 }
 
 
@@ -66,6 +70,10 @@ class WorkflowRules(Protocol):
 
     def may_send_to_development(self, category: Category | None) -> bool:
         """MED-9: only some categories (customizations) go to the developers."""
+        ...
+
+    def may_defer(self) -> bool:
+        """TEL-9: whether the policy defers tickets at all (it lists deferral reasons)."""
         ...
 
     def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
@@ -105,6 +113,8 @@ def refusal(action: str, role: Role, ticket: TicketState, rules: WorkflowRules,
     if action == Action.SEND_TO_DEVELOPMENT and not rules.may_send_to_development(ticket.category):
         category = ticket.category.value if ticket.category else "uncategorized"
         return Refused.INVALID_TRANSITION, f"{category} tickets do not go to development under this policy (MED-9)"
+    if action == Action.DEFER and not rules.may_defer():
+        return Refused.INVALID_TRANSITION, "this ticket's policy defers nothing: it lists no deferral reasons (TEL-9)"
     if action == Action.RETURN_TO_WORK and reopen_window_over(ticket, rules, now):
         return Refused.REOPEN_WINDOW_CLOSED, "the reopen window has closed; file a new ticket (KS-8)"
     return None

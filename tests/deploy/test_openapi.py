@@ -113,7 +113,7 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
     assert list(inbound["requestBody"]["content"]) == ["message/rfc822"] and "415" in inbound["responses"]
     action = next(p for p in intake["/v1/tickets/{ticket_id}/actions/{action}"]["post"]["parameters"]
                   if p["name"] == "action")
-    assert {"accept", "propose_solution", "reject"} <= set(action["schema"]["enum"])
+    assert {"accept", "propose_solution", "reject", "defer", "resume"} <= set(action["schema"]["enum"])
     stream = query["/v1/stream"]["get"]
     assert list(stream["responses"]["200"]["content"]) == ["text/event-stream"]
     assert "Last-Event-ID" in headers_of(stream) and "Retry-After" in stream["responses"]["503"]["headers"]
@@ -121,4 +121,5 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
     assert {"application/json", "text/csv"} <= set(backlog)
     status = next(p for p in query["/v1/tickets"]["get"]["parameters"] if p["name"] == "status")
     items = next(branch["items"] for branch in status["schema"]["oneOf"] if branch.get("type") == "array")
-    assert "awaiting_customer" in items["enum"]
+    assert {"awaiting_customer", "deferred"} <= set(items["enum"])
+    assert any(p["name"] == "third_party" for p in query["/v1/tickets"]["get"]["parameters"])  # END-5

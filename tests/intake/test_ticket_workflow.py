@@ -34,6 +34,7 @@ PATHS: dict[Status, list[tuple[Context, str]]] = {
                               (AGENT, "mark_ready_to_install")],
     Status.CUSTOMER_TESTING: [(AGENT, "accept"), (AGENT, "propose_solution")],
     Status.DONE: [(AGENT, "accept"), (AGENT, "propose_solution"), (CUSTOMER, "accept_solution")],
+    Status.DEFERRED: [(AGENT, "defer")],
     Status.REJECTED: [(AGENT, "reject")],
 }
 
@@ -53,6 +54,9 @@ ALLOWED: dict[str, tuple[Context, dict[Status, tuple[str, Status]]]] = {
     "return_to_work": (CUSTOMER, {
         s: ("ReturnedToWork", Status.IN_PROGRESS) for s in (Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL)}),
     "reject": (AGENT, {s: ("Rejected", Status.REJECTED) for s in Status if s.is_open}),
+    "defer": (AGENT, {s: ("Deferred", Status.DEFERRED) for s in (Status.NEW, Status.IN_PROGRESS,
+                                                                 Status.IN_DEVELOPMENT)}),
+    "resume": (AGENT, {Status.DEFERRED: ("Resumed", Status.IN_PROGRESS)}),
 }
 
 
@@ -92,7 +96,7 @@ def test_med1_every_ticket_starts_as_new_and_moves_only_through_the_contract_sta
     ticket = ticket_in(Status.NEW)
     assert ticket.status is Status.NEW and ticket.version == 1
     assert {s.value for s in Status} == {"new", "in_progress", "awaiting_customer", "in_development",
-                                         "ready_to_install", "customer_testing", "done", "rejected"}
+                                         "ready_to_install", "customer_testing", "deferred", "done", "rejected"}
 
 
 def test_unknown_action_is_an_invalid_transition() -> None:

@@ -22,8 +22,9 @@ async def _as_before_attachments(database_url: str) -> None:
         for table in ("tickets", "comments"):
             await conn.execute(f"DROP VIEW query.{table}")
             await conn.execute(f"ALTER TABLE query_g1.{table} DROP COLUMN attachments")
-            if table == "tickets":  # nor had it the columns added after attachments (request details)
-                await conn.execute("ALTER TABLE query_g1.tickets DROP COLUMN details, DROP COLUMN missing_details")
+            if table == "tickets":  # nor had it the columns added after attachments (details, third party)
+                await conn.execute("ALTER TABLE query_g1.tickets DROP COLUMN details, DROP COLUMN missing_details,"
+                                   " DROP COLUMN third_party")
             await conn.execute(f"CREATE VIEW query.{table} AS SELECT * FROM query_g1.{table}")
         await conn.execute("DROP VIEW query.hours")  # nor the norm-hours table
         await conn.execute("DROP TABLE query_g1.hours")
@@ -33,8 +34,8 @@ async def _as_before_attachments(database_url: str) -> None:
 async def test_generation_without_attachment_columns_is_upgraded_in_place_and_a_rebuild_switches_over(
         read_model: str, js: Any, nc: Any) -> None:
     await _as_before_attachments(read_model)
-    # adopted: step 1 upgrades in place, step 2 adds the details columns and the hours table
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2]
+    # adopted: step 1 upgrades in place, step 2 adds the details columns and the hours table, step 3 third_party
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2, 3]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("attachments",) in await sql(read_model, columns, "comments")
     assert await sql(read_model, "SELECT active FROM query.generation") == [("query_g1",)]
@@ -46,3 +47,14 @@ async def test_generation_without_attachment_columns_is_upgraded_in_place_and_a_
         await rebuild(read_model, EventStream(nc), progress=False)  # a fresh generation behind the same views
     await assert_matches(read_model, events)
     assert await sql(read_model, "SELECT active FROM query.generation") == [("query_g2",)]
+
+
+async def test_end5_migration_step_3_adds_third_party_to_a_generation_made_before_it(read_model: str) -> None:
+    async with await psycopg.AsyncConnection.connect(read_model) as conn, conn.transaction():
+        await conn.execute("DROP VIEW query.tickets")
+        await conn.execute("ALTER TABLE query_g1.tickets DROP COLUMN third_party")
+        await conn.execute("CREATE VIEW query.tickets AS SELECT * FROM query_g1.tickets")
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version = 3")
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [3]
+    columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
+    assert ("third_party",) in await sql(read_model, columns, "tickets")

@@ -29,6 +29,7 @@ from helpdesk_shared.policies.rules import (
     budget_allows,
     channel_registers,
     customer_reply_status,
+    deferral_reason,
     may_send_to_development,
     reopen_until,
     reopen_window_open,
@@ -38,7 +39,7 @@ __all__ = [
     "KINDS", "PRESETS_DIR", "PRESET_IDS", "AutoTransition", "Billing", "Budget", "Duration",
     "Policy", "PolicyError", "Release", "Reminder", "ReopenWindows", "SlaState", "Target",
     "TargetRule", "Transition", "Unit", "UnknownPolicy", "billed_minutes", "budget_allows",
-    "calendar_of", "channel_registers", "customer_reply_status", "evaluate", "get_policy",
+    "calendar_of", "channel_registers", "customer_reply_status", "deferral_reason", "evaluate", "get_policy",
     "load_directory", "load_policies", "load_policy", "may_send_to_development", "parse_policy",
     "reopen_until", "reopen_window_open",
 ]

@@ -104,7 +104,7 @@ class _View:
                  releases: Sequence[ReleaseDate] = ()) -> None:
         self.ticket, self.compiled, self.calendar, self.now = ticket, policy, policy.calendar, now
         self.releases = releases
-        self.paused = ticket.status in policy.policy.pause_statuses
+        self.paused = ticket.paused
         self.pauses = [(to_us(a), to_us(b) if b else now) for a, b in ticket.pauses]
 
     def target(self, kind: TargetKind) -> Target | None:

@@ -18,6 +18,8 @@ from helpdesk_shared.events import (
     ReturnedToWork,
     TICKET_EVENT_TYPES,
     StatusChange,
+    ThirdPartyAwaited,
+    ThirdPartyCleared,
     TicketFact,
     TicketOpened,
 )
@@ -57,9 +59,15 @@ class TicketTrack:
         self.release: str | None = None
         self.runs: dict[str, Run] = {}
         self.pauses: list[list[dt.datetime | None]] = []
-        self._pausing = frozenset(policy.pause_statuses)
+        self.holds: set[str] = set()  # why the executor's clocks stand still now: "status", "third_party"
+        self._pausing = frozenset(policy.pause_statuses) | {Status.DEFERRED}  # TEL-9: deferral always pauses
         self._follow_up, self._replies = policy.follow_up_reaction, policy.reply_counts_as_response
         self._dev_reaction = Status.IN_DEVELOPMENT in policy.status_reaction
+
+    @property
+    def paused(self) -> bool:
+        """Whether the executor's clocks stand still now (a pausing status, or a third party, END-5)."""
+        return bool(self.holds) and Status(self.status).is_open
 
     def apply(self, event: TicketFact) -> None:
         """Fold one event into the track."""
@@ -81,6 +89,9 @@ class TicketTrack:
             self.release = event.release  # the release the ticket is promised for (IMC-9), or none
         elif kind is CommentAdded:
             self._comment(event)
+        elif kind is ThirdPartyAwaited or kind is ThirdPartyCleared:
+            waits = kind is ThirdPartyAwaited and self.policy.third_party_pauses
+            self._hold("third_party", waits, event.occurred_at)
 
     def _comment(self, event: CommentAdded) -> None:
         """A staff answer meets the reactions, a logged call the callback (IMC-4, KS-6); a
@@ -110,15 +121,23 @@ class TicketTrack:
         if old == new:
             return
         self._leave(old, at)
-        pausing = self._pausing
-        if new in pausing and old not in pausing:
-            self.pauses.append([at, None])
-        elif old in pausing and new not in pausing:
-            self.pauses[-1][1] = at
+        self._hold("status", new in self._pausing, at)
         self._enter(new, at, returned)
         if new in _WAITING_ON_CUSTOMER and old not in _WAITING_ON_CUSTOMER:
             self.delivered_at = at
         self.status, self.since = new, at
+
+    def _hold(self, why: str, on: bool, at: dt.datetime) -> None:
+        """Start or end one reason to pause; a pause lasts while any reason holds."""
+        was = bool(self.holds)
+        if on:
+            self.holds.add(why)
+        else:
+            self.holds.discard(why)
+        if self.holds and not was:
+            self.pauses.append([at, None])
+        elif was and not self.holds:
+            self.pauses[-1][1] = at
 
     def _leave(self, old: Status | None, at: dt.datetime) -> None:
         self._stop("first_response", at)  # any move is a reaction (MED-10, IMC-5)

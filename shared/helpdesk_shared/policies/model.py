@@ -149,6 +149,7 @@ class Policy(_Rule, frozen=True, kw_only=True):
     priorities: list[Priority] = []  # empty: every priority (MED-2 offers normal and high)
     deferral_reasons: list[DeferralReason] = []  # TEL-9
     require_phone: bool = False  # KS-9: every user of a customer has a phone
+    third_party_pauses: bool = False  # waiting on a third party stops the executor's clocks (END-5)
 
     def __post_init__(self) -> None:
         check_catalogue(self.services)

@@ -6,6 +6,7 @@ import datetime as dt
 import math
 
 from helpdesk_shared.policies.model import Policy, calendar_of
+from helpdesk_shared.policies.offering import DeferralReason
 from helpdesk_shared.vocabulary import Category, Channel, Status
 
 
@@ -61,3 +62,8 @@ def budget_allows(policy: Policy, monthly_hours: float | None, used_minutes: int
     if not policy.budget.enforced or hours is None:
         return True
     return used_minutes + new_minutes <= hours * 60
+
+
+def deferral_reason(policy: Policy, code: str) -> DeferralReason | None:
+    """The policy's deferral reason with this code (TEL-9); None: the policy offers no such reason."""
+    return next((reason for reason in policy.deferral_reasons if reason.code == code), None)

@@ -45,6 +45,12 @@ class PolicyTicketRules:
     def accept_requires(self) -> tuple[str, ...]:
         return tuple(self._policy.accept_requires)
 
+    def defers_for(self, reason: str) -> bool:
+        return policies.deferral_reason(self._policy, reason) is not None
+
+    def may_defer(self) -> bool:
+        return bool(self._policy.deferral_reasons)
+
     def offers_priority(self, priority: Priority) -> bool:
         return not self._policy.priorities or priority in self._policy.priorities
 

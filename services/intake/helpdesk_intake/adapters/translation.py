@@ -40,6 +40,8 @@ _STATUS_FACTS: dict[type, type[pub.StatusChange]] = {
     Ticket.ReturnedToWork: pub.ReturnedToWork,
     Ticket.Reopened: pub.Reopened,
     Ticket.Rejected: pub.Rejected,
+    Ticket.Deferred: pub.Deferred,
+    Ticket.Resumed: pub.Resumed,
 }
 
 _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
@@ -56,6 +58,8 @@ _COPIED_FIELDS: dict[type, tuple[type[pub.TicketFact], tuple[str, ...]]] = {
                                                    "call")),
     Ticket.TimeLogged: (pub.TimeLogged, ("entry_id", "minutes", "billed_minutes", "billable", "note",
                                                    "budget_month", "budget_limit")),
+    Ticket.ThirdPartyAwaited: (pub.ThirdPartyAwaited, ("party", "note")),
+    Ticket.ThirdPartyCleared: (pub.ThirdPartyCleared, ("party",)),
 }
 
 

@@ -116,6 +116,13 @@ class OpenTicket(Command):
     requester_id: Text | None = None
 
 
+class ThirdParty(Command):
+    """Whom a ticket waits on and why (END-5); the customer is told both."""
+
+    party: Text
+    note: Annotated[str, Meta(max_length=2000)] | None = None
+
+
 class Triage(Command):
     category: Category | UnsetType = UNSET
     priority: Priority | UnsetType = UNSET
@@ -127,6 +134,7 @@ class Triage(Command):
     planned_date: dt.date | None | UnsetType = UNSET
     planned_minutes: Annotated[int, Meta(ge=0, le=100_000)] | None | UnsetType = UNSET
     release: Text | None | UnsetType = UNSET
+    third_party: ThirdParty | None | UnsetType = UNSET  # null: no longer waits on one
 
 
 class PlanRelease(Command):

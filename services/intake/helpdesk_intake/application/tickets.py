@@ -169,8 +169,10 @@ class TicketService(CatalogueService):
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:
-    """The triage changes as the domain takes them: enums as their values."""
-    return {name: _value(value) if hasattr(value, "value") else value for name, value in changes.items()}
+    """The triage changes as the domain takes them: enums as their values, structs (third_party) as dicts."""
+    return {name: _value(value) if hasattr(value, "value") else
+            msgspec.to_builtins(value) if isinstance(value, msgspec.Struct) else value
+            for name, value in changes.items()}
 
 
 def _value(enum_value: Any) -> Any:

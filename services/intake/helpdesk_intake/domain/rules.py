@@ -49,6 +49,14 @@ class TicketRules(Protocol):
         """What primary analysis must settle before ``accept`` (IMC-5): category, priority, responsible, plan."""
         ...
 
+    def defers_for(self, reason: str) -> bool:
+        """TEL-9: whether ``reason`` is one of the codes the policy lets a ticket be deferred for."""
+        ...
+
+    def may_defer(self) -> bool:
+        """TEL-9: whether the policy defers at all (it lists deferral reasons)."""
+        ...
+
     def offers_priority(self, priority: Priority) -> bool:
         """MED-2: some regulations offer some priorities only."""
         ...
@@ -94,6 +102,12 @@ class PermissiveRules:
 
     def accept_requires(self) -> tuple[str, ...]:
         return ()
+
+    def defers_for(self, reason: str) -> bool:
+        return True
+
+    def may_defer(self) -> bool:
+        return True
 
     def offers_priority(self, priority: Priority) -> bool:
         return True

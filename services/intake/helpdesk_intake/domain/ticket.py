@@ -35,6 +35,7 @@ class ReopenWindowClosed(DomainError):
 
 class Ticket(Aggregate):
     TOPIC = "helpdesk:Ticket"
+    third_party: dict[str, str | None] | None = None  # END-5: {party, note} while it waits on one
 
     class Event(HelpdeskEvent):
         pass
@@ -216,6 +217,29 @@ class Ticket(Aggregate):
         TOPIC = "helpdesk:Ticket.Rejected"
         done_so_far: tuple[dict[str, Any], ...] = ()  # [{at (ISO), what, note}], oldest first
 
+    class Deferred(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Deferred"
+
+    class Resumed(StatusChanged):
+        TOPIC = "helpdesk:Ticket.Resumed"
+
+    class ThirdPartyAwaited(Event):
+        """The ticket waits on a third party (END-5)."""
+
+        TOPIC = "helpdesk:Ticket.ThirdPartyAwaited"
+        party: str
+        note: str | None
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.third_party = {"party": self.party, "note": self.note}
+
+    class ThirdPartyCleared(Event):
+        TOPIC = "helpdesk:Ticket.ThirdPartyCleared"
+        party: str
+
+        def apply(self, ticket: Ticket) -> None:
+            ticket.third_party = None
+
     def __init__(
         self,
         number: str,
@@ -261,6 +285,7 @@ class Ticket(Aggregate):
         self.budget_month: str | None = None  # the month its acceptance was counted in (MED-12)
         self.details: dict[str, Any] = dict(details or {})
         self.missing_details = tuple(missing_details)
+        self.third_party = None
 
     # -- commands -----------------------------------------------------------------------
 
@@ -287,13 +312,14 @@ class Ticket(Aggregate):
         )
 
     def triage(self, ctx: Context, rules: TicketRules, **changes: Any) -> None:
-        """Change category, priority, service, details, assignees or plan; one event per kind of change."""
+        """Change category, priority, service, details, assignees, plan or third party; one event per kind."""
         _require_staff(ctx)
         if "priority" in changes:
             offer.check_priority(rules, Priority(changes["priority"]))
         if "service" in changes:
             offer.check_service(rules, changes["service"])
         details = self._new_details(rules, changes) if "details" in changes else None
+        third_party = self._third_party_wanted(changes)  # checked first: a refusal triggers nothing
         if "category" in changes and changes["category"] != self.category:
             self.trigger_event(self.CategoryChanged, category=changes["category"], **ctx.event_fields())
         if "priority" in changes and changes["priority"] != self.priority:
@@ -305,6 +331,25 @@ class Ticket(Aggregate):
             self.trigger_event(self.DetailsChanged, details=details[0], missing_details=details[1],
                                **ctx.event_fields())
         self._change_group(ctx, self.PlanChanged, ("planned_date", "planned_minutes", "release"), changes)
+        if third_party != self.third_party and third_party is not None:
+            self.trigger_event(self.ThirdPartyAwaited, **third_party, **ctx.event_fields())
+        elif third_party != self.third_party:
+            self.trigger_event(self.ThirdPartyCleared, party=self.third_party["party"],  # type: ignore[index]
+                               **ctx.event_fields())
+
+    def _third_party_wanted(self, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """END-5: the third party the ticket is to wait on after ``changes`` ({party, note}, None: nobody)."""
+        if "third_party" not in changes:
+            return self.third_party
+        value = changes["third_party"]
+        if value is None:
+            return None
+        if not self.status.is_open:
+            raise InvalidTransition(f"a {self.status.value} ticket waits on nobody (END-5)")
+        party = str(value.get("party") or "").strip()
+        if not party:
+            raise InvalidInput("third_party.party names who the ticket waits on (END-5)", field="third_party.party")
+        return {"party": party, "note": str(value.get("note") or "").strip() or None}
 
     def _new_details(self, rules: TicketRules, changes: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
         """The details after a PATCH merges ``changes['details']`` in (a null removes a field).
@@ -372,6 +417,8 @@ class Ticket(Aggregate):
             check_accept(self, rules.accept_requires())
         if action == Action.REJECT and not (reason or "").strip():
             raise InvalidInput("a reason is required to reject", field="reason")
+        if action == Action.DEFER:
+            reason = _deferral_reason(rules, reason)
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
@@ -438,6 +485,8 @@ _EVENT_OF = {
     Action.PROPOSE_SOLUTION: "SolutionProposed",
     Action.ACCEPT_SOLUTION: "SolutionAccepted",
     Action.REJECT: "Rejected",
+    Action.DEFER: "Deferred",
+    Action.RESUME: "Resumed",
 }
 
 
@@ -446,6 +495,16 @@ _ERROR_OF: dict[Refused, type[DomainError]] = {
     Refused.INVALID_TRANSITION: InvalidTransition,
     Refused.REOPEN_WINDOW_CLOSED: ReopenWindowClosed,
 }
+
+
+def _deferral_reason(rules: TicketRules, reason: str | None) -> str:
+    """TEL-9: a ticket is deferred only for a reason of its policy's list (its code)."""
+    code = (reason or "").strip()
+    if not code:
+        raise InvalidInput("a reason is required to defer (TEL-9)", field="reason")
+    if not rules.defers_for(code):
+        raise InvalidInput(f"{code!r} is not a deferral reason of this ticket's policy (TEL-9)", field="reason")
+    return code
 
 
 def _budget_fields(budget: MonthBudget | None, paid_extra: bool) -> dict[str, Any]:

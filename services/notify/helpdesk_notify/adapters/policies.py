@@ -1,15 +1,15 @@
 """The SLA policies' answers notify puts in mail: until when the customer may check a solution,
-and the time zone deadlines are told in (the one the policy's business calendar counts in)."""
+the time zone deadlines are told in (the one the policy's business calendar counts in), and
+the labels of deferral reasons (TEL-9)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from typing import Any
-
 from helpdesk_shared import events as ev
-from helpdesk_shared.policies import Policy, calendar_of, load_policies
+from helpdesk_shared.policies import Policy, calendar_of, deferral_reason, load_policies
 from helpdesk_shared.policies.offering import form_for
 
 from helpdesk_notify.domain.notifications import missing_label
@@ -45,6 +45,11 @@ class PolicyWindows:
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         known = self._policies.get(policy or "")
         return at.astimezone(ZoneInfo(known.calendar.timezone) if known else dt.UTC)
+
+    def deferral_label(self, policy: str | None, code: str | None) -> dict[str, str] | None:
+        known = self._policies.get(policy or "")
+        reason = deferral_reason(known, code or "") if known else None
+        return {"ru": reason.label.ru, "en": reason.label.en} if reason else None
 
     def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
         policy = self._policies.get(fact.policy or "")

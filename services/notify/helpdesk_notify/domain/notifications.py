@@ -6,7 +6,8 @@ an automatic close lists what was done so far) and the staff's public comments.
 The requester hears when processing starts where the policy says so (TEL-6). The solution goes back by the
 channel the ticket came by (KS-6): by mail, except where the policy delivers a phone
 request's solution by a call — then the staff side is asked to call (its ``callback``
-target runs in the SLA) and the customer gets no mail as if the request came by mail. The staff side hears the customer's comments,
+target runs in the SLA) and the customer gets no mail as if the request came by mail. Deferral (TEL-9, with the reason's label) and waiting on
+a third party (END-5) are told to the customer too. The staff side hears the customer's comments,
 returns and withdrawals. Internal comments never reach customers, and nobody is
 mailed about their own action (except the acknowledgement, TEL-6). SLA facts are
 decided in ``sla_notices``, inbound-mail outcomes in ``mail_notices``.
@@ -53,6 +54,10 @@ class Windows(Protocol):
         """``at`` in the policy's time zone (its business calendar's); UTC for an unknown policy."""
         ...
 
+    def deferral_label(self, policy: str | None, code: str | None) -> dict[str, str] | None:
+        """TEL-9: the label ({ru, en}) of the policy's deferral reason ``code``; None if unknown."""
+        ...
+
     def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
         """The missing details of a mailed request, each with its form label in both languages."""
         ...
@@ -70,6 +75,9 @@ class NoWindows:
 
     def local(self, policy: str | None, at: dt.datetime) -> dt.datetime:
         return at.astimezone(dt.UTC)
+
+    def deferral_label(self, policy: str | None, code: str | None) -> dict[str, str] | None:
+        return None
 
     def detail_labels(self, fact: ev.TicketOpened) -> list[dict[str, Any]]:
         return [missing_label(name) for name in fact.missing_details]
@@ -126,6 +134,13 @@ def decide(event: ev.CloudEvent, view: TicketView, windows: Windows = NoWindows(
         case ev.CommentAdded():
             wanted.append((customer, "comment_added", {"body": fact.body, "from_customer": False,
                                                        **_attachments(fact.attachments)}))
+        case ev.Deferred() | ev.Resumed():  # TEL-9: the customer is told why, in their language
+            label = windows.deferral_label(view.policy, fact.reason) if isinstance(fact, ev.Deferred) else None
+            wanted.append((customer, "deferred", {"resumed": isinstance(fact, ev.Resumed), "reason": fact.reason,
+                                                  "reason_label": label, "comment": fact.comment}))
+        case ev.ThirdPartyAwaited() | ev.ThirdPartyCleared():  # END-5: the customer is told
+            wanted.append((customer, "third_party", {"cleared": isinstance(fact, ev.ThirdPartyCleared),
+                                                     "party": fact.party, "note": getattr(fact, "note", None)}))
         case ev.ReturnedToWork() | ev.Reopened():
             wanted.append((staff, "returned_to_work", {"comment": fact.comment or fact.reason,
                                                        "reopened": isinstance(fact, ev.Reopened)}))

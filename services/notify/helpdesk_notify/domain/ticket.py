@@ -90,6 +90,8 @@ def evolve(view: TicketView | None, fact: ev.TicketFact) -> TicketView:
                            question=fact.comment or fact.reason, question_at=fact.occurred_at)
         case ev.StatusChange():
             changes["steps"] = _step(view, fact, fact.comment or fact.reason)
+        case ev.ThirdPartyAwaited():
+            changes["steps"] = _step(view, fact, fact.party)
         case ev.CommentAdded(visibility=Visibility.PUBLIC) if fact.actor.role is not Role.CUSTOMER:
             changes["steps"] = _step(view, fact, fact.body)
     return msgspec.structs.replace(view, **changes)

@@ -71,8 +71,8 @@ def comment_rows(view: TicketView) -> Iterable[tuple[Any, ...]]:
 
 
 def _column(value: Any) -> Any:
-    """A value as its column takes it: a tuple (attachments) or a dict (details) is jsonb."""
-    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, tuple | dict) else value
+    """A value as its column takes it: a tuple (attachments), a dict (details) or a struct (third_party) is jsonb."""
+    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, tuple | dict | msgspec.Struct) else value
 
 
 def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> TicketView:

@@ -69,6 +69,7 @@ class TicketFilter:
     sla_state: str | None = None
     q: str | None = None
     unplanned: bool | None = None  # IMC-7/IMC-9: tickets without a plan (True) or with one (False)
+    third_party: bool | None = None  # END-5: only those that wait (or do not wait) on a third party
     now: dt.datetime | None = None  # the instant ``sla_state`` is judged at (the service's clock)
 
     def where(self) -> tuple[list[str], list[Any]]:
@@ -97,6 +98,15 @@ class TicketFilter:
         if self.q:
             sql.append("search @@ websearch_to_tsquery('russian', %s)")
             args.append(self.q)
+        if self.third_party is not None:
+            sql.append(f"third_party IS {'NOT ' if self.third_party else ''}NULL")
+        return sql, args
+
+    def queue(self) -> tuple[list[str], list[Any]]:
+        """``where`` for the work queue: a deferred ticket has left it (TEL-9) unless asked for by status."""
+        sql, args = self.where()
+        if "deferred" not in self.status:
+            sql.append("status <> 'deferred'")
         return sql, args
 
 
@@ -114,7 +124,7 @@ class ReadModel:
                       limit: int) -> list[dict[str, Any]]:
         """One page of tickets in ``order``, strictly after the keyset ``after``."""
         keys, direction = ORDERS[order]
-        conditions, args = where.where()
+        conditions, args = where.queue() if order == "queue" else where.where()
         if after is not None:
             marks = ", ".join(["%s"] * len(keys))
             conditions.append(f"({', '.join(keys)}) {'>' if direction == 'ASC' else '<'} ({marks})")

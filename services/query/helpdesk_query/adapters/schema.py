@@ -31,7 +31,7 @@ TICKET_COLUMNS = (
     "id", "number", "customer_id", "requester_id", "subject", "description", "channel", "category",
     "priority", "service", "status", "responsible_id", "owner_id", "department", "planned_date",
     "planned_minutes", "release", "policy", "version", "created_at", "updated_at", "spent_minutes",
-    "billed_minutes", "position", "attachments", "details", "missing_details",
+    "billed_minutes", "position", "attachments", "details", "missing_details", "third_party",
 )
 COMMENT_COLUMNS = ("ticket_id", "id", "author_id", "author_role", "body", "visibility", "action",
                    "created_at", "position", "attachments")
@@ -51,7 +51,8 @@ CREATE TABLE {g}.tickets (
     search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED,
     attachments jsonb NOT NULL DEFAULT '[]',
     details jsonb NOT NULL DEFAULT '{{}}',
-    missing_details jsonb NOT NULL DEFAULT '[]'
+    missing_details jsonb NOT NULL DEFAULT '[]',
+    third_party jsonb
 );
 CREATE TABLE {g}.comments (
     ticket_id text NOT NULL, id text NOT NULL, author_id text NOT NULL, author_role text NOT NULL,
@@ -78,7 +79,8 @@ CREATE TABLE {g}.hours (
 _ADDED = (("tickets", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
           ("comments", "attachments", "jsonb NOT NULL DEFAULT '[]'"),
           ("tickets", "details", "jsonb NOT NULL DEFAULT '{}'"),
-          ("tickets", "missing_details", "jsonb NOT NULL DEFAULT '[]'"))
+          ("tickets", "missing_details", "jsonb NOT NULL DEFAULT '[]'"),
+          ("tickets", "third_party", "jsonb"))
 # Tables added since a generation could first be made; created where missing (norm-hours, MED-12).
 _ADDED_TABLES = {"hours": _TABLES.split("CREATE TABLE {g}.hours", 1)[1]}
 
@@ -94,6 +96,7 @@ CREATE INDEX ON {g}.tickets (status, queue_rank, created_at, id);
 CREATE INDEX ON {g}.tickets (status, created_at DESC, id DESC);
 CREATE INDEX ON {g}.tickets (responsible_id);
 CREATE INDEX ON {g}.tickets (owner_id);
+CREATE INDEX ON {g}.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL;
 CREATE INDEX ON {g}.tickets USING gin (search);
 ANALYZE {g}.tickets;
 ANALYZE {g}.comments;
@@ -189,13 +192,19 @@ def _details_and_hours(conn: psycopg.Connection[Any], conninfo: str) -> None:
         _upgrade(conn, str(row[0]))
 
 
+def _third_party(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """Step 3: the active generation gains tickets.third_party (END-5)."""
+    _details_and_hours(conn, conninfo)
+
+
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
 # adopted. Add a change as a new step at the end; never edit a step that has shipped.
 MIGRATIONS = Migrations(
     service="query",
     schemas=(CONTROL, "query\\_g%"),
     steps=(Migration("the control schema, the first generation, parked tables", _first_schema),
-           Migration("request details and the norm-hours table (KS-7, MED-12)", _details_and_hours)),
+           Migration("request details and the norm-hours table (KS-7, MED-12)", _details_and_hours),
+           Migration("tickets.third_party (END-5)", _third_party)),
 )
 
 

@@ -25,6 +25,9 @@ class PolicyWorkflow:
     def may_send_to_development(self, category: Category | None) -> bool:
         return self._policy is None or policies.may_send_to_development(self._policy, category)
 
+    def may_defer(self) -> bool:
+        return self._policy is None or bool(self._policy.deferral_reasons)
+
     def reopen_until(self, category: Category | None, delivered_at: dt.datetime) -> dt.datetime | None:
         return None if self._policy is None else policies.reopen_until(self._policy, category, delivered_at)
 

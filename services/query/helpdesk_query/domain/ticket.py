@@ -37,6 +37,13 @@ class Comment(msgspec.Struct, frozen=True, kw_only=True):
     attachments: tuple[ev.Attachment, ...] = ()
 
 
+class ThirdParty(msgspec.Struct, frozen=True, kw_only=True):
+    """Whom the ticket waits on, and why (END-5)."""
+
+    party: str
+    note: str | None = None
+
+
 class TicketView(msgspec.Struct, frozen=True, kw_only=True):
     """Every field of a ticket after the facts folded so far (CONTRACT §4)."""
 
@@ -68,6 +75,7 @@ class TicketView(msgspec.Struct, frozen=True, kw_only=True):
     attachments: tuple[ev.Attachment, ...] = ()  # those the ticket was opened with; comments carry theirs
     details: dict[str, ev.DetailValue] = {}  # the policy form's fields (KS-7, END-8, TEL-7, MED-11)
     missing_details: tuple[str, ...] = ()  # required ones a mailed request still lacks
+    third_party: ThirdParty | None = None  # END-5: set while the ticket waits on a third party
 
     @property
     def incomplete(self) -> bool:
@@ -120,6 +128,10 @@ def _changes(ticket: TicketView, fact: ev.TicketFact, position: int) -> dict[str
             comment = _comment(fact, fact.comment_id, fact.body, fact.visibility, None, position,
                                fact.attachments)
             return {"comments": (*ticket.comments, comment)}
+        case ev.ThirdPartyAwaited(party=party, note=note):
+            return {"third_party": ThirdParty(party=party, note=note)}
+        case ev.ThirdPartyCleared():
+            return {"third_party": None}
         case ev.TimeLogged(minutes=minutes, billed_minutes=billed):
             return {"spent_minutes": ticket.spent_minutes + minutes,
                     "billed_minutes": ticket.billed_minutes + billed}
