@@ -18,6 +18,7 @@ from helpdesk_shared import events as pub
 from helpdesk_shared.vocabulary import Role, Status, Visibility
 
 from tests.intake.test_ticket_workflow import PRESETS
+from tests.support.desk import form_details
 
 DELIVERED = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)  # Monday 12:00 Moscow
 KEYSYSTEMS = PRESETS.for_policy("keysystems")
@@ -34,7 +35,8 @@ def delivered(category: str = "error", policy: str = "keysystems") -> Ticket:
     rules = PRESETS.for_policy(policy)
     ticket = Ticket.open(at(DELIVERED - dt.timedelta(hours=3)), rules, id=uuid.uuid4(), number="HD-1",
                          customer_id="cust-1", requester_id="user-1", subject="Report", description="Wrong sum",
-                         channel="portal", category=category, priority="normal", service=None, policy=policy)
+                         channel="portal", category=category, priority="normal", service=None, policy=policy,
+                         details=form_details(policy, category))
     ticket.act(at(DELIVERED - dt.timedelta(hours=2)), rules, "accept")
     ticket.act(at(DELIVERED), rules, "propose_solution", comment="fixed in 5.1")
     ticket.collect_events()
@@ -82,7 +84,8 @@ def _history() -> tuple[Ticket, object]:
     start = dt.datetime(2026, 3, 2, 8, 0, tzinfo=dt.UTC)
     ticket = Ticket.open(at(start, Role.CUSTOMER), rules, id=uuid.uuid4(), number="HD-2", customer_id="cust-1",
                          requester_id="user-1", subject="Import", description="It fails", channel="portal",
-                         category="error", priority="normal", service=None, policy="endocs")
+                         category="error", priority="normal", service=None, policy="endocs",
+                         details=form_details("endocs", "error"))
     ticket.act(at(start + dt.timedelta(hours=1)), rules, "accept", comment="looking into it")
     ticket.add_comment(at(start + dt.timedelta(hours=2)), rules, comment_id="c1", body="checked the logs",
                        visibility=Visibility.PUBLIC)

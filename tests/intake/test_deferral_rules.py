@@ -10,6 +10,7 @@ from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
 from helpdesk_intake.domain.ticket import InvalidTransition, Ticket
 from helpdesk_shared.vocabulary import Status
+from tests.support.desk import form_details
 from tests.intake.test_ticket_workflow import AGENT, CUSTOMER, PATHS
 
 TELEMED = PolicyRules.load(None).for_policy("telemed")
@@ -60,7 +61,8 @@ def test_tel9_a_policy_without_deferral_reasons_defers_nothing() -> None:
     with pytest.raises(InvalidTransition):  # not in its workflow: allowed_actions never offers it
         Ticket.open(AGENT, ENDOCS, id=uuid.uuid4(), number="HD-8", customer_id="c", requester_id=None,
                     subject="s", description="d", channel="email", category=None, priority="normal",
-                    service=None, policy="endocs").act(AGENT, ENDOCS, "defer", reason="cannot_reproduce")
+                    service=None, policy="endocs", details=form_details("endocs")
+                    ).act(AGENT, ENDOCS, "defer", reason="cannot_reproduce")
 
 
 @pytest.mark.parametrize("status", [Status.AWAITING_CUSTOMER, Status.CUSTOMER_TESTING, Status.DONE, Status.DEFERRED])

@@ -74,14 +74,14 @@ def test_imc5_accept_names_every_missing_part_of_primary_analysis() -> None:
     ticket = new_ticket()
     with pytest.raises(PrimaryAnalysisIncomplete) as refused:
         ticket.act(AGENT, PRESETS.for_policy("imc"), "accept")
-    assert [e["field"] for e in refused.value.errors] == ["category", "responsible_id", "planned_date"]
+    assert [field for field, _ in refused.value.fields] == ["category", "responsible_id", "planned_date"]
     assert ticket.collect_events() == [] and ticket.status is Status.NEW
 
 
 def test_imc5_accept_with_category_priority_responsible_and_a_planned_date_or_a_release() -> None:
     for plan in ({"planned_date": TODAY}, {"release": str(uuid.uuid4())}):
         ticket = new_ticket("error")
-        ticket.triage(AGENT, responsible_id="agent-1", **plan)
+        ticket.triage(AGENT, PRESETS.for_policy("imc"), responsible_id="agent-1", **plan)
         ticket.act(AGENT, PRESETS.for_policy("imc"), "accept")
         assert ticket.status is Status.IN_PROGRESS
 

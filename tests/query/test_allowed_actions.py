@@ -36,6 +36,7 @@ PATHS: dict[Status, list[tuple[Context, str]]] = {
     Status.CUSTOMER_TESTING: [(AGENT, "accept"), (AGENT, "propose_solution")],
     Status.DONE: [(AGENT, "accept"), (AGENT, "propose_solution"), (CUSTOMER, "accept_solution")],
     Status.REJECTED: [(AGENT, "reject")],
+    Status.DEFERRED: [(AGENT, "defer")],
 }
 
 # (policy or None for none, category, instant of the read/command)
