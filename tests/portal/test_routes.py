@@ -94,7 +94,8 @@ def test_portal_language_switch_to_english(portal_stack: PortalStack) -> None:
 def test_portal_agent_registers_a_phone_request_triages_it_and_logs_time(portal_stack: PortalStack) -> None:
     agent = signed_in(portal_stack, portal_stack.agent)
     token = csrf_token(agent.get("/tickets/new").text)
-    filed = agent.post("/tickets", data={"customer_id": portal_stack.customer_id, "subject": "Звонок: не входит",
+    filed = agent.post("/tickets", data={"customer_id": portal_stack.customer_id,
+                                         "requester_id": portal_stack.customer_user_id, "subject": "Звонок: не входит",
                                          "description": "Позвонила регистратура", "_csrf_token": token})
     assert filed.status_code == 303, filed.text
     page = agent.get(filed.headers["location"])

@@ -69,8 +69,8 @@ async def test_backlog_counts_open_tickets_by_status_and_age_band(read_model: st
 
 def test_backlog_report_lists_every_open_status_and_band_with_zeros_and_as_csv() -> None:
     body: dict[str, Any] = backlog.report({("new", "<1d"): 2, ("in_progress", ">30d"): 1}, NOW, None)
-    assert len(body["items"]) == 6 * 5 and body["total"] == 3
+    assert len(body["items"]) == 7 * 5 and body["total"] == 3
     assert [b["age_band"] for b in body["bands"]] == ["<1d", "1-3d", "3-7d", "7-30d", ">30d"]
     assert {"status": "new", "age_band": "<1d", "count": 2} in body["items"]
     lines = backlog.as_csv(body).splitlines()
-    assert lines[0] == "status,age_band,count" and lines[1] == "new,<1d,2" and len(lines) == 31
+    assert lines[0] == "status,age_band,count" and lines[1] == "new,<1d,2" and len(lines) == 1 + 7 * 5

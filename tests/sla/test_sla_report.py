@@ -37,7 +37,7 @@ def test_sla_report_counts_targets_by_due_time_for_admins_auditors_and_the_custo
         start_desk: Any) -> None:
     desk = start_desk("imc", start=msk(2026, 2, 2, 10, 0), query=True)
     met = desk.open()
-    desk.act(met, "accept")  # IMC-5's primary analysis in time
+    desk.analyse(met, category="error", planned_date="2026-12-31")  # IMC-5's primary analysis in time
     desk.open()  # left alone: breached on Tuesday 10:00
     desk.move_to(msk(2026, 2, 3, 9, 0))
     desk.open()  # due Wednesday: still open

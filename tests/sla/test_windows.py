@@ -58,7 +58,7 @@ def test_imc4_a_phone_request_gets_a_callback_besides_the_primary_analysis(start
     targets = _kinds(desk, tid, sla.TargetSet)
     assert as_utc(targets["first_response"].due_at) == as_utc(msk(2026, 2, 3, 10, 0))  # IMC-5: 1 bd
     assert as_utc(targets["callback"].due_at) == as_utc(msk(2026, 2, 5, 10, 0))  # IMC-4: 3 bd
-    desk.act(tid, "accept")
+    desk.analyse(tid, category="support", planned_date="2026-12-31")  # IMC-5, then accept
     assert "callback" not in _kinds(desk, tid, sla.Met)  # accepting is not calling back
     _log_call(desk, tid)
     assert not _kinds(desk, tid, sla.Met)["callback"].breached
