@@ -131,17 +131,23 @@ class PolicyFeed:
                 pass
 
 
-@asynccontextmanager
-async def following_policies(js: JetStreamContext, book: PolicyBook,
-                             catch_up: float = CATCH_UP_SECONDS) -> AsyncIterator[PolicyBook]:
-    """Keep ``book`` current for the duration; first wait (a little) for the versions already published."""
+async def follow_policies(js: JetStreamContext, book: PolicyBook, catch_up: float = CATCH_UP_SECONDS) -> PolicyFeed:
+    """Start keeping ``book`` current and wait (a little) for the versions already published; stop the feed after."""
     feed = PolicyFeed(js, book)
     feed.start()
     try:
-        try:
-            await asyncio.wait_for(book.caught_up.wait(), catch_up)
-        except TimeoutError:
-            log.warning("policies: published versions not caught up in %.0fs; going on with what is known", catch_up)
+        await asyncio.wait_for(book.caught_up.wait(), catch_up)
+    except TimeoutError:
+        log.warning("policies: published versions not caught up in %.0fs; going on with what is known", catch_up)
+    return feed
+
+
+@asynccontextmanager
+async def following_policies(js: JetStreamContext, book: PolicyBook,
+                             catch_up: float = CATCH_UP_SECONDS) -> AsyncIterator[PolicyBook]:
+    """Keep ``book`` current for the duration (a service's lifespan)."""
+    feed = await follow_policies(js, book, catch_up)
+    try:
         yield book
     finally:
         await feed.stop()
