@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 from litestar.testing import TestClient
 
+from helpdesk_intake.bootstrap import create_app
+from helpdesk_intake.settings import IntakeSettings
 from tests.intake.test_bad_input import assert_problem
 from tests.support.desk import Desk
+from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS
+from tests.support.tokens import session_keys_dir
 
 TOML = {"Content-Type": "application/toml"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def document(policy_id: str, resolution: str = "3bd") -> str:
@@ -103,3 +109,23 @@ def test_policies_as_events_as_of_answers_the_version_in_force_then(desk: Desk) 
     assert_problem(desk.client.get(f"/v1/policies/{policy_id}", params={"as_of": "yesterday"},
                                    headers=desk.auditor), 400, "validation_failed")
     assert_problem(desk.client.get("/v1/policies/no-such-policy", headers=desk.admin), 404, "not_found")
+
+
+def test_policies_as_events_imports_are_idempotent_across_restarts_and_replicas(
+        database_url: str, nats_url: str, tmp_path, event_count) -> None:
+    (tmp_path / "contract.toml").write_text(document("replicated"))
+    settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
+                              jwt_keys_dir=str(session_keys_dir()), policy_dir=str(tmp_path), **FAST_PASSWORDS)
+    with TestClient(create_app(settings)) as first:
+        got = first.get("/v1/policies/replicated", headers=ADMIN).json()
+        assert (got["version"], got["by"]) == (1, "service:intake")
+    events = event_count()
+    with TestClient(create_app(settings)) as one, TestClient(create_app(settings)) as other:  # a restart, twice
+        assert event_count() == events
+        text = document("raced", "7bd").encode()
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda c: c.post("/v1/policies", content=text, headers={**ADMIN, **TOML}),
+                                    [one, other] * 4))
+        assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
+        assert event_count() == events + 2  # registered and published, once
+        assert other.get("/v1/policies/raced", headers=ADMIN).json()["version"] == 1
