@@ -129,3 +129,13 @@ def test_policies_as_events_imports_are_idempotent_across_restarts_and_replicas(
         assert sorted(a.status_code for a in answers) == [200] * 7 + [201]
         assert event_count() == events + 2  # registered and published, once
         assert other.get("/v1/policies/raced", headers=ADMIN).json()["version"] == 1
+
+
+def test_policies_as_events_a_published_policy_is_in_force_on_intake_at_once(desk: Desk) -> None:
+    policy_id = f"fresh-{uuid.uuid4().hex[:8]}"
+    customer = {"name": "Early", "email": f"it@{policy_id}.test", "policy": policy_id}
+    registered = desk.client.post("/v1/customers", json=customer, headers=desk.admin)
+    assert_problem(registered, 422, "validation_failed")  # no such policy yet
+    publish(desk.client, desk.admin, document(policy_id))
+    registered = desk.client.post("/v1/customers", json=customer, headers=desk.admin)
+    assert registered.status_code == 201, registered.text

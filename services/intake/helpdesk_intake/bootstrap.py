@@ -146,7 +146,7 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore, b
     identity = identity_service(settings, parts)
     directory = DirectoryService(identity, DirectoryIndex(store))
     return Intake(store, committer, tickets, identity, directory, inbound, portal, webhooks,
-                  ReleaseService(**parts), PolicyService(**parts))
+                  ReleaseService(**parts), PolicyService(**parts, book=book))
 
 
 @asynccontextmanager

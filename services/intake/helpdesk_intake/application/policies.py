@@ -11,7 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from helpdesk_shared.events import Actor
 from helpdesk_shared.policies import parse_policy
+from helpdesk_shared.policy_book import PolicyBook
+from helpdesk_shared.policy_events import PolicyPublished
 from helpdesk_shared.policies.validation import policy_problems
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
@@ -50,8 +53,22 @@ def check_document(text: str) -> str:
 
 
 class PolicyService(IntakeService):
+    def __init__(self, *args: Any, book: PolicyBook | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.book = book  # intake's own: a version is in force here at once, before the relay brings it
+
     def publish(self, request: Request, text: str) -> Outcome:
         """Publish ``text`` as the policy's next version: 201 when published, 200 when already in force."""
+        outcome = self._publish(request, text)
+        if outcome.status_code == 201 and self.book is not None:
+            body = outcome.body
+            self.book.take(PolicyPublished(
+                policy_id=body["id"], version=body["version"], text=text, fingerprint=body["fingerprint"],
+                actor=Actor(request.principal.id, request.principal.role),
+                occurred_at=dt.datetime.fromisoformat(body["published_at"])))
+        return outcome
+
+    def _publish(self, request: Request, text: str) -> Outcome:
         policy_id = check_document(text)
 
         def decide() -> Change:

@@ -67,6 +67,7 @@ class PolicyReplanner:
     def __init__(self, conninfo: str, book: PolicyBook, clock: Clock, committed: Callable[[], None]) -> None:
         self._conninfo, self._book, self._clock, self._committed = conninfo, book, clock, committed
         self._wake = asyncio.Event()
+        self._wake.set()  # once more at start: a version may have come while the start's re-plan ran
         self._stopping = False
         book.on_change(lambda _policy_id: self._wake.set())
 
