@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from helpdesk_shared.policies.duration import dec_hook
-from helpdesk_shared.policies.loader import PolicyError, parse_policy
+from helpdesk_shared.policies.loader import _WHERE, PolicyError, parse_policy
 from helpdesk_shared.policies.model import Policy
 
 Problem = tuple[str, str]  # (field, what is wrong with it)
@@ -53,7 +53,10 @@ def _convert(name: str, type_: Any, value: Any) -> list[Problem]:
         msgspec.convert(value, type_, dec_hook=dec_hook)
     except msgspec.ValidationError as exc:
         message = str(exc)
-        where = message.rfind(" - at `$")
-        inner = message[where + len(" - at `$"):-1] if where >= 0 else ""
-        return [(name + inner, (message[:where] if where >= 0 else message).strip())]
+        match = _WHERE.search(message)
+        if match is None:
+            return [(name, message.strip())]
+        path = match.group("path")
+        inner = ("" if not path or path.startswith("[") else ".") + path
+        return [(name + inner + (" (a key)" if match.group("key") else ""), message[: match.start()].strip())]
     return []
