@@ -19,6 +19,7 @@ from helpdesk_shared import (
     directory_events,
     events,
     mail_events,
+    policy_events,
     release_events,
     sla_events,
     subjects,
@@ -40,6 +41,7 @@ FAMILIES = (
     ("mail", mail_events.MAIL_EVENT_TYPES, "mailEvents", subjects.MAIL_PREFIX, "mail"),
     ("webhook", webhook_events.WEBHOOK_EVENT_TYPES, "webhookEvents", subjects.WEBHOOK_PREFIX, "webhook"),
     ("release", release_events.RELEASE_EVENT_TYPES, "releaseEvents", subjects.RELEASE_PREFIX, "release"),
+    ("policy", policy_events.POLICY_EVENT_TYPES, "policyEvents", subjects.POLICY_PREFIX, "policy"),
 )
 # Where a family's ``sequence`` (CloudEvent extension) comes from: the store's position for every
 # family intake's relay publishes, the SLA service's own outbox for its facts.
@@ -82,6 +84,9 @@ SECTIONS = (
     ("Release events", ("release",), "release_events.py", release_events.ReleaseFact,
      "Published by intake's relay: the vendor's releases (IMC-9). Every one carries `release_id`, `version`,\n"
      "`actor` and `occurred_at`; the SLA service binds release-bound targets to them."),
+    ("Policy events", ("policy",), "policy_events.py", policy_events.PolicyFact,
+     "Published by intake's relay: each new version of an SLA policy (CONTRACT §5), its TOML text and\n"
+     "SHA-256. Every one carries `policy_id`, `version`, `actor` and `occurred_at`; every service follows them."),
 )
 
 
@@ -114,7 +119,8 @@ def asyncapi() -> dict[str, Any]:
         "asyncapi": "3.0.0",
         "info": {"title": "helpdesk events", "version": "1",
                  "description": "Generated from helpdesk_shared (events, sla_events, directory_events,"
-                                " mail_events, webhook_events, release_events); do not edit by hand."},
+                                " mail_events, webhook_events, release_events,"
+                                " policy_events); do not edit by hand."},
         "servers": {"nats": {
             "host": "localhost:4222", "protocol": "nats", "bindings": {"nats": {}},
             "description": f"NATS with JetStream (HELPDESK_NATS_URL); every event is in the stream "

@@ -12,13 +12,16 @@ USER_PREFIX = "helpdesk.user"
 MAIL_PREFIX = "helpdesk.mail"
 WEBHOOK_PREFIX = "helpdesk.webhook"  # registrations and removals, never a secret
 RELEASE_PREFIX = "helpdesk.release"  # the vendor's releases (IMC-9)
+POLICY_PREFIX = "helpdesk.policy"  # published versions of SLA policies (CONTRACT §5)
 # What the relay publishes from intake's event store, in store order.
-STORE_PREFIXES = (TICKET_PREFIX, CUSTOMER_PREFIX, USER_PREFIX, MAIL_PREFIX, WEBHOOK_PREFIX, RELEASE_PREFIX)
+STORE_PREFIXES = (TICKET_PREFIX, CUSTOMER_PREFIX, USER_PREFIX, MAIL_PREFIX, WEBHOOK_PREFIX, RELEASE_PREFIX,
+                  POLICY_PREFIX)
 STREAM_SUBJECTS = [f"{prefix}.>" for prefix in (*STORE_PREFIXES, SLA_PREFIX)]
 ALL_TICKET_EVENTS = f"{TICKET_PREFIX}.>"
 EVERYTHING = "helpdesk.>"  # every family: the audit export
 CUSTOMER_POLICY_CHANGES = f"{CUSTOMER_PREFIX}.*.policy_changed"
 ALL_RELEASE_EVENTS = f"{RELEASE_PREFIX}.>"
+ALL_POLICY_EVENTS = f"{POLICY_PREFIX}.>"
 
 
 def subject(prefix: str, subject_id: str, event_type: str) -> str:
@@ -37,6 +40,6 @@ def sla_subject(ticket_id: str, event_type: str) -> str:
 
 
 def family(subject_name: str) -> str:
-    """The family a subject belongs to: ``ticket``, ``sla``, ``customer``, ``user``, ``mail``, ``webhook`` or ``release``."""
+    """The family a subject belongs to: ``ticket``, ``sla``, ``customer``, ``user``, ``mail``, ``webhook``, ``release`` or ``policy``."""
     parts = subject_name.split(".")
     return parts[1] if len(parts) > 1 else ""

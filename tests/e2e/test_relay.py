@@ -84,7 +84,8 @@ def test_relay_publishes_customers_and_users_without_secrets_and_resumes_across_
     with psycopg.connect(database_url) as conn:
         stored = [f"{i}.{v}" for i, v in conn.execute(
             "SELECT originator_id, originator_version FROM intake.intake_events"
-            " WHERE topic ~ '^helpdesk:(Ticket|Customer|User)\\.' ORDER BY notification_id").fetchall()]
+            " WHERE topic ~ '^helpdesk:(Ticket|Customer|User)\\.|^helpdesk:Policy\\.Published$'"  # the imported presets
+            " ORDER BY notification_id").fetchall()]
     wait_until(lambda: len(read_all(nats_url, ">")) >= len(stored), timeout=30)
     messages = read_all(nats_url, ">")
     assert [m.headers["Nats-Msg-Id"] for m in messages] == stored, "every public event once, in store order"

@@ -34,6 +34,7 @@ EXAMPLES = 200  # per operation; the time budget usually ends an operation first
 APIS = ("intake", "query", "notify")
 # intake's inbound mail body is documented as message/rfc822: generated bodies go as raw bytes
 schemathesis.serializer.alias("message/rfc822", "application/octet-stream")
+schemathesis.serializer.alias("application/toml", "text/plain")  # a policy document (POST /v1/policies)
 STREAMS = ("/v1/stream",)  # server-sent events: a 200 never ends, so only its status and headers are read
 NUL_PAYLOADS = ({"subject": "nul\x00subject", "description": "nul\x00body"}, {"body": "a\x00comment"})
 

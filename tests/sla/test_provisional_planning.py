@@ -10,7 +10,7 @@ from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.policies import calendar_of, evaluate
 from helpdesk_shared.vocabulary import Category, Priority, Status
-from helpdesk_sla.bootstrap import policy_fingerprint
+from helpdesk_sla.entrypoints.policies import policy_fingerprint
 from helpdesk_sla.domain.planning import Announced, TicketRef, observe
 from tests.shared.histories import POLICIES, Ticket, msk
 

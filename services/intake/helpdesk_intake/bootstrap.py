@@ -21,6 +21,7 @@ from helpdesk_shared.clock_sync import SharedClock, consumers_caught_up
 from helpdesk_shared.connections import connect_nats, nats_connection
 from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
+from helpdesk_shared.policy_book import PolicyBook, following_policies
 from helpdesk_shared.settings import SettingsError, from_env
 from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
@@ -42,6 +43,7 @@ from helpdesk_intake.adapters.policies import PolicyRules
 from helpdesk_intake.application import IdentityService, TicketService
 from helpdesk_intake.application.attachments import PortalAttachments
 from helpdesk_intake.application.customers import CustomerDirectory
+from helpdesk_intake.application.policies import PolicyService
 from helpdesk_intake.application.releases import ReleaseService
 from helpdesk_intake.application.directory import DirectoryService
 from helpdesk_intake.application.webhooks import WebhookService
@@ -58,7 +60,9 @@ from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS, ENUMS, SessionLimit
+from helpdesk_intake.entrypoints.http.policies import PolicyController
 from helpdesk_intake.entrypoints.http.releases import ReleaseController
+from helpdesk_intake.entrypoints.policy_files import PolicyFiles, first_import, watch_policy_files
 from helpdesk_intake.entrypoints.http.webhooks import WebhookController
 from helpdesk_intake.entrypoints.relay import Relay
 from helpdesk_intake.settings import IntakeSettings
@@ -80,6 +84,7 @@ class Intake:
     portal: PortalAttachments
     webhooks: WebhookService
     releases: ReleaseService
+    policies: PolicyService
 
     def close(self) -> None:
         self.committer.close()
@@ -125,12 +130,12 @@ def identity_service(settings: IntakeSettings, parts: dict[str, Any]) -> Identit
                            throttle=LoginThrottle(datastore, login_limits(settings)))
 
 
-def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -> Intake:
+def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore, book: PolicyBook) -> Intake:
     require(settings.database_url, MIGRATIONS)
     store = open_event_store(settings.database_url, settings.pool_size, settings.aggregate_cache_size)
     watch_pool("intake", store.recorder.datastore.pool)  # type: ignore[attr-defined]
     committer = GroupCommitter(store)
-    rules = PolicyRules.load(settings.policy_dir)
+    rules = PolicyRules(book)
     parts = dict(store=store, committer=committer, clock=clock, rules_for=rules.for_policy,
                  policies=rules.names, customers=CustomerDirectory())
     tickets = TicketService(**parts)
@@ -141,7 +146,7 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore) -
     identity = identity_service(settings, parts)
     directory = DirectoryService(identity, DirectoryIndex(store))
     return Intake(store, committer, tickets, identity, directory, inbound, portal, webhooks,
-                  ReleaseService(**parts))
+                  ReleaseService(**parts), PolicyService(**parts, book=book))
 
 
 @asynccontextmanager
@@ -152,9 +157,11 @@ async def connected(settings: IntakeSettings, clock: Clock, name: str) -> AsyncI
             await clock.follow(nc)
         await prepare_attachments(nc.jetstream(), settings.stream_replicas)
         store = AttachmentStore(nc.jetstream(), asyncio.get_running_loop(), settings.stream_replicas)
-        intake = await asyncio.to_thread(wire, settings, clock, store)
+        book = await asyncio.to_thread(PolicyBook.local, settings.policy_dir)
+        intake = await asyncio.to_thread(wire, settings, clock, store, book)
         try:
-            yield intake, nc
+            async with following_policies(nc.jetstream(), book):
+                yield intake, nc
         finally:
             if isinstance(clock, SharedClock):
                 await clock.close()
@@ -179,10 +186,15 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with connected(settings, clock, "helpdesk-intake") as (intake, nc):
             holder.update(intake=intake, nats=nc)
+            stopping, files = asyncio.Event(), PolicyFiles(intake.policies, settings.policy_dir)
+            await first_import(files)
+            watcher = asyncio.create_task(watch_policy_files(files, settings.policy_watch_seconds, stopping))
             try:
                 async with following_revocations(nc.jetstream(), authenticator):
                     yield
             finally:
+                stopping.set()
+                await watcher
                 holder.clear()
 
     async def database_ready() -> bool:
@@ -205,7 +217,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                              lambda: consumers_caught_up(holder["nats"].jetstream()))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,
-        handlers=[*CONTROLLERS, WebhookController, ReleaseController, inbound_email_route(settings.inbound_max_message_bytes),
+        handlers=[*CONTROLLERS, WebhookController, ReleaseController, PolicyController, inbound_email_route(settings.inbound_max_message_bytes),
                   attachments_route(attachment_limits(settings), settings.inbound_max_message_bytes,
                                     settings.max_body_bytes)],
         readiness={"database": database_ready, "nats": nats_ready}, tracer_provider=setup_tracing("intake"),
@@ -220,6 +232,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
             "portal": Provide(lambda: holder["intake"].portal, sync_to_thread=False),
             "webhooks": Provide(lambda: holder["intake"].webhooks, sync_to_thread=False),
             "releases": Provide(lambda: holder["intake"].releases, sync_to_thread=False),
+            "policies": Provide(lambda: holder["intake"].policies, sync_to_thread=False),
             "tokens": Provide(lambda: tokens, sync_to_thread=False),
             "clock_admin": Provide(lambda: clock_admin, sync_to_thread=False),
             "client_address": Provide(lambda: client_address, sync_to_thread=False),

@@ -26,7 +26,8 @@ class IntakeSettings(CommonSettings, kw_only=True):
     jwt_generate_key: bool = False  # development only: `serve` makes a key when the directory holds none
     max_body_bytes: int = 1_048_576
     aggregate_cache_size: int = 10_000
-    policy_dir: str | None = None
+    policy_dir: str | None = None  # imported as policy versions at start and whenever a file changes
+    policy_watch_seconds: Annotated[float, Meta(gt=0)] = 5.0  # how often HELPDESK_POLICY_DIR is looked at
     # The email channel: POST /v1/inbound/email and `helpdesk-intake smtp`.
     inbound_smtp_port: int = 2526
     # /metrics and /healthz of the processes without an HTTP API (0: none)

@@ -8,6 +8,7 @@ import email.utils
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from litestar import Litestar
 from litestar.di import Provide
@@ -18,6 +19,7 @@ from helpdesk_shared.clock import SystemClock
 from helpdesk_shared.connections import connect_nats, database_pool
 from helpdesk_shared.metrics import watch_pool
 from helpdesk_shared.migrations import require
+from helpdesk_shared.policy_book import PolicyBook, follow_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -58,6 +60,7 @@ class Running:
     parked: ParkedConsumers
     webhooks: WebhookAdmin
     http_clients: list[IntakeSecrets | PinnedPoster]
+    policy_feed: Any = None  # keeps the windows' policies on the published versions
 
 
 async def start(settings: NotifySettings) -> Running:
@@ -65,11 +68,13 @@ async def start(settings: NotifySettings) -> Running:
     server = SmtpServer.from_url(settings.smtp_url, settings.smtp_starttls, settings.smtp_username,
                                  settings.smtp_password, settings.smtp_timeout)
     sender_address = email.utils.parseaddr(settings.mail_from)[1] or "helpdesk@localhost"
-    windows = await asyncio.to_thread(PolicyWindows.load, settings.policy_dir)
+    book = await asyncio.to_thread(PolicyBook.local, settings.policy_dir)
+    windows = PolicyWindows(book)
     await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings.nats_url, "helpdesk-notify")
     js = nc.jetstream()
     await ensure_stream(js, StreamLimits.of(settings))
+    policy_feed = await follow_policies(js, book)
     workers = settings.notify_senders + settings.webhook_senders
     pool = database_pool(settings.database_url, max_size=max(settings.pool_size, workers + 2),
                          autocommit=True)
@@ -92,7 +97,7 @@ async def start(settings: NotifySettings) -> Running:
     task = asyncio.create_task(notifier.run())
     parked = ParkedConsumers(settings.database_url, {"notify": projection(windows)}, notifier.wake)
     return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake), parked,
-                   WebhookAdmin(hooks, notifier.wake), [secrets, poster])
+                   WebhookAdmin(hooks, notifier.wake), [secrets, poster], policy_feed)
 
 
 
@@ -105,6 +110,8 @@ async def stop(running: Running) -> None:
         await mailer.close()
     for client in running.http_clients:
         await client.close()
+    if running.policy_feed is not None:
+        await running.policy_feed.stop()
     with contextlib.suppress(Exception):
         await running.nc.drain()
     await running.pool.close()

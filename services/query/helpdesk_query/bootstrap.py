@@ -22,7 +22,8 @@ from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.connections import database_pool
 from helpdesk_shared.metrics import watch_pool
 from helpdesk_shared.migrations import require
-from helpdesk_shared.policies import calendar_of, load_policies
+from helpdesk_shared.policies import calendar_of
+from helpdesk_shared.policy_book import PolicyBook, PolicyFeed, follow_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits
 from helpdesk_shared.telemetry import setup_tracing
@@ -67,6 +68,7 @@ class Running:
     sla_projector: SlaProjector | None = None
     clock: Clock | None = None
     feed: ChangeFeed | None = None
+    policy_feed: PolicyFeed | None = None  # keeps the policies, calendars and measures on the published versions
 
 
 async def connect_nats(settings: QuerySettings, name: str) -> NATS:
@@ -82,15 +84,22 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
     clock: Clock = SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
     if isinstance(clock, SharedClock):
         await clock.follow(nc)
-    policies = load_policies(settings.policy_dir)
+    policies = await asyncio.to_thread(PolicyBook.local, settings.policy_dir)
     calendars = {pid: calendar_of(p) for pid, p in policies.items()}
     measures = {pid: p.budget.measure for pid, p in policies.items()}
+
+    def derive(policy_id: str) -> None:  # a published version: its calendar and measure follow
+        calendars[policy_id] = calendar_of(policies[policy_id])
+        measures[policy_id] = policies[policy_id].budget.measure
+
+    policies.on_change(derive)
+    policy_feed = await follow_policies(nc.jetstream(), policies)
     pool = database_pool(settings.database_url, max_size=settings.pool_size)
     await pool.open(wait=True)
     watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,
                       policies, measures)
-    running = Running(pool, nc, queries, asyncio.Event(), clock=clock)
+    running = Running(pool, nc, queries, asyncio.Event(), clock=clock, policy_feed=policy_feed)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     running.feed = ChangeFeed(stream, watcher, buffer=settings.stream_buffer, max_streams=settings.stream_max,
                               replay_limit=settings.stream_replay_limit)
@@ -118,6 +127,8 @@ async def stop(running: Running) -> None:
     _, pending = await asyncio.wait(running.tasks, timeout=5) if running.tasks else ((), ())
     for task in pending:
         task.cancel()
+    if running.policy_feed:
+        await running.policy_feed.stop()
     if isinstance(running.clock, SharedClock):
         await running.clock.close()
     with contextlib.suppress(Exception):

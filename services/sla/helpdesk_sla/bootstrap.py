@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
-import msgspec
-import psycopg
 from litestar import Litestar
 from litestar.di import Provide
 
@@ -18,7 +15,8 @@ from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import database_answers, nats_connection
 from helpdesk_shared.migrations import require
-from helpdesk_shared.policies import Policy, calendar_of, load_policies
+from helpdesk_shared.policies import Policy
+from helpdesk_shared.policy_book import PolicyBook, following_policies
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.stream import StreamLimits, ensure_stream
 from helpdesk_shared.telemetry import setup_tracing
@@ -28,49 +26,20 @@ from helpdesk_shared.web.revocation import following_revocations
 from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 
 from helpdesk_sla.adapters.intake import IntakeClient
-from helpdesk_sla.adapters.schema import MIGRATIONS, SCHEMA
-from helpdesk_sla.application import replan_policy
+from helpdesk_sla.adapters.schema import MIGRATIONS
 from helpdesk_sla.entrypoints.commands import CommandSender
 from helpdesk_sla.entrypoints.consumer import Consumer, SlaProjection
+from helpdesk_sla.entrypoints.policies import PolicyReplanner, replan_changed_policies
 from helpdesk_sla.entrypoints.publisher import Publisher
 from helpdesk_sla.entrypoints.wheel import Wheel
 from helpdesk_sla.settings import SlaSettings
 
 VERSION = "0.1.0"
 log = logging.getLogger("helpdesk.sla")
-_POLICY_LOCK = 0x534C4133
 
 
 def make_clock(settings: SlaSettings) -> Clock:
     return SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
-
-
-async def replan_changed_policies(conninfo: str, policies: dict[str, Policy], clock: Clock) -> None:
-    """Policy files are read at start: open tickets under a changed one are re-planned (CONTRACT §5)."""
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_POLICY_LOCK,))
-        known = dict(await (await conn.execute(f"SELECT id, fingerprint FROM {SCHEMA}.policies")).fetchall())
-        for policy_id, policy in policies.items():
-            fingerprint = policy_fingerprint(policy)
-            if known.get(policy_id) == fingerprint:
-                continue
-            if policy_id in known:
-                count = await replan_policy(conn, policy_id, policies.get, clock.now())
-                log.info("policy %s changed: re-planned %d open tickets", policy_id, count)
-            await conn.execute(f"INSERT INTO {SCHEMA}.policies (id, fingerprint) VALUES (%s, %s)"
-                               " ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint",
-                               (policy_id, fingerprint))
-
-
-def policy_fingerprint(policy: Policy) -> str:
-    """What a changed policy changes: its data, and the last year its production calendar publishes.
-
-    Newer holiday data (a year's transfers published) changes the fingerprint, so the open
-    tickets under the policy are re-planned at start and their provisional deadlines settle.
-    """
-    published = calendar_of(policy).published_through
-    suffix = b"" if published is None else f"|published:{published}".encode()
-    return hashlib.sha256(msgspec.json.encode(policy, enc_hook=repr) + suffix).hexdigest()
 
 
 def create_app(settings: SlaSettings | None = None) -> Litestar:
@@ -90,11 +59,12 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
             if isinstance(clock, SharedClock):
                 await clock.follow(nc)
                 stack.push_async_callback(clock.close)
-            policies = load_policies(settings.policy_dir)
+            policies = PolicyBook.local(settings.policy_dir)
+            await stack.enter_async_context(following_policies(js, policies))
             await replan_changed_policies(settings.database_url, policies, clock)
             intake = IntakeClient(settings.intake_url, settings.service_token)
             stack.push_async_callback(intake.close)
-            loops = held["loops"] = _loops(settings, js, clock, policies.get, intake)
+            loops = held["loops"] = _loops(settings, js, clock, policies, intake)
             held["parked"] = ParkedConsumers(settings.database_url, {"sla": SlaProjection(policies.get)})
             tasks = [asyncio.create_task(loop.run()) for loop in loops]
             held["ready"] = True
@@ -126,15 +96,16 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
     )
 
 
-def _loops(settings: SlaSettings, js: Any, clock: Clock, policy_of: Callable[[str], Policy | None],
-           intake: IntakeClient) -> list[Any]:
+def _loops(settings: SlaSettings, js: Any, clock: Clock, book: PolicyBook, intake: IntakeClient) -> list[Any]:
     timers_changed, outbox_filled, commands_added = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     def committed() -> None:
         for event in (timers_changed, outbox_filled, commands_added):
             event.set()
 
+    policy_of: Callable[[str], Policy | None] = book.get
     loops: list[Any] = [
+        PolicyReplanner(settings.database_url, book, clock, committed),
         Wheel(settings.database_url, clock, policy_of, timers_changed, committed, settings.sla_batch),
         Publisher(settings.database_url, js, outbox_filled, replicas=settings.stream_replicas),
         CommandSender(settings.database_url, intake, commands_added, timers_changed.set),

@@ -1,7 +1,7 @@
 """The ticket rules of each SLA policy, answering the domain's ``TicketRules`` port.
 
-Policies are data (``helpdesk_shared.policies``): the five presets plus the
-operator's files in ``HELPDESK_POLICY_DIR``, loaded once at start.
+Policies are data (``helpdesk_shared.policies``): the published versions, as intake's
+``PolicyBook`` follows them (the presets and ``HELPDESK_POLICY_DIR`` until they arrive).
 """
 
 from __future__ import annotations
@@ -78,17 +78,17 @@ class PolicyRules:
     """Looks up the rules of a policy by its id."""
 
     def __init__(self, by_id: dict[str, Policy]) -> None:
-        self._rules = {policy_id: PolicyTicketRules(policy) for policy_id, policy in by_id.items()}
+        self._policies = by_id  # a PolicyBook: changed in place when a version is published
 
     @classmethod
     def load(cls, policy_dir: str | None) -> PolicyRules:
         return cls(policies.load_policies(Path(policy_dir) if policy_dir else None))
 
     def names(self) -> set[str]:
-        return set(self._rules)
+        return set(self._policies)
 
     def for_policy(self, policy_id: str) -> PolicyTicketRules:
         try:
-            return self._rules[policy_id]
+            return PolicyTicketRules(self._policies[policy_id])
         except KeyError:
             raise UnknownPolicy(policy_id) from None

@@ -124,6 +124,15 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.releases (
 );
 """
 
+POLICIES = f"""
+CREATE TABLE IF NOT EXISTS {SCHEMA}.policies (
+    policy_id text PRIMARY KEY,
+    version integer NOT NULL,
+    published_at timestamptz NOT NULL,
+    by_actor text NOT NULL
+);
+"""
+
 MIGRATIONS = Migrations(
     service="intake",
     schemas=(SCHEMA,),
@@ -133,5 +142,6 @@ MIGRATIONS = Migrations(
         Migration("webhooks: their signing secrets beside the events (never in one)", WEBHOOKS),
         Migration("releases (IMC-9): the list of the vendor's releases, beside their events", RELEASES),
         Migration("norm-hours: each customer's planned and spent minutes per month (MED-12)", HOURS_DDL),
+        Migration("policies (CONTRACT §5): each policy's version in force, beside its events", POLICIES),
     ),
 )

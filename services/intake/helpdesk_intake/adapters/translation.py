@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as pub
 from helpdesk_shared import mail_events as mail
+from helpdesk_shared import policy_events as policies
 from helpdesk_shared import release_events as releases
 from helpdesk_shared import subjects
 from helpdesk_shared import webhook_events as hooks
@@ -24,6 +25,7 @@ from helpdesk_shared.vocabulary import Role, Status
 
 from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.inbound_mail import InboundMail
+from helpdesk_intake.domain.policy import Policy
 from helpdesk_intake.domain.release import Release
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.domain.user import User
@@ -205,6 +207,15 @@ def to_release_fact(event: Any) -> releases.ReleaseFact | None:
     return None
 
 
+def to_policy_fact(event: Any, after: Aggregate) -> policies.PolicyFact | None:
+    """The public fact of a policy's published version (its registration is private)."""
+    if not isinstance(event, Policy.Published):
+        return None
+    return policies.PolicyPublished(policy_id=after.policy_id,  # type: ignore[attr-defined]
+                                    version=event.originator_version - 1, actor=_actor(event),
+                                    occurred_at=event.timestamp, text=event.text, fingerprint=event.fingerprint)
+
+
 def to_message(event: Any, before: Aggregate | None, after: Aggregate,
                position: int) -> tuple[str, CloudEvent] | None:
     """The subject and CloudEvent the relay publishes for a stored event, or None for a private one."""
@@ -234,4 +245,7 @@ def to_message(event: Any, before: Aggregate | None, after: Aggregate,
     if isinstance(event, Release.Event) and (rfact := to_release_fact(event)) is not None:
         envelope = releases.wrap(rfact, event_id=event_id, sequence=position)
         return subjects.subject(subjects.RELEASE_PREFIX, rfact.release_id, releases.event_type(rfact)), envelope
+    if isinstance(event, Policy.Event) and (pfact := to_policy_fact(event, after)) is not None:
+        envelope = policies.wrap(pfact, event_id=event_id, sequence=position)
+        return subjects.subject(subjects.POLICY_PREFIX, pfact.policy_id, policies.event_type(pfact)), envelope
     return None

@@ -17,7 +17,7 @@ from helpdesk_notify.domain.ticket import TicketView
 
 
 class PolicyWindows:
-    """``Windows`` from the shipped presets plus the operator's policy directory."""
+    """``Windows`` from the policies in force (a ``PolicyBook``, changed in place by published versions)."""
 
     def __init__(self, policies: dict[str, Policy]) -> None:
         self._policies = policies

@@ -1,0 +1,100 @@
+"""Policy use cases (CONTRACT §5): publish a version of an SLA policy, list them, read one as of an instant.
+
+A policy is the ``Policy`` aggregate's events (made public by the relay on
+``helpdesk.policy.<id>.published``) plus a row in ``intake.policies`` written in the
+same transaction, which the list reads. A document is validated with the policy
+model before anything is written; the document in force again writes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from helpdesk_shared.events import Actor
+from helpdesk_shared.policies import parse_policy
+from helpdesk_shared.policy_book import PolicyBook
+from helpdesk_shared.policy_events import PolicyPublished
+from helpdesk_shared.policies.validation import policy_problems
+from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.auth import Principal
+
+from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.application.service import Change, IntakeService, NotFound, Outcome, Request
+from helpdesk_intake.domain.base import InvalidInput
+from helpdesk_intake.domain.policy import Policy, Version, policy_uuid
+
+IMPORTER = Principal(id="service:intake", role=Role.SERVICE)  # who imports HELPDESK_POLICY_DIR
+
+
+def version_answer(policy_id: str, version: Version, document: bool = True) -> dict[str, Any]:
+    answer: dict[str, Any] = {"id": policy_id, "version": version.number,
+                              "published_at": version.published_at.isoformat(), "by": version.by,
+                              "fingerprint": version.fingerprint}
+    return {**answer, "document": version.text} if document else answer
+
+
+def policy_row(policy: Policy) -> SideRow:
+    """The listed row of a policy: its version in force."""
+    current = policy.current
+    return SideRow(
+        "INSERT INTO {schema}.policies (policy_id, version, published_at, by_actor) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (policy_id) DO UPDATE SET version = EXCLUDED.version,"
+        " published_at = EXCLUDED.published_at, by_actor = EXCLUDED.by_actor",
+        (policy.policy_id, current.number, current.published_at, current.by))
+
+
+def check_document(text: str) -> str:
+    """The policy id of a valid document, or ``InvalidInput`` naming every field at fault."""
+    problems = [(field or "document", why) for field, why in policy_problems(text)]
+    if problems:
+        raise InvalidInput(f"the policy document has {len(problems)} problem(s)", fields=problems)
+    return parse_policy(text).id
+
+
+class PolicyService(IntakeService):
+    def __init__(self, *args: Any, book: PolicyBook | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.book = book  # intake's own: a version is in force here at once, before the relay brings it
+
+    def publish(self, request: Request, text: str) -> Outcome:
+        """Publish ``text`` as the policy's next version: 201 when published, 200 when already in force."""
+        outcome = self._publish(request, text)
+        if outcome.status_code == 201 and self.book is not None:
+            body = outcome.body
+            self.book.take(PolicyPublished(
+                policy_id=body["id"], version=body["version"], text=text, fingerprint=body["fingerprint"],
+                actor=Actor(request.principal.id, request.principal.role),
+                occurred_at=dt.datetime.fromisoformat(body["published_at"])))
+        return outcome
+
+    def _publish(self, request: Request, text: str) -> Outcome:
+        policy_id = check_document(text)
+
+        def decide() -> Change:
+            ctx = self.context(request)
+            try:
+                policy = self.load(Policy, policy_uuid(policy_id))
+            except NotFound:
+                policy = Policy.register(ctx, policy_id)
+            if not policy.publish(ctx, text):
+                return Change([policy], version_answer(policy_id, policy.current, document=False))
+            return Change([policy], version_answer(policy_id, policy.current, document=False),
+                          rows=[policy_row(policy)], status_code=201)
+
+        return self.execute(request, decide, key=f"policy:{policy_id}")
+
+    def list(self) -> list[dict[str, Any]]:
+        """Every policy's version in force, by id."""
+        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
+            rows = conn.execute("SELECT policy_id AS id, version, published_at, by_actor AS by"
+                                " FROM intake.policies ORDER BY policy_id")
+            return [{**row, "published_at": row["published_at"].isoformat()} for row in rows]
+
+    def get(self, policy_id: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
+        """The version in force now, or at ``as_of``; ``NotFound`` before the first one."""
+        policy = self.load(Policy, policy_uuid(policy_id))
+        version = policy.current if as_of is None else policy.in_force_at(as_of)
+        if version is None:
+            raise NotFound(f"policy {policy_id} had no version in force at {as_of.isoformat()}")  # type: ignore[union-attr]
+        return version_answer(policy_id, version)
