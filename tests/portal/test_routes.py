@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.portal.conftest import PASSWORD, PortalStack, csrf_token, signed_in
+from tests.support.processes import ADMIN_TOKEN
 
 pytestmark = [pytest.mark.e2e]
 
@@ -111,3 +112,61 @@ def test_portal_agent_registers_a_phone_request_triages_it_and_logs_time(portal_
     assert "Звонок: не входит" in queue.text
     mine = signed_in(portal_stack, portal_stack.customer).get("/tickets")
     assert "Звонок: не входит" in mine.text
+
+
+def _claims(token: str) -> dict[str, object]:
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+def test_portal_language_is_the_users_own_read_at_login_and_saved_by_the_switch(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.customer)
+    user_id = _claims(client.cookies["helpdesk_session"])["sub"]
+    page = client.get("/tickets")
+    client.post("/language", data={"language": "en", "_csrf_token": csrf_token(page.text)})
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    assert httpx.get(f"{portal_stack.intake}/v1/users/{user_id}", headers=admin).json()["language"] == "en"
+    elsewhere = signed_in(portal_stack, portal_stack.customer)  # another browser: no language cookie of its own
+    assert elsewhere.cookies["helpdesk_lang"] == "en" and "Our requests" in elsewhere.get("/tickets").text
+    page = elsewhere.get("/tickets")
+    elsewhere.post("/language", data={"language": "ru", "_csrf_token": csrf_token(page.text)})
+    assert httpx.get(f"{portal_stack.intake}/v1/users/{user_id}", headers=admin).json()["language"] == "ru"
+    assert "Наши заявки" in signed_in(portal_stack, portal_stack.customer).get("/tickets").text
+
+
+def test_portal_password_change_keeps_the_session_on_the_new_token(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.other_customer)
+    old = client.cookies["helpdesk_session"]
+    token = csrf_token(client.get("/account").text)
+    changed = client.post("/account/password", data={"current": PASSWORD, "new": "portal-secret-2",
+                                                     "_csrf_token": token})
+    assert changed.status_code == 200 and "Пароль изменён" in changed.text, changed.text
+    new = client.cookies["helpdesk_session"]
+    assert new != old and _claims(new)["sub"] == _claims(old)["sub"]
+    revoked = httpx.get(f"{portal_stack.query}/v1/tickets", headers={"Authorization": f"Bearer {old}"})
+    assert revoked.status_code == 401
+    assert client.get("/tickets").status_code == 200  # still signed in, on the new token
+    back = client.post("/account/password", data={"current": "portal-secret-2", "new": PASSWORD,
+                                                  "_csrf_token": csrf_token(client.get("/account").text)})
+    assert "Пароль изменён" in back.text
+
+
+def test_portal_token_refresh_renews_a_session_near_its_expiry(portal_stack: PortalStack) -> None:
+    # a second portal on the same desk that counts every token as near expiry (the TTL is an hour)
+    eager = portal_stack.services.start("portal", "serve", env={
+        "HELPDESK_PORTAL_SECURE_COOKIES": "false", "HELPDESK_PORTAL_SECRET": "test-portal-secret",
+        "HELPDESK_PORTAL_REFRESH_BEFORE_SECONDS": "7200"})
+    try:
+        stack = PortalStack(**{**portal_stack.__dict__, "portal": eager.url or ""})
+        client = signed_in(stack, portal_stack.customer)
+        first = client.cookies["helpdesk_session"]
+        page = client.get("/tickets")
+        renewed = next(c for c in page.headers.get_list("set-cookie") if c.startswith("helpdesk_session="))
+        token = renewed.split(";")[0].split("=", 1)[1]
+        assert _claims(token)["sub"] == _claims(first)["sub"] and _claims(token)["iat"] >= _claims(first)["iat"]
+        assert httpx.get(f"{portal_stack.query}/v1/tickets",
+                         headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        calm = signed_in(portal_stack, portal_stack.customer).get("/tickets")  # the usual portal: an hour is far
+        assert not any(c.startswith("helpdesk_session=") for c in calm.headers.get_list("set-cookie"))
+    finally:
+        eager.terminate()
