@@ -94,9 +94,12 @@ def test_portal_language_switch_to_english(portal_stack: PortalStack) -> None:
 
 def test_portal_agent_registers_a_phone_request_triages_it_and_logs_time(portal_stack: PortalStack) -> None:
     agent = signed_in(portal_stack, portal_stack.agent)
-    token = csrf_token(agent.get("/tickets/new").text)
+    form = agent.get("/tickets/new", params={"customer_id": portal_stack.customer_id}).text
+    requester = re.search(r'<option value="([^"]+)" >Acme user', form)
+    assert requester and 'name="channel"' in form, form
     filed = agent.post("/tickets", data={"customer_id": portal_stack.customer_id, "subject": "Звонок: не входит",
-                                         "description": "Позвонила регистратура", "_csrf_token": token})
+                                         "requester_id": requester.group(1), "channel": "phone",
+                                         "description": "Позвонила регистратура", "_csrf_token": csrf_token(form)})
     assert filed.status_code == 303, filed.text
     page = agent.get(filed.headers["location"])
     assert "Звонок: не входит" in page.text and 'value="accept"' in page.text
@@ -170,3 +173,26 @@ def test_portal_token_refresh_renews_a_session_near_its_expiry(portal_stack: Por
         assert not any(c.startswith("helpdesk_session=") for c in calm.headers.get_list("set-cookie"))
     finally:
         eager.terminate()
+
+
+def test_portal_new_request_form_is_the_one_the_customers_policy_offers(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.customer)
+    form = client.get("/tickets/new").text
+    assert '<optgroup label="5. Сопровождение (доп. платные услуги) — сверх договора">' in form, form
+    assert '<option value="6.3" >6.3. Телефонная консультация</option>' in form
+    assert 'value="high"' in form and 'value="urgent"' not in form  # MED-2: normal and high only
+    details = client.get("/tickets/new/details", params={"category": "error"}).text
+    assert "Шаги воспроизведения" in details and 'name="details.steps"' in details and "required" in details
+    token = csrf_token(form)
+    data = {"subject": "Не печатается рецепт", "description": "С утра", "category": "error", "service": "6.3",
+            "priority": "high", "details.steps": "Открыть рецепт, нажать печать", "_csrf_token": token}
+    refused = client.post("/tickets", data=data)
+    assert refused.status_code == 200 and 'id="e-details.examples"' in refused.text, refused.text
+    assert 'value="Открыть рецепт, нажать печать"' not in refused.text and "Открыть рецепт, нажать печать" in refused.text
+    filed = client.post("/tickets", data={**data, "details.examples": "Рецепт 42"})
+    assert filed.status_code == 303, filed.text
+    path, after = filed.headers["location"].split("?after=")
+    headers = {"Authorization": f"Bearer {client.cookies['helpdesk_session']}", "Helpdesk-Min-Position": after}
+    read = httpx.get(f"{portal_stack.query}/v1{path}", headers=headers)
+    assert read.json()["details"] == {"steps": "Открыть рецепт, нажать печать", "examples": "Рецепт 42"}
+    assert read.json()["service"] == "6.3" and read.json()["priority"] == "high"
