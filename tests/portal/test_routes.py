@@ -196,3 +196,29 @@ def test_portal_new_request_form_is_the_one_the_customers_policy_offers(portal_s
     read = httpx.get(f"{portal_stack.query}/v1{path}", headers=headers)
     assert read.json()["details"] == {"steps": "Открыть рецепт, нажать печать", "examples": "Рецепт 42"}
     assert read.json()["service"] == "6.3" and read.json()["priority"] == "high"
+
+
+def test_portal_med12_customer_sees_this_months_norm_hours_on_its_requests_page(portal_stack: PortalStack) -> None:
+    client = signed_in(portal_stack, portal_stack.other_customer)
+    assert "Норма часов" not in client.get("/tickets").text  # no budget in the contract yet
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    changed = httpx.patch(f"{portal_stack.intake}/v1/customers/{portal_stack.other_customer_id}", headers=admin,
+                          json={"contract": {"monthly_hours": 10}})
+    assert changed.status_code == 200, changed.text
+    token = client.cookies["helpdesk_session"]
+    opened = httpx.post(f"{portal_stack.intake}/v1/tickets", headers={"Authorization": f"Bearer {token}"},
+                        json={"subject": "Плановый выезд", "description": "Нужен выезд", "service": "6.1"})
+    agent = signed_in(portal_stack, portal_stack.agent).cookies["helpdesk_session"]
+    planned = httpx.patch(f"{portal_stack.intake}/v1/tickets/{opened.json()['id']}",
+                          headers={"Authorization": f"Bearer {agent}"}, json={"planned_minutes": 120})
+    accepted = httpx.post(f"{portal_stack.intake}/v1/tickets/{opened.json()['id']}/actions/accept",
+                          headers={"Authorization": f"Bearer {agent}"}, json={})
+    assert planned.status_code == 200 and accepted.status_code == 200, accepted.text
+    caught_up = httpx.get(f"{portal_stack.query}/v1/reports/hours", headers={
+        "Authorization": f"Bearer {token}", "Helpdesk-Min-Position": accepted.headers["helpdesk-position"]})
+    assert caught_up.status_code == 200 and caught_up.json()["items"][0]["budget_minutes"] == 600, caught_up.text
+    page = client.get("/tickets").text
+    hours = page[page.index('class="card hours"'):page.index("</section>", page.index('class="card hours"'))]
+    assert "Норма часов в этом месяце" in hours and "<dt>По договору</dt><dd>10 ч</dd>" in hours, hours
+    assert "<dt>Запланировано</dt><dd>2 ч</dd>" in hours and "<dt>Осталось</dt><dd>8 ч</dd>" in hours
+    assert "Норма часов" not in signed_in(portal_stack, portal_stack.agent).get("/tickets").text

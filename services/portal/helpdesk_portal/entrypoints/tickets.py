@@ -33,8 +33,26 @@ async def ticket_list(request: Request[Any, Any, Any], user: User, api: Api) -> 
     _ = i18n.translations(locale).gettext
     rows = [views.row(t, user.staff, request.app.state.zones, locale, _) for t in page.get("items", [])]
     kept = {k: v for k, v in chosen.items() if k != "cursor"}
-    template = "_ticket_rows.html" if request.headers.get("hx-target") == "ticket-rows" else "tickets.html"
-    return render(request, template, user=user, rows=rows, filters=kept, next_cursor=page.get("next_cursor"))
+    if request.headers.get("hx-target") == "ticket-rows":
+        return render(request, "_ticket_rows.html", user=user, rows=rows, filters=kept)
+    return render(request, "tickets.html", user=user, rows=rows, filters=kept, next_cursor=page.get("next_cursor"),
+                  hours=None if user.staff or chosen.get("cursor") else await _norm_hours(api, user, _))
+
+
+async def _norm_hours(api: Api, user: User, _: Any) -> dict[str, Any] | None:
+    """This month's norm-hours of the customer where the contract has a budget (MED-12), in words; else None."""
+    try:
+        report = await api.read(user.token, "/v1/reports/hours")
+    except ApiError as error:
+        if error.unauthorized:
+            raise
+        return None  # the list serves without the report
+    row = next((r for r in report.get("items", []) if r.get("budget_minutes") is not None), None)
+    if row is None:
+        return None
+    shown = {k: words.duration(int(row.get(f"{k}_minutes") or 0) * 60, _)
+             for k in ("budget", "planned", "used", "remaining")}
+    return {**shown, "month": report.get("month") or row.get("month", ""), "over": (row.get("remaining_minutes") or 0) < 0}
 
 
 @get("/tickets/new")
