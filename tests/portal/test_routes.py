@@ -222,3 +222,53 @@ def test_portal_med12_customer_sees_this_months_norm_hours_on_its_requests_page(
     assert "Норма часов в этом месяце" in hours and "<dt>По договору</dt><dd>10 ч</dd>" in hours, hours
     assert "<dt>Запланировано</dt><dd>2 ч</dd>" in hours and "<dt>Осталось</dt><dd>8 ч</dd>" in hours
     assert "Норма часов" not in signed_in(portal_stack, portal_stack.agent).get("/tickets").text
+
+
+def _telemed_ticket(stack: PortalStack) -> str:
+    """A TelemedHelp customer (it defers for reasons, TEL-9) with a chat request carrying its details (TEL-7)."""
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    customer = httpx.post(f"{stack.intake}/v1/customers", headers=admin,
+                          json={"name": "Telemed clinic", "email": "it@tele.test", "policy": "telemed"}).json()
+    login = f"tele-{customer['id'][:6]}"
+    httpx.post(f"{stack.intake}/v1/customers/{customer['id']}/users", headers=admin, json={
+        "name": "Tele user", "email": "user@tele.test", "login": login, "password": PASSWORD}).raise_for_status()
+    token = signed_in(stack, login).cookies["helpdesk_session"]
+    opened = httpx.post(f"{stack.intake}/v1/tickets", headers={"Authorization": f"Bearer {token}"}, json={
+        "subject": "Видео не идёт", "description": "Чёрный экран", "channel": "chat",
+        "details": {"version": "1.4", "platform": "ios"}})
+    assert opened.status_code == 201, opened.text
+    return str(opened.json()["id"])
+
+
+def test_portal_workspace_defers_for_a_reason_resumes_sets_third_party_release_and_details(
+        portal_stack: PortalStack) -> None:
+    ticket_id = _telemed_ticket(portal_stack)
+    agent = signed_in(portal_stack, portal_stack.agent)
+    auth = {"Authorization": f"Bearer {agent.cookies['helpdesk_session']}"}
+    release = httpx.post(f"{portal_stack.intake}/v1/releases", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                         json={"name": "4.2", "kind": "scheduled", "date": "2030-02-01"})
+    assert release.status_code == 201, release.text
+    page = agent.get(f"/tickets/{ticket_id}").text
+    assert '<option value="cannot_reproduce">Не удалось воспроизвести</option>' in page, page
+    assert 'name="details.version"' in page and "1.4" in page and f'value="{release.json()["id"]}"' in page
+    token = csrf_token(page)
+    deferred = agent.post(f"/tickets/{ticket_id}/actions/defer", data={"reason": "cannot_reproduce",
+                                                                       "_csrf_token": token}, follow_redirects=True)
+    assert 'value="resume"' in deferred.text and "Отложена" in deferred.text, deferred.text
+    resumed = agent.post(f"/tickets/{ticket_id}/actions/resume", data={"_csrf_token": token}, follow_redirects=True)
+    assert "В работе" in resumed.text
+    agent.post(f"/tickets/{ticket_id}/third-party", data={"party": "Оператор связи", "note": "Канал",
+                                                         "_csrf_token": token})
+    agent.post(f"/tickets/{ticket_id}/triage", data={"release": release.json()["id"], "was_release": "",
+                                                    "_csrf_token": token})
+    saved = agent.post(f"/tickets/{ticket_id}/details", data={
+        "details.version": "1.5", "was_details.version": "1.4", "type_details.version": "text",
+        "details.platform": "ios", "was_details.platform": "ios", "_csrf_token": token}, follow_redirects=True)
+    assert "Ждём третью сторону" in saved.text and "Оператор связи" in saved.text
+    read = httpx.get(f"{portal_stack.query}/v1/tickets/{ticket_id}", headers={
+        **auth, "Helpdesk-Min-Position": saved.url.params["after"]}).json()
+    assert read["details"] == {"version": "1.5", "platform": "ios"} and read["release"] == release.json()["id"]
+    assert read["third_party"]["party"] == "Оператор связи"
+    cleared = agent.post(f"/tickets/{ticket_id}/third-party", data={"clear": "1", "_csrf_token": token},
+                         follow_redirects=True)
+    assert "Ждём третью сторону" not in cleared.text
