@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -26,7 +27,16 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
                       after: str | None = None) -> Template:
     """The ticket as the viewer may see it; ``after`` (a command's position) waits for the read model to show it."""
     position = int(after) if after and after.isdigit() else None
-    ticket, history = await _ticket_and_history(api, user, ticket_id, position)
+    live = request.headers.get("hx-target") == "ticket-live"
+    # the releases do not depend on the ticket: read them beside it, not after it
+    releases = asyncio.ensure_future(_quiet(api.read_intake(user.token, "/v1/releases"))) \
+        if user.agent and not live else None
+    try:
+        ticket, history = await _ticket_and_history(api, user, ticket_id, position)
+    except BaseException:
+        if releases:
+            releases.cancel()
+        raise
     locale = language(request)
     _ = i18n.translations(locale).gettext
     zone = views.zone_of(ticket, request.app.state.zones)
@@ -38,20 +48,20 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
         "actions": ticket.get("allowed_actions", []), "timeline": views.timeline(history, zone, locale),
         "created": words.instant(ticket.get("created_at"), zone, locale),
     }
-    live = request.headers.get("hx-target") == "ticket-live"
     if user.agent:
-        page.update(await _workspace(api, user, ticket, locale, full=not live))
+        page.update(await _workspace(api, user, ticket, locale, releases))
     return render(request, "_ticket_live.html" if live else "ticket.html", user=user, **page)
 
 
-async def _workspace(api: Api, user: User, ticket: dict[str, Any], locale: str, full: bool) -> dict[str, Any]:
+async def _workspace(api: Api, user: User, ticket: dict[str, Any], locale: str,
+                     releases_read: Awaitable[dict[str, Any] | None] | None) -> dict[str, Any]:
     """What an agent's forms offer: the policy's deferral reasons and the ticket's details form (its
-    catalogue), and, on the whole page, the releases a ticket can be promised for."""
+    catalogue), and, on the whole page (``releases_read`` given), the releases a ticket can be promised for."""
+    full = releases_read is not None
     wanted = full or "defer" in ticket.get("allowed_actions", [])
     catalogue_read = _quiet(api.read_intake(user.token, "/v1/catalogue", {"customer_id": ticket.get("customer_id")})) \
         if wanted and ticket.get("customer_id") else _none()
-    releases_read = _quiet(api.read_intake(user.token, "/v1/releases")) if full else _none()
-    catalogue, releases = await asyncio.gather(catalogue_read, releases_read)
+    catalogue, releases = await asyncio.gather(catalogue_read, releases_read or _none())
     catalogue = catalogue or {}
     return {
         "deferral_reasons": [(r["code"], request_form.label(r.get("label"), locale))
