@@ -33,7 +33,6 @@ class PortalStack:
     customer_id: str
     other_customer_id: str
     services: Services
-    customer_user_id: str = ""  # the acme user's id: the requester of a phone request (TEL-7)
 
 
 def _provision(intake: str) -> dict[str, str]:
@@ -50,7 +49,7 @@ def _provision(intake: str) -> dict[str, str]:
             answer = client.post(f"/v1/customers/{made[f'{name}_id']}/users", json={
                 "name": f"{name.title()} user", "email": f"user@{name}.test", "login": login, "password": PASSWORD})
             assert answer.status_code == 201, answer.text
-            made[name], made[f"{name}_user_id"] = login, answer.json()["id"]
+            made[name] = login
         login = f"agent-{suffix}"
         answer = client.post("/v1/staff", json={"name": "Agent", "email": f"{login}@desk.test", "login": login,
                                                 "password": PASSWORD, "role": "agent"})
@@ -75,7 +74,7 @@ def portal_stack(postgres_server: servers.PostgresServer, tmp_path_factory: pyte
             urls = {s.name: s.url for s in services.started if s.url}
             made = _provision(urls["intake"])
             yield PortalStack(portal.url or "", urls["intake"], urls["query"], made["acme"], made["globex"],
-                              made["agent"], made["acme_id"], made["globex_id"], services, made["acme_user_id"])
+                              made["agent"], made["acme_id"], made["globex_id"], services)
         finally:
             services.stop_all()
 

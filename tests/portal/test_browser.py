@@ -77,6 +77,10 @@ def test_portal_main_path_customer_files_agent_works_it_live_customer_accepts(
     customer.click("a[href='/tickets/new']")
     customer.fill("#f-subject", "Печать рецептов не работает")
     customer.fill("#f-description", "С утра принтер в регистратуре печатает пустые листы.")
+    customer.select_option("#f-service", "6.3")
+    customer.select_option("#f-category", "error")  # the policy's form for errors (MED-11) appears
+    customer.locator("[name='details.steps']").fill("Открыть рецепт, нажать «Печать»")
+    customer.locator("[name='details.examples']").fill("Рецепт 42")
     customer.set_input_files("#f-file", files=[{"name": "screen.png", "mimeType": "image/png", "buffer": PNG}])
     shot(customer, "customer-new-request")
     customer.click("form[action='/tickets'] button[type=submit]")
@@ -162,7 +166,8 @@ def test_portal_english_and_accessibility_of_the_main_pages(browser: Any, portal
         page = sign_in(browser, portal_stack, who, viewport={"width": 390, "height": 844})
         found[f"{who} list"] = serious_violations(page)
         shot(page, f"{who.split('-')[0]}-list-phone-ru")
-        page.goto(portal_stack.portal + "/tickets/new")
+        chosen = f"?customer_id={portal_stack.customer_id}" if who == portal_stack.agent else ""
+        page.goto(portal_stack.portal + "/tickets/new" + chosen)  # the form of the customer's policy
         found[f"{who} new"] = serious_violations(page)
         first = page.goto(portal_stack.portal + "/tickets") and page.locator("#ticket-rows a").first
         if first.count():

@@ -40,6 +40,8 @@ SLA_STATES = {
     "met": N_("met"), "breached": N_("breached"),
 }
 PRIORITIES = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"), "urgent": N_("Urgent")}
+CHANNELS = {"portal": N_("Portal"), "email": N_("Email"), "phone": N_("Phone"), "chat": N_("Chat"),
+            "messenger": N_("Messenger")}
 CATEGORIES = {"error": N_("Error"), "support": N_("Support"), "improvement": N_("Improvement")}
 # Targets whose clock runs for the customer: the deadlines that concern them on their list.
 CUSTOMER_TARGETS = ("acceptance", "customer_reply")

@@ -44,7 +44,27 @@ async def sign_in(request: Request[Any, Any, Any], data: Annotated[dict[str, str
     settings = request.app.state.settings
     cookies = session_cookies(answer["access_token"], login, int(answer.get("expires_in", 3600)),
                               settings.portal_secure_cookies)
+    chosen = await own_language(api, answer["access_token"])
+    if chosen:
+        cookies.append(language_cookie(chosen, settings.portal_secure_cookies))
     return Redirect("/", status_code=303, cookies=cookies)
+
+
+async def own_language(api: Api, token: str) -> str | None:
+    """The language the directory keeps for the user (else their customer's default), so the pages and the
+    mail speak the same one; ``None`` when the directory has none or cannot be read (the cookie then decides)."""
+    try:
+        user = user_from_token(token, time.time())
+        found = (await api.read_intake(token, f"/v1/users/{user.id}")).get("language")
+        if not found and user.customer_id:
+            found = (await api.read_intake(token, f"/v1/customers/{user.customer_id}")).get("language")
+    except (ApiError, NotSignedIn):
+        return None
+    return found if found in i18n.LOCALES else None
+
+
+def language_cookie(chosen: str, secure: bool) -> Cookie:
+    return Cookie(key=LANGUAGE, value=chosen, max_age=365 * 86400, httponly=True, samesite="lax", secure=secure)
 
 
 @post("/logout", sync_to_thread=False)
@@ -54,12 +74,22 @@ def sign_out() -> Response[Any]:
     return response
 
 
-@post("/language", sync_to_thread=False)
-def switch_language(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form]) -> Response[Any]:
-    """Russian or English, remembered in a cookie (and on the user, where the directory keeps it)."""
+@post("/language")
+async def switch_language(request: Request[Any, Any, Any], data: Annotated[dict[str, str], Form],
+                          api: Api) -> Response[Any]:
+    """Russian or English, remembered in a cookie and, for a signed-in user, on the user in the directory
+    (``PATCH /v1/users/{sub}``), so the desk's mail follows the same choice."""
     chosen = i18n.choose(data.get("language"))
-    cookie = Cookie(key=LANGUAGE, value=chosen, max_age=365 * 86400, httponly=True, samesite="lax",
-                    secure=request.app.state.settings.portal_secure_cookies)
+    try:
+        user = user_from_token(request.cookies.get(SESSION), time.time())
+        await api.command(user.token, f"/v1/users/{user.id}", {"language": chosen}, method="PATCH")
+    except NotSignedIn:
+        pass  # the login page: the cookie alone, until the user signs in
+    except ApiError as error:
+        if error.unauthorized or error.status >= 500:
+            raise
+        request.logger.warning("language not saved on the user: %s", error)
+    cookie = language_cookie(chosen, request.app.state.settings.portal_secure_cookies)
     return Redirect(back_to(request), status_code=303, cookies=[cookie])
 
 
@@ -74,12 +104,19 @@ async def change_password(request: Request[Any, Any, Any], user: User, api: Api,
     """One's own password (``POST /v1/auth/password``); the API says whether the current one was right."""
     _ = i18n.translations(i18n.choose(request.cookies.get(LANGUAGE))).gettext
     try:
-        await api.command(user.token, "/v1/auth/password", {"current": data.get("current", ""),
-                                                            "new": data.get("new", "")})
+        answer = await api.command(user.token, "/v1/auth/password", {"current": data.get("current", ""),
+                                                                     "new": data.get("new", "")})
     except ApiError as error:  # a wrong current password is a message, not the end of the session
+        if error.unauthorized:
+            raise
         return render(request, "account.html", user=user, messages=[explain(request, error)])
-    return render(request, "account.html", user=user,
+    page = render(request, "account.html", user=user,
                   messages=[{"kind": "info", "text": _("Your password has been changed."), "detail": ""}])
+    # the old token is revoked with the old password: the session goes on with the one the answer carries
+    for cookie in session_cookies(answer["access_token"], user.login, int(answer.get("expires_in", 3600)),
+                                  request.app.state.settings.portal_secure_cookies):
+        page.set_cookie(cookie)
+    return page
 
 
 def session_refresher(api: Api, before: int, secure: bool) -> Any:

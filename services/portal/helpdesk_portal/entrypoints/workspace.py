@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -12,12 +13,13 @@ from litestar.response import Redirect, Template
 
 from helpdesk_portal import i18n
 from helpdesk_portal.adapters.api import Api, ApiError
-from helpdesk_portal.domain import views, words
+from helpdesk_portal.domain import request_form, views, words
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import language, render
 
 TRIAGE = ("category", "priority", "service", "responsible_id", "owner_id", "department", "planned_date",
           "planned_minutes", "release")
+CLEARABLE = frozenset({"responsible_id", "owner_id", "department", "planned_date", "planned_minutes", "release"})
 
 
 @get("/tickets/{ticket_id:str}")
@@ -25,7 +27,16 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
                       after: str | None = None) -> Template:
     """The ticket as the viewer may see it; ``after`` (a command's position) waits for the read model to show it."""
     position = int(after) if after and after.isdigit() else None
-    ticket, history = await _ticket_and_history(api, user, ticket_id, position)
+    live = request.headers.get("hx-target") == "ticket-live"
+    # the releases do not depend on the ticket: read them beside it, not after it
+    releases = asyncio.ensure_future(_quiet(api.read_intake(user.token, "/v1/releases"))) \
+        if user.agent and not live else None
+    try:
+        ticket, history = await _ticket_and_history(api, user, ticket_id, position)
+    except BaseException:
+        if releases:
+            releases.cancel()
+        raise
     locale = language(request)
     _ = i18n.translations(locale).gettext
     zone = views.zone_of(ticket, request.app.state.zones)
@@ -37,8 +48,42 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
         "actions": ticket.get("allowed_actions", []), "timeline": views.timeline(history, zone, locale),
         "created": words.instant(ticket.get("created_at"), zone, locale),
     }
-    template = "_ticket_live.html" if request.headers.get("hx-target") == "ticket-live" else "ticket.html"
-    return render(request, template, user=user, **page)
+    if user.agent:
+        page.update(await _workspace(api, user, ticket, locale, releases))
+    return render(request, "_ticket_live.html" if live else "ticket.html", user=user, **page)
+
+
+async def _workspace(api: Api, user: User, ticket: dict[str, Any], locale: str,
+                     releases_read: Awaitable[dict[str, Any] | None] | None) -> dict[str, Any]:
+    """What an agent's forms offer: the policy's deferral reasons and the ticket's details form (its
+    catalogue), and, on the whole page (``releases_read`` given), the releases a ticket can be promised for."""
+    full = releases_read is not None
+    wanted = full or "defer" in ticket.get("allowed_actions", [])
+    catalogue_read = _quiet(api.read_intake(user.token, "/v1/catalogue", {"customer_id": ticket.get("customer_id")})) \
+        if wanted and ticket.get("customer_id") else _none()
+    catalogue, releases = await asyncio.gather(catalogue_read, releases_read or _none())
+    catalogue = catalogue or {}
+    return {
+        "deferral_reasons": [(r["code"], request_form.label(r.get("label"), locale))
+                             for r in catalogue.get("deferral_reasons", [])],
+        "detail_fields": request_form.detail_fields(catalogue, ticket.get("category"), ticket.get("channel"), locale)
+        if catalogue else [],
+        "releases": [(r["id"], f"{r['name']} ({r['date']})") for r in (releases or {}).get("items", [])],
+    }
+
+
+async def _quiet(read: Any) -> dict[str, Any] | None:
+    """A read the page can do without: a refusal other than a dead session leaves that form out."""
+    try:
+        return await read
+    except ApiError as error:
+        if error.unauthorized:
+            raise
+        return None
+
+
+async def _none() -> None:
+    return None
 
 
 async def _ticket_and_history(api: Api, user: User, ticket_id: str, position: int | None
@@ -89,9 +134,37 @@ async def triage(request: Request[Any, Any, Any], ticket_id: str, user: User, ap
         value, was = str(form.get(name, "")).strip(), str(form.get(f"was_{name}", "")).strip()
         if value != was and value:
             changes[name] = int(value) if name == "planned_minutes" and value.isdigit() else value
+        elif value != was and name in CLEARABLE:
+            changes[name] = None  # emptied: the ticket no longer has one
     if not changes:
         return Redirect(f"/tickets/{ticket_id}", status_code=303)
     return _back(ticket_id, await api.command(user.token, f"/v1/tickets/{ticket_id}", changes, method="PATCH"))
+
+
+@post("/tickets/{ticket_id:str}/third-party")
+async def third_party(request: Request[Any, Any, Any], ticket_id: str, user: User, api: Api) -> Response[Any]:
+    """Whom the ticket waits on and why (END-5; the customer is told both), or, with ``clear``, no one."""
+    form = await request.form()
+    party, note = str(form.get("party", "")).strip(), str(form.get("note", "")).strip()
+    value = None if form.get("clear") else {"party": party, **({"note": note} if note else {})}
+    return _back(ticket_id, await api.command(user.token, f"/v1/tickets/{ticket_id}", {"third_party": value},
+                                              method="PATCH"))
+
+
+@post("/tickets/{ticket_id:str}/details")
+async def details(request: Request[Any, Any, Any], ticket_id: str, user: User, api: Api) -> Response[Any]:
+    """The details of the policy's form (``PATCH`` merges them; an emptied field is removed)."""
+    form = await request.form()
+    values = {k: str(v).strip() for k, v in form.items() if isinstance(v, str)}
+    names = [k for k in values if k.startswith(request_form.DETAIL)]
+    fields = [{"name": k, "type": values.get(f"type_{k}", "text")} for k in names]
+    given = request_form.details_of(values, fields)
+    changes = {k[len(request_form.DETAIL):]: given.get(k[len(request_form.DETAIL):]) for k in names
+               if values[k] != values.get(f"was_{k}", "")}
+    if not changes:
+        return Redirect(f"/tickets/{ticket_id}", status_code=303)
+    return _back(ticket_id, await api.command(user.token, f"/v1/tickets/{ticket_id}", {"details": changes},
+                                              method="PATCH"))
 
 
 @post("/tickets/{ticket_id:str}/time")
@@ -110,4 +183,4 @@ def _back(ticket_id: str, answer: dict[str, Any]) -> Response[Any]:
     return Redirect(f"/tickets/{ticket_id}?after={answer.get('position', '')}", status_code=303)
 
 
-ROUTES = [ticket_page, comment, act, triage, log_time]
+ROUTES = [ticket_page, comment, act, triage, third_party, details, log_time]
