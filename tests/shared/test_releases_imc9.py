@@ -85,3 +85,17 @@ def test_imc9_remarks_bind_to_the_next_unscheduled_release_after_the_return():
               .move(ev.ReturnedToWork, Status.IN_PROGRESS, msk(2025, 11, 12, 12), CUSTOMER))
     fix = target(evaluate(ticket.events, IMC, msk(2025, 11, 12, 13), RELEASES), "remark_fix")
     assert (fix.release_id, fix.due_at, fix.state) == ("r-sat", msk(2025, 11, 14, 18), "running")
+
+
+def test_imc9_a_release_bound_target_runs_on_while_the_ticket_waits_for_the_customer():
+    """A release's date does not move with pauses: waiting on the customer neither freezes the
+    target nor drops its timers, and it is breached when the release passes unresolved."""
+    from helpdesk_sla.domain.planning import plan
+
+    waiting = analysed(Priority.NORMAL).move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER,
+                                             msk(2025, 11, 11, 9))
+    state = evaluate(waiting.events, IMC, msk(2025, 11, 11, 12), RELEASES)
+    found = target(state, "resolution")
+    assert state.paused and (found.release_id, found.state) == ("r-wed", "running")
+    assert any(timer.kind == "breach:resolution" for timer in plan(state, 1))
+    assert resolution(waiting, msk(2025, 11, 13, 9)).state == "breached"

@@ -124,7 +124,7 @@ class _View:
                           started_at=run.start, stopped_at=run.stop, release=release)
         warn = warning.before_us(self.calendar, due) if warning and run.stop is None else None
         return Target(
-            kind=kind, state=self._state(stop, due, warn, executor_side), due_at=from_us(due),
+            kind=kind, state=self._state(stop, due, warn, executor_side and release_id is None), due_at=from_us(due),
             remaining_seconds=self.calendar.between_us(end, due) // 1_000_000,
             warn_at=from_us(warn) if warn is not None else None,
             started_at=run.start, stopped_at=run.stop, release=release, release_id=release_id,

@@ -11,12 +11,14 @@ from helpdesk_query.adapters.schema import CONTROL
 from helpdesk_query.domain.report import TargetRow
 
 # Each target of each block, with its ticket's customer, category and priority; the due time
-# filters the period. A paused block freezes the executor's targets at its pause.
+# filters the period. A paused block freezes the executor's targets at its pause (not those a
+# release's date binds: IMC-9).
 _TARGETS = f"""
 SELECT t.customer_id, t.category, t.priority, k.kind, (k.v ->> 'due_at')::timestamptz AS due_at,
        k.v ->> 'stopped_at' IS NOT NULL AS stopped, coalesce((k.v ->> 'breached')::boolean, false) AS breached,
        CASE WHEN coalesce((b.j ->> 'paused')::boolean, false)
                  AND NOT coalesce((k.v ->> 'customer_side')::boolean, false)
+                 AND k.v ->> 'release_id' IS NULL
             THEN (b.j ->> 'paused_at')::timestamptz END AS frozen_at
 FROM {CONTROL}.sla s
 CROSS JOIN LATERAL (SELECT convert_from(s.view, 'UTF8')::jsonb AS j) b

@@ -110,7 +110,8 @@ def _target(kind: str, target: TargetView, view: SlaView, calendar: BusinessCale
     if due is None:
         body["state"] = "unplanned" if target.release else "running"  # no release to be due at (IMC-9)
         return body
-    frozen = view.paused and not target.customer_side and view.paused_at is not None
+    # a paused executor target stands still, except one bound to a release's date (IMC-9)
+    frozen = view.paused and not target.customer_side and not target.release_id and view.paused_at is not None
     at = view.paused_at if frozen else now
     if calendar is not None:
         body["remaining_seconds"] = int(calendar.between(at, due))  # type: ignore[arg-type]

@@ -122,15 +122,15 @@ def _target_set(target: Target, common: dict[str, object]) -> sla.TargetSet:
 
 
 def plan(state: SlaState, version: int) -> list[Timer]:
-    """The timers a ticket in ``state`` needs; a paused executor target has none (its deadline moves)."""
+    """The timers a ticket in ``state`` needs; a paused executor target has none (its deadline moves), unless a release's date binds it."""
     if not state.status.is_open:
         return []
     timers = []
     for target in state.targets:
         if target.stopped_at is not None or target.due_at is None:
             continue
-        if state.paused and target.kind not in CUSTOMER_SIDE:
-            continue
+        if state.paused and target.kind not in CUSTOMER_SIDE and target.release_id is None:
+            continue  # a release's date does not move with pauses (IMC-9): its timers stay
         timers.append(Timer(kind=f"breach:{target.kind}", due_at=target.due_at, planned_version=version))
         if target.warn_at is not None:
             timers.append(Timer(kind=f"warn:{target.kind}", due_at=target.warn_at, planned_version=version))
