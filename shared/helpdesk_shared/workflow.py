@@ -11,7 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from helpdesk_shared.vocabulary import OPEN_STATUSES, Category, Role, Status
 
@@ -97,6 +98,7 @@ class TicketState:
     category: Category | None = None
     done_at: dt.datetime | None = None
     delivered_at: dt.datetime | None = None  # when the solution was last delivered (KS-8's window starts)
+    unanalysed: bool = False  # primary analysis still lacks what its policy requires (IMC-5): no accept yet
 
 
 def refusal(action: str, role: Role, ticket: TicketState, rules: WorkflowRules,
@@ -130,6 +132,22 @@ def reopen_window_over(ticket: TicketState, rules: WorkflowRules, now: dt.dateti
     return now > until
 
 
+def analysis_missing(required: Iterable[str], ticket: Any) -> list[str]:
+    """The requirements of primary analysis (IMC-5: category, priority, responsible, plan) that
+    ``ticket`` (any object with those attributes) does not meet yet; ``accept`` needs none missing."""
+    return [r for r in required if not _has(ticket, r)]
+
+
+def _has(ticket: Any, requirement: str) -> bool:
+    if requirement == "responsible":
+        return getattr(ticket, "responsible_id", None) is not None
+    if requirement == "plan":
+        return getattr(ticket, "planned_date", None) is not None or getattr(ticket, "release", None) is not None
+    return getattr(ticket, requirement, None) is not None
+
+
 def allowed_actions(role: Role, ticket: TicketState, rules: WorkflowRules, now: dt.datetime) -> list[str]:
-    """The actions ``role`` may give ``ticket`` now, in the table's order (CONTRACT §4)."""
-    return [action.value for action in WORKFLOW if refusal(action, role, ticket, rules, now) is None]
+    """The actions ``role`` may give ``ticket`` now, in the table's order (CONTRACT §4); ``accept``
+    only once primary analysis is complete (intake answers 422 naming what it lacks before then)."""
+    return [action.value for action in WORKFLOW if refusal(action, role, ticket, rules, now) is None
+            and not (action is Action.ACCEPT and ticket.unanalysed)]

@@ -46,6 +46,7 @@ SCENARIOS = [
     ("medis", "improvement", DONE_AT + dt.timedelta(hours=1)),
     ("keysystems", "error", DONE_AT + dt.timedelta(hours=1)),  # KS-8: inside the reopen window
     ("keysystems", "error", DONE_AT + dt.timedelta(days=60)),  # KS-8: long past it
+    ("imc", "error", DONE_AT + dt.timedelta(hours=1)),  # IMC-5: no accept before primary analysis
 ]
 
 
@@ -87,7 +88,7 @@ def test_allowed_actions_equal_what_intake_accepts(status: Status, role: Role,
     policy, category, now = scenario
     delivered = DONE_AT if status in (Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL, Status.DONE) else None
     offered = actions_for(role, status, Category(category), PRESETS.get(policy or ""), now,
-                          delivered, DONE_AT if status is Status.DONE else None)
+                          delivered, DONE_AT if status is Status.DONE else None, _ticket_in(status, category))
     assert set(offered) == _accepted_by_intake(status, role, policy, category, now)
 
 

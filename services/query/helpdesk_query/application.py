@@ -189,7 +189,7 @@ class Queries:
         if view.status in move.sources and principal.role in move.roles:
             delivered, done = delivery(e.data for _, e in await self._facts(view.id))
         return actions_for(principal.role, view.status, view.category, self.policies.get(policy or ""),
-                           self.clock.now(), delivered, done)
+                           self.clock.now(), delivered, done, view)
 
     async def _live(self, principal: Principal, ticket_id: str) -> TicketView:
         """The ticket with its comments from the read model, if ``principal`` may see it."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from helpdesk_shared.workflow import analysis_missing
+
 from helpdesk_intake.domain.base import InvalidInput
 
 # requirement → (the field a client sets, what the message says is missing)
@@ -30,16 +32,8 @@ class PrimaryAnalysisIncomplete(InvalidInput):
                          fields=[(field, f"{message} is required to accept") for field, message in missing])
 
 
-def _has(ticket: Any, requirement: str) -> bool:
-    if requirement == "responsible":
-        return ticket.responsible_id is not None
-    if requirement == "plan":
-        return ticket.planned_date is not None or ticket.release is not None
-    return getattr(ticket, requirement) is not None
-
-
 def check_accept(ticket: Any, required: Iterable[str]) -> None:
     """Raise ``PrimaryAnalysisIncomplete`` naming every requirement ``ticket`` does not meet."""
-    missing = [_FIELDS[r] for r in required if not _has(ticket, r)]
+    missing = [_FIELDS[r] for r in analysis_missing(required, ticket)]
     if missing:
         raise PrimaryAnalysisIncomplete(missing)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import policies
 from helpdesk_shared.policies import Policy
 from helpdesk_shared.vocabulary import Category, Role, Status
-from helpdesk_shared.workflow import TicketState, allowed_actions
+from helpdesk_shared.workflow import TicketState, allowed_actions, analysis_missing
 
 
 class PolicyWorkflow:
@@ -54,7 +55,9 @@ def delivery(facts: Iterable[ev.TicketFact]) -> tuple[dt.datetime | None, dt.dat
 
 def actions_for(role: Role, status: Status, category: Category | None, policy: Policy | None,
                 now: dt.datetime, delivered: dt.datetime | None = None,
-                done: dt.datetime | None = None) -> list[str]:
-    """The workflow actions ``role`` may give a ticket in ``status`` under ``policy`` at ``now``."""
-    state = TicketState(status, category, done, delivered)
+                done: dt.datetime | None = None, ticket: Any = None) -> list[str]:
+    """The workflow actions ``role`` may give a ticket in ``status`` under ``policy`` at ``now``;
+    ``ticket`` (its triage and plan) says whether primary analysis lets it be accepted (IMC-5)."""
+    unanalysed = bool(policy and ticket is not None and analysis_missing(policy.accept_requires, ticket))
+    state = TicketState(status, category, done, delivered, unanalysed)
     return allowed_actions(role, state, PolicyWorkflow(policy), now)
