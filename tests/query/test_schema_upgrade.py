@@ -58,3 +58,5 @@ async def test_end5_migration_step_3_adds_third_party_to_a_generation_made_befor
     assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [3]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("third_party",) in await sql(read_model, columns, "tickets")
+    partial = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'query_g1' AND indexdef LIKE '%%third_party IS NOT NULL%%'"
+    assert await sql(read_model, partial) == [(1,)]  # the index behind ?third_party=true

@@ -193,8 +193,13 @@ def _details_and_hours(conn: psycopg.Connection[Any], conninfo: str) -> None:
 
 
 def _third_party(conn: psycopg.Connection[Any], conninfo: str) -> None:
-    """Step 3: the active generation gains tickets.third_party (END-5)."""
+    """Step 3: the active generation gains tickets.third_party (END-5) and the index behind
+    ``?third_party=true`` (a new generation has it from ``_INDEXES``)."""
     _details_and_hours(conn, conninfo)
+    row = conn.execute(f"SELECT active FROM {CONTROL}.generation").fetchone()
+    if row:
+        conn.execute(f"CREATE INDEX IF NOT EXISTS tickets_awaiting_third_party ON {row[0]}.tickets"
+                     " (created_at DESC, id DESC) WHERE third_party IS NOT NULL")
 
 
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
