@@ -148,6 +148,11 @@ def _has(ticket: Any, requirement: str) -> bool:
 
 def allowed_actions(role: Role, ticket: TicketState, rules: WorkflowRules, now: dt.datetime) -> list[str]:
     """The actions ``role`` may give ``ticket`` now, in the table's order (CONTRACT §4); ``accept``
-    only once primary analysis is complete (intake answers 422 naming what it lacks before then)."""
+    (and ``resume``, which accepts a ticket deferred while new) only once primary analysis is
+    complete (intake answers 422 naming what it lacks before then)."""
     return [action.value for action in WORKFLOW if refusal(action, role, ticket, rules, now) is None
-            and not (action is Action.ACCEPT and ticket.unanalysed)]
+            and not (action in _TAKES_INTO_WORK and ticket.unanalysed)]
+
+
+# the actions that may take a ticket into work (a resume does for one deferred while new)
+_TAKES_INTO_WORK = frozenset({Action.ACCEPT, Action.RESUME})

@@ -39,7 +39,17 @@ def test_tel9_defer_with_a_reason_of_the_policy_then_resume_to_in_progress(statu
     assert (deferred.from_status, deferred.to_status) == (status.value, "deferred")
     ticket.act(AGENT, TELEMED, "resume")
     [resumed] = ticket.collect_events()
-    assert type(resumed).__name__ == "Resumed" and ticket.status is Status.IN_PROGRESS
+    # deferred while new, its resume is the acceptance (TEL-6's "processing started" follows it)
+    expected = "Accepted" if status is Status.NEW else "Resumed"
+    assert type(resumed).__name__ == expected and ticket.status is Status.IN_PROGRESS
+
+
+def test_tel9_a_resume_accepts_only_once() -> None:
+    ticket = telemed_ticket()
+    for _ in range(2):
+        ticket.act(AGENT, TELEMED, "defer", reason="abusive")
+        ticket.act(AGENT, TELEMED, "resume")
+    assert [type(e).__name__ for e in ticket.collect_events()] == ["Deferred", "Accepted", "Deferred", "Resumed"]
 
 
 def test_tel9_every_one_of_the_seven_reasons_defers() -> None:

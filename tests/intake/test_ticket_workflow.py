@@ -34,7 +34,7 @@ PATHS: dict[Status, list[tuple[Context, str]]] = {
                               (AGENT, "mark_ready_to_install")],
     Status.CUSTOMER_TESTING: [(AGENT, "accept"), (AGENT, "propose_solution")],
     Status.DONE: [(AGENT, "accept"), (AGENT, "propose_solution"), (CUSTOMER, "accept_solution")],
-    Status.DEFERRED: [(AGENT, "defer")],
+    Status.DEFERRED: [(AGENT, "accept"), (AGENT, "defer")],  # deferred while in work (a resume goes back)
     Status.REJECTED: [(AGENT, "reject")],
 }
 

@@ -110,7 +110,7 @@ class TicketService(CatalogueService):
         def decide() -> Change:
             ctx = self.context(request)
             ticket = self.visible_ticket(request.principal, ticket_id)
-            budget = self.month_budget(ticket.customer_id, ctx.now) if action == "accept" else None
+            budget = self.month_budget(ticket.customer_id, ctx.now) if ticket.accepts_on(action) else None
             ticket.act(ctx, self._rules(ticket), action, comment=command.comment, reason=command.reason,
                        budget=budget)
             return Change([ticket], ticket_answer(ticket), rows=self._budget_rows(ticket, budget))

@@ -186,6 +186,7 @@ class Ticket(Aggregate):
         def apply(self, ticket: Ticket) -> None:
             super().apply(ticket)
             ticket.budget_month = ticket.budget_month or self.budget_month
+            ticket.accepted = True
 
     class ClarificationRequested(StatusChanged):
         TOPIC = "helpdesk:Ticket.ClarificationRequested"
@@ -283,6 +284,7 @@ class Ticket(Aggregate):
         self.spent_minutes = 0
         self.billed_minutes = 0
         self.budget_month: str | None = None  # the month its acceptance was counted in (MED-12)
+        self.accepted = False  # taken into work once (a resume of a ticket deferred while new accepts it)
         self.details: dict[str, Any] = dict(details or {})
         self.missing_details = tuple(missing_details)
         self.third_party = None
@@ -413,6 +415,8 @@ class Ticket(Aggregate):
         ``budget``: the month's norm-hours (MED-12)."""
         if refused := refusal(action, ctx.role, self._state(), rules, ctx.now):
             raise _ERROR_OF[refused[0]](refused[1])
+        if self.accepts_on(action):  # a ticket deferred while new is taken into work by its resume (TEL-9)
+            action = Action.ACCEPT.value
         if action == Action.ACCEPT:
             check_accept(self, rules.accept_requires())
         if action == Action.REJECT and not (reason or "").strip():
@@ -431,6 +435,12 @@ class Ticket(Aggregate):
             return
         extra = {"done_so_far": tuple(self.steps)} if action == Action.REJECT and ctx.is_staff else {}
         self._move(ctx, getattr(self, _EVENT_OF[action]), target, comment=comment, reason=reason, **extra)
+
+    def accepts_on(self, action: str) -> bool:
+        """Whether ``action`` takes the ticket into work for the first time: ``accept``, or the
+        ``resume`` of a ticket deferred before it was accepted (it gets what acceptance gives:
+        primary analysis checked, norm-hours counted, the requester told work started)."""
+        return action == Action.ACCEPT or (action == Action.RESUME and not self.accepted)
 
     def _return_to_work(self, ctx: Context, rules: TicketRules, **why: Any) -> None:
         if self.status is Status.DONE:  # inside the reopen window (KS-8): ``refusal`` checked it
