@@ -272,3 +272,39 @@ def test_portal_workspace_defers_for_a_reason_resumes_sets_third_party_release_a
     cleared = agent.post(f"/tickets/{ticket_id}/third-party", data={"clear": "1", "_csrf_token": token},
                          follow_redirects=True)
     assert "Ждём третью сторону" not in cleared.text
+
+
+def _timeline(page: str) -> str:
+    found = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S)
+    assert found, page
+    return found.group(1)
+
+
+def test_portal_timeline_shows_events_and_actors_in_words_and_an_attachment_only_comment_without_filler(
+        portal_stack: PortalStack) -> None:
+    agent = signed_in(portal_stack, portal_stack.agent)
+    form = agent.get("/tickets/new", params={"customer_id": portal_stack.customer_id}).text
+    requester = re.search(r'<option value="([^"]+)" >Acme user', form)
+    assert requester, form
+    filed = agent.post("/tickets", data={"customer_id": portal_stack.customer_id, "subject": "Хронология словами",
+                                         "requester_id": requester.group(1), "channel": "phone",
+                                         "description": "Звонок", "_csrf_token": csrf_token(form)})
+    ticket = filed.headers["location"].split("?")[0]
+    token = csrf_token(agent.get(ticket).text)
+    agent.post(f"{ticket}/comments", data={"body": "", "visibility": "public", "_csrf_token": token},
+               files={"file": ("screen.png", b"\x89PNG\r\n\x1a\n", "image/png")})
+    accepted = agent.post(f"{ticket}/actions/accept", data={"_csrf_token": token}, follow_redirects=True)
+    assert accepted.status_code == 200, accepted.text
+    ru = accepted.text
+    assert "Attached:" not in ru and 'Файл: <a href' in ru and "screen.png" in ru, ru
+    timeline = _timeline(ru)
+    for words in ("Заявка зарегистрирована", "Комментарий", "Принята в работу · Статус: В работе", "Сотрудник (вы)"):
+        assert words in timeline, timeline
+    agent.cookies.set("helpdesk_lang", "en")
+    en = agent.get(ticket).text
+    assert "Attached:" not in en and 'File: <a href' in en, en
+    timeline_en = _timeline(en)
+    for words in ("Request registered", "Comment", "Accepted · Status: In progress", "Staff (you)"):
+        assert words in timeline_en, timeline_en
+    for raw in ("opened", "comment added", "comment_added", "accepted", "agent "):
+        assert raw not in timeline and raw not in timeline_en, raw

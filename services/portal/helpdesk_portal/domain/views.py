@@ -40,7 +40,15 @@ def row(ticket: dict[str, Any], staff: bool, zones: dict[str, str], locale: str,
 
 def thread(ticket: dict[str, Any], staff: bool) -> list[dict[str, Any]]:
     """The comments a viewer is shown, oldest first; a customer never an internal one (the API also hides them)."""
-    return [c for c in ticket.get("comments", []) if staff or c.get("visibility") != "internal"]
+    return [{**c, "body": "" if _names_its_files_only(c) else c.get("body", "")}
+            for c in ticket.get("comments", []) if staff or c.get("visibility") != "internal"]
+
+
+def _names_its_files_only(comment: dict[str, Any]) -> bool:
+    """An attachment-only comment: intake gave it the body ``Attached: <its file names>``, which the file
+    list already says (in the page's language)."""
+    files = comment.get("attachments") or []
+    return bool(files) and comment.get("body") == "Attached: " + ", ".join(str(a.get("filename")) for a in files)
 
 
 def opening_files(ticket: dict[str, Any]) -> list[dict[str, Any]]:
@@ -49,14 +57,8 @@ def opening_files(ticket: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in ticket.get("attachments") or [] if a.get("id") not in in_comments]
 
 
-def timeline(history: list[dict[str, Any]], zone: str, locale: str) -> list[dict[str, Any]]:
-    """The ticket's events as timeline entries: who, when, what (the event type in words)."""
-    return [{"type": str(e.get("type", "")).rsplit(".", 1)[-1].replace("_", " "),
+def timeline(history: list[dict[str, Any]], zone: str, locale: str, me: str, _: Gettext) -> list[dict[str, Any]]:
+    """The ticket's events as timeline entries: when, who (a role in words, "you"), what (in words)."""
+    return [{"what": words.event(str(e.get("type", "")), (e.get("data") or {}).get("status"), _),
              "time": words.instant(e.get("time"), zone, locale),
-             "actor": _actor(e.get("actor")), "data": e.get("data") or {}} for e in history]
-
-
-def _actor(actor: Any) -> str:
-    if isinstance(actor, dict):
-        return str(actor.get("role", "")) + (f" {str(actor.get('id', ''))[:8]}" if actor.get("id") else "")
-    return str(actor or "")
+             "actor": words.actor(e.get("actor"), me, _), "data": e.get("data") or {}} for e in history]

@@ -43,6 +43,27 @@ PRIORITIES = {"low": N_("Low"), "normal": N_("Normal"), "high": N_("High"), "urg
 CHANNELS = {"portal": N_("Portal"), "email": N_("Email"), "phone": N_("Phone"), "chat": N_("Chat"),
             "messenger": N_("Messenger")}
 CATEGORIES = {"error": N_("Error"), "support": N_("Support"), "improvement": N_("Improvement")}
+# A ticket event (the last word of its type) in words; a status change also names the status it led to.
+EVENTS = {
+    "opened": N_("Request registered"), "category_changed": N_("Category changed"),
+    "priority_changed": N_("Priority changed"), "service_changed": N_("Service changed"),
+    "details_changed": N_("Details updated"), "assignees_changed": N_("Assignees changed"),
+    "plan_changed": N_("Plan changed"), "comment_added": N_("Comment"), "time_logged": N_("Time logged"),
+    "accepted": N_("Accepted into work"), "clarification_requested": N_("Clarification requested"),
+    "clarification_received": N_("Clarification received"), "sent_to_development": N_("Sent to development"),
+    "marked_ready_to_install": N_("Marked ready to install"), "solution_proposed": N_("Solution proposed"),
+    "solution_accepted": N_("Solution accepted"), "returned_to_work": N_("Returned to work"),
+    "reopened": N_("Reopened"), "rejected": N_("Rejected"), "deferred": N_("Deferred"), "resumed": N_("Resumed"),
+    "third_party_awaited": N_("Waiting on a third party"), "third_party_cleared": N_("Third party no longer awaited"),
+}
+STATUS_CHANGES = frozenset({
+    "accepted", "clarification_requested", "clarification_received", "sent_to_development",
+    "marked_ready_to_install", "solution_proposed", "solution_accepted", "returned_to_work", "reopened",
+    "rejected", "deferred", "resumed",
+})
+# Who caused an event, by role: any staff role is "Staff"; the service role is the SLA engine.
+ROLES = {"customer": N_("Customer"), "agent": N_("Staff"), "admin": N_("Staff"), "auditor": N_("Staff"),
+         "service": N_("SLA system")}
 # Targets whose clock runs for the customer: the deadlines that concern them on their list.
 CUSTOMER_TARGETS = ("acceptance", "customer_reply")
 ZONE_NAMES = {"Europe/Moscow": "MSK", "UTC": "UTC", "Europe/Samara": "SAMT", "Asia/Yekaterinburg": "YEKT"}
@@ -82,3 +103,19 @@ def deadline(target: dict[str, object], zone: str, locale: str, _: Gettext) -> s
     paused = " (" + _("paused") + ")" if state == "paused" else ""
     by = ", " + _("by") + " " + due if due else ""
     return name + ": " + duration(remaining, _) + " " + _("left") + paused + by
+
+
+def event(kind: str, status: str | None, _: Gettext) -> str:
+    """A ticket event in words: ``Accepted into work · Status: In progress``; an unknown type stays generic."""
+    token = kind.rsplit(".", 1)[-1]
+    what = _(EVENTS[token]) if token in EVENTS else _("Other change")
+    shown = _(STATUSES.get(status, status)) if token in STATUS_CHANGES and status else ""
+    return what + " · " + _("Status") + ": " + shown if shown and shown != what else what
+
+
+def actor(who: object, me: str, _: Gettext) -> str:
+    """Who caused an event: the role in words, and "you" for the signed-in user."""
+    if not isinstance(who, dict):
+        return _("System")
+    role = _(ROLES.get(str(who.get("role")), "System"))
+    return role + " (" + _("you") + ")" if me and who.get("id") == me else role

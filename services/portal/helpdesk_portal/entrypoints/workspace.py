@@ -45,7 +45,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
         "opening_files": views.opening_files(ticket),
         "deadlines": [words.deadline(t, zone, locale, _) for t in views.open_targets(ticket)
                       if user.staff or t.get("kind") in words.CUSTOMER_TARGETS or t.get("kind") == "resolution"],
-        "actions": ticket.get("allowed_actions", []), "timeline": views.timeline(history, zone, locale),
+        "actions": ticket.get("allowed_actions", []), "timeline": views.timeline(history, zone, locale, user.id, _),
         "created": words.instant(ticket.get("created_at"), zone, locale),
     }
     if user.agent:
