@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
@@ -21,10 +22,14 @@ class ApiError(Exception):
         return self.status == 401
 
 
+_KEPT_MAX = 5000  # kept answers at most (every user's few reads)
+
+
 class Api:
     """One HTTP client per upstream, opened in the lifespan; each call carries the caller's token."""
 
     def __init__(self, intake_url: str, query_url: str, timeout: float) -> None:
+        self._kept: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
         self.intake = httpx.AsyncClient(base_url=intake_url.rstrip("/"), timeout=timeout)
         self.query = httpx.AsyncClient(base_url=query_url.rstrip("/"), timeout=timeout)
         self.stream_timeout = httpx.Timeout(timeout, read=None)
@@ -58,6 +63,24 @@ class Api:
 
     async def read_intake(self, token: str, path: str, params: Any = None) -> dict[str, Any]:
         return await self._call(self.intake, "GET", path, token, params=params)
+
+    async def read_intake_kept(self, user_id: str, token: str, path: str, params: Any = None,
+                               seconds: float = 10.0) -> dict[str, Any]:
+        """A read on intake of what changes rarely (a policy's catalogue, the releases), kept per user for
+        ``seconds``: a ticket page then asks two APIs instead of four. Only what that user was answered is
+        given back to that user, so the portal still holds nothing the user could not read."""
+        key = (user_id, path, repr(sorted((params or {}).items())))
+        now = time.monotonic()
+        kept = self._kept.get(key)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        answer = await self.read_intake(token, path, params)
+        if len(self._kept) >= _KEPT_MAX:
+            self._kept = {k: v for k, v in self._kept.items() if v[0] > now}
+            if len(self._kept) >= _KEPT_MAX:
+                self._kept.clear()
+        self._kept[key] = (now + seconds, answer)
+        return answer
 
     async def download(self, token: str, path: str) -> httpx.Response:
         response = await self.query.get(path, headers=_auth(token))

@@ -29,7 +29,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
     position = int(after) if after and after.isdigit() else None
     live = request.headers.get("hx-target") == "ticket-live"
     # the releases do not depend on the ticket: read them beside it, not after it
-    releases = asyncio.ensure_future(_quiet(api.read_intake(user.token, "/v1/releases"))) \
+    releases = asyncio.ensure_future(_quiet(api.read_intake_kept(user.id, user.token, "/v1/releases", seconds=5))) \
         if user.agent and not live else None
     try:
         ticket, history = await _ticket_and_history(api, user, ticket_id, position)
@@ -59,7 +59,8 @@ async def _workspace(api: Api, user: User, ticket: dict[str, Any], locale: str,
     catalogue), and, on the whole page (``releases_read`` given), the releases a ticket can be promised for."""
     full = releases_read is not None
     wanted = full or "defer" in ticket.get("allowed_actions", [])
-    catalogue_read = _quiet(api.read_intake(user.token, "/v1/catalogue", {"customer_id": ticket.get("customer_id")})) \
+    catalogue_read = _quiet(api.read_intake_kept(user.id, user.token, "/v1/catalogue",
+                                                 {"customer_id": ticket.get("customer_id")}, seconds=30)) \
         if wanted and ticket.get("customer_id") else _none()
     catalogue, releases = await asyncio.gather(catalogue_read, releases_read or _none())
     catalogue = catalogue or {}
