@@ -54,11 +54,12 @@ def test_policies_as_events_an_admin_publishes_versions_that_readers_list_and_re
     assert second["version"] == 2
     for reader in (desk.admin, desk.auditor, desk.agent):
         listed = {p["id"]: p for p in desk.client.get("/v1/policies", headers=reader).json()["items"]}
-        assert listed[policy_id] == {k: second[k] for k in ("id", "version", "published_at", "by")}
+        assert listed[policy_id] == {**{k: second[k] for k in ("id", "version", "published_at", "by")},
+                                     "name": f"Contract {policy_id}", "timezone": "Europe/Moscow"}
         got = desk.client.get(f"/v1/policies/{policy_id}", headers=reader).json()
         assert (got["version"], got["document"]) == (2, document(policy_id, "5bd"))
     assert {"medis", "telemed", "keysystems", "endocs", "imc"} <= set(listed)  # the presets, imported at start
-    assert desk.client.get("/v1/policies", headers=desk.customer).status_code == 403
+    assert desk.client.get(f"/v1/policies/{policy_id}", headers=desk.customer).status_code == 403
     refused = desk.client.post("/v1/policies", content=document("x").encode(), headers={**desk.agent, **TOML})
     assert_problem(refused, 403, "forbidden")
 
@@ -139,3 +140,47 @@ def test_policies_as_events_a_published_policy_is_in_force_on_intake_at_once(des
     publish(desk.client, desk.admin, document(policy_id))
     registered = desk.client.post("/v1/customers", json=customer, headers=desk.admin)
     assert registered.status_code == 201, registered.text
+
+
+def test_policies_as_events_validate_is_a_dry_run_with_every_error_by_field_or_a_summary(
+        desk: Desk, event_count) -> None:
+    policy_id = f"dry-{uuid.uuid4().hex[:8]}"
+    events = event_count()
+    bad = document(policy_id).replace('resolution = "3bd"', 'resolution = "three days"') \
+        + '[[targets]]\nrules = ["med6"]\n'
+    body = assert_problem(desk.client.post("/v1/policies/validate", content=bad.encode(),
+                                           headers={**desk.admin, **TOML}), 422, "validation_failed")
+    assert {"targets[0].resolution", "targets[1].rules[0]"} <= {e["field"] for e in body["errors"]}, body
+    new = desk.client.post("/v1/policies/validate", content=document(policy_id).encode(), headers={**desk.admin, **TOML})
+    assert new.status_code == 200 and new.json()["version_in_force"] is None and new.json()["changes"] is True
+    assert (new.json()["id"], new.json()["timezone"]) == (policy_id, "Europe/Moscow")
+    assert event_count() == events  # nothing written
+    publish(desk.client, desk.admin, document(policy_id))
+    same = desk.client.post("/v1/policies/validate", content=document(policy_id).encode(),
+                            headers={**desk.admin, **TOML}).json()
+    assert (same["version_in_force"], same["changes"]) == (1, False)
+    assert_problem(desk.client.post("/v1/policies/validate", content=document(policy_id).encode(),
+                                    headers={**desk.agent, **TOML}), 403, "forbidden")
+    assert_problem(desk.client.post("/v1/policies/validate", json={"id": "x"}, headers=desk.admin), 415,
+                   "unsupported_media_type")
+
+
+def test_policies_as_events_every_version_is_listed_with_who_and_when_and_read_by_number(desk: Desk) -> None:
+    policy_id = f"versions-{uuid.uuid4().hex[:8]}"
+    first = publish(desk.client, desk.admin, document(policy_id))
+    second = publish(desk.client, desk.admin, document(policy_id, "6bd"))
+    listed = desk.client.get(f"/v1/policies/{policy_id}/versions", headers=desk.auditor).json()["items"]
+    assert listed == [first, second]
+    got = desk.client.get(f"/v1/policies/{policy_id}", params={"version": 1}, headers=desk.auditor).json()
+    assert (got["version"], got["document"]) == (1, document(policy_id))
+    assert_problem(desk.client.get(f"/v1/policies/{policy_id}", params={"version": 3}, headers=desk.admin),
+                   404, "not_found")
+    assert_problem(desk.client.get("/v1/policies/no-such-policy/versions", headers=desk.admin), 404, "not_found")
+    assert desk.client.get(f"/v1/policies/{policy_id}/versions", headers=desk.customer).status_code == 403
+
+
+def test_policies_as_events_the_list_names_each_time_zone_and_a_customer_reads_its_own_policy(desk: Desk) -> None:
+    listed = {p["id"]: p for p in desk.client.get("/v1/policies", headers=desk.agent).json()["items"]}
+    assert (listed["telemed"]["timezone"], listed["telemed"]["name"]) == ("Europe/Moscow", "TelemedHelp")
+    own = desk.client.get("/v1/policies", headers=desk.customer).json()["items"]
+    assert [p["id"] for p in own] == [desk.policy] and own[0]["timezone"] == "Europe/Moscow"

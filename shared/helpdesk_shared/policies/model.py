@@ -7,7 +7,7 @@ silently dropping a rule. Durations are strings such as ``"3bd"`` (see ``duratio
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -29,6 +29,10 @@ class _Rule(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=Tru
     pass
 
 
+# A regulation rule's id (REGULATIONS.md), e.g. "MED-6": what a row of a policy implements, shown to admins.
+RuleId = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2,5}-[0-9]{1,3}$")]
+
+
 class TargetRule(_Rule, frozen=True, kw_only=True):
     """Deadlines for tickets of one category × priority; an omitted key matches any."""
 
@@ -41,6 +45,7 @@ class TargetRule(_Rule, frozen=True, kw_only=True):
     remark_fix: Duration | None = None  # from the customer's return with remarks
     remark_fix_release: Release | None = None
     warning: Duration | None = None  # lead before a deadline in which the target is at risk
+    rules: list[RuleId] = []  # the regulation rules this row implements (shown to admins only)
 
     @property
     def specificity(self) -> int:
@@ -65,6 +70,7 @@ class AutoTransition(_Rule, frozen=True, kw_only=True):
     reason: str
     automatic: bool = True  # False: the executor *may* act; the deadline is only shown
     categories: list[Category] | None = None  # None: any category
+    rules: list[RuleId] = []  # the regulation rules this row implements (shown to admins only)
 
 
 class Reminder(_Rule, frozen=True, kw_only=True):
@@ -73,6 +79,7 @@ class Reminder(_Rule, frozen=True, kw_only=True):
     status: Status
     every: Duration
     to: Literal["customer", "agent"] = "customer"
+    rules: list[RuleId] = []  # the regulation rules this row implements (shown to admins only)
 
 
 class ReopenWindows(_Rule, frozen=True, kw_only=True):
@@ -150,9 +157,15 @@ class Policy(_Rule, frozen=True, kw_only=True):
     deferral_reasons: list[DeferralReason] = []  # TEL-9
     require_phone: bool = False  # KS-9: every user of a customer has a phone
     third_party_pauses: bool = False  # waiting on a third party stops the executor's clocks (END-5)
+    # The regulation rules each top-level setting implements, by field name (`calendar = ["END-1"]`);
+    # rows of targets, transitions and reminders carry their own `rules`. Shown to admins only.
+    rules: dict[str, list[RuleId]] = {}
 
     def __post_init__(self) -> None:
         check_catalogue(self.services)
+        unknown = sorted(set(self.rules) - {f.encode_name for f in msgspec.structs.fields(Policy)})
+        if unknown:
+            raise ValueError(f"rules: {', '.join(unknown)} is not a policy field")
         for status in self.pause_statuses:
             if not status.is_open:
                 raise ValueError(f"pause_statuses: {status.value!r} is not an open status")

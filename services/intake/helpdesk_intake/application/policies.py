@@ -22,7 +22,8 @@ from helpdesk_shared.web.auth import Principal
 from helpdesk_intake.adapters.eventstore import SideRow
 from helpdesk_intake.application.service import Change, IntakeService, NotFound, Outcome, Request
 from helpdesk_intake.domain.base import InvalidInput
-from helpdesk_intake.domain.policy import Policy, Version, policy_uuid
+from helpdesk_intake.domain.customer import Customer
+from helpdesk_intake.domain.policy import Policy, Version, fingerprint, policy_uuid
 
 IMPORTER = Principal(id="service:intake", role=Role.SERVICE)  # who imports HELPDESK_POLICY_DIR
 
@@ -84,17 +85,49 @@ class PolicyService(IntakeService):
 
         return self.execute(request, decide, key=f"policy:{policy_id}")
 
-    def list(self) -> list[dict[str, Any]]:
-        """Every policy's version in force, by id."""
+    def list(self, principal: Principal | None = None) -> list[dict[str, Any]]:
+        """Every policy's version in force, by id, with its name and time zone; a customer's user sees
+        its own customer's policy only (the portal shows its tickets' times in that zone)."""
         with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
             rows = conn.execute("SELECT policy_id AS id, version, published_at, by_actor AS by"
                                 " FROM intake.policies ORDER BY policy_id")
-            return [{**row, "published_at": row["published_at"].isoformat()} for row in rows]
+            items = [{**row, "published_at": row["published_at"].isoformat(), **self._described(row["id"])}
+                     for row in rows]
+        if principal is not None and principal.role is Role.CUSTOMER:
+            own = self.load(Customer, principal.customer_id or "").policy  # type: ignore[attr-defined]
+            items = [item for item in items if item["id"] == own]
+        return items
 
-    def get(self, policy_id: str, as_of: dt.datetime | None = None) -> dict[str, Any]:
-        """The version in force now, or at ``as_of``; ``NotFound`` before the first one."""
+    def _described(self, policy_id: str) -> dict[str, Any]:
+        policy = (self.book or {}).get(policy_id)
+        return {"name": policy.name, "timezone": policy.calendar.timezone} if policy else {}
+
+    def get(self, policy_id: str, as_of: dt.datetime | None = None, number: int | None = None) -> dict[str, Any]:
+        """The version in force now, at ``as_of``, or version ``number``; ``NotFound`` when there is none."""
         policy = self.load(Policy, policy_uuid(policy_id))
+        if number is not None:
+            if not 1 <= number <= len(policy.versions):
+                raise NotFound(f"policy {policy_id} has no version {number}")
+            return version_answer(policy_id, policy.versions[number - 1])
         version = policy.current if as_of is None else policy.in_force_at(as_of)
         if version is None:
             raise NotFound(f"policy {policy_id} had no version in force at {as_of.isoformat()}")  # type: ignore[union-attr]
         return version_answer(policy_id, version)
+
+    def versions(self, policy_id: str) -> list[dict[str, Any]]:
+        """Every published version of a policy, oldest first, without the documents."""
+        policy = self.load(Policy, policy_uuid(policy_id))
+        return [version_answer(policy_id, version, document=False) for version in policy.versions]
+
+    def validate(self, text: str) -> dict[str, Any]:
+        """What publishing ``text`` would do, writing nothing: ``InvalidInput`` (every error by field) or
+        a summary — the policy, its time zone, the version in force and whether this one would differ."""
+        policy_id = check_document(text)
+        parsed = parse_policy(text)
+        try:
+            current: Version | None = self.load(Policy, policy_uuid(policy_id)).current
+        except NotFound:
+            current = None
+        return {"id": policy_id, "name": parsed.name, "timezone": parsed.calendar.timezone,
+                "fingerprint": fingerprint(text), "version_in_force": current.number if current else None,
+                "changes": current is None or current.fingerprint != fingerprint(text)}

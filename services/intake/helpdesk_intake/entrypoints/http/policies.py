@@ -47,25 +47,49 @@ class PolicyController(Controller):
         ``errors: [{field, message}]`` for every problem, nothing written.
         """
         principal.require(Role.ADMIN)
-        if request.content_type[0] != TOML:
-            raise Problem(415, "unsupported_media_type", f"a policy is sent as {TOML}")
-        text = (await request.body()).decode("utf-8", errors="replace")
+        text = await _document(request)
         command = command_request(request, principal, text)
         return answer(await asyncio.to_thread(policies.publish, command, text))
 
+    @post("/validate", operation_class=PublishOperation, responses=problems(415), status_code=200)
+    async def validate(self, request: HttpRequest[Any, Any, Any], principal: Principal,
+                       policies: PolicyService) -> dict[str, Any]:
+        """Check a document as ``POST /v1/policies`` would, writing nothing (admin; a dry run).
+
+        200 ``{id, name, timezone, fingerprint, version_in_force, changes}`` (``changes``: publishing
+        it would make a new version); 422 ``validation_failed`` with the same ``errors`` as publishing.
+        """
+        principal.require(Role.ADMIN)
+        return await asyncio.to_thread(policies.validate, await _document(request))
+
     @get("/", sync_to_thread=True)
     def list_policies(self, principal: Principal, policies: PolicyService) -> dict[str, Any]:
-        """Every policy's version in force: ``{items: [{id, version, published_at, by}]}`` (admin, auditor, agent)."""
-        principal.require(*READERS)
-        return {"items": policies.list()}
+        """Every policy's version in force: ``{items: [{id, version, published_at, by, name, timezone}]}``
+        (admin, auditor, agent; a customer's user gets its own customer's policy only)."""
+        principal.require(*READERS, Role.CUSTOMER)
+        return {"items": policies.list(principal)}
 
     @get("/{policy_id:str}", sync_to_thread=True)
     def get_policy(self, policy_id: str, principal: Principal, policies: PolicyService,
                    as_of: str | None = Parameter(default=None, description="RFC 3339: the version in force then"),
+                   version: int | None = Parameter(default=None, ge=1, description="that version (1, 2, …)"),
                    ) -> dict[str, Any]:
         """One policy: ``{id, version, published_at, by, fingerprint, document}`` (admin, auditor, agent)."""
         principal.require(*READERS)
-        return policies.get(policy_id, _instant(as_of))
+        return policies.get(policy_id, _instant(as_of), version)
+
+    @get("/{policy_id:str}/versions", sync_to_thread=True)
+    def list_versions(self, policy_id: str, principal: Principal, policies: PolicyService) -> dict[str, Any]:
+        """Every version of a policy, oldest first: ``{items: [{id, version, published_at, by, fingerprint}]}``."""
+        principal.require(*READERS)
+        return {"items": policies.versions(policy_id)}
+
+
+async def _document(request: HttpRequest[Any, Any, Any]) -> str:
+    """The TOML document a request carries; 415 for any other content type."""
+    if request.content_type[0] != TOML:
+        raise Problem(415, "unsupported_media_type", f"a policy is sent as {TOML}")
+    return (await request.body()).decode("utf-8", errors="replace")
 
 
 def _instant(value: str | None) -> dt.datetime | None:
