@@ -20,12 +20,11 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from helpdesk_shared.policies.loader import load_policies
 from helpdesk_shared.web.health import HEALTH_HANDLERS
 
 from helpdesk_portal.adapters.api import Api, ApiError
 from helpdesk_portal.domain.session import NotSignedIn
-from helpdesk_portal.entrypoints import auth, live, tickets, workspace
+from helpdesk_portal.entrypoints import auth, live, policies, tickets, workspace
 from helpdesk_portal.entrypoints.web import api_refused, current_user, not_signed_in, refused, page_headers, unexpected
 from helpdesk_portal.settings import PortalSettings
 
@@ -53,7 +52,6 @@ def readiness(settings: PortalSettings) -> dict[str, object]:
 def create_app(settings: PortalSettings) -> Litestar:
     if not settings.portal_secret:
         log.warning("HELPDESK_PORTAL_SECRET is unset: a random one signs the CSRF cookies of this process only")
-    zones = {p.id: p.calendar.timezone for p in load_policies(settings.policy_dir).values()}
     api = Api(settings.intake_url, settings.query_url, settings.portal_api_timeout_seconds)
 
     @asynccontextmanager
@@ -72,7 +70,8 @@ def create_app(settings: PortalSettings) -> Litestar:
                                         cache_control=None, include_in_schema=False)
     return Litestar(
         route_handlers=[*HEALTH_HANDLERS, static, *auth.ROUTES, *tickets.ROUTES,
-                        *workspace.ROUTES, *live.ROUTES],
+                        *workspace.ROUTES, *live.ROUTES,
+                        *policies.ROUTES],
         dependencies={"user": Provide(current_user, sync_to_thread=False),
                       "api": Provide(lambda: api, sync_to_thread=False)},
         exception_handlers={NotSignedIn: not_signed_in, ApiError: api_refused, HTTPException: refused,
@@ -83,7 +82,7 @@ def create_app(settings: PortalSettings) -> Litestar:
         before_send=[page_headers, auth.session_refresher(api, settings.portal_refresh_before_seconds,
                                                           settings.portal_secure_cookies)],
         lifespan=[lifespan],
-        state=State({"settings": settings, "zones": zones, "readiness": readiness(settings)}),
+        state=State({"settings": settings, "readiness": readiness(settings)}),
         openapi_config=None,
         debug=False,
     )

@@ -14,4 +14,3 @@ class PortalSettings(CommonSettings, kw_only=True):
     portal_refresh_before_seconds: int = 300  # renew the token this long before it expires
     portal_api_timeout_seconds: float = 10.0
     portal_page_size: int = 25
-    policy_dir: str | None = None  # operators' SLA policies, for the time zone each ticket is shown in

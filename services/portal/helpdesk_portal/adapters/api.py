@@ -82,6 +82,16 @@ class Api:
         self._kept[key] = (now + seconds, answer)
         return answer
 
+    def forget(self, path: str) -> None:
+        """Drop every user's kept answer of ``path`` (a policy just published changes the time zones)."""
+        self._kept = {k: v for k, v in self._kept.items() if k[1] != path}
+
+    async def policy(self, token: str, document: str, validate: bool) -> dict[str, Any]:
+        """A policy document (TOML) checked (``validate``: a dry run on intake) or published."""
+        path = "/v1/policies/validate" if validate else "/v1/policies"
+        return await self._call(self.intake, "POST", path, token, content=document.encode(),
+                                headers={"Content-Type": "application/toml"})
+
     async def download(self, token: str, path: str) -> httpx.Response:
         response = await self.query.get(path, headers=_auth(token))
         if response.status_code >= 400:

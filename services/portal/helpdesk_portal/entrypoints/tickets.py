@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from helpdesk_portal import i18n
 from helpdesk_portal.adapters.api import Api, ApiError
+from helpdesk_portal.adapters.zones import policy_zones
 from helpdesk_portal.domain import request_form, views, words
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import explain, language, render
@@ -31,7 +32,8 @@ async def ticket_list(request: Request[Any, Any, Any], user: User, api: Api) -> 
     page = await api.read(user.token, "/v1/tickets", params=params)
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    rows = [views.row(t, user.staff, request.app.state.zones, locale, _) for t in page.get("items", [])]
+    zones = await policy_zones(api, user)
+    rows = [views.row(t, user.staff, zones, locale, _) for t in page.get("items", [])]
     kept = {k: v for k, v in chosen.items() if k != "cursor"}
     if request.headers.get("hx-target") == "ticket-rows":
         return render(request, "_ticket_rows.html", user=user, rows=rows, filters=kept)

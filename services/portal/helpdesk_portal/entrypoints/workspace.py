@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from helpdesk_portal import i18n
 from helpdesk_portal.adapters.api import Api, ApiError
+from helpdesk_portal.adapters.zones import policy_zones
 from helpdesk_portal.domain import request_form, views, words
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import language, render
@@ -39,7 +40,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
         raise
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    zone = views.zone_of(ticket, request.app.state.zones)
+    zone = views.zone_of(ticket, await policy_zones(api, user))
     page = {
         "ticket": ticket, "thread": views.thread(ticket, user.staff), "zone": zone,
         "opening_files": views.opening_files(ticket),
