@@ -118,6 +118,7 @@ def test_policy_pages_an_upload_is_checked_and_shows_every_error_by_field_before
     published = upload(client, document(policy_id), "publish")
     assert published.status_code == 303 and published.headers["location"] == f"/admin/policies/{policy_id}?version=1"
     assert versions(portal_stack, policy_id) == 1
+    assert f"Admin ({staff['admin']})" in client.get(published.headers["location"]).text  # who published, by name
     again = upload(client, document(policy_id), "check")
     assert "Это уже действующая версия" in again.text and 'value="publish"' not in again.text
 

@@ -7,6 +7,8 @@ signed-in user's token.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -32,8 +34,37 @@ def _require(user: User, *roles: str) -> None:
         raise NotFoundException()
 
 
-def _version_rows(items: list[dict[str, Any]], zone: str, locale: str) -> list[dict[str, Any]]:
-    return [{**item, "when": words.instant(item.get("published_at"), zone, locale)} for item in items]
+async def _publishers(api: Api, user: User, items: list[dict[str, Any]]) -> dict[str, str]:
+    """Who published, in words: a user's name and login for a user's id; ``service:intake`` (a file
+    imported) or the bootstrap ``admin`` as they are."""
+    ids = sorted({str(item.get("by")) for item in items if _is_uuid(str(item.get("by")))})
+
+    async def name(user_id: str) -> str:
+        try:
+            found = await api.read_intake(user.token, f"/v1/users/{user_id}")
+        except ApiError as error:
+            if error.unauthorized:
+                raise
+            return user_id
+        return f"{found.get('name', '')} ({found.get('login', '')})" if found.get("login") else user_id
+
+    return dict(zip(ids, await asyncio.gather(*(name(i) for i in ids)), strict=True))
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+async def _version_rows(api: Api, user: User, items: list[dict[str, Any]], zone: str,
+                        locale: str) -> list[dict[str, Any]]:
+    """The versions (or the list's versions in force) with when in words and who by name."""
+    names = await _publishers(api, user, items)
+    return [{**item, "when": words.instant(item.get("published_at"), item.get("timezone") or zone, locale),
+             "by": names.get(str(item.get("by")), item.get("by"))} for item in items]
 
 
 @get("/admin/policies")
@@ -42,8 +73,7 @@ async def policy_list(request: Request[Any, Any, Any], user: User, api: Api) -> 
     _require(user)
     locale = language(request)
     items = (await api.read_intake(user.token, POLICIES)).get("items", [])
-    rows = [{**item, "when": words.instant(item.get("published_at"), item.get("timezone") or DEFAULT_ZONE, locale)}
-            for item in items]
+    rows = await _version_rows(api, user, items, DEFAULT_ZONE, locale)
     return render(request, "policies.html", user=user, policies=rows)
 
 
@@ -56,10 +86,11 @@ async def policy_page(request: Request[Any, Any, Any], policy_id: str, user: Use
     shown = await api.read_intake(user.token, f"{POLICIES}/{policy_id}", {"version": version} if version else None)
     versions = (await api.read_intake(user.token, f"{POLICIES}/{policy_id}/versions")).get("items", [])
     tables, unreadable = policy_tables.readable(shown.get("document", ""), _)
-    zone = _zone_of(tables)
+    rows = await _version_rows(api, user, versions, _zone_of(tables), locale)
+    current = next((row for row in rows if row.get("version") == shown.get("version")), {})
     return render(request, "policy.html", user=user, policy_id=policy_id, shown=shown, tables=tables,
-                  unreadable=unreadable, versions=_version_rows(versions, zone, locale),
-                  shown_when=words.instant(shown.get("published_at"), zone, locale))
+                  unreadable=unreadable, versions=rows, shown_when=current.get("when", ""),
+                  shown_by=current.get("by", shown.get("by")))
 
 
 @get("/admin/policies/{policy_id:str}/diff")
