@@ -113,6 +113,10 @@ def test_policy_pages_an_upload_is_checked_and_shows_every_error_by_field_before
     for field in ("targets[0].resolution", "colour", "namez", "name"):
         assert f"<code>{field}</code>" in checked.text, field
     assert versions(portal_stack, policy_id) == 0
+    page = client.get("/admin/policies/upload")
+    as_file = client.post("/admin/policies/upload", data={"step": "check", "_csrf_token": csrf_token(page.text)},
+                          files={"file": ("contract.toml", bad.encode(), "application/toml")})
+    assert as_file.status_code == 422 and "<code>targets[0].resolution</code>" in as_file.text
     good = upload(client, document(policy_id), "check")
     assert good.status_code == 200 and 'value="publish"' in good.text and versions(portal_stack, policy_id) == 0
     published = upload(client, document(policy_id), "publish")
@@ -191,6 +195,7 @@ def test_portal_policy_upload_an_admin_sees_errors_by_field_then_publishes_and_a
     admin.wait_for_url("**/admin/policies/medis?version=2")
     expect(admin.locator("h1")).to_contain_text("2")
     shot(admin, "published-version")
+    assert serious_violations(admin) == []
     after = wait_until(lambda: (due := _first_response_due(portal_stack, ticket)) != before and due, timeout=30,
                        message="the open ticket re-planned on the new version")
     assert dt.datetime.fromisoformat(after) > dt.datetime.fromisoformat(before)  # 3 → 5 business days
