@@ -176,6 +176,9 @@ def test_policies_as_events_every_version_is_listed_with_who_and_when_and_read_b
     assert_problem(desk.client.get(f"/v1/policies/{policy_id}", params={"version": 3}, headers=desk.admin),
                    404, "not_found")
     assert_problem(desk.client.get("/v1/policies/no-such-policy/versions", headers=desk.admin), 404, "not_found")
+    for bad in ("0", "two"):
+        assert_problem(desk.client.get(f"/v1/policies/{policy_id}", params={"version": bad}, headers=desk.admin),
+                       400, "validation_failed")
     assert desk.client.get(f"/v1/policies/{policy_id}/versions", headers=desk.customer).status_code == 403
 
 
