@@ -30,6 +30,7 @@ def test_admin_blocks_a_user_whose_open_portal_session_is_refused_at_its_next_cl
     customer.wait_for_url("**/account")
     admin = sign_in(browser, portal_stack, register(portal_stack))
     admin.click("nav a[href='/admin/customers']")
+    admin.wait_for_url("**/admin/customers")
     found["customers"] = serious_violations(admin)
     shot(admin, "customers")
     admin.click(f"a[href='/admin/customers/{portal_stack.customer_id}']")
@@ -72,6 +73,7 @@ def test_admin_blocks_a_user_whose_open_portal_session_is_refused_at_its_next_cl
     ticket = call(portal_stack, portal_stack.other_customer, "POST", f"{portal_stack.intake}/v1/tickets",
                   {"subject": "Ждём обновления", "description": "Исправление в следующем релизе"})
     admin.click("nav a[href='/admin/releases']")
+    admin.wait_for_url("**/admin/releases")
     admin.fill("#f-name", "5.0")
     admin.fill("#f-date", soon.isoformat())
     admin.click("form[action='/admin/releases'] button[type=submit]")
