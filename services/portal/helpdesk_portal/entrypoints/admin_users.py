@@ -34,8 +34,8 @@ async def user_page(request: Request[Any, Any, Any], user_id: str, user: User, a
 async def _page(request: Request[Any, Any, Any], user: User, api: Api, user_id: str,
                 messages: list[dict[str, str]], errors: dict[str, str]) -> Template:
     found = await api.read_intake(user.token, f"/v1/users/{user_id}")
-    return render(request, "admin_user.html", user=user, person=found, state=directory.state(found, gettext_of(request)),
-                  languages=directory.LANGUAGE_OPTIONS, messages=messages, errors=errors)
+    return render(request, "admin_user.html", user=user, person=found, messages=messages, errors=errors,
+                  state=directory.state(found, gettext_of(request)), languages=directory.LANGUAGE_OPTIONS)
 
 
 @post("/users/{user_id:str}")
