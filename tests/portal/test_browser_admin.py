@@ -50,6 +50,7 @@ def test_admin_blocks_a_user_whose_open_portal_session_is_refused_at_its_next_cl
 
     admin.locator(f"tr[data-user='{portal_stack.customer}'] a").click()  # the admin blocks the signed-in user
     admin.fill("#f-reason", "Нарушение регламента")
+    found["user"] = serious_violations(admin)
     admin.click("button[value=block]")
     expect(admin.locator("h1")).to_have_text("Подтвердите")
     found["confirm"] = serious_violations(admin)
@@ -72,6 +73,9 @@ def test_admin_blocks_a_user_whose_open_portal_session_is_refused_at_its_next_cl
     soon, later = dt.date.today() + dt.timedelta(days=20), dt.date.today() + dt.timedelta(days=41)
     ticket = call(portal_stack, portal_stack.other_customer, "POST", f"{portal_stack.intake}/v1/tickets",
                   {"subject": "Ждём обновления", "description": "Исправление в следующем релизе"})
+    admin.click("nav.admin-nav a[href='/admin/staff']")
+    admin.wait_for_url("**/admin/staff")
+    found["staff"] = serious_violations(admin)
     admin.click("nav a[href='/admin/releases']")
     admin.wait_for_url("**/admin/releases")
     admin.fill("#f-name", "5.0")
