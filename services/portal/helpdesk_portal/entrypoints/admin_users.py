@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.exceptions import NotFoundException
 from litestar.response import Template
 
 from helpdesk_portal.adapters.api import Api
@@ -59,7 +60,7 @@ async def change_standing(request: Request[Any, Any, Any], user_id: str, action:
     if action == "password":
         return await _set_password(request, user, api, user_id, form)
     if action not in STANDING:
-        return await _page(request, user, api, user_id, [], {})
+        raise NotFoundException()
     body, code, destructive = STANDING[action]
     found = await api.read_intake(user.token, f"/v1/users/{user_id}")
     reason = directory.text(form, "reason")
