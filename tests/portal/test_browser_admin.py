@@ -39,9 +39,9 @@ def post(client: httpx.Client, url: str, **form: str) -> httpx.Response:
     return client.post(url, data={**form, "_csrf_token": csrf_token(client.get("/admin/releases").text)})
 
 
-def new_customer(admin: httpx.Client, **extra: str) -> str:
+def new_customer(admin: httpx.Client, policy: str = "medis", **extra: str) -> str:
     answer = post(admin, "/admin/customers", name=f"Initech {uuid.uuid4().hex[:4]}", email="it@initech.test",
-                  policy="medis", monthly_hours="40", paid_support="on", active="on", **extra)
+                  policy=policy, monthly_hours="40", paid_support="on", active="on", **extra)
     assert answer.status_code == 303, answer.text
     assert answer.headers["location"].endswith("?done=customer_registered")
     return answer.headers["location"].split("/")[-1].split("?")[0]
@@ -185,6 +185,25 @@ def test_imc9_admin_plans_a_release_re_dates_it_and_sees_the_tickets_bound_to_it
     assert "Дата релиза изменена" in page and later.isoformat() in page and bound["number"] in page
     assert later.isoformat() in admin.get("/admin/releases").text
     assert loose["id"] not in page
+
+
+def test_imc9_query_lists_the_tickets_an_sla_target_binds_to_a_release_without_a_promise(
+        portal_stack: PortalStack, admin: httpx.Client) -> None:
+    customer_id = new_customer(admin, policy="imc")
+    login = new_user(admin, customer_id)
+    ticket = call(portal_stack, login, "POST", f"{portal_stack.intake}/v1/tickets",
+                  {"subject": "Ошибка в отчёте", "description": "x"})
+    agent_id = next(p["id"] for p in read(portal_stack, "/v1/staff", limit=200)["items"]
+                    if p["login"] == portal_stack.agent)
+    url = f"{portal_stack.intake}/v1/tickets/{ticket['id']}"
+    call(portal_stack, portal_stack.agent, "PATCH", url, {  # IMC-8: error/high is due at the next unscheduled release
+        "category": "error", "priority": "high", "responsible_id": agent_id,
+        "planned_date": (dt.date.today() + dt.timedelta(days=10)).isoformat()})
+    call(portal_stack, portal_stack.agent, "POST", f"{url}/actions/accept", {})
+    release = call(portal_stack, portal_stack.agent, "POST", f"{portal_stack.intake}/v1/releases", {
+        "name": "hotfix", "kind": "unscheduled", "date": (dt.date.today() + dt.timedelta(days=5)).isoformat()})
+    assert [t["id"] for t in _bound(portal_stack, release["id"])] == [ticket["id"]]
+    assert ticket["number"] in admin.get(f"/admin/releases/{release['id']}").text
 
 
 def _ticket(stack: PortalStack, subject: str) -> dict[str, Any]:
