@@ -55,6 +55,11 @@ _RELEASE_TARGETS = f"""EXISTS (
 _UNPLANNED = (f"(status NOT IN ('done', 'rejected', 'awaiting_customer') AND ("
               f"(planned_date IS NULL AND release IS NULL AND NOT {_RELEASE_TARGETS.format('NOT')})"
               f" OR {_RELEASE_TARGETS.format('')}))")
+# IMC-9: the tickets bound to a release — promised for it, or with an SLA target due at its date.
+_BOUND_TO_RELEASE = f"""(release = %s OR EXISTS (
+    SELECT 1 FROM {CONTROL}.sla s
+    CROSS JOIN LATERAL jsonb_each(convert_from(s.view, 'UTF8')::jsonb -> 'targets') AS t(kind, v)
+    WHERE s.ticket_id = {CONTROL}.tickets.id AND t.v ->> 'release_id' = %s))"""
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,7 @@ class TicketFilter:
     q: str | None = None
     unplanned: bool | None = None  # IMC-7/IMC-9: tickets without a plan (True) or with one (False)
     third_party: bool | None = None  # END-5: only those that wait (or do not wait) on a third party
+    release_id: str | None = None  # IMC-9: only the tickets bound to this release
     now: dt.datetime | None = None  # the instant ``sla_state`` is judged at (the service's clock)
 
     def where(self) -> tuple[list[str], list[Any]]:
@@ -100,6 +106,9 @@ class TicketFilter:
             args.append(self.q)
         if self.third_party is not None:
             sql.append(f"third_party IS {'NOT ' if self.third_party else ''}NULL")
+        if self.release_id is not None:
+            sql.append(_BOUND_TO_RELEASE)
+            args += [self.release_id, self.release_id]
         return sql, args
 
     def queue(self) -> tuple[list[str], list[Any]]:

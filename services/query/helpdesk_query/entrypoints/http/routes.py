@@ -67,13 +67,15 @@ class TicketQueries(Controller):
         q: Annotated[str | None, Parameter(max_length=500)] = None,
         order: str = "-created", limit: Limit = 50, cursor: str | None = None,
         third_party: bool | None = None,
+        release_id: Annotated[str | None, Parameter(max_length=200)] = None,
     ) -> dict[str, Any]:
         """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3),
         without deferred tickets (TEL-9); ``third_party=true``: those waiting on a third party (END-5).
 
         ``unplanned=true``: open tickets not awaiting the customer without a plan — no planned date, no
         release promised or bound by the SLA — or with a release-bound target no release is planned for
-        (IMC-7, IMC-9); ``unplanned=false``: the others.
+        (IMC-7, IMC-9); ``unplanned=false``: the others. ``release_id``: the tickets bound to that release —
+        promised for it, or with an SLA target due at its date (IMC-9).
         """
         _choices("order", [order], ORDERS)
         if sla_state is not None:
@@ -82,7 +84,7 @@ class TicketQueries(Controller):
             status=_choices("status", status, Status), priority=_choices("priority", priority, Priority),
             category=_choices("category", category, Category), customer_id=customer_id,
             assignee_id=assignee_id, sla_state=sla_state, unplanned=unplanned, q=q.strip() if q else None,
-            third_party=third_party)
+            third_party=third_party, release_id=release_id)
         return await queries.list_tickets(principal, where, order, limit, cursor)
 
     @get("/{ticket_id:str}")
