@@ -17,7 +17,7 @@ TOP = 8
 LABEL_CHARS = 26  # a longer label is shortened on the chart; its row's <title> holds all of it
 # (colour, pattern) of each style: the pattern keeps series apart where colours cannot
 STYLES = (("#1d6b2f", "solid"), ("#a3131b", "hatch"), ("#0b5cad", "dots"), ("#8a5300", "cross"),
-          ("#4a5360", "lines"), ("#6a3d9a", "solid"), ("#6b7480", "dots"))
+          ("#4a5360", "lines"), ("#0b5cad", "solid"), ("#6b7480", "dots"))
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,9 @@ def sla(report: Mapping[str, Any], weeks: list[dt.date], by: str, names: Mapping
         groups.setdefault(row.get(by) if by else "", {})[str(row.get("week"))] = row
     series = (Series("met", _("Met"), 0), Series("breached", _("Breached"), 1))
     charts, cells = [], []
-    for number, (value, by_week) in enumerate(sorted(groups.items(), key=lambda g: str(g[0] or "")) or [("", {})]):
-        name = value_name(by, value, names, _) if by else ""
+    named = sorted(((value_name(by, value, names, _) if by else "", by_week) for value, by_week in groups.items()),
+                   key=lambda g: g[0])
+    for number, (name, by_week) in enumerate(named or [("", {})]):
         bars = []
         for monday in weeks:
             row = by_week.get(iso_week(monday), {})
@@ -109,7 +110,7 @@ def backlog(report: Mapping[str, Any], _: Gettext) -> tuple[Chart, Table]:
 def hours(report: Mapping[str, Any], names: Mapping[str, str], _: Gettext) -> tuple[Chart, Table]:
     """Each customer's norm-hours of the month: what counts against the budget (planned or spent, as the
     policy measures), what remains of it and what went over; the budget is the line across the bar."""
-    series = (Series("counted", _("Counted"), 2), Series("remaining", _("Remaining"), 6),
+    series = (Series("counted", _("Counted"), 5), Series("remaining", _("Remaining"), 6),
               Series("over", _("Over budget"), 1))
     rows, marks, cells = [], [], []
     for item in report.get("items", []):
