@@ -36,6 +36,7 @@ SUMS = """() => {
 @dataclass
 class Desk:
     admin: str  # the admin's login
+    auditor: str
     until: str  # a day of the week the clock stands in (the period's last week)
 
 
@@ -65,11 +66,14 @@ def desk(portal_stack: PortalStack) -> Iterator[Desk]:
         assert budget.status_code == 200, budget.text
         moved = intake.post("/v1/admin/clock", json={"advance_seconds": FORTNIGHT}, headers=ADMIN)
         assert moved.status_code == 200 and moved.json()["settled"], moved.text
-        admin = f"admin-{uuid.uuid4().hex[:6]}"
-        made = intake.post("/v1/staff", headers=ADMIN, json={"name": "Admin", "email": f"{admin}@desk.test",
-                                                             "login": admin, "password": PASSWORD, "role": "admin"})
-        assert made.status_code == 201, made.text
-        yield Desk(admin, dt.datetime.fromisoformat(moved.json()["now"]).date().isoformat())
+        logins = {}
+        for role in ("admin", "auditor"):
+            logins[role] = f"{role}-{uuid.uuid4().hex[:6]}"
+            made = intake.post("/v1/staff", headers=ADMIN, json={
+                "name": role.title(), "email": f"{logins[role]}@desk.test", "login": logins[role],
+                "password": PASSWORD, "role": role})
+            assert made.status_code == 201, made.text
+        yield Desk(logins["admin"], logins["auditor"], dt.datetime.fromisoformat(moved.json()["now"]).date().isoformat())
 
 
 def _agreement(page: Any) -> tuple[int, int]:
@@ -140,6 +144,9 @@ def test_dashboards_customer_reads_only_its_own_figures_whatever_it_asks(portal_
     admin = signed_in(portal_stack, desk.admin)
     theirs = admin.get("/dashboards/backlog", params={"customer_id": portal_stack.other_customer_id})
     assert _total(theirs.text, "Всего") == 1
+    everyone = signed_in(portal_stack, desk.auditor).get("/dashboards/sla", params={"until": desk.until, "by": "customer_id"})
+    assert (_total(everyone.text, "Соблюдено"), _total(everyone.text, "Нарушено")) == (1, 3)
+    assert "Acme" in everyone.text and "Globex" in everyone.text  # named from the directory an auditor reads
 
 
 def test_dashboards_csv_is_querys_passed_through_with_the_users_token(portal_stack: PortalStack, desk: Desk) -> None:

@@ -147,7 +147,7 @@ def _page(request: Request[Any, Any, Any], user: User, page: str, charts: list[A
     _ = i18n.translations(language(request)).gettext
     return render(request, "dashboard.html", user=user, page=page, charts=charts, table=table, chosen=chosen,
                   customers=sorted(names.items(), key=lambda c: c[1]) if user.staff else [],
-                  csv=csv + (f"?{query}" if query else ""), week_choices=dashboards.WEEK_CHOICES,
+                  csv=csv + (f"?{query}" if query else ""), week_choices=[(str(n), str(n)) for n in dashboards.WEEK_CHOICES],
                   by_choices=[(k, _(v)) for k, v in dashboards.BY.items() if user.staff or k != "customer_id"])
 
 
