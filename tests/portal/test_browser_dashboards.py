@@ -167,7 +167,8 @@ def test_dashboards_csv_is_querys_passed_through_with_the_users_token(portal_sta
 
 def test_dashboards_bad_choices_are_a_page_saying_so_never_a_500(portal_stack: PortalStack, desk: Desk) -> None:
     admin = signed_in(portal_stack, desk.admin)
-    for params in ({"weeks": "7"}, {"until": "yesterday"}, {"by": "mood"}):
+    for params in ({"weeks": "7"}, {"until": "yesterday"}, {"by": "mood"}, {"until": "9999-12-31"},
+                   {"until": "0001-01-02", "weeks": "52"}):
         answer = admin.get("/dashboards/sla", params=params)
         assert answer.status_code == 400 and "Traceback" not in answer.text and "message error" in answer.text
     assert admin.get("/dashboards/hours", params={"month": "2026-13"}).status_code == 400

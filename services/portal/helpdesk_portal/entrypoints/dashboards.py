@@ -95,9 +95,13 @@ def _sla_choice(request: Request[Any, Any, Any], user: User) -> tuple[dict[str, 
     by = query.get("by", "")
     if by not in dashboards.BY or (by == "customer_id" and not user.staff):
         raise HTTPException(status_code=400, detail="by")
-    mondays = dashboards.mondays(until, weeks)
+    try:
+        mondays = dashboards.mondays(until, weeks)
+        last = mondays[-1] + dt.timedelta(days=6)
+    except OverflowError:
+        raise HTTPException(status_code=400, detail="until") from None  # a period past the calendar's ends
     chosen = {"weeks": str(weeks), "until": until.isoformat(), "by": by, **_customer_choice(request, user)}
-    params = {"from": mondays[0].isoformat(), "to": (mondays[-1] + dt.timedelta(days=6)).isoformat(),
+    params = {"from": mondays[0].isoformat(), "to": last.isoformat(),
               "group_by": ",".join(["week", *([by] if by else [])]), **_given({"customer_id": chosen["customer_id"]})}
     return params, mondays, chosen
 
