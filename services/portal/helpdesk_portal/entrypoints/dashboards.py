@@ -69,7 +69,8 @@ async def report_csv(request: Request[Any, Any, Any], user: User, api: Api) -> S
     if report == "sla":
         params: dict[str, str] = _sla_choice(request, user)[0]
     else:
-        params = _given({**_customer_choice(request, user), **({"month": _month(request)} if report == "hours" else {})})
+        month = {"month": _month(request)} if report == "hours" else {}
+        params = _given({**_customer_choice(request, user), **month})
     upstream = await api.csv(user.token, f"/v1/reports/{report}", params)
     name = "-".join([report, *(v for k, v in sorted(params.items()) if k in ("from", "to", "month"))])
     return Stream(_passed_on(upstream), media_type="text/csv; charset=utf-8",
@@ -135,7 +136,8 @@ async def _names(api: Api, user: User) -> dict[str, str]:
     """Customers' names for the charts (the directory staff may read; a customer's user: its own)."""
     try:
         if user.staff:
-            found = (await api.read_intake_kept(user.id, user.token, "/v1/customers", {"limit": 200}, 30)).get("items", [])
+            directory = await api.read_intake_kept(user.id, user.token, "/v1/customers", {"limit": 200}, 30)
+            found = directory.get("items", [])
         else:
             found = [await api.read_intake_kept(user.id, user.token, f"/v1/customers/{user.customer_id}", None, 30)]
     except ApiError as error:
@@ -151,7 +153,8 @@ def _page(request: Request[Any, Any, Any], user: User, page: str, charts: list[A
     _ = i18n.translations(language(request)).gettext
     return render(request, "dashboard.html", user=user, page=page, charts=charts, table=table, chosen=chosen,
                   customers=sorted(names.items(), key=lambda c: c[1]) if user.staff else [],
-                  csv=csv + (f"?{query}" if query else ""), week_choices=[(str(n), str(n)) for n in dashboards.WEEK_CHOICES],
+                  csv=csv + (f"?{query}" if query else ""),
+                  week_choices=[(str(n), str(n)) for n in dashboards.WEEK_CHOICES],
                   by_choices=[(k, _(v)) for k, v in dashboards.BY.items() if user.staff or k != "customer_id"])
 
 
