@@ -59,12 +59,14 @@ def _provision(intake: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def portal_stack(postgres_server: servers.PostgresServer, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[PortalStack]:
+def portal_stack(postgres_server: servers.PostgresServer, tmp_path_factory: pytest.TempPathFactory,
+                 request: pytest.FixtureRequest) -> Iterator[PortalStack]:
+    """``PORTAL_ENV`` in a test module adds settings for every service of its stack (e.g. the simulated clock)."""
     root = tmp_path_factory.mktemp("portal")
     with servers.fresh_database(postgres_server) as database_url, servers.nats_server(root / "nats") as nats, \
             SmtpCatcher(root / "mail", free_port()) as smtp:
-        services = Services(base_env(database_url, nats.url, smtp.url, root / "data"), root)
+        env = {**base_env(database_url, nats.url, smtp.url, root / "data"), **getattr(request.module, "PORTAL_ENV", {})}
+        services = Services(env, root)
         try:
             for name, args in (("intake", "serve"), ("intake", "relay"), ("query", "serve"), ("sla", "serve"),
                                ("notify", "serve")):

@@ -10,6 +10,7 @@ import pytest
 
 from tests.query.desk import Caller, Desk
 from tests.support.desk import PHONE, form_details
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
 
@@ -77,3 +78,22 @@ def test_med12_hours_report_shows_budget_planned_used_and_remaining_for_the_cust
     assert peek.status_code == 404 and peek.json()["code"] == "not_found"
     bad = desk.read(user, "/v1/reports/hours", month="2026-13")
     assert bad.status_code == 400 and bad.json()["code"] == "validation_failed"
+
+
+def test_med12_hours_report_shows_a_budgeted_customers_month_with_nothing_used_as_0_of_its_budget(desk: Desk) -> None:
+    user, _ = customer(desk, "medis", {"monthly_hours": 10})
+    unbudgeted, _ = customer(desk, "medis")
+
+    def own_row() -> dict[str, Any] | None:
+        items = desk.read(user, "/v1/reports/hours").json()["items"]
+        return items[0] if items and items[0]["budget_minutes"] is not None else None
+
+    row = wait_until(own_row, message="the customer's budget in its empty month")
+    assert (row["customer_id"], row["budget_minutes"], row["used_minutes"], row["remaining_minutes"]) == \
+        (user.customer_id, 600, 0, 600)
+    everyone = {r["customer_id"]: r for r in desk.read(desk.admin, "/v1/reports/hours").json()["items"]}
+    assert everyone[user.customer_id]["budget_minutes"] == 600 and unbudgeted.customer_id not in everyone
+    desk.command(desk.admin, "PATCH", f"/v1/customers/{user.customer_id}", {"contract": {"monthly_hours": 20}})
+    wait_until(lambda: (own_row() or {}).get("budget_minutes") == 1200, message="the new contract's budget")
+    before = desk.read(user, "/v1/reports/hours", month="2000-01").json()["items"]
+    assert [r["budget_minutes"] for r in before] == [None]  # registered after that month: no budget then

@@ -27,6 +27,7 @@ from helpdesk_shared.workflow import WORKFLOW, Action
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_query.adapters.attachments import AttachmentStore
+from helpdesk_query.adapters.contracts import ContractBook
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid_ticket_id
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
@@ -35,6 +36,7 @@ from helpdesk_query.domain.actions import actions_for, delivery
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.sla import fold as fold_sla
 from helpdesk_query.domain.sla import present as sla_block
+from helpdesk_query.domain.contracts import unused_months
 from helpdesk_query.domain.hours import report_row
 from helpdesk_query.domain.ticket import Comment, TicketView, attachments, fold
 
@@ -126,6 +128,7 @@ class Queries:
         self.calendars = calendars or {}
         self.policies = policies or {}
         self.measures = measures or {}  # each policy's norm-hours measure (planned or spent, MED-12)
+        self.contracts = ContractBook(stream)  # whose month has a budget though nothing was used yet
 
     async def hours(self, principal: Principal, month: str | None, customer_id: str | None) -> dict[str, Any]:
         """The norm-hours report of a month (MED-12): a customer sees only its own."""
@@ -133,6 +136,10 @@ class Queries:
             customer_id = principal.customer_id or ""  # the route refuses another customer's id
         month = month or self.clock.now().strftime("%Y-%m")
         rows = await self.readmodel.hours(month, customer_id)
+        if customer_id is None or not rows:  # a customer with a budget shows 0 used of it, not nothing
+            rows = sorted([*rows, *unused_months(await self.contracts.histories(), month, self.policies,
+                                                 {str(r["customer_id"]) for r in rows}, customer_id)],
+                          key=lambda r: str(r["customer_id"]))
         items = [report_row(row, self.measures.get(str(row["policy"]), "planned")) for row in rows]
         if customer_id is not None and not items:  # a month with nothing consumed yet
             items = [report_row({"customer_id": customer_id, "month": month, "budget_minutes": None,

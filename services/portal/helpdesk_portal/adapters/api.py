@@ -98,6 +98,21 @@ class Api:
             raise problem(response)
         return response
 
+    async def csv(self, token: str, path: str, params: Any = None) -> httpx.Response:
+        """A report of query's as CSV (``Accept: text/csv``), its body not yet read: the caller streams it on
+        and closes it; a refusal is raised before anything is sent."""
+        request = self.query.build_request("GET", path, params=params,
+                                           headers={**_auth(token), "Accept": "text/csv"})
+        try:
+            response = await self.query.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise ApiError(503, "unavailable", "query is not answering") from error
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise problem(response)
+        return response
+
     @asynccontextmanager
     async def stream(self, token: str, last_event_id: str | None, ticket_id: str | None = None
                      ) -> AsyncIterator[httpx.Response]:

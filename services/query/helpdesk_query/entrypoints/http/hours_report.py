@@ -36,7 +36,8 @@ class HoursReport(Controller):
 
         A customer sees its own (another customer's id answers 404); JSON by default, CSV with
         ``Accept: text/csv``. ``remaining`` counts planned or spent minutes, as the policy's
-        ``budget.measure`` says; ``budget`` is null for a contract without norm-hours.
+        ``budget.measure`` says; ``budget`` is null for a contract without norm-hours. A customer
+        with a budget and nothing planned or used in the month has its row too (0 of its budget).
         """
         if month is not None and not MONTH.match(month):
             raise Problem(400, "validation_failed", "month must be YYYY-MM",
