@@ -71,6 +71,7 @@ class TicketFilter:
     unplanned: bool | None = None  # IMC-7/IMC-9: tickets without a plan (True) or with one (False)
     third_party: bool | None = None  # END-5: only those that wait (or do not wait) on a third party
     now: dt.datetime | None = None  # the instant ``sla_state`` is judged at (the service's clock)
+    number: str | None = None  # the ticket with this number (an auditor finding one)
 
     def where(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
@@ -100,6 +101,9 @@ class TicketFilter:
             args.append(self.q)
         if self.third_party is not None:
             sql.append(f"third_party IS {'NOT ' if self.third_party else ''}NULL")
+        if self.number is not None:
+            sql.append("number = %s")
+            args.append(self.number)
         return sql, args
 
     def queue(self) -> tuple[list[str], list[Any]]:
