@@ -128,6 +128,20 @@ class Api:
                 raise problem(response)
             yield response
 
+    async def open_stream(self, token: str, path: str, params: Mapping[str, str], accept: str) -> httpx.Response:
+        """A read on query whose body the caller streams on and then closes (an export of any size)."""
+        request = self.query.build_request("GET", path, params=params, timeout=self.stream_timeout,
+                                           headers={**_auth(token), "Accept": accept})
+        try:
+            response = await self.query.send(request, stream=True)
+        except httpx.HTTPError as error:
+            raise ApiError(503, "unavailable", f"{self.query.base_url.host} is not answering") from error
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise problem(response)
+        return response
+
     async def _call(self, client: httpx.AsyncClient, method: str, path: str, token: str | None,
                     headers: Mapping[str, str] | None = None, **kwargs: Any) -> dict[str, Any]:
         try:

@@ -77,6 +77,7 @@ class TicketFilter:
     third_party: bool | None = None  # END-5: only those that wait (or do not wait) on a third party
     release_id: str | None = None  # IMC-9: only the tickets bound to this release
     now: dt.datetime | None = None  # the instant ``sla_state`` is judged at (the service's clock)
+    number: str | None = None  # the ticket with this number (an auditor finding one)
 
     def where(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
@@ -109,6 +110,9 @@ class TicketFilter:
         if self.release_id is not None:
             sql.append(_BOUND_TO_RELEASE)
             args += [self.release_id, self.release_id]
+        if self.number is not None:
+            sql.append("number = %s")
+            args.append(self.number)
         return sql, args
 
     def queue(self) -> tuple[list[str], list[Any]]:

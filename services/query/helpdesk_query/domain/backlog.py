@@ -8,13 +8,13 @@ instant of the read. The bands, each including its lower bound and excluding its
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Mapping
 from typing import Any
 
 from helpdesk_shared.vocabulary import Status
+
+from helpdesk_query.domain.csvtable import table
 
 BANDS: tuple[tuple[str, int, int | None], ...] = (
     ("<1d", 0, 1), ("1-3d", 1, 3), ("3-7d", 3, 7), ("7-30d", 7, 30), (">30d", 30, None),
@@ -41,8 +41,4 @@ def report(counts: Mapping[tuple[str, str], int], now: dt.datetime, customer_id:
 
 def as_csv(body: Mapping[str, Any]) -> str:
     """The report's rows as CSV, with a header line."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, CSV_COLUMNS, lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(body["items"])
-    return out.getvalue()
+    return table(CSV_COLUMNS, body["items"])

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from typing import Annotated, Any
 
@@ -15,6 +13,7 @@ from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
 from helpdesk_query.application import Queries
+from helpdesk_query.domain.csvtable import table
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -51,8 +50,4 @@ class HoursReport(Controller):
 
 
 def _csv(items: list[dict[str, Any]]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(items)
-    return out.getvalue()
+    return table(CSV_COLUMNS, items, newline="\n")  # "\n", as this report has always ended its lines

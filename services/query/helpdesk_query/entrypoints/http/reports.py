@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated, Any
 
 import msgspec
@@ -14,6 +12,7 @@ from litestar.params import Parameter
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
+from helpdesk_query.domain.csvtable import table
 from helpdesk_query.domain.report import GROUPS
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 from helpdesk_query.reports import Reports
@@ -45,7 +44,7 @@ class SlaReport(msgspec.Struct, kw_only=True, rename={"from_": "from"}):
     rows: list[SlaReportRow]
 
 
-def _bound(name: str, value: str | None, end_of_day: bool) -> dt.datetime | None:
+def period_bound(name: str, value: str | None, end_of_day: bool) -> dt.datetime | None:
     """A period bound: a date (``to`` takes the whole day) or an RFC 3339 instant with an offset."""
     if value is None:
         return None
@@ -75,13 +74,7 @@ def _group_by(value: str | None) -> list[str]:
 
 
 def _csv(body: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    columns = [*body["group_by"], *COUNTS]
-    writer.writerow(columns)
-    for row in body["rows"]:
-        writer.writerow(["" if row[c] is None else row[c] for c in columns])
-    return out.getvalue()
+    return table([*body["group_by"], *COUNTS], body["rows"])
 
 
 class ReportQueries(Controller):
@@ -105,7 +98,7 @@ class ReportQueries(Controller):
         if customer_id is not None and "\x00" in customer_id:
             raise Problem(400, "validation_failed", "customer_id cannot contain NUL",
                           errors=[{"field": "customer_id", "message": "a customer id"}])
-        body = await reports.sla(principal, _bound("from", from_, False), _bound("to", to, True),
+        body = await reports.sla(principal, period_bound("from", from_, False), period_bound("to", to, True),
                                  customer_id, _group_by(group_by))
         if CSV in request.headers.get("accept", ""):
             return Response(_csv(body), media_type=CSV, headers={"Content-Type": f"{CSV}; charset=utf-8"})

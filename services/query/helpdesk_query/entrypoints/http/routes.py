@@ -22,6 +22,7 @@ from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http import download
 from helpdesk_query.entrypoints.http.backlog import BacklogReport
 from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
+from helpdesk_query.entrypoints.http.export import EventLogExport
 from helpdesk_query.entrypoints.http.reports import ReportQueries
 from helpdesk_query.entrypoints.http.schemas import event_data_schema
 from helpdesk_query.entrypoints.http.stream import ChangeStream
@@ -68,6 +69,8 @@ class TicketQueries(Controller):
         order: str = "-created", limit: Limit = 50, cursor: str | None = None,
         third_party: bool | None = None,
         release_id: Annotated[str | None, Parameter(max_length=200)] = None,
+        number: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00]*$",
+                                                    description="the ticket with this number")] = None,
     ) -> dict[str, Any]:
         """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3),
         without deferred tickets (TEL-9); ``third_party=true``: those waiting on a third party (END-5).
@@ -84,7 +87,7 @@ class TicketQueries(Controller):
             status=_choices("status", status, Status), priority=_choices("priority", priority, Priority),
             category=_choices("category", category, Category), customer_id=customer_id,
             assignee_id=assignee_id, sla_state=sla_state, unplanned=unplanned, q=q.strip() if q else None,
-            third_party=third_party, release_id=release_id)
+            third_party=third_party, release_id=release_id, number=number.strip() if number else None)
         return await queries.list_tickets(principal, where, order, limit, cursor)
 
     @get("/{ticket_id:str}")
@@ -160,3 +163,4 @@ async def _ndjson(batches: AsyncIterator[Any]) -> AsyncIterator[bytes]:
 # parameters whose values the OpenAPI document lists
 ENUMS = {"sla_state": SLA_STATES, "order": ORDERS, "event_type": FACTS_BY_TYPE}
 CONTROLLERS = [TicketQueries, EventExport, ChangeStream, BacklogReport, ReportQueries, event_data_schema]
+CONTROLLERS.append(EventLogExport)
