@@ -25,7 +25,7 @@ from helpdesk_shared.web.health import HEALTH_HANDLERS
 
 from helpdesk_portal.adapters.api import Api, ApiError
 from helpdesk_portal.domain.session import NotSignedIn
-from helpdesk_portal.entrypoints import auth, live, tickets, workspace
+from helpdesk_portal.entrypoints import auth, chat, live, tickets, workspace
 from helpdesk_portal.entrypoints.web import api_refused, current_user, not_signed_in, refused, page_headers, unexpected
 from helpdesk_portal.settings import PortalSettings
 
@@ -72,7 +72,7 @@ def create_app(settings: PortalSettings) -> Litestar:
                                         cache_control=None, include_in_schema=False)
     return Litestar(
         route_handlers=[*HEALTH_HANDLERS, static, *auth.ROUTES, *tickets.ROUTES,
-                        *workspace.ROUTES, *live.ROUTES],
+                        *workspace.ROUTES, *live.ROUTES, *chat.ROUTES],
         dependencies={"user": Provide(current_user, sync_to_thread=False),
                       "api": Provide(lambda: api, sync_to_thread=False)},
         exception_handlers={NotSignedIn: not_signed_in, ApiError: api_refused, HTTPException: refused,
