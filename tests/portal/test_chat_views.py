@@ -44,7 +44,7 @@ def test_tel5_the_chat_thread_starts_with_the_first_message_and_names_who_wrote(
          "created_at": "2026-12-01T05:02:00Z"}])
     seen = chat.messages(ticket, "u-1", False, ZONE, "en", EN)
     assert [(m["who"], m["side"], m["body"]) for m in seen] == [
-        ("You", "customer", "The app logs me out"), ("Support", "staff", "Which version?")]
+        ("You", "customer", "The app logs me out"), ("Service desk", "staff", "Which version?")]
     assert [m["who"] for m in chat.messages(ticket, "a-1", True, ZONE, "en", EN)] == ["Customer", "You", "You"]
 
 

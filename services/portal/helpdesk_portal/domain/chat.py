@@ -24,14 +24,14 @@ def subject_of(message: str, fallback: str) -> str:
 
 def messages(ticket: dict[str, Any], me: str, staff: bool, zone: str, locale: str, _: Gettext) -> list[dict[str, Any]]:
     """The first message (the request's description) and every comment the viewer may see, oldest first:
-    who wrote it ("you", the customer, support), when, what, and whether it is a staff-only note."""
+    who wrote it ("you", the customer, the service desk), when, what, and whether it is a staff-only note."""
     first = {"author_id": ticket.get("requester_id"), "author_role": "customer", "body": ticket.get("description", ""),
              "created_at": ticket.get("created_at"), "visibility": "public", "attachments": views.opening_files(ticket)}
     shown = []
     for c in [first, *views.thread(ticket, staff)]:
         mine = bool(me) and c.get("author_id") == me
         customer = c.get("author_role") == "customer"
-        who = _("You") if mine else (_("Customer") if customer else _("Support"))
+        who = _("You") if mine else (_("Customer") if customer else _("Service desk"))
         action = c.get("action")
         shown.append({"who": who, "mine": mine, "side": "customer" if customer else "staff",
                       "body": c.get("body", ""), "at": words.instant(c.get("created_at"), zone, locale),

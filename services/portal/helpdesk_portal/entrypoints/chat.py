@@ -95,7 +95,7 @@ def _page(request: Request[Any, Any, Any], user: User, ticket: dict[str, Any]) -
     _ = i18n.translations(locale).gettext
     zone = views.zone_of(ticket, request.app.state.zones)
     return {"user": user, "ticket": ticket, "actions": ticket.get("allowed_actions", []),
-            "messages": chat.messages(ticket, user.id, user.staff, zone, locale, _),
+            "chat_messages": chat.messages(ticket, user.id, user.staff, zone, locale, _),
             "expect": chat.expectation(ticket, dt.datetime.now(dt.UTC), zone, locale, _),
             "owner": chat.owner(ticket, user.id, _) if user.staff else "",
             "open": ticket.get("status") in chat.OPEN, "created": words.instant(ticket.get("created_at"), zone, locale)}
