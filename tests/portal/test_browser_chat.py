@@ -103,5 +103,8 @@ def test_tel5_browser_chat_customer_and_agent_exchange_messages_live_both_ways(
     expect(panel.locator("h2")).to_be_visible()
     expect(panel.locator("li", has_text="Приложение выходит")).to_have_count(0)  # a closed chat leaves the panel
     shot(customer, "customer-chat-done-phone")
+    customer.get_by_role("link", name="Открыть как заявку").click()  # the same ticket as a request, and back
+    customer.get_by_role("link", name="Открыть чат").click()
+    expect(customer.locator(".chat-message.staff", has_text="На каком телефоне?")).to_be_visible()
     assert not any(found.values()), {k: v for k, v in found.items() if v}
     print(f"chat message delays (s): {[round(d, 3) for d in delays]}")
