@@ -65,7 +65,7 @@ def test_tel5_no_owner_is_taken_outside_an_open_unowned_chat(channel: str, statu
     assert ticket.owner_id == owner
 
 
-def _subject(headers: dict[str, str]) -> str:
+def token_subject(headers: dict[str, str]) -> str:
     """The user id in a bearer token (its ``sub`` claim; the signature is intake's business)."""
     payload = headers["Authorization"].split()[1].split(".")[1]
     return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"]
@@ -98,7 +98,7 @@ def test_tel5_api_an_agents_first_public_reply_on_a_chat_makes_them_the_owner(cl
         "helpdesk:Ticket.Opened", "helpdesk:Ticket.CommentAdded", "helpdesk:Ticket.CommentAdded",
         "helpdesk:Ticket.AssigneesChanged", "helpdesk:Ticket.CommentAdded"]
     taken = rows[3][1]
-    assert taken["owner_id"] == taken["actor_id"] == _subject(desk.agent) != _subject(second)
+    assert taken["owner_id"] == taken["actor_id"] == token_subject(desk.agent) != token_subject(second)
     assert desk.act(chat["id"], "accept").status_code == 200
     assert desk.act(chat["id"], "propose_solution", comment="Update to 5.3").status_code == 200
     done = desk.act(chat["id"], "accept_solution", headers=desk.customer)
