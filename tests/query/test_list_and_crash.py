@@ -75,6 +75,21 @@ async def test_list_filters_full_text_and_customer_isolation(loaded: Any) -> Non
     assert other == []
 
 
+async def test_tel5_list_filters_by_channel_for_the_agents_chat_panel(loaded: Any) -> None:
+    client, events = loaded
+    tickets = expected_tickets(events).values()
+    open_chats = await _all_pages(client, _token(Role.AGENT), channel="chat", status=["new", "in_progress"],
+                                  order="queue", limit=20)
+    assert open_chats and {t["id"] for t in open_chats} == {
+        t.id for t in tickets if t.channel.value == "chat" and t.status.value in ("new", "in_progress")}
+    assert [t["id"] for t in open_chats] == [t.id for t in sorted(
+        (t for t in tickets if t.id in {c["id"] for c in open_chats}), key=lambda t: (-t.priority.rank, t.created_at, t.id))]
+    both = await _all_pages(client, _token(Role.AGENT), channel="chat,email", limit=200)
+    assert {t["channel"] for t in both} == {"chat", "email"}
+    answer = await client.get("/v1/tickets", params={"channel": "fax"}, headers=_token(Role.AGENT))
+    assert (answer.status_code, answer.json()["code"]) == (400, "validation_failed")
+
+
 @pytest.mark.parametrize("params", [{"status": "lost"}, {"priority": "meh"}, {"order": "random"},
                                     {"limit": "0"}, {"limit": "x"}, {"cursor": "!!"}, {"sla_state": "late"}])
 async def test_bad_list_parameters_answer_400_validation_failed(loaded: Any, params: dict[str, str]) -> None:

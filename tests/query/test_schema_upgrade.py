@@ -34,8 +34,9 @@ async def _as_before_attachments(database_url: str) -> None:
 async def test_generation_without_attachment_columns_is_upgraded_in_place_and_a_rebuild_switches_over(
         read_model: str, js: Any, nc: Any) -> None:
     await _as_before_attachments(read_model)
-    # adopted: step 1 upgrades in place, step 2 adds the details columns and the hours table, step 3 third_party
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2, 3]
+    # adopted: step 1 upgrades in place, step 2 adds the details columns and the hours table, step 3 third_party,
+    # step 4 the chat panel's index
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2, 3, 4]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("attachments",) in await sql(read_model, columns, "comments")
     assert await sql(read_model, "SELECT active FROM query.generation") == [("query_g1",)]
@@ -54,9 +55,19 @@ async def test_end5_migration_step_3_adds_third_party_to_a_generation_made_befor
         await conn.execute("DROP VIEW query.tickets")
         await conn.execute("ALTER TABLE query_g1.tickets DROP COLUMN third_party")
         await conn.execute("CREATE VIEW query.tickets AS SELECT * FROM query_g1.tickets")
-        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version = 3")
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [3]
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version >= 3")
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [3, 4]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("third_party",) in await sql(read_model, columns, "tickets")
     partial = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'query_g1' AND indexdef LIKE '%%third_party IS NOT NULL%%'"
     assert await sql(read_model, partial) == [(1,)]  # the index behind ?third_party=true
+
+
+async def test_tel5_migration_step_4_adds_the_chat_panels_channel_index(read_model: str) -> None:
+    async with await psycopg.AsyncConnection.connect(read_model) as conn, conn.transaction():
+        await conn.execute("DROP INDEX query_g1.tickets_channel_queue")
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version = 4")
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [4]
+    index = "SELECT indexdef FROM pg_indexes WHERE schemaname = 'query_g1' AND indexname = 'tickets_channel_queue'"
+    [(definition,)] = await sql(read_model, index)
+    assert "(channel, queue_rank, created_at, id, status)" in definition

@@ -64,3 +64,18 @@ def test_tel3_information_the_customer_adds_gets_a_follow_up_reaction_of_the_cha
 def test_tel5_only_chat_and_email_are_registered_requests():
     assert channel_registers(TELEMED, Channel.CHAT) and channel_registers(TELEMED, Channel.EMAIL)
     assert not any(channel_registers(TELEMED, c) for c in (Channel.PHONE, Channel.PORTAL, Channel.API))
+
+
+def test_tel3_a_chats_reaction_runs_from_its_first_message_and_later_ones_do_not_move_it():
+    first_message = msk(2025, 11, 10, 12, 0, 30)  # the chat is opened by its first message (TEL-5)
+    chat = Ticket(first_message, channel=Channel.CHAT).comment(msk(2025, 11, 10, 12, 4), actor=CUSTOMER)
+    reaction = target(evaluate(chat.events, TELEMED, msk(2025, 11, 10, 12, 5)), "first_response")
+    assert (reaction.started_at, reaction.due_at) == (first_message, msk(2025, 11, 10, 12, 10, 30))
+    assert reaction.state == "running" and reaction.remaining_seconds == 330
+
+
+def test_tel3_a_chat_opened_after_hours_is_due_ten_working_minutes_into_the_next_day():
+    chat = Ticket(msk(2025, 11, 10, 22, 30), channel=Channel.CHAT)  # TEL-1: support is back at 08:00
+    reaction = target(evaluate(chat.events, TELEMED, msk(2025, 11, 10, 22, 31)), "first_response")
+    assert (reaction.started_at, reaction.due_at) == (msk(2025, 11, 10, 22, 30), msk(2025, 11, 11, 8, 10))
+    assert reaction.remaining_seconds == 600  # working time left: what the chat's "expect an answer" tells

@@ -24,7 +24,7 @@ from helpdesk_shared.web.health import HEALTH_HANDLERS
 
 from helpdesk_portal.adapters.api import Api, ApiError
 from helpdesk_portal.domain.session import NotSignedIn
-from helpdesk_portal.entrypoints import auth, live, policies, tickets, workspace
+from helpdesk_portal.entrypoints import auth, chat, live, policies, tickets, workspace
 from helpdesk_portal.entrypoints import admin_directory, admin_releases, admin_users, audit, dashboards
 from helpdesk_portal.entrypoints.web import api_refused, current_user, not_signed_in, refused, page_headers, unexpected
 from helpdesk_portal.settings import PortalSettings
@@ -74,7 +74,7 @@ def create_app(settings: PortalSettings) -> Litestar:
                         *workspace.ROUTES, *live.ROUTES,
                         *policies.ROUTES,
                         admin_directory.ROUTER, admin_users.ROUTER, admin_releases.ROUTER, *dashboards.ROUTES,
-                        *audit.ROUTES],
+                        *audit.ROUTES, *chat.ROUTES],
         dependencies={"user": Provide(current_user, sync_to_thread=False),
                       "api": Provide(lambda: api, sync_to_thread=False)},
         exception_handlers={NotSignedIn: not_signed_in, ApiError: api_refused, HTTPException: refused,

@@ -371,6 +371,7 @@ class Ticket(Aggregate):
         """Add a comment; a customer's public reply moves a ticket that waits on them (MED-6, MED-7, KS-4).
 
         ``call``: staff log a phone call with the customer, which meets a callback target (IMC-4, KS-6).
+        An agent's first public answer on an unowned chat makes them its owner (TEL-5).
         """
         if not body.strip():
             raise InvalidInput("body is required", field="body")
@@ -382,6 +383,9 @@ class Ticket(Aggregate):
             self.CommentAdded, comment_id=comment_id, body=body, visibility=visibility.value,
             attachments=attachments, message_id=message_id, call=call, **ctx.event_fields(),
         )
+        if self.takes_chat(ctx, visibility):
+            self.trigger_event(self.AssigneesChanged, responsible_id=self.responsible_id, owner_id=ctx.actor_id,
+                               department=self.department, **ctx.event_fields())
         if ctx.role is not Role.CUSTOMER or visibility is not Visibility.PUBLIC:
             return
         if self.status is Status.AWAITING_CUSTOMER:
@@ -389,6 +393,11 @@ class Ticket(Aggregate):
             self._move(ctx, self.ClarificationReceived, target, comment=None, reason=None)
         elif self.status is Status.CUSTOMER_TESTING and not reopen_window_over(self._state(), rules, ctx.now):
             self._move(ctx, self.ReturnedToWork, rules.return_target(self.status), None, None)
+
+    def takes_chat(self, ctx: Context, visibility: Visibility) -> bool:
+        """TEL-5: the first agent who answers an open chat in public becomes its owner (nobody assigned it yet)."""
+        return (self.channel is Channel.CHAT and ctx.role is Role.AGENT and visibility is Visibility.PUBLIC
+                and self.owner_id is None and self.status.is_open)
 
     def log_time(
         self, ctx: Context, rules: TicketRules, *, entry_id: str, minutes: int, billable: bool,

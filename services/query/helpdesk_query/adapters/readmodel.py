@@ -69,6 +69,7 @@ class TicketFilter:
     status: Sequence[str] = ()
     priority: Sequence[str] = ()
     category: Sequence[str] = ()
+    channel: Sequence[str] = ()  # the channels it came in by (TEL-5: the agents' chat panel)
     customer_id: str | None = None
     assignee_id: str | None = None
     sla_state: str | None = None
@@ -82,7 +83,7 @@ class TicketFilter:
     def where(self) -> tuple[list[str], list[Any]]:
         sql: list[str] = []
         args: list[Any] = []
-        for column in ("status", "priority", "category"):
+        for column in ("status", "priority", "category", "channel"):
             values = list(getattr(self, column))
             if len(values) == 1:
                 sql.append(f"{column} = %s")

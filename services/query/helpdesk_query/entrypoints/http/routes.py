@@ -12,7 +12,7 @@ from litestar.params import Parameter
 from litestar.response import Stream
 
 from helpdesk_shared.catalogue import FACTS_BY_TYPE
-from helpdesk_shared.vocabulary import Category, Priority, Status
+from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
@@ -71,9 +71,11 @@ class TicketQueries(Controller):
         release_id: Annotated[str | None, Parameter(max_length=200)] = None,
         number: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00]*$",
                                                     description="the ticket with this number")] = None,
+        channel: list[str] | None = None,
     ) -> dict[str, Any]:
         """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3),
-        without deferred tickets (TEL-9); ``third_party=true``: those waiting on a third party (END-5).
+        without deferred tickets (TEL-9); ``third_party=true``: those waiting on a third party (END-5);
+        ``channel``: those that came in by these channels (``channel=chat``: the open chats, TEL-5).
 
         ``unplanned=true``: open tickets not awaiting the customer without a plan — no planned date, no
         release promised or bound by the SLA — or with a release-bound target no release is planned for
@@ -85,7 +87,8 @@ class TicketQueries(Controller):
             _choices("sla_state", [sla_state], SLA_STATES)
         where = TicketFilter(
             status=_choices("status", status, Status), priority=_choices("priority", priority, Priority),
-            category=_choices("category", category, Category), customer_id=customer_id,
+            category=_choices("category", category, Category), channel=_choices("channel", channel, Channel),
+            customer_id=customer_id,
             assignee_id=assignee_id, sla_state=sla_state, unplanned=unplanned, q=q.strip() if q else None,
             third_party=third_party, release_id=release_id, number=number.strip() if number else None)
         return await queries.list_tickets(principal, where, order, limit, cursor)
