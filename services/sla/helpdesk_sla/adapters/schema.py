@@ -90,6 +90,15 @@ CREATE TABLE IF NOT EXISTS {SCHEMA}.releases (
 """
 
 
+FIRING_ORDER = f"""
+-- The wheel takes due timers in (due_at, ticket_id, kind) order: an index in that order lets it
+-- read a batch straight off the index, instead of sorting every due timer for each batch
+-- (100,000 overdue after a restart would be sorted 200 times).
+CREATE INDEX IF NOT EXISTS timers_firing_order ON {SCHEMA}.timers (due_at, ticket_id, kind) WHERE fired_at IS NULL;
+DROP INDEX IF EXISTS {SCHEMA}.timers_due;
+"""
+
+
 # Made by helpdesk-migrate (helpdesk_shared.migrations), never at start. Step 1 is what SLA
 # processes ran at start before migrations, idempotent, so a database they made is adopted.
 # Add a change as a new step at the end; never edit a step that has shipped.
@@ -98,5 +107,6 @@ MIGRATIONS = Migrations(
     schemas=(SCHEMA,),
     steps=(Migration("tickets, timers, outbox, commands, policies, parked", DDL),
            Migration("the trace context of timers, commands and SLA facts", TRACES),
-           Migration("releases: release-bound targets are due at their dates (IMC-9)", RELEASES)),
+           Migration("releases: release-bound targets are due at their dates (IMC-9)", RELEASES),
+           Migration("due timers indexed in the order the wheel fires them", FIRING_ORDER)),
 )

@@ -89,23 +89,27 @@ async def open_tickets(conn: Conn, where: str, value: str) -> list[str]:
 
 
 async def save_tickets(conn: Conn, rows: Sequence[TicketRow]) -> None:
+    """Insert or update the tickets (one row each), in one statement for the batch."""
     if not rows:
         return
-    async with conn.cursor() as cur:
-        await cur.executemany(
-            f"INSERT INTO {SCHEMA}.tickets ({_COLUMNS}, open) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (ticket_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
-            " policy = EXCLUDED.policy, version = EXCLUDED.version, status = EXCLUDED.status,"
-            " history = EXCLUDED.history, announced = EXCLUDED.announced, open = EXCLUDED.open",
-            [(r.ticket_id, r.customer_id, r.policy, r.version, r.status.value, msgspec.json.encode(r.history),
-              msgspec.json.encode(r.announced), r.status.is_open) for r in rows])
+    await conn.execute(
+        f"INSERT INTO {SCHEMA}.tickets ({_COLUMNS}, open) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
+        " %s::integer[], %s::text[], %s::bytea[], %s::bytea[], %s::boolean[])"
+        " ON CONFLICT (ticket_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
+        " policy = EXCLUDED.policy, version = EXCLUDED.version, status = EXCLUDED.status,"
+        " history = EXCLUDED.history, announced = EXCLUDED.announced, open = EXCLUDED.open",
+        ([r.ticket_id for r in rows], [r.customer_id for r in rows], [r.policy for r in rows],
+         [r.version for r in rows], [r.status.value for r in rows], [msgspec.json.encode(r.history) for r in rows],
+         [msgspec.json.encode(r.announced) for r in rows], [r.status.is_open for r in rows]))
 
 
 async def save_announced(conn: Conn, rows: Sequence[TicketRow]) -> None:
+    """What each ticket's facts said so far, in one statement for the batch."""
     if rows:
-        async with conn.cursor() as cur:
-            await cur.executemany(f"UPDATE {SCHEMA}.tickets SET announced = %s WHERE ticket_id = %s",
-                                  [(msgspec.json.encode(r.announced), r.ticket_id) for r in rows])
+        await conn.execute(
+            f"UPDATE {SCHEMA}.tickets t SET announced = u.announced"
+            " FROM unnest(%s::text[], %s::bytea[]) AS u(ticket_id, announced) WHERE t.ticket_id = u.ticket_id",
+            ([r.ticket_id for r in rows], [msgspec.json.encode(r.announced) for r in rows]))
 
 
 async def replace_timers(conn: Conn, ticket_ids: Sequence[str], timers: Sequence[tuple[str, Timer]],
@@ -118,13 +122,15 @@ async def replace_timers(conn: Conn, ticket_ids: Sequence[str], timers: Sequence
 
 
 async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]], traces: Traces | None = None) -> None:
+    """Plan the timers (one already planned stays as it is), in one statement for the batch."""
     if timers:
         traces = traces or {}
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer, traceparent)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                [(tid, t.kind, t.due_at, msgspec.json.encode(t), traces.get(tid)) for tid, t in timers])
+        await conn.execute(
+            f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer, traceparent)"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::bytea[], %s::text[])"
+            " ON CONFLICT DO NOTHING",
+            ([tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers],
+             [msgspec.json.encode(t) for _, t in timers], [traces.get(tid) for tid, _ in timers]))
 
 
 async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> tuple[list[tuple[str, Timer]], dict[str, str]]:
@@ -138,11 +144,13 @@ async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> tuple[list[tup
 
 
 async def mark_fired(conn: Conn, timers: Sequence[tuple[str, Timer]], at: dt.datetime) -> None:
+    """Mark the batch's timers fired, in one statement."""
     if timers:
-        async with conn.cursor() as cur:
-            await cur.executemany(
-                f"UPDATE {SCHEMA}.timers SET fired_at = %s WHERE ticket_id = %s AND kind = %s AND due_at = %s",
-                [(at, tid, t.kind, t.due_at) for tid, t in timers])
+        await conn.execute(
+            f"UPDATE {SCHEMA}.timers t SET fired_at = %s"
+            " FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS f(ticket_id, kind, due_at)"
+            " WHERE (t.ticket_id, t.kind, t.due_at) = (f.ticket_id, f.kind, f.due_at)",
+            (at, [tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers]))
 
 
 async def next_due(conn: Conn) -> dt.datetime | None:
@@ -169,9 +177,10 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str,
                             number=ticket.number if ticket else None)
         rows.append((outbox_id, fact.ticket_id, subjects.sla_subject(fact.ticket_id, sla.event_type(fact)),
                      msgspec.json.encode(envelope), traces.get(fact.ticket_id)))
-    async with conn.cursor() as cur:
-        await cur.executemany(f"INSERT INTO {SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent)"
-                              " VALUES (%s, %s, %s, %s, %s)", rows)
+    columns = list(zip(*rows, strict=True))
+    await conn.execute(f"INSERT INTO {SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent)"
+                       " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::text[])",
+                       [list(c) for c in columns])
 
 
 async def add_commands(conn: Conn, commands: Sequence[Command], traces: Traces | None = None) -> None:
