@@ -13,6 +13,7 @@ from litestar.response import Redirect, Stream, Template
 
 from helpdesk_portal import i18n
 from helpdesk_portal.adapters.api import Api, ApiError
+from helpdesk_portal.adapters.zones import policy_zones
 from helpdesk_portal.domain import audit, views
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import language, render
@@ -62,7 +63,7 @@ async def history(request: Request[Any, Any, Any], ticket_id: str, user: User, a
     then = await api.read(user.token, path, params={"as_of": stops[index]}) if stops else {}
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    zone = views.zone_of(then, request.app.state.zones)
+    zone = views.zone_of(then, await policy_zones(api, user))
     page = {"ticket_id": ticket_id, "then": then, "stops": stops, "index": index, "zone": zone,
             "moment": audit.instant(stops[index], zone, locale) if stops else "",
             "timeline": audit.timeline(events, zone, locale, user.id, _, index)}
