@@ -103,18 +103,8 @@ class Api:
 
     async def csv(self, token: str, path: str, params: Any = None) -> httpx.Response:
         """A report of query's as CSV (``Accept: text/csv``), its body not yet read: the caller streams it on
-        and closes it; a refusal is raised before anything is sent."""
-        request = self.query.build_request("GET", path, params=params,
-                                           headers={**_auth(token), "Accept": "text/csv"})
-        try:
-            response = await self.query.send(request, stream=True)
-        except httpx.HTTPError as error:
-            raise ApiError(503, "unavailable", "query is not answering") from error
-        if response.status_code >= 400:
-            await response.aread()
-            await response.aclose()
-            raise problem(response)
-        return response
+        (``passed_on``); a refusal is raised before anything is sent."""
+        return await self.open_stream(token, path, params or {}, "text/csv")
 
     @asynccontextmanager
     async def stream(self, token: str, last_event_id: str | None, ticket_id: str | None = None
@@ -173,3 +163,12 @@ def problem(response: httpx.Response) -> ApiError:
         body = {}
     return ApiError(response.status_code, str(body.get("code", "error")),
                     str(body.get("detail") or body.get("title") or response.reason_phrase), body.get("errors"))
+
+
+async def passed_on(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    """The body of an ``open_stream`` answer as it arrives (never held whole), the answer closed at the end."""
+    try:
+        async for chunk in upstream.aiter_bytes():
+            yield chunk
+    finally:
+        await upstream.aclose()
