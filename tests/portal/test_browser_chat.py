@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.portal.browser import browser, serious_violations  # noqa: F401 - the fixture
-from tests.portal.conftest import PASSWORD, PortalStack
+from tests.portal.conftest import PASSWORD, PortalStack, signed_in
 from tests.portal.test_browser import Shots, sign_in
 from tests.support.processes import ADMIN_TOKEN
 
@@ -108,3 +108,15 @@ def test_tel5_browser_chat_customer_and_agent_exchange_messages_live_both_ways(
     expect(customer.locator(".chat-message.staff", has_text="На каком телефоне?")).to_be_visible()
     assert not any(found.values()), {k: v for k, v in found.items() if v}
     print(f"chat message delays (s): {[round(d, 3) for d in delays]}")
+
+
+def test_portal_kept_answers_are_not_given_to_a_forged_token_naming_the_same_user(portal_stack: PortalStack) -> None:
+    """The portal reads a token's claims without verifying them (the APIs do): what it keeps of a user's
+    answers (the chat form's catalogue) must not be shown to a cookie that only names that user's id."""
+    client = signed_in(portal_stack, _telemed_user(portal_stack))
+    assert client.get("/chats/new").status_code == 200  # the catalogue is now kept for this user
+    header, claims, _signature = client.cookies["helpdesk_session"].split(".")
+    forged = httpx.Client(base_url=portal_stack.portal, timeout=15,
+                          cookies={"helpdesk_session": f"{header}.{claims}.forged"})
+    answer = forged.get("/chats/new")
+    assert answer.status_code == 303 and answer.headers["location"] == "/login?expired=1"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -29,7 +30,7 @@ class Api:
     """One HTTP client per upstream, opened in the lifespan; each call carries the caller's token."""
 
     def __init__(self, intake_url: str, query_url: str, timeout: float) -> None:
-        self._kept: dict[tuple[str, str, str], tuple[float, dict[str, Any]]] = {}
+        self._kept: dict[tuple[str, str, str, str], tuple[float, dict[str, Any]]] = {}
         self.intake = httpx.AsyncClient(base_url=intake_url.rstrip("/"), timeout=timeout)
         self.query = httpx.AsyncClient(base_url=query_url.rstrip("/"), timeout=timeout)
         self.stream_timeout = httpx.Timeout(timeout, read=None)
@@ -68,8 +69,10 @@ class Api:
                                seconds: float = 10.0) -> dict[str, Any]:
         """A read on intake of what changes rarely (a policy's catalogue, the releases), kept per user for
         ``seconds``: a ticket page then asks two APIs instead of four. Only what that user was answered is
-        given back to that user, so the portal still holds nothing the user could not read."""
-        key = (user_id, path, repr(sorted((params or {}).items())))
+        given back to that user, so the portal still holds nothing the user could not read. The key holds the
+        token's digest, not only the user id its claims name: the portal does not verify tokens (the APIs do),
+        so a forged token naming someone's id must not be answered from what they were answered."""
+        key = (user_id, hashlib.sha256(token.encode()).hexdigest(), path, repr(sorted((params or {}).items())))
         now = time.monotonic()
         kept = self._kept.get(key)
         if kept is not None and kept[0] > now:
@@ -84,7 +87,7 @@ class Api:
 
     def forget(self, path: str) -> None:
         """Drop every user's kept answer of ``path`` (a policy just published changes the time zones)."""
-        self._kept = {k: v for k, v in self._kept.items() if k[1] != path}
+        self._kept = {k: v for k, v in self._kept.items() if k[2] != path}
 
     async def policy(self, token: str, document: str, validate: bool) -> dict[str, Any]:
         """A policy document (TOML) checked (``validate``: a dry run on intake) or published."""
@@ -100,18 +103,8 @@ class Api:
 
     async def csv(self, token: str, path: str, params: Any = None) -> httpx.Response:
         """A report of query's as CSV (``Accept: text/csv``), its body not yet read: the caller streams it on
-        and closes it; a refusal is raised before anything is sent."""
-        request = self.query.build_request("GET", path, params=params,
-                                           headers={**_auth(token), "Accept": "text/csv"})
-        try:
-            response = await self.query.send(request, stream=True)
-        except httpx.HTTPError as error:
-            raise ApiError(503, "unavailable", "query is not answering") from error
-        if response.status_code >= 400:
-            await response.aread()
-            await response.aclose()
-            raise problem(response)
-        return response
+        (``passed_on``); a refusal is raised before anything is sent."""
+        return await self.open_stream(token, path, params or {}, "text/csv")
 
     @asynccontextmanager
     async def stream(self, token: str, last_event_id: str | None, ticket_id: str | None = None
@@ -170,3 +163,12 @@ def problem(response: httpx.Response) -> ApiError:
         body = {}
     return ApiError(response.status_code, str(body.get("code", "error")),
                     str(body.get("detail") or body.get("title") or response.reason_phrase), body.get("errors"))
+
+
+async def passed_on(upstream: httpx.Response) -> AsyncIterator[bytes]:
+    """The body of an ``open_stream`` answer as it arrives (never held whole), the answer closed at the end."""
+    try:
+        async for chunk in upstream.aiter_bytes():
+            yield chunk
+    finally:
+        await upstream.aclose()

@@ -8,11 +8,7 @@ field and value is worded through the portal's catalogues (``words``); no rule i
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from babel.dates import format_datetime
 
 from helpdesk_portal.domain import views, words
 from helpdesk_portal.domain.words import N_, Gettext
@@ -61,15 +57,6 @@ def changes(history: list[dict[str, Any]]) -> list[list[tuple[str, Any, Any]]]:
     return found
 
 
-def instant(value: str | None, zone: str, locale: str) -> str:
-    """An event's instant to the second (events of one minute are told apart): ``Tue 1 Dec 10:00:05 MSK``."""
-    if not value:
-        return ""
-    moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
-    day = format_datetime(moment, "EEE d MMM", locale=locale).replace(".", "")
-    return f"{day} {moment:%H:%M:%S} {words.ZONE_NAMES.get(zone) or moment.tzname()}"
-
-
 def shown(name: str, value: Any, _: Gettext) -> str:
     """A field's value in words: a status, category or priority by name, minutes as time, nothing as "—"."""
     if value is None or value == "" or value == {}:
@@ -92,7 +79,7 @@ def timeline(history: list[dict[str, Any]], zone: str, locale: str, me: str, _: 
     shown_stop = at_stop if at_stop >= 0 else len(stops) - 1
     for entry, event, changed in zip(entries, history, changes(history), strict=True):
         stop = stops.get(str(event.get("time")), shown_stop)
-        entry.update(at=event.get("time"), time=instant(event.get("time"), zone, locale), stop=stop,
+        entry.update(at=event.get("time"), time=words.instant(event.get("time"), zone, locale, seconds=True), stop=stop,
                      later=stop > shown_stop, changes=[
                          {"field": _(FIELDS[name]), "before": shown(name, before, _), "after": shown(name, after, _)}
                          for name, before, after in changed])

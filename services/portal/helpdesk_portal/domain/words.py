@@ -69,13 +69,14 @@ CUSTOMER_TARGETS = ("acceptance", "customer_reply")
 ZONE_NAMES = {"Europe/Moscow": "MSK", "UTC": "UTC", "Europe/Samara": "SAMT", "Asia/Yekaterinburg": "YEKT"}
 
 
-def instant(value: str | None, zone: str, locale: str) -> str:
-    """An RFC 3339 instant as the policy's zone shows it: ``Tue 10:00 MSK`` (``Вт 10:00 MSK``)."""
+def instant(value: str | None, zone: str, locale: str, seconds: bool = False) -> str:
+    """An RFC 3339 instant as the policy's zone shows it: ``Tue 10:00 MSK`` (``Вт 10:00 MSK``); with
+    ``seconds`` to the second (the auditor's events of one minute told apart)."""
     if not value:
         return ""
     moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
     day = format_datetime(moment, "EEE d MMM", locale=locale).replace(".", "")
-    return f"{day} {moment:%H:%M} {ZONE_NAMES.get(zone) or moment.tzname()}"
+    return f"{day} {moment:{'%H:%M:%S' if seconds else '%H:%M'}} {ZONE_NAMES.get(zone) or moment.tzname()}"
 
 
 def duration(seconds: int | float | None, _: Gettext) -> str:

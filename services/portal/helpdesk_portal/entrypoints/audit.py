@@ -3,17 +3,16 @@ time slider showing the ticket as it stood, and the event log's export, streamed
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 from litestar import Request, Response, get
 from litestar.response import Redirect, Stream, Template
 
 from helpdesk_portal import i18n
-from helpdesk_portal.adapters.api import Api, ApiError
-from helpdesk_portal.domain import audit, views
+from helpdesk_portal.adapters.api import Api, ApiError, passed_on
+from helpdesk_portal.adapters.zones import policy_zones
+from helpdesk_portal.domain import audit, views, words
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import language, render
 
@@ -62,9 +61,9 @@ async def history(request: Request[Any, Any, Any], ticket_id: str, user: User, a
     then = await api.read(user.token, path, params={"as_of": stops[index]}) if stops else {}
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    zone = views.zone_of(then, request.app.state.zones)
+    zone = views.zone_of(then, await policy_zones(api, user))
     page = {"ticket_id": ticket_id, "then": then, "stops": stops, "index": index, "zone": zone,
-            "moment": audit.instant(stops[index], zone, locale) if stops else "",
+            "moment": words.instant(stops[index], zone, locale, seconds=True) if stops else "",
             "timeline": audit.timeline(events, zone, locale, user.id, _, index)}
     fragment = request.headers.get("hx-target") == "audit-state"
     return render(request, "_audit_state.html" if fragment else "audit_ticket.html", user=user, **page)
@@ -84,15 +83,7 @@ async def download(request: Request[Any, Any, Any], user: User, api: Api, format
     params = {k: v for k in RANGE if (v := request.query_params.get(k, "").strip())}
     upstream = await api.open_stream(user.token, "/v1/events/export", params, FORMATS.get(format, FORMATS["ndjson"]))
     headers = {k: upstream.headers[k] for k in ("content-type", "content-disposition") if k in upstream.headers}
-    return Stream(_passed_on(upstream), media_type=headers.get("content-type"), headers=headers)
-
-
-async def _passed_on(upstream: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in upstream.aiter_bytes():
-            yield chunk
-    finally:
-        await upstream.aclose()
+    return Stream(passed_on(upstream), media_type=headers.get("content-type"), headers=headers)
 
 
 ROUTES = [find, history, export_form, download]

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 
 from helpdesk_portal import i18n
 from helpdesk_portal.adapters.api import Api, ApiError
+from helpdesk_portal.adapters.zones import policy_zones
 from helpdesk_portal.domain import chat, request_form, views, words
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import explain, language, render
@@ -73,7 +74,8 @@ async def panel(request: Request[Any, Any, Any], user: User, api: Api) -> Templa
         "channel": chat.CHANNEL, "status": list(chat.OPEN), "order": "queue", "limit": PANEL_SIZE})
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    rows = [chat.panel_row(t, user.id, request.app.state.zones, locale, _) for t in found.get("items", [])]
+    zones = await policy_zones(api, user)
+    rows = [chat.panel_row(t, user.id, zones, locale, _) for t in found.get("items", [])]
     return render(request, "_chat_panel.html", user=user, chats=rows, more=bool(found.get("next_cursor")))
 
 
@@ -87,13 +89,13 @@ async def chat_page(request: Request[Any, Any, Any], ticket_id: str, user: User,
     if ticket.get("channel") != chat.CHANNEL:
         return Redirect(f"/tickets/{ticket_id}", status_code=303)
     live = request.headers.get("hx-target") == "chat-live"
-    return render(request, "_chat_live.html" if live else "chat.html", **_page(request, user, ticket))
+    return render(request, "_chat_live.html" if live else "chat.html", **await _page(request, user, api, ticket))
 
 
-def _page(request: Request[Any, Any, Any], user: User, ticket: dict[str, Any]) -> dict[str, Any]:
+async def _page(request: Request[Any, Any, Any], user: User, api: Api, ticket: dict[str, Any]) -> dict[str, Any]:
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    zone = views.zone_of(ticket, request.app.state.zones)
+    zone = views.zone_of(ticket, await policy_zones(api, user))
     return {"user": user, "ticket": ticket, "actions": ticket.get("allowed_actions", []),
             "chat_messages": chat.messages(ticket, user.id, user.staff, zone, locale, _),
             "expect": chat.expectation(ticket, dt.datetime.now(dt.UTC), zone, locale, _),
@@ -111,7 +113,7 @@ async def send(request: Request[Any, Any, Any], ticket_id: str, user: User, api:
     if not request.headers.get("hx-request"):
         return Redirect(f"/chats/{ticket_id}?after={answer.get('position', '')}", status_code=303)
     ticket = await api.read(user.token, f"/v1/tickets/{ticket_id}", position=answer.get("position"))
-    return render(request, "_chat_body.html", focus=True, **_page(request, user, ticket))
+    return render(request, "_chat_body.html", focus=True, **await _page(request, user, api, ticket))
 
 
 @post("/chats/{ticket_id:str}/actions/{action:str}")

@@ -8,16 +8,14 @@ import asyncio
 import datetime as dt
 import re
 from urllib.parse import urlencode
-from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 from litestar import Request, get
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Stream, Template
 
 from helpdesk_portal import i18n
-from helpdesk_portal.adapters.api import Api, ApiError
+from helpdesk_portal.adapters.api import Api, ApiError, passed_on
 from helpdesk_portal.domain import dashboards
 from helpdesk_portal.domain.session import User
 from helpdesk_portal.entrypoints.web import language, render
@@ -73,16 +71,8 @@ async def report_csv(request: Request[Any, Any, Any], user: User, api: Api) -> S
         params = _given({**_customer_choice(request, user), **month})
     upstream = await api.csv(user.token, f"/v1/reports/{report}", params)
     name = "-".join([report, *(v for k, v in sorted(params.items()) if k in ("from", "to", "month"))])
-    return Stream(_passed_on(upstream), media_type="text/csv; charset=utf-8",
+    return Stream(passed_on(upstream), media_type="text/csv; charset=utf-8",
                   headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-
-
-async def _passed_on(upstream: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in upstream.aiter_bytes():
-            yield chunk
-    finally:
-        await upstream.aclose()
 
 
 def _sla_choice(request: Request[Any, Any, Any], user: User) -> tuple[dict[str, str], list[dt.date], dict[str, str]]:
