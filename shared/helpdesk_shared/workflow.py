@@ -122,6 +122,27 @@ def refusal(action: str, role: Role, ticket: TicketState, rules: WorkflowRules,
     return None
 
 
+DELIVERED = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})  # a solution reached the customer
+
+
+def delivered_after(delivered_at: dt.datetime | None, before: Status | None, after: Status,
+                    at: dt.datetime) -> dt.datetime | None:
+    """KS-8's one fold: when the solution was last delivered once a ticket moved from ``before`` to
+    ``after`` at ``at``. Reaching the customer starts the window, done keeps it, any other status ends it
+    (intake's aggregate, query's ``allowed_actions`` and the SLA's reopen window all fold with this)."""
+    if after in DELIVERED and before not in DELIVERED:
+        return at
+    if after is not Status.DONE and after not in DELIVERED:
+        return None
+    return delivered_at
+
+
+def waiting_on_third_party(third_party: Any, status: Status) -> Any:
+    """END-5: whom a ticket in ``status`` still waits on; closing it (done, rejected) ends the wait,
+    so a reopened ticket waits on nobody until the executor says so again."""
+    return third_party if status.is_open else None
+
+
 def reopen_window_over(ticket: TicketState, rules: WorkflowRules, now: dt.datetime) -> bool:
     """KS-8: the window counts from the solution's delivery, in testing or done; a done ticket
     under a policy without a window never returns, one in testing always may."""

@@ -119,3 +119,22 @@ def test_end5_third_party_needs_a_party_and_an_open_ticket() -> None:
         telemed_ticket(Status.DONE).triage(AGENT, TELEMED, third_party={"party": "Bank", "note": None})
     with pytest.raises(NotPermitted):
         ticket.triage(CUSTOMER, TELEMED, third_party={"party": "Bank", "note": None})
+
+
+@pytest.mark.parametrize(("closing", "status"), [("reject", Status.REJECTED), ("accept_solution", Status.DONE)])
+def test_end5_closing_a_ticket_ends_its_third_party_wait_and_a_replay_agrees(closing: str, status: Status) -> None:
+    ticket = Ticket.open(AGENT, TELEMED, id=uuid.uuid4(), number="HD-9", customer_id="cust-1",
+                         requester_id="user-1", subject="Video", description="No picture", channel="chat",
+                         category="error", priority="normal", service=None, policy="telemed",
+                         details={"version": "2.4", "platform": "ios"})
+    ticket.act(AGENT, TELEMED, "accept")
+    ticket.triage(AGENT, TELEMED, third_party={"party": "Bank", "note": None})
+    ticket.act(AGENT, TELEMED, "propose_solution", comment="fixed")
+    ticket.act(CUSTOMER, TELEMED, closing, reason="no longer needed")
+    events = ticket.collect_events()
+    assert ticket.status is status and ticket.third_party is None
+    replayed = None
+    for event in events:  # the history alone: the close's effect, not an extra event
+        replayed = event.mutate(replayed)
+    assert replayed is not None and replayed.third_party is None
+    assert [type(e).__name__ for e in events if "ThirdParty" in type(e).__name__] == ["ThirdPartyAwaited"]

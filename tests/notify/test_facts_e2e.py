@@ -24,13 +24,14 @@ import psycopg
 import pytest
 from helpdesk_devstack import SmtpCatcher, free_port
 
+from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import mail_events as mail
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.vocabulary import Role, Status
 
 from tests.conftest import SERVICES_KEY
-from tests.notify.facts import History, mail_fact, publish, user_registered
+from tests.notify.facts import History, directory_change, mail_fact, publish, user_registered
 from tests.notify.mail import ADMIN, text_of
 from tests.support import servers
 from tests.support.processes import ServiceProcess, Services, base_env
@@ -204,6 +205,38 @@ def test_mail_for_a_recipient_without_an_address_is_dead_until_an_admin_adds_one
     assert response.status_code == 200 and response.json()["in_directory"] is False
     assert alone.admin.post(f"/v1/admin/deliveries/{dead['id']}/retry").status_code == 202
     alone.mails_to(f"{stranger}@acme.test")
+
+
+def test_med4_imc2_a_deactivated_user_gets_no_more_mail_the_customers_other_contacts_do(alone: Alone) -> None:
+    gone, gone_address, gone_fact = people()
+    colleague, colleague_address, colleague_fact = people()
+    ticket, other = History(f"HD-{next(_numbers)}"), History(f"HD-{next(_numbers)}")
+    alone.publish(gone_fact, colleague_fact, ticket.opened(gone))
+    alone.mails_to(gone_address)  # the acknowledgement, while still active
+    alone.publish(directory_change(directory.UserDeactivated, gone, sessions=1),
+                  ticket.comment("Обновите драйвер"), other.opened(colleague))
+    alone.mails_to(colleague_address)  # the customer's other contact still hears
+    [skipped] = wait_until(lambda: alone.deliveries(state="skipped", ticket_id=ticket.ticket_id), timeout=15)
+    assert skipped["recipient_id"] == gone and "deactivated" in skipped["last_error"]
+    assert len([m for m in alone.smtp.messages() if m["X-RcptTo"] == gone_address]) == 1
+    metrics = httpx.get(f"{alone.notify.url}/metrics", timeout=10).text.splitlines()
+    [counted] = [line for line in metrics if line.startswith("helpdesk_notify_mails_skipped_total ")]
+    assert float(counted.split()[1]) >= 1
+
+
+def test_med4_a_blocked_user_gets_no_mail_until_unblocked_and_an_admin_may_resend_what_was_skipped(
+        alone: Alone) -> None:
+    blocked, address, fact = people()
+    ticket = History(f"HD-{next(_numbers)}")
+    alone.publish(fact, directory_change(directory.UserBlocked, blocked, sessions=1, reason="spam"),
+                  ticket.opened(blocked))
+    [skipped] = wait_until(lambda: alone.deliveries(state="skipped", ticket_id=ticket.ticket_id), timeout=15)
+    assert "blocked" in skipped["last_error"]
+    alone.publish(directory_change(directory.UserUnblocked, blocked), ticket.comment("Ответ после разблокировки"))
+    [answer] = alone.mails_to(address)
+    assert "Ответ после разблокировки" in text_of(answer)  # mail flows again; the skipped one stayed unsent
+    assert alone.admin.post(f"/v1/admin/deliveries/{skipped['id']}/retry").status_code == 202
+    assert "Заявка зарегистрирована" in alone.mails_to(address, 2)[-1]["Subject"]
 
 
 def test_an_undecodable_message_is_parked_and_never_blocks_the_next(alone: Alone) -> None:

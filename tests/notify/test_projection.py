@@ -159,6 +159,7 @@ async def test_mail_follows_the_language_a_user_or_their_customer_chose_in_the_d
         contacts = ContactsTable(pool)
         found = await contacts.lookup(["u-peter", "u-milton"])
         assert found == {"u-peter": Contact("u-peter", "pg@initech.test", "Peter G.", "en"),  # the customer's default
-                         "u-milton": Contact("u-milton", "milton@initech.test", "Milton", "ru")}  # his own
+                         "u-milton": Contact("u-milton", "milton@initech.test", "Milton", "ru",  # his own
+                                             inactive="blocked")}  # MED-4: the sender skips his mail
         await contacts.put("u-milton", None, None, "en")  # an admin's override still wins
         assert (await contacts.lookup(["u-milton"]))["u-milton"].language == "en"

@@ -63,3 +63,11 @@ def test_end5_endocs_preset_chooses_that_a_third_party_stops_the_clocks():
     assert [r.code for r in POLICIES["telemed"].deferral_reasons] == [
         "cannot_reproduce", "not_enough_information", "needs_development", "requirements_broken",
         "out_of_scope", "unconstructive", "abusive"]
+
+
+def test_end5_closing_ends_the_third_party_pause_so_a_reopened_ticket_runs_again():
+    ticket = _third_party(_accepted(), ev.ThirdPartyAwaited, msk(2026, 2, 2, 12), party="Bank", note=None)
+    ticket.move(ev.SolutionProposed, Status.CUSTOMER_TESTING, msk(2026, 2, 2, 14))
+    ticket.move(ev.SolutionAccepted, Status.DONE, msk(2026, 2, 2, 15))
+    ticket.move(ev.Reopened, Status.IN_PROGRESS, msk(2026, 2, 3, 10))
+    assert not evaluate(ticket.events, IMC_THIRD_PARTY_PAUSES, msk(2026, 2, 3, 11)).paused  # as intake's ticket

@@ -5,15 +5,20 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import msgspec
+import nats
 import pytest
+from litestar.exceptions import ServiceUnavailableException
 
 from helpdesk_shared import directory_events as directory
+from helpdesk_shared import subjects
+from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.events import Actor
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import ADMIN, Authenticator, Principal, TokenIssuer
 from helpdesk_shared.web.keys import KeyRing
 from helpdesk_shared.web.problems import Problem
-from helpdesk_shared.web.revocation import Revocations
+from helpdesk_shared.web.revocation import RevocationFeed, Revocations, revocations_replayed
 from tests.support.tokens import session_keys_dir
 
 AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
@@ -60,3 +65,45 @@ def test_the_authenticator_answers_a_revoked_token_401() -> None:
     with pytest.raises(Problem) as refused:
         asyncio.run(authenticator.verify(f"Bearer {token}"))
     assert (refused.value.status, refused.value.code) == (401, "unauthorized")
+
+
+async def test_hardening_revocation_replay_a_token_revoked_before_start_is_never_accepted_and_not_ready_until_replayed(
+        nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js)
+        for i in range(200):  # other users' facts before the one that matters
+            await _publish(js, directory.UserPasswordChanged(**COMMON, user_id=f"u-{i}", sessions=1), i)
+        await _publish(js, directory.UserBlocked(**COMMON, user_id="u-ann", sessions=1), 200)
+        authenticator = Authenticator(KeyRing(session_keys_dir()), revocations=Revocations())
+        ready = revocations_replayed(authenticator)
+        feed = RevocationFeed(js, authenticator.revocations)
+        feed.start()
+        assert not await ready()
+        with pytest.raises(ServiceUnavailableException) as early:  # 503 not_ready, never "accepted"
+            authenticator.revocations.revoked(ANN)
+        assert early.value.headers["Retry-After"]
+        assert await feed.replayed(10) and await ready()
+        assert authenticator.revocations.revoked(ANN) == "the user is blocked"
+        await feed.stop()
+    finally:
+        await nc.close()
+
+
+async def test_hardening_revocation_replay_with_no_stream_yet_is_ready_at_once(nats_url: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        authenticator = Authenticator(KeyRing(session_keys_dir()), revocations=Revocations())
+        feed = RevocationFeed(nc.jetstream(), authenticator.revocations)
+        feed.start()
+        assert await feed.replayed(5) and authenticator.revocations.revoked(ANN) is None
+        await feed.stop()
+    finally:
+        await nc.close()
+
+
+async def _publish(js: object, fact: directory.DirectoryFact, position: int) -> None:
+    event = directory.wrap(fact, event_id=f"{directory.subject_id(fact)}.{position}", sequence=position)
+    subject = subjects.subject(subjects.USER_PREFIX, fact.user_id, directory.event_type(fact))  # type: ignore[attr-defined]
+    await js.publish(subject, msgspec.json.encode(event), headers={"Nats-Msg-Id": event.id})  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from helpdesk_shared.events import (
 from helpdesk_shared.policies.duration import Duration
 from helpdesk_shared.policies.model import Policy
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
+from helpdesk_shared.workflow import delivered_after
 
 CUSTOMER_SIDE = frozenset({"acceptance", "customer_reply"})  # never paused by pause_statuses
 _WAITING_ON_CUSTOMER = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})
@@ -122,9 +123,10 @@ class TicketTrack:
             return
         self._leave(old, at)
         self._hold("status", new in self._pausing, at)
+        if not Status(new).is_open:
+            self._hold("third_party", False, at)  # END-5: closing ends the wait (workflow.waiting_on_third_party)
         self._enter(new, at, returned)
-        if new in _WAITING_ON_CUSTOMER and old not in _WAITING_ON_CUSTOMER:
-            self.delivered_at = at
+        self.delivered_at = delivered_after(self.delivered_at, old, new, at)  # KS-8
         self.status, self.since = new, at
 
     def _hold(self, why: str, on: bool, at: dt.datetime) -> None:

@@ -23,6 +23,7 @@ from helpdesk_shared.web.headers import DOCUMENTED, security_headers
 from helpdesk_shared.web.health import HEALTH_HANDLERS, ReadinessCheck
 from helpdesk_shared.web.openapi import complete_openapi
 from helpdesk_shared.web.problems import EXCEPTION_HANDLERS
+from helpdesk_shared.web.revocation import revocations_replayed
 
 MAX_BODY_BYTES = 1_048_576  # 1 MiB: a ticket is text; attachments travel elsewhere
 EDGE_RULES = (
@@ -49,6 +50,11 @@ def route_span_name(app: Any) -> Any:
             span.set_attribute(HTTP_ROUTE, route)
         await app(scope, receive, send)
     return named
+
+
+def _replayed(authenticator: Authenticator) -> dict[str, ReadinessCheck]:
+    """Not ready until the token revocations are replayed (the lifespan's ``following_revocations``)."""
+    return {"revocations": revocations_replayed(authenticator)}
 
 
 def build_app(
@@ -90,7 +96,8 @@ def build_app(
         plugins=[OpenTelemetryPlugin(telemetry)],
         lifespan=list(lifespan),
         on_startup=[lambda app: complete_openapi(app, enums)],
-        state=State({"authenticator": authenticator, "readiness": readiness, **(state or {})}),
+        state=State({"authenticator": authenticator, "readiness": {**readiness, **_replayed(authenticator)},
+                     **(state or {})}),
         request_max_body_size=max_body_bytes,
         openapi_config=OpenAPIConfig(
             title=f"helpdesk {service}",

@@ -9,29 +9,36 @@ user is blocked or deactivated, and the customers without an active contract. A 
 issued under a lower counter, or for such a user or customer, answers 401. The state is
 a few dicts of the directory's size, rebuilt on start by replaying the directory
 subjects (a few messages per user), and a check is two dict lookups — cheap enough to
-run after a cached signature check too.
+run after a cached signature check too. Until that replay has caught up with the stream the
+service is not ready (``/readyz``: ``revocations``) and answers a token 503 ``not_ready``: a
+token revoked before the service started is never accepted in the meantime.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import msgspec
+from litestar.exceptions import ServiceUnavailableException
 from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy
+from nats.js.errors import NotFoundError
 from prometheus_client import Counter
 
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared.subjects import CUSTOMER_PREFIX, USER_PREFIX
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Authenticator, Principal
+from helpdesk_shared.web.problems import RETRY_AFTER_SECONDS
 
 log = logging.getLogger("helpdesk.revocation")
 RETRY_SECONDS = 1.0
+REPLAY_WAIT_SECONDS = 5.0  # a service starts after this long even if not replayed (then: not ready, 503)
 FACTS = Counter("helpdesk_revocation_facts_total", "Directory facts taken into the token revocation state")
 REFUSED = Counter("helpdesk_revoked_tokens_total", "Tokens refused because the directory revoked them")
 
@@ -50,6 +57,7 @@ class Revocations:
         self.users: dict[str, UserSessions] = {}
         self.inactive_customers: set[str] = set()
         self.applied = 0  # facts taken in, for tests and metrics
+        self.replayed = True  # False while a feed replays the directory: no token can be judged yet
 
     def apply(self, fact: directory.DirectoryFact) -> None:
         """Take in one directory fact (an old or repeated one changes nothing that matters)."""
@@ -74,7 +82,10 @@ class Revocations:
                 user.deactivated = False
 
     def revoked(self, principal: Principal) -> str | None:
-        """Why the principal's token no longer works, or None while it does."""
+        """Why the principal's token no longer works, or None while it does; 503 before the replay ends."""
+        if not self.replayed:
+            raise ServiceUnavailableException("the token revocations are still being replayed; retry shortly",
+                                              headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
         reason = self._reason(principal)
         if reason is not None:
             REFUSED.inc()
@@ -103,20 +114,62 @@ class RevocationFeed:
         self._revocations = revocations
         self._subscriptions: list[object] = []
         self._task: asyncio.Task[None] | None = None
+        self._taken: dict[str, tuple[str, int]] = {}  # per subject prefix: (consumer, its sequence) last taken in
+        self._progress = asyncio.Event()
+        revocations.replayed = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._subscribe())
 
     async def _subscribe(self) -> None:
         for prefix in (USER_PREFIX, CUSTOMER_PREFIX):
-            while True:
-                try:
-                    self._subscriptions.append(await self._js.subscribe(
-                        f"{prefix}.>", cb=self._take, ordered_consumer=True, deliver_policy=DeliverPolicy.ALL))
-                    break
-                except Exception as error:  # noqa: BLE001 - no stream yet, or NATS away: try again
-                    log.info("revocations: %s.> not followed yet: %s", prefix, error)
-                    await asyncio.sleep(RETRY_SECONDS)
+            self._subscriptions.append(await self._follow(prefix))
+        for prefix, subscription in zip((USER_PREFIX, CUSTOMER_PREFIX), self._subscriptions, strict=True):
+            await self._caught_up(prefix, subscription)
+        self._revocations.replayed = True
+        log.info("revocations: the directory is replayed (%d facts)", self._revocations.applied)
+
+    async def _follow(self, prefix: str) -> object:
+        """An ordered consumer of ``prefix.>`` from the stream's start, once the stream and NATS are there."""
+        while True:
+            try:
+                return await self._js.subscribe(f"{prefix}.>", cb=self._taker(prefix), ordered_consumer=True,
+                                                deliver_policy=DeliverPolicy.ALL)
+            except NotFoundError:  # no stream yet: no fact was ever published, so none revokes a token
+                self._revocations.replayed = True
+                log.info("revocations: no stream holds %s.> yet; nothing to replay", prefix)
+            except Exception as error:  # noqa: BLE001 - NATS away: try again
+                log.info("revocations: %s.> not followed yet: %s", prefix, error)
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def replayed(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` s for the replay (a start normally takes milliseconds); whether it ended."""
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        return self._revocations.replayed
+
+    async def _caught_up(self, prefix: str, subscription: object) -> None:
+        """Return once every message the stream held for ``prefix`` has been taken in."""
+        while True:
+            self._progress.clear()
+            try:
+                info = await subscription.consumer_info()  # type: ignore[attr-defined]
+                consumer, taken = self._taken.get(prefix, (info.name, 0))  # an ordered consumer may be renewed
+                if info.num_pending == 0 and consumer == info.name and taken >= info.delivered.consumer_seq:
+                    return
+            except Exception as error:  # noqa: BLE001 - NATS away for a moment: ask again
+                log.info("revocations: %s.> replay not confirmed yet: %s", prefix, error)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), RETRY_SECONDS)
+
+    def _taker(self, prefix: str) -> Callable[[object], Awaitable[None]]:
+        async def take(message: object) -> None:
+            await self._take(message)
+            metadata = message.metadata  # type: ignore[attr-defined]
+            self._taken[prefix] = (metadata.consumer, metadata.sequence.consumer)
+            self._progress.set()
+        return take
 
     async def _take(self, message: object) -> None:
         try:
@@ -137,6 +190,14 @@ class RevocationFeed:
                 pass
 
 
+def revocations_replayed(authenticator: Authenticator) -> Callable[[], Awaitable[bool]]:
+    """The ``/readyz`` check: the directory's revocations are followed and replayed up to the stream's end."""
+    async def replayed() -> bool:
+        revocations = authenticator.revocations
+        return isinstance(revocations, Revocations) and revocations.replayed
+    return replayed
+
+
 @asynccontextmanager
 async def following_revocations(js: JetStreamContext, authenticator: Authenticator) -> AsyncIterator[Revocations]:
     """Keep the authenticator's revocations current for the duration (a service's lifespan)."""
@@ -144,6 +205,7 @@ async def following_revocations(js: JetStreamContext, authenticator: Authenticat
         authenticator.revocations = Revocations()
     feed = RevocationFeed(js, authenticator.revocations)
     feed.start()
+    await feed.replayed(REPLAY_WAIT_SECONDS)
     try:
         yield authenticator.revocations
     finally:

@@ -16,7 +16,8 @@ from eventsourcing.domain import Aggregate
 
 from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
-from helpdesk_shared.workflow import WORKFLOW, Action, Refused, TicketState, refusal, reopen_window_over
+from helpdesk_shared.workflow import (WORKFLOW, Action, Refused, TicketState, delivered_after, refusal,
+                                      reopen_window_over, waiting_on_third_party)
 
 from helpdesk_intake.domain import offer
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
@@ -168,11 +169,9 @@ class Ticket(Aggregate):
             if target is Status.AWAITING_CUSTOMER:
                 ticket.status_before_wait = ticket.status
             ticket.done_at = self.timestamp if target is Status.DONE else None
-            if target in _DELIVERED and ticket.status not in _DELIVERED:
-                ticket.delivered_at = self.timestamp  # KS-8: the window counts from here
-            elif target is not Status.DONE and target not in _DELIVERED:
-                ticket.delivered_at = None
+            ticket.delivered_at = delivered_after(ticket.delivered_at, ticket.status, target, self.timestamp)
             ticket.status = target
+            ticket.third_party = waiting_on_third_party(ticket.third_party, target)
             ticket.record_step(self, self.comment or self.reason)
 
     class Accepted(StatusChanged):
@@ -493,8 +492,6 @@ def _snake(name: str) -> str:
     """``ClarificationRequested`` → ``clarification_requested`` (the public event's last word)."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
 
-
-_DELIVERED = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})  # a solution reached the customer
 
 _EVENT_OF = {
     Action.ACCEPT: "Accepted",

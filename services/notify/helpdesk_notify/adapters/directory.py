@@ -2,8 +2,8 @@
 
 ``notify.directory`` is filled by the projection from ``helpdesk.user.*.registered`` and
 ``helpdesk.customer.*.registered`` (``record``) and kept current from their later changes
-(``change``: contacts, languages), so nobody provisions contacts by hand. ``notify.contacts``
-holds an admin's overrides (``PUT /v1/admin/contacts/{id}``): each field set there wins
+(``change``: contacts, languages, blocks, deactivations), so nobody provisions contacts by hand.
+``notify.contacts`` holds an admin's overrides (``PUT /v1/admin/contacts/{id}``): each field set there wins
 over the directory's. A mail's language is the first of: the override's, the user's own
 choice, the customer's override, the customer's default; Russian otherwise.
 """
@@ -28,6 +28,7 @@ _MERGED = f"""
 SELECT ids.id AS user_id, coalesce(o.email, d.email) AS email,
        coalesce(nullif(o.name, ''), d.name, '') AS name,
        coalesce(o.language, d.language, c.language, dc.language, '{DEFAULT_LANGUAGE}') AS language,
+       CASE WHEN d.deactivated THEN 'deactivated' WHEN d.blocked THEN 'blocked' END AS inactive,
        d.id IS NOT NULL AS in_directory, o.user_id IS NOT NULL AS overridden,
        o.email AS override_email, o.name AS override_name, o.language AS override_language
 FROM unnest(%s::text[]) AS ids(id)
@@ -53,7 +54,7 @@ class ContactsTable:
     async def lookup(self, user_ids: Collection[str]) -> dict[str, Contact]:
         """The contacts of those ids that have an address (from the directory or an override)."""
         rows = await self._merged(list(user_ids))
-        return {r["user_id"]: Contact(r["user_id"], r["email"], r["name"], r["language"])
+        return {r["user_id"]: Contact(r["user_id"], r["email"], r["name"], r["language"], r["inactive"])
                 for r in rows if r["email"]}
 
     async def get(self, user_id: str) -> dict[str, Any] | None:
@@ -90,12 +91,18 @@ async def record(cur: psycopg.AsyncCursor[Any], entries: Iterable[DirectoryEntry
 
 
 async def change(cur: psycopg.AsyncCursor[Any], facts: Iterable[directory.DirectoryFact]) -> None:
-    """Apply later directory changes (a language, a user's contacts), in order, in the projection's transaction."""
+    """Apply later directory changes (a language, contacts, a block), in order, in the projection's transaction."""
     for fact in facts:
         match fact:
             case directory.UserLanguageChanged() | directory.CustomerLanguageChanged():
                 await cur.execute(f"UPDATE {SCHEMA}.directory SET language = %s WHERE id = %s",
                                   (fact.language, directory.subject_id(fact)))
+            case directory.UserBlocked() | directory.UserUnblocked():
+                await cur.execute(f"UPDATE {SCHEMA}.directory SET blocked = %s WHERE id = %s",
+                                  (isinstance(fact, directory.UserBlocked), fact.user_id))
+            case directory.UserDeactivated() | directory.UserReactivated():
+                await cur.execute(f"UPDATE {SCHEMA}.directory SET deactivated = %s WHERE id = %s",
+                                  (isinstance(fact, directory.UserDeactivated), fact.user_id))
             case directory.UserContactChanged():
                 await cur.execute(f"UPDATE {SCHEMA}.directory SET email = %s, name = %s WHERE id = %s",
                                   (fact.email, fact.name, fact.user_id))

@@ -1,7 +1,8 @@
 """The delivery log in PostgreSQL: claim due mail, record each attempt, list and retry for admins.
 
 A row moves ``pending → sending → sent``; a failed attempt goes back to ``pending``
-with a later ``next_attempt_at``, or to ``dead`` when given up. ``sending`` is
+with a later ``next_attempt_at``, or to ``dead`` when given up; to ``skipped`` when its
+recipient's account is blocked or deactivated (MED-4, IMC-2), which an admin may retry. ``sending`` is
 committed when a sender claims a few rows, and ``sent`` right after the server takes
 each one, so after a crash the rows still ``sending`` are in doubt: all but at most
 one per SMTP connection were never handed over; all are sent again with the same
@@ -18,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from helpdesk_notify.adapters.schema import SCHEMA
 from helpdesk_notify.application import Job
 
-STATES = ("pending", "sending", "sent", "dead")
+STATES = ("pending", "sending", "sent", "dead", "skipped")
 _CLAIM = f"""
 UPDATE {SCHEMA}.outbox o SET state = 'sending', attempts = o.attempts + 1, updated_at = now()
 FROM (SELECT id FROM {SCHEMA}.outbox WHERE state = 'pending' AND next_attempt_at <= now()
@@ -32,18 +33,20 @@ _FAILED = (f"UPDATE {SCHEMA}.outbox SET updated_at = now(), last_error = %(error
            " state = CASE WHEN %(retry)s::float8 IS NULL THEN 'dead' ELSE 'pending' END,"
            " next_attempt_at = now() + make_interval(secs => coalesce(%(retry)s::float8, 0))"
            " WHERE id = %(id)s")
+_SKIPPED = (f"UPDATE {SCHEMA}.outbox SET state = 'skipped', last_error = %s, updated_at = now()"
+            " WHERE id = %s")
 _IN_DOUBT = (f"UPDATE {SCHEMA}.outbox SET state = 'pending', in_doubt = in_doubt + 1,"
              " next_attempt_at = now(), updated_at = now() WHERE state = 'sending'")
 _COUNTS = f"SELECT state, count(*) FROM {SCHEMA}.outbox WHERE state <> 'sent' GROUP BY state"
 _RETRY = (f"UPDATE {SCHEMA}.outbox SET state = 'pending', attempts = 0, next_attempt_at = now(),"
-          " updated_at = now() WHERE id = %s AND state IN ('dead', 'pending') RETURNING id")
+          " updated_at = now() WHERE id = %s AND state IN ('dead', 'pending', 'skipped') RETURNING id")
 _COLUMNS = ("id, dedup_key, event_id, ticket_id, recipient_id, template, message_id, position, state,"
             " attempts, in_doubt, next_attempt_at, last_error, created_at, updated_at, sent_at,"
             " context->>'number' AS number")
 
 
 class NotRetryable(Exception):
-    """Only mail that has not gone out (dead or still pending) can be retried."""
+    """Only mail that has not gone out (dead, skipped or still pending) can be retried."""
 
 
 class PostgresOutbox:
@@ -63,6 +66,10 @@ class PostgresOutbox:
         async with self._pool.connection() as conn:
             await conn.execute(_FAILED, {"retry": retry_in, "error": error[:2000], "id": job_id})
 
+    async def skipped(self, job_id: int, reason: str) -> None:
+        async with self._pool.connection() as conn:
+            await conn.execute(_SKIPPED, (reason, job_id))
+
     async def recover_in_doubt(self) -> int:
         """Put mail left ``sending`` by a crashed process back in line; how many there were."""
         async with self._pool.connection() as conn:
@@ -72,7 +79,7 @@ class PostgresOutbox:
         """Rows per unsent state (sent rows are not counted: there are many)."""
         async with self._pool.connection() as conn:
             rows = await (await conn.execute(_COUNTS)).fetchall()
-        return {"pending": 0, "sending": 0, "dead": 0, **{r[0]: int(r[1]) for r in rows}}
+        return {"pending": 0, "sending": 0, "dead": 0, "skipped": 0, **{r[0]: int(r[1]) for r in rows}}
 
     async def list(self, state: str | None, ticket_id: str | None, limit: int,
                    after: int) -> list[dict[str, Any]]:
@@ -94,7 +101,7 @@ class PostgresOutbox:
             return await cur.fetchone()
 
     async def retry(self, delivery_id: int) -> dict[str, Any] | None:
-        """Send a dead (or waiting) mail again now, with a fresh allowance of attempts."""
+        """Send a dead, skipped (or waiting) mail again now, with a fresh allowance of attempts."""
         async with self._pool.connection() as conn:
             if await (await conn.execute(_RETRY, (delivery_id,))).fetchone() is None:
                 row = await self.get(delivery_id)

@@ -4,8 +4,10 @@
   from which stream sequence on events send mail (older history is only projected).
 - ``tickets``: the per-ticket view, as JSON.
 - ``outbox``: the delivery log, one row per (event, recipient), unique on ``dedup_key``;
-  ``ticket_id`` is NULL for mail about no ticket (an inbound mail refused or forwarded).
-- ``directory``: users and customers with their addresses, from intake's facts.
+  ``ticket_id`` is NULL for mail about no ticket (an inbound mail refused or forwarded);
+  ``skipped``: not sent, its recipient's account was blocked or deactivated (the reason in ``last_error``).
+- ``directory``: users and customers with their addresses, from intake's facts, and whether a
+  user is blocked (MED-4) or deactivated (IMC-2) now.
 - ``contacts``: an admin's overrides of the directory (address, name, language), each
   field optional; an override on a customer's id sets its users' default language.
   (Before the directory existed this table was the whole directory; its rows still apply.)
@@ -102,10 +104,20 @@ _DIRECTORY_LANGUAGE = f"""
 ALTER TABLE {SCHEMA}.directory ADD COLUMN IF NOT EXISTS language text CHECK (language IN ('ru', 'en'));
 """
 
+# MED-4, IMC-2: a blocked or deactivated user gets no mail; such a mail is logged ``skipped``, not sent.
+_INACTIVE_RECIPIENTS = f"""
+ALTER TABLE {SCHEMA}.directory ADD COLUMN IF NOT EXISTS blocked boolean NOT NULL DEFAULT false,
+    ADD COLUMN IF NOT EXISTS deactivated boolean NOT NULL DEFAULT false;
+ALTER TABLE {SCHEMA}.outbox DROP CONSTRAINT IF EXISTS outbox_state_check;
+ALTER TABLE {SCHEMA}.outbox ADD CONSTRAINT outbox_state_check
+    CHECK (state IN ('pending', 'sending', 'sent', 'dead', 'skipped'));
+"""
+
 MIGRATIONS = Migrations(
     service="notify",
     schemas=(SCHEMA,),
     steps=(Migration("tracking, tickets, contacts, directory, outbox, parked", _DDL),
            Migration("webhooks and their deliveries; the trace context of a mail", _WEBHOOKS_AND_TRACES),
-           Migration("the directory's languages: a user's own, a customer's default", _DIRECTORY_LANGUAGE)),
+           Migration("the directory's languages: a user's own, a customer's default", _DIRECTORY_LANGUAGE),
+           Migration("blocked and deactivated users; skipped mail in the delivery log", _INACTIVE_RECIPIENTS)),
 )

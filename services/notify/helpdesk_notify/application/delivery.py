@@ -31,6 +31,7 @@ class Contact:
     email: str
     name: str = ""
     language: Literal["ru", "en"] = "ru"
+    inactive: str | None = None  # "blocked" (MED-4) or "deactivated" (IMC-2): the user gets no mail now
 
 
 class Directory(Protocol):
@@ -56,6 +57,7 @@ class Outbox(Protocol):
     async def claim(self, limit: int) -> list[Job]: ...
     async def sent(self, job_id: int) -> None: ...
     async def failed(self, job_id: int, error: str, retry_in: float | None) -> None: ...
+    async def skipped(self, job_id: int, reason: str) -> None: ...
 
 
 class DeliveryFailed(Exception):
@@ -70,14 +72,15 @@ class Mailer(Protocol):
     async def send(self, message: bytes, recipient: str) -> None: ...
 
 
-Outcome = Literal["sent", "retry", "dead"]
+Outcome = Literal["sent", "retry", "dead", "skipped"]
 
 
 class Sender:
     """Delivers due mail: claim a few rows, render each for its recipient, send it, record the outcome.
 
     Each row is marked ``sent`` as soon as the server took it, so a crash leaves at most
-    the one mail in hand in doubt; the rest of a claim were never handed over.
+    the one mail in hand in doubt; the rest of a claim were never handed over. A user blocked
+    or deactivated when their mail falls due gets none: the row is ``skipped``, with why.
     """
 
     def __init__(self, outbox: Outbox, directory: Directory, mailer: Mailer, renderer: Renderer,
@@ -96,6 +99,9 @@ class Sender:
         return [await self._deliver(job, _contact(job, contacts)) for job in jobs]
 
     async def _deliver(self, job: Job, contact: Contact | None) -> Outcome:
+        if contact is not None and contact.inactive:
+            await self._outbox.skipped(job.id, f"not sent: {job.recipient_id} is {contact.inactive} (MED-4, IMC-2)")
+            return "skipped"
         try:
             attributes = {"helpdesk.delivery_id": job.id, "helpdesk.attempt": job.attempts}
             with tracer.start_as_current_span(f"smtp send {job.template}", context=context_from(job.traceparent),

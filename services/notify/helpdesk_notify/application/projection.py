@@ -69,7 +69,7 @@ class Batch:
     notifications: list[tuple[str, str | None, int, Notification]] = field(default_factory=list)
     directory: dict[str, DirectoryEntry] = field(default_factory=dict)
     policies: list[tuple[str, str]] = field(default_factory=list)  # (customer, new policy), in order
-    changes: list[directory_events.DirectoryFact] = field(default_factory=list)  # languages, contacts, in order
+    changes: list[directory_events.DirectoryFact] = field(default_factory=list)  # languages, contacts, blocks
     applied: int = 0
     ignored: int = 0  # families notify has no use for
     webhooks: int = 0  # webhook deliveries queued (adapters/webhook_queue.py)
@@ -137,7 +137,8 @@ def _fold(family: str, event: Any, views: dict[str, TicketView], batch: Batch, s
 
 
 CHANGES = (directory_events.UserLanguageChanged, directory_events.CustomerLanguageChanged,
-           directory_events.UserContactChanged)  # what changes a directory entry after its registration
+           directory_events.UserContactChanged, directory_events.UserBlocked, directory_events.UserUnblocked,
+           directory_events.UserDeactivated, directory_events.UserReactivated)  # what changes an entry later
 
 
 def _directory(fact: directory_events.DirectoryFact, views: dict[str, TicketView], batch: Batch,

@@ -7,6 +7,8 @@ from helpdesk_shared.stream_runner import Meters
 QUEUED = Counter("helpdesk_notify_mails_queued_total", "Mails written to the outbox")
 SENT = Counter("helpdesk_notify_mails_sent_total", "Mails the SMTP server accepted")
 FAILED = Counter("helpdesk_notify_mail_failures_total", "Delivery attempts that failed (retried or dead)")
+SKIPPED = Counter("helpdesk_notify_mails_skipped_total",
+                  "Mails not sent because the recipient's account is blocked or deactivated (MED-4, IMC-2)")
 DEAD = Counter("helpdesk_notify_mails_dead_total", "Mails given up after their last attempt")
 IN_DOUBT = Counter("helpdesk_notify_mails_in_doubt_total",
                    "Mails found 'sending' after a crash and sent again with the same Message-ID")

@@ -116,7 +116,8 @@ class Notifier(LockedLoop):
 
 def _count_mail(outcome: str) -> None:
     metrics.SENT.inc(outcome == "sent")
-    metrics.FAILED.inc(outcome != "sent")
+    metrics.SKIPPED.inc(outcome == "skipped")
+    metrics.FAILED.inc(outcome in ("retry", "dead"))
     metrics.DEAD.inc(outcome == "dead")
 
 

@@ -14,7 +14,7 @@ from helpdesk_shared import events as ev
 from helpdesk_shared import policies
 from helpdesk_shared.policies import Policy
 from helpdesk_shared.vocabulary import Category, Role, Status
-from helpdesk_shared.workflow import TicketState, allowed_actions, analysis_missing
+from helpdesk_shared.workflow import TicketState, allowed_actions, analysis_missing, delivered_after
 
 
 class PolicyWorkflow:
@@ -33,22 +33,16 @@ class PolicyWorkflow:
         return None if self._policy is None else policies.reopen_until(self._policy, category, delivered_at)
 
 
-_DELIVERED = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})
-
-
 def delivery(facts: Iterable[ev.TicketFact]) -> tuple[dt.datetime | None, dt.datetime | None]:
     """When the solution was last delivered (KS-8's window starts) and when the ticket became done,
-    folded as intake's ticket folds them."""
+    folded as intake's ticket folds them (``workflow.delivered_after``)."""
     delivered = done = None
     status = None
     for fact in facts:
         if not isinstance(fact, ev.StatusChange):
             continue
         done = fact.occurred_at if fact.status is Status.DONE else None
-        if fact.status in _DELIVERED and status not in _DELIVERED:
-            delivered = fact.occurred_at
-        elif fact.status is not Status.DONE and fact.status not in _DELIVERED:
-            delivered = None
+        delivered = delivered_after(delivered, status, fact.status, fact.occurred_at)
         status = fact.status
     return delivered, done
 

@@ -13,6 +13,7 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
+from helpdesk_shared.workflow import waiting_on_third_party
 
 
 class UnknownTicket(Exception):
@@ -102,9 +103,12 @@ def evolve(ticket: TicketView | None, fact: ev.TicketFact, position: int) -> Tic
         return opened(fact, position)
     if ticket is None:
         raise UnknownTicket(f"no opening seen for ticket {fact.ticket_id}")
+    changes = _changes(ticket, fact, position)
+    if isinstance(fact, ev.StatusChange) and ticket.third_party is not None:  # END-5: closing ends the wait
+        changes["third_party"] = waiting_on_third_party(ticket.third_party, fact.status)
     return msgspec.structs.replace(
         ticket, status=fact.status, version=fact.version, customer_id=fact.customer_id,
-        updated_at=fact.occurred_at, position=position, **_changes(ticket, fact, position),
+        updated_at=fact.occurred_at, position=position, **changes,
     )
 
 
