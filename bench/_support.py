@@ -96,11 +96,18 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
                 for process in processes:
                     process.terminate()
                 for process in processes:
-                    process.wait(timeout=15)
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:  # a worker stuck in start-up: leave nothing behind
+                        for pid in _descendants(process.pid):
+                            with contextlib.suppress(ProcessLookupError):
+                                os.kill(pid, 9)
+                        process.kill()
+                        process.wait()
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its live descendants (uvicorn's workers), from /proc."""
+def _descendants(pid: int) -> list[int]:
+    """The process's live descendants, from /proc."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -108,15 +115,22 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total, pending = 0, [pid]
+    found, pending = [], list(children.get(pid, []))
     while pending:
-        current = pending.pop()
+        found.append(current := pending.pop())
+        pending += children.get(current, [])
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (uvicorn's workers), from /proc."""
+    total = 0
+    for current in [pid, *_descendants(pid)]:
         try:
             fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         total += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
-        pending += children.get(current, [])
     return total / os.sysconf("SC_CLK_TCK")
 
 
@@ -124,7 +138,7 @@ def _port_var(module: str) -> str:
     return f"HELPDESK_{module.removeprefix('helpdesk_').upper()}_PORT"
 
 
-def _wait_ready(url: str, timeout: float = 90) -> None:
+def _wait_ready(url: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):

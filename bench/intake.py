@@ -150,6 +150,13 @@ class CpuMeter:
     def _now(self) -> dict[str, float]:
         return {name: cpu_seconds(pid) for name, pid in self.pids.items()}
 
+    def idle_line(self, seconds: float) -> str:
+        """The background CPU (timers, stream consumers, the relay's polling) with no command coming."""
+        time.sleep(seconds)
+        spent = {name: now - self.start[name] for name, now in self._now().items()}
+        return (f"idle, {seconds:.0f} s: intake {1000 * spent['serve'] / seconds:.0f} ms CPU/s,"
+                f" relay {1000 * spent['relay'] / seconds:.0f} ms CPU/s (in every phase's CPU below)")
+
     def line(self, commands: int) -> str:
         spent = {name: now - self.start[name] for name, now in self._now().items()}
         per = {name: 1000 * seconds / max(commands, 1) for name, seconds in spent.items()}
@@ -168,6 +175,7 @@ def main() -> None:
                extra_env={"HELPDESK_WORKERS": str(args.workers)}) as env:
         port = int(env["HELPDESK_INTAKE_PORT"])
         customer, agent = provision(f"http://127.0.0.1:{port}")
+        print(CpuMeter(env).idle_line(5))
         meter = CpuMeter(env)
         count, latencies, errors, elapsed = asyncio.run(
             closed_loop("127.0.0.1", port, customer, agent, args.seconds))
