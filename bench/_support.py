@@ -35,15 +35,17 @@ class Connection:
 
     async def request(self, method: str, path: str, body: Any = None,
                       headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         payload = json.dumps(body).encode() if body is not None else b""
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}",
                 "Content-Type: application/json"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+        status_line = await self._send(request)
+        if not status_line:  # the server closed a keep-alive connection idle past its timeout: once more
+            self.close()
+            self.writer = None
+            status_line = await self._send(request)
         assert self.reader is not None
-        status_line = await self.reader.readline()
         status = int(status_line.split()[1])
         response_headers = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -51,6 +53,16 @@ class Connection:
             response_headers[name.strip().lower()] = value.strip()
         content = await self.reader.readexactly(int(response_headers.get("content-length", 0)))
         return status, response_headers, content
+
+    async def _send(self, request: bytes) -> bytes:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(request)
+        assert self.reader is not None
+        try:
+            return await self.reader.readline()
+        except ConnectionResetError:
+            return b""
 
     def close(self) -> None:
         if self.writer is not None:
