@@ -35,15 +35,17 @@ class Connection:
 
     async def request(self, method: str, path: str, body: Any = None,
                       headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         payload = json.dumps(body).encode() if body is not None else b""
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}", f"Content-Length: {len(payload)}",
                 "Content-Type: application/json"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
-        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + payload)
+        request = ("\r\n".join(head) + "\r\n\r\n").encode() + payload
+        status_line = await self._send(request)
+        if not status_line:  # the server closed a keep-alive connection idle past its timeout: once more
+            self.close()
+            self.writer = None
+            status_line = await self._send(request)
         assert self.reader is not None
-        status_line = await self.reader.readline()
         status = int(status_line.split()[1])
         response_headers = {}
         while (line := await self.reader.readline()) not in (b"\r\n", b""):
@@ -51,6 +53,16 @@ class Connection:
             response_headers[name.strip().lower()] = value.strip()
         content = await self.reader.readexactly(int(response_headers.get("content-length", 0)))
         return status, response_headers, content
+
+    async def _send(self, request: bytes) -> bytes:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.writer.write(request)
+        assert self.reader is not None
+        try:
+            return await self.reader.readline()
+        except ConnectionResetError:
+            return b""
 
     def close(self) -> None:
         if self.writer is not None:
@@ -85,6 +97,8 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
             processes = [subprocess.Popen([sys.executable, "-m", *command], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                          for command in commands]
+            env.update({f"BENCH_PID_{'_'.join(command)}": str(process.pid)
+                        for command, process in zip(commands, processes)})  # for cpu_seconds
             try:
                 for command in commands:
                     if command[-1] == "serve":
@@ -94,14 +108,49 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
                 for process in processes:
                     process.terminate()
                 for process in processes:
-                    process.wait(timeout=15)
+                    try:
+                        process.wait(timeout=15)
+                    except subprocess.TimeoutExpired:  # a worker stuck in start-up: leave nothing behind
+                        for pid in _descendants(process.pid):
+                            with contextlib.suppress(ProcessLookupError):
+                                os.kill(pid, 9)
+                        process.kill()
+                        process.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    """The process's live descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], list(children.get(pid, []))
+    while pending:
+        found.append(current := pending.pop())
+        pending += children.get(current, [])
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (uvicorn's workers), from /proc."""
+    total = 0
+    for current in [pid, *_descendants(pid)]:
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _port_var(module: str) -> str:
     return f"HELPDESK_{module.removeprefix('helpdesk_').upper()}_PORT"
 
 
-def _wait_ready(url: str, timeout: float = 30) -> None:
+def _wait_ready(url: str, timeout: float = 240) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):

@@ -11,11 +11,7 @@ from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
-from litestar.plugins.opentelemetry import OpenTelemetryConfig, OpenTelemetryPlugin
-from litestar.plugins.prometheus import PrometheusConfig
-from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.semconv.attributes.http_attributes import HTTP_ROUTE
 
 from helpdesk_shared.web.auth import Authenticator, provide_principal
 from helpdesk_shared.web.edge import CheckedRequest, IdShapes, ParameterGuard
@@ -23,6 +19,7 @@ from helpdesk_shared.web.headers import DOCUMENTED, security_headers
 from helpdesk_shared.web.health import HEALTH_HANDLERS, ReadinessCheck
 from helpdesk_shared.web.openapi import complete_openapi
 from helpdesk_shared.web.problems import EXCEPTION_HANDLERS
+from helpdesk_shared.web.request_telemetry import RequestTelemetry
 from helpdesk_shared.web.revocation import revocations_replayed
 
 MAX_BODY_BYTES = 1_048_576  # 1 MiB: a ticket is text; attachments travel elsewhere
@@ -33,23 +30,6 @@ EDGE_RULES = (
     "`errors: [{field, message}]` naming each field; a path parameter holding one, or an id off its shape, "
     "answers 404 `not_found`. Every answer carries `X-Content-Type-Options: nosniff`; answers to "
     "authenticated requests `Cache-Control: no-store`; every 401 `WWW-Authenticate: Bearer`.")
-
-
-def span_details(scope: Any) -> tuple[str, dict[str, str]]:
-    """A request span's first name: the method alone (the span starts before routing); never the raw
-    path, whose ids would make every request a name of its own. ``route_span_name`` completes it."""
-    return str(scope.get("method", "")).strip() or "HTTP", {}
-
-
-def route_span_name(app: Any) -> Any:
-    """Once routed, name the request's span after its route template (``POST /v1/tickets/{ticket_id}``)."""
-    async def named(scope: Any, receive: Any, send: Any) -> None:
-        span, route = trace.get_current_span(), scope.get("path_template")
-        if route and span.is_recording():
-            span.update_name(f"{scope.get('method', '')} {route}".strip())
-            span.set_attribute(HTTP_ROUTE, route)
-        await app(scope, receive, send)
-    return named
 
 
 def _replayed(authenticator: Authenticator) -> dict[str, ReadinessCheck]:
@@ -78,22 +58,17 @@ def build_app(
     ``ids`` names the path and query parameters that are ids, with the shape each must have;
     ``enums`` the parameters (beyond the vocabulary's) whose values the OpenAPI document lists.
     """
-    prometheus = PrometheusConfig(app_name=f"helpdesk_{service}", group_path=True,
-                                  exclude=["/metrics", "/healthz", "/readyz"])
-    # One server span per request; the ASGI receive/send sub-spans cost more than they tell.
-    telemetry = OpenTelemetryConfig(tracer_provider=tracer_provider, exclude_spans=["receive", "send"],
-                                    exclude=["/metrics", "/healthz", "/readyz"],
-                                    scope_span_details_extractor=span_details)
+    # One server span per request and the request metrics, in one layer (web/request_telemetry.py).
+    telemetry = RequestTelemetry(f"helpdesk_{service}", tracer_provider)
     return Litestar(
         route_handlers=[*HEALTH_HANDLERS, *handlers],
         dependencies={"principal": Provide(provide_principal), **(dependencies or {})},
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},  # type: ignore[dict-item]
-        middleware=[prometheus.middleware, route_span_name],
+        middleware=[telemetry.middleware],
         request_class=CheckedRequest,
         guards=[ParameterGuard(ids)],
         before_send=[security_headers],
         response_headers=DOCUMENTED,
-        plugins=[OpenTelemetryPlugin(telemetry)],
         lifespan=list(lifespan),
         on_startup=[lambda app: complete_openapi(app, enums)],
         state=State({"authenticator": authenticator, "readiness": {**readiness, **_replayed(authenticator)},

@@ -64,7 +64,8 @@ class ParameterGuard:
     def __init__(self, ids: IdShapes | None = None) -> None:
         self.ids = ids or {}
 
-    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def __call__(self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        """Async, though it never waits: litestar hands a sync guard to a worker thread on every request."""
         self._check_path(connection.path_params)
         self._check_query(list(connection.query_params.multi_items()))
 

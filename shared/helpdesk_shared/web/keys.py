@@ -14,6 +14,7 @@ import logging
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +41,13 @@ class KeySet:
     def signer(self) -> Ed25519PrivateKey:
         return self.private[self.active_kid]
 
+    @cached_property
+    def publics(self) -> dict[str, Ed25519PublicKey]:
+        """The public keys by kid, derived once per reading: one object per key, as a token cache needs."""
+        return {kid: key.public_key() for kid, key in self.private.items()}
+
     def public(self, kid: str) -> Ed25519PublicKey | None:
-        key = self.private.get(kid)
-        return key.public_key() if key else None
+        return self.publics.get(kid)
 
     def jwks(self) -> dict[str, Any]:
         """The RFC 7517 JWK set of the public keys: never a private part."""

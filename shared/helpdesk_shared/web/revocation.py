@@ -9,9 +9,11 @@ user is blocked or deactivated, and the customers without an active contract. A 
 issued under a lower counter, or for such a user or customer, answers 401. The state is
 a few dicts of the directory's size, rebuilt on start by replaying the directory
 subjects (a few messages per user), and a check is two dict lookups — cheap enough to
-run after a cached signature check too. Until that replay has caught up with the stream the
-service is not ready (``/readyz``: ``revocations``) and answers a token 503 ``not_ready``: a
-token revoked before the service started is never accepted in the meantime.
+run after a cached signature check too: it does, and every fact also clears the
+authenticator's verified-token cache (``helpdesk_shared.web.token_cache``). Until that replay
+has caught up with the stream the service is not ready (``/readyz``: ``revocations``) and
+answers a token 503 ``not_ready``: a token revoked before the service started is never
+accepted in the meantime.
 """
 
 from __future__ import annotations
@@ -58,10 +60,13 @@ class Revocations:
         self.inactive_customers: set[str] = set()
         self.applied = 0  # facts taken in, for tests and metrics
         self.replayed = True  # False while a feed replays the directory: no token can be judged yet
+        self.listeners: list[Callable[[], None]] = []  # told of every fact: the verified-token caches
 
     def apply(self, fact: directory.DirectoryFact) -> None:
         """Take in one directory fact (an old or repeated one changes nothing that matters)."""
         self.applied += 1
+        for listener in self.listeners:
+            listener()
         match fact:
             case directory.CustomerRegistered() | directory.CustomerContractChanged():
                 (self.inactive_customers.discard if fact.active else self.inactive_customers.add)(fact.customer_id)
@@ -202,7 +207,7 @@ def revocations_replayed(authenticator: Authenticator) -> Callable[[], Awaitable
 async def following_revocations(js: JetStreamContext, authenticator: Authenticator) -> AsyncIterator[Revocations]:
     """Keep the authenticator's revocations current for the duration (a service's lifespan)."""
     if not isinstance(authenticator.revocations, Revocations):
-        authenticator.revocations = Revocations()
+        authenticator.watch(Revocations())
     feed = RevocationFeed(js, authenticator.revocations)
     feed.start()
     await feed.replayed(REPLAY_WAIT_SECONDS)

@@ -1,0 +1,98 @@
+"""One middleware for a request's span and its Prometheus metrics: a layer instead of three (issue 16).
+
+It used to be OpenTelemetry's generic ASGI middleware (attribute collection, meters, a send
+wrapper), litestar's Prometheus middleware (another send wrapper, a Request object per call)
+and a third layer naming the span after its route. This one runs once the request is
+routed, so it knows the route template from the start: the server span is named
+``POST /v1/tickets/{ticket_id}`` (never the raw path, whose ids would make every request a
+name of its own), continues the caller's ``traceparent``, and sets its attributes only
+when the sampler records it (``OTEL_TRACES_SAMPLER``, docs/operations.md). The metrics are
+litestar's own objects (``litestar_requests_total`` and co., labels method, path,
+status_code, app_name), shared with the portal's middleware. An exception leaving the
+handler is answered outside (the exception handlers); its status is the exception's.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusMiddleware
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from opentelemetry import trace
+from opentelemetry.instrumentation.asgi import asgi_getter
+from opentelemetry.propagate import extract
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+SKIPPED = frozenset({"/metrics", "/healthz", "/readyz"})
+
+
+def status_of(error: BaseException) -> int:
+    """The status an exception is answered with: a Problem's, an HTTPException's, else 500."""
+    status = getattr(error, "status", None) or getattr(error, "status_code", None)
+    return status if isinstance(status, int) else 500
+
+
+class RequestTelemetry:
+    """Factory for the middleware: ``RequestTelemetry(service, tracer_provider).middleware``."""
+
+    def __init__(self, app_name: str, tracer_provider: trace.TracerProvider) -> None:
+        self.tracer = tracer_provider.get_tracer("helpdesk_shared.web")
+        config = PrometheusConfig(app_name=app_name, group_path=True)
+        metrics = PrometheusMiddleware(app=None, config=config)  # type: ignore[arg-type]  # its metrics only
+        labels: dict[str, str | int | float] = {"method": "", "path": "", "status_code": 0, "app_name": app_name}
+        self.app_name = app_name
+        self.count = metrics.request_count(labels)
+        self.duration = metrics.request_time(labels)
+        self.in_progress = metrics.requests_in_progress(labels)
+        self.errors = metrics.requests_error_count(labels)
+
+    def middleware(self, app: ASGIApp) -> ASGIApp:
+        """The ASGI middleware around ``app`` (a routed handler's stack)."""
+        async def observed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http" or scope["path"] in SKIPPED:
+                await app(scope, receive, send)
+                return
+            await self._observe(app, scope, receive, send)
+        return observed
+
+    async def _observe(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        method, route = scope["method"], scope.get("path_template") or scope["path"]
+        answered = [200]
+
+        async def noted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered[0] = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        in_progress = self.in_progress.labels(method, route, 200, self.app_name)
+        in_progress.inc()
+        with self.tracer.start_as_current_span(f"{method} {route}", context=extract(scope, getter=asgi_getter),
+                                               kind=SpanKind.SERVER, record_exception=False,
+                                               set_status_on_exception=False) as span:
+            try:
+                await app(scope, receive, noted)
+            except BaseException as error:
+                answered[0] = status_of(error)
+                raise
+            finally:
+                in_progress.dec()
+                self._count(method, route, answered[0], time.perf_counter() - started)
+                if span.is_recording():
+                    _describe(span, scope, route, answered[0])
+
+    def _count(self, method: str, route: str, status: int, seconds: float) -> None:
+        if status >= 500:
+            self.errors.labels(method, route, status, self.app_name).inc()
+        self.count.labels(method, route, status, self.app_name).inc()
+        self.duration.labels(method, route, status, self.app_name).observe(seconds)
+
+
+def _describe(span: Any, scope: Scope, route: str, status: int) -> None:
+    """The server span's attributes (OpenTelemetry HTTP semantic conventions), set once, at its end."""
+    span.set_attributes({"http.request.method": scope["method"], "http.route": route, "url.path": scope["path"],
+                         "url.scheme": scope.get("scheme", "http"), "http.response.status_code": status,
+                         "network.protocol.version": scope.get("http_version", "1.1")})
+    if status >= 500:
+        span.set_status(Status(StatusCode.ERROR))

@@ -1,0 +1,80 @@
+"""A request's span and metrics in one layer (helpdesk_shared.web.request_telemetry), sampled by parent and ratio."""
+
+from __future__ import annotations
+
+import os
+
+from litestar import get
+from litestar.testing import TestClient
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
+from prometheus_client import REGISTRY
+
+from helpdesk_shared.telemetry import current_traceparent, setup_tracing
+from helpdesk_shared.web.app import build_app
+from helpdesk_shared.web.auth import Authenticator
+from helpdesk_shared.web.problems import Problem
+from helpdesk_shared.web.keys import KeyRing
+from tests.support.tokens import session_keys_dir
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@get("/things/{thing_id:str}", sync_to_thread=False)
+def thing(thing_id: str) -> dict[str, str | None]:
+    if thing_id == "missing":
+        raise Problem(404, "not_found", "no such thing")
+    return {"traceparent": current_traceparent()}
+
+
+def client(provider: TracerProvider, service: str) -> TestClient:
+    authenticator = Authenticator(KeyRing(session_keys_dir()))
+    app = build_app(service=service, version="0", handlers=[thing], authenticator=authenticator,
+                    readiness={}, tracer_provider=provider)
+    return TestClient(app)
+
+
+def traced(sampler=None) -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=sampler) if sampler else TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def requests(service: str, path: str, status: str) -> float:
+    return REGISTRY.get_sample_value("litestar_requests_total", {
+        "method": "GET", "path": path, "status_code": status, "app_name": f"helpdesk_{service}"}) or 0.0
+
+
+def test_perf_one_layer_names_the_server_span_after_the_route_and_continues_the_callers_trace() -> None:
+    provider, exporter = traced()
+    with client(provider, "telemetry_a") as http:
+        answer = http.get("/things/t-1", headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
+        assert http.get("/healthz").status_code == 200
+    assert answer.status_code == 200 and answer.json()["traceparent"].split("-")[1] == TRACE
+    [span] = exporter.get_finished_spans()
+    assert (span.name, span.kind, span.parent.span_id) == ("GET /things/{thing_id}", SpanKind.SERVER, 0x00f067aa0ba902b7)
+    assert span.attributes["http.route"] == "/things/{thing_id}" and span.attributes["http.response.status_code"] == 200
+    assert requests("telemetry_a", "/things/{thing_id}", "200") == 1
+
+
+def test_perf_problems_are_counted_with_their_status_and_unsampled_requests_still_carry_a_trace() -> None:
+    provider, exporter = traced(ParentBased(TraceIdRatioBased(0.0)))
+    with client(provider, "telemetry_b") as http:
+        missing = http.get("/things/missing")
+        unsampled = http.get("/things/t-2")
+        sampled = http.get("/things/t-3", headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
+    assert missing.status_code == 404 and requests("telemetry_b", "/things/{thing_id}", "404") == 1
+    assert int(unsampled.json()["traceparent"].split("-")[3], 16) & 1 == 0  # a trace id, not sampled
+    assert [s.context.trace_id for s in exporter.get_finished_spans()] == [int(TRACE, 16)]  # the parent decides
+    assert sampled.status_code == 200
+
+
+def test_perf_trace_sampling_is_configured_by_the_standard_otel_variables(monkeypatch) -> None:
+    monkeypatch.setitem(os.environ, "OTEL_TRACES_SAMPLER", "parentbased_traceidratio")
+    monkeypatch.setitem(os.environ, "OTEL_TRACES_SAMPLER_ARG", "0.25")
+    description = setup_tracing("telemetry-test").sampler.get_description()
+    assert description.startswith("ParentBased") and "0.25" in description
