@@ -39,6 +39,7 @@ INSERT INTO {{g}}.comments ({comment_cols})
     cols=", ".join(TICKET_COLUMNS), sets=", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
     comment_cols=", ".join(COMMENT_COLUMNS), comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
 _views = msgspec.json.Encoder()
+_read_views = msgspec.json.Decoder(list[TicketView])
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id, month) DO UPDATE SET"
           " policy = EXCLUDED.policy, budget_minutes = coalesce(EXCLUDED.budget_minutes, {g}.hours.budget_minutes),"
@@ -145,10 +146,11 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs:
     ids = {_ticket_id(m.subject) for m in msgs}
     if not strict:  # a rebuild's catch-up: tickets parked so far stay held
         outcome.held = await _PARKED.held(conn, ids)
-    cursor = await conn.execute(
-        f"SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets WHERE id = ANY(%s)", (list(ids),))
-    names = [d.name for d in cursor.description or ()]
-    tickets = {row[0]: view_from_row(dict(zip(names, row, strict=True))) for row in await cursor.fetchall()}
+    cursor = await conn.execute(  # as one JSON array, decoded by msgspec straight into the views
+        f"SELECT json_agg(t)::text FROM (SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets"
+        " WHERE id = ANY(%s)) t", (list(ids),))
+    (rows,) = await cursor.fetchone()  # type: ignore[misc]
+    tickets = {view.id: view for view in _read_views.decode(rows)} if rows else {}
     changed: set[str] = set()
     fold_messages(tickets, msgs, outcome, changed.add, strict, replay)
     await write(conn, generation, [tickets[i] for i in sorted(changed)], outcome, notify)
