@@ -27,6 +27,7 @@ import os
 import subprocess
 import tempfile
 import time
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 for part in ("shared", "services/intake", "services/query", "devstack", "."):
@@ -86,17 +87,17 @@ def visibility(intake: str, query: str, rate: int, seconds: int) -> tuple[list[f
     def one(i: int, at: float) -> None:
         time.sleep(max(0.0, at - time.perf_counter()))
         sent = time.perf_counter()
-        answer = client.post(f"{intake}/v1/tickets/{tickets[i % 50]}/comments", headers=AUTH,
-                             json={"body": f"comment {i}"})
+        answer = _once_more(client.post, f"{intake}/v1/tickets/{tickets[i % 50]}/comments", headers=AUTH,
+                            json={"body": f"comment {i}"})
         answered = time.perf_counter()
         position = answer.headers["Helpdesk-Position"]
-        read = client.get(f"{query}/v1/tickets/{tickets[i % 50]}",
+        read = _once_more(client.get, f"{query}/v1/tickets/{tickets[i % 50]}",
                           headers={**AUTH, "Helpdesk-Min-Position": position})
         assert read.status_code == 200, read.text
         seen.append((time.perf_counter() - answered) * 1000)
         commands.append((answered - sent) * 1000)
         started = time.perf_counter()
-        client.get(f"{query}/v1/tickets/{tickets[i % 50]}", headers=AUTH)
+        _once_more(client.get, f"{query}/v1/tickets/{tickets[i % 50]}", headers=AUTH)
         plain.append((time.perf_counter() - started) * 1000)
 
     begin = time.perf_counter() + 0.2
@@ -104,6 +105,14 @@ def visibility(intake: str, query: str, rate: int, seconds: int) -> tuple[list[f
         for future in [pool.submit(one, i, begin + i / rate) for i in range(total)]:
             future.result()
     return seen, commands, plain
+
+
+def _once_more(call: Any, *args: Any, **kwargs: Any) -> httpx.Response:
+    """A request, again once if the server closed the idle keep-alive connection under it."""
+    try:
+        return call(*args, **kwargs)
+    except (httpx.ReadError, httpx.RemoteProtocolError):
+        return call(*args, **kwargs)
 
 
 async def load_and_replay(nats_url: str, database_url: str, tickets: int, projector: psutil.Process
