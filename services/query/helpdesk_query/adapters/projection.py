@@ -30,14 +30,15 @@ from helpdesk_query.domain.ticket import Comment, TicketReopened, TicketView, Un
 # Python code formats a column; keys that are no column (``comments``) are ignored.
 _WRITE = """WITH doc AS (SELECT %(views)s::json AS views),
 tickets AS (INSERT INTO {{g}}.tickets ({cols})
-    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, (SELECT views FROM doc))
-    ON CONFLICT (id) DO UPDATE SET {sets})
+    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, (SELECT views FROM doc)) {{on_ticket}})
 INSERT INTO {{g}}.comments ({comment_cols})
     SELECT t ->> 'id', {comment_values} FROM doc, json_array_elements(doc.views) AS t,
-        json_populate_recordset(NULL::{{g}}.comments, t -> 'comments') AS c
-    ON CONFLICT DO NOTHING""".format(
-    cols=", ".join(TICKET_COLUMNS), sets=", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
-    comment_cols=", ".join(COMMENT_COLUMNS), comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
+        json_populate_recordset(NULL::{{g}}.comments, t -> 'comments') AS c {{on_comment}}""".format(
+    cols=", ".join(TICKET_COLUMNS), comment_cols=", ".join(COMMENT_COLUMNS),
+    comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
+_UPSERT = {"on_ticket": "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
+           "on_comment": "ON CONFLICT DO NOTHING"}
+_FRESH = {"on_ticket": "", "on_comment": ""}  # a rebuild's bulk into empty tables: each row comes once
 _views = msgspec.json.Encoder()
 _read_views = msgspec.json.Decoder(list[TicketView])
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
@@ -173,10 +174,13 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
             await cur.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(outcome.position)))
 
 
-async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView]) -> None:
-    """Upsert the tickets ``views`` show and insert their ``comments``, in one statement."""
+async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView],
+                      fresh: bool = False) -> None:
+    """Upsert the tickets ``views`` show and insert their ``comments``, in one statement
+    (``fresh``: plain inserts, into a generation's empty tables)."""
     if views:
-        await cur.execute(_WRITE.format(g=generation), {"views": _views.encode(views).decode()})
+        sql = _WRITE.format(g=generation, **(_FRESH if fresh else _UPSERT))
+        await cur.execute(sql, {"views": _views.encode(views).decode()})
 
 
 _PARKED = Parking(f"{CONTROL}.parked", lock_id=0)  # only read here: which tickets are held

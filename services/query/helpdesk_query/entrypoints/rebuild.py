@@ -101,7 +101,7 @@ async def _bulk_write(conn: psycopg.AsyncConnection[Any], generation: str,
     views = list(tickets.values())
     async with conn.transaction(), conn.cursor() as cur:
         for i in range(0, len(views), BULK_ROWS):  # one statement per chunk; the rows are unpacked in SQL
-            await write_views(cur, generation, views[i:i + BULK_ROWS])
+            await write_views(cur, generation, views[i:i + BULK_ROWS], fresh=True)
         # the views' comments were all written: what follows folds from rows without them
         await _park(conn, outcome)
         await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
