@@ -94,15 +94,16 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
                    "HELPDESK_INTAKE_PORT": str(free_port()), "HELPDESK_QUERY_PORT": str(free_port()),
                    **(extra_env or {})}
             env.setdefault("HELPDESK_INTAKE_URL", f"http://127.0.0.1:{env['HELPDESK_INTAKE_PORT']}")  # token keys
+            logs = [Path(tmp) / f"{'-'.join(command)}.log" for command in commands]
             processes = [subprocess.Popen([sys.executable, "-m", *command], env=env,
-                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                         for command in commands]
+                                          stdout=log.open("wb"), stderr=subprocess.STDOUT)
+                         for command, log in zip(commands, logs, strict=True)]
             env.update({f"BENCH_PID_{'_'.join(command)}": str(process.pid)
                         for command, process in zip(commands, processes)})  # for cpu_seconds
             try:
-                for command in commands:
+                for command, log in zip(commands, logs, strict=True):
                     if command[-1] == "serve":
-                        _wait_ready(f"http://127.0.0.1:{env[_port_var(command[0])]}")
+                        _wait_ready(f"http://127.0.0.1:{env[_port_var(command[0])]}", log=log)
                 yield env
             finally:
                 for process in processes:
@@ -150,11 +151,12 @@ def _port_var(module: str) -> str:
     return f"HELPDESK_{module.removeprefix('helpdesk_').upper()}_PORT"
 
 
-def _wait_ready(url: str, timeout: float = 240) -> None:
+def _wait_ready(url: str, timeout: float = 240, log: Path | None = None) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"{url} did not become ready")
+    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log else ""
+    raise RuntimeError(f"{url} did not become ready\n{tail}")

@@ -37,6 +37,7 @@ log = logging.getLogger("helpdesk.stream_runner")
 LAG = Gauge("helpdesk_consumer_lag", "Stream messages a durable consumer has not yet committed "
             "(pending + unacknowledged), sampled at most every second", ["consumer"])
 LAG_EVERY = 1.0
+GATHER_SECONDS = 0.005  # after a batch's first message, how long it may wait for more
 Parked = list[tuple[StreamMessage, str]]
 
 
@@ -145,12 +146,18 @@ class Follower:
                 await sub.unsubscribe()
 
     async def _fetch(self, sub: Any) -> list[Any]:
+        """The next batch, as soon as there is one message: nats.py's ``fetch(n)`` waits for all n
+        (or its timeout) once the first has come, which held every fresh event up to a second."""
         try:
-            return list(await sub.fetch(self._batch, timeout=1.0))
+            msgs = list(await sub.fetch(1, timeout=1.0))
         except (NatsTimeout, TimeoutError):
             if (await self._sample_lag(sub, force=True)).num_pending == 0:
                 self.progressed()
             return []
+        if self._batch > 1:
+            with contextlib.suppress(NatsTimeout, TimeoutError):  # what is there already, or comes within it
+                msgs += await sub.fetch(self._batch - 1, timeout=GATHER_SECONDS)
+        return msgs
 
     async def _sample_lag(self, sub: Any, force: bool = False) -> Any:
         """Read the consumer's info (at most every ``LAG_EVERY`` s unless forced) into the lag gauge."""

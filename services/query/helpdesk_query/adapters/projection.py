@@ -10,13 +10,12 @@ message it cannot apply, and the runner parks it; a rebuild parks it here itself
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 import psycopg
-from psycopg.types.json import Jsonb
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.parking import Parking, Rejected, StreamMessage
@@ -26,11 +25,22 @@ from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, POSITION_CH
 from helpdesk_query.domain.hours import HoursDelta, hours_deltas
 from helpdesk_query.domain.ticket import Comment, TicketReopened, TicketView, UnknownTicket, evolve
 
-_UPSERT = "INSERT INTO {g}.tickets ({cols}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets}".format(
-    g="{g}", cols=", ".join(TICKET_COLUMNS), marks=", ".join(["%s"] * len(TICKET_COLUMNS)),
-    sets=", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]))
-_COMMENT = "INSERT INTO {g}.comments ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING".format(
-    g="{g}", cols=", ".join(COMMENT_COLUMNS), marks=", ".join(["%s"] * len(COMMENT_COLUMNS)))
+# One statement per batch writes every changed ticket and its new comments: the views travel
+# as one msgspec-encoded JSON array that PostgreSQL unpacks (json_populate_recordset), so no
+# Python code formats a column; keys that are no column (``comments``) are ignored.
+_WRITE = """WITH doc AS (SELECT %(views)s::json AS views),
+tickets AS (INSERT INTO {{g}}.tickets ({cols})
+    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, (SELECT views FROM doc)) {{on_ticket}})
+INSERT INTO {{g}}.comments ({comment_cols})
+    SELECT t ->> 'id', {comment_values} FROM doc, json_array_elements(doc.views) AS t,
+        json_populate_recordset(NULL::{{g}}.comments, t -> 'comments') AS c {{on_comment}}""".format(
+    cols=", ".join(TICKET_COLUMNS), comment_cols=", ".join(COMMENT_COLUMNS),
+    comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
+_UPSERT = {"on_ticket": "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
+           "on_comment": "ON CONFLICT DO NOTHING"}
+_FRESH = {"on_ticket": "", "on_comment": ""}  # a rebuild's bulk into empty tables: each row comes once
+_views = msgspec.json.Encoder()
+_read_views = msgspec.json.Decoder(list[TicketView])
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id, month) DO UPDATE SET"
           " policy = EXCLUDED.policy, budget_minutes = coalesce(EXCLUDED.budget_minutes, {g}.hours.budget_minutes),"
@@ -60,21 +70,6 @@ def decode(msg: StoredMessage) -> ev.CloudEvent | str:
         return f"undecodable: {error}"
 
 
-def ticket_row(view: TicketView) -> tuple[Any, ...]:
-    return tuple(_column(getattr(view, column)) for column in TICKET_COLUMNS)
-
-
-def comment_rows(view: TicketView) -> Iterable[tuple[Any, ...]]:
-    for c in view.comments:
-        yield (view.id, c.id, c.author_id, c.author_role, c.body, c.visibility, c.action,
-               c.created_at, c.position, _column(c.attachments))
-
-
-def _column(value: Any) -> Any:
-    """A value as its column takes it: a tuple (attachments), a dict (details) or a struct (third_party) is jsonb."""
-    return Jsonb(msgspec.to_builtins(value)) if isinstance(value, tuple | dict | msgspec.Struct) else value
-
-
 def view_from_row(row: dict[str, Any], comments: Sequence[Comment] = ()) -> TicketView:
     return msgspec.convert({**row, "comments": comments}, TicketView)
 
@@ -95,7 +90,7 @@ def fold_messages(tickets: dict[str, TicketView], msgs: Sequence[StoredMessage],
         fact = event.data
         if event.sequence <= outcome.position and (not replay or _has(tickets, fact)):
             continue  # applied before: a redelivery or a duplicate
-        if not strict and (why := _unfit(msg, event, outcome)):  # the runner parks these in strict mode
+        if why := _unfit(msg, event, outcome, strict):  # strict: the runner holds the ticket itself
             _refuse(outcome, msg, why, strict)
             outcome.position = max(outcome.position, event.sequence)
             continue
@@ -125,9 +120,10 @@ def _refuse(outcome: Outcome, msg: StoredMessage, reason: str, strict: bool) -> 
         outcome.held.setdefault(msg.aggregate, msg.stream_seq)
 
 
-def _unfit(msg: StoredMessage, event: ev.CloudEvent, outcome: Outcome) -> str | None:
-    """Why a rebuild parks this event before writing it: its ticket is held, or its text has U+0000."""
-    if msg.aggregate in outcome.held:
+def _unfit(msg: StoredMessage, event: ev.CloudEvent, outcome: Outcome, strict: bool) -> str | None:
+    """Why this event is refused before writing it: its ticket is held (a rebuild), or its text has
+    U+0000 (which no text column takes, and which the batch's JSON would fail on as a whole)."""
+    if not strict and msg.aggregate in outcome.held:
         return f"held back: stream message {outcome.held[msg.aggregate]} of {msg.aggregate} is parked"
     if b"\\u0000" in msg.payload and _has_nul(msgspec.to_builtins(event.data)):
         return "DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes"
@@ -151,10 +147,11 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs:
     ids = {_ticket_id(m.subject) for m in msgs}
     if not strict:  # a rebuild's catch-up: tickets parked so far stay held
         outcome.held = await _PARKED.held(conn, ids)
-    cursor = await conn.execute(
-        f"SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets WHERE id = ANY(%s)", (list(ids),))
-    names = [d.name for d in cursor.description or ()]
-    tickets = {row[0]: view_from_row(dict(zip(names, row, strict=True))) for row in await cursor.fetchall()}
+    cursor = await conn.execute(  # as one JSON array, decoded by msgspec straight into the views
+        f"SELECT json_agg(t)::text FROM (SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets"
+        " WHERE id = ANY(%s)) t", (list(ids),))
+    (rows,) = await cursor.fetchone()  # type: ignore[misc]
+    tickets = {view.id: view for view in _read_views.decode(rows)} if rows else {}
     changed: set[str] = set()
     fold_messages(tickets, msgs, outcome, changed.add, strict, replay)
     await write(conn, generation, [tickets[i] for i in sorted(changed)], outcome, notify)
@@ -165,11 +162,7 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
                 outcome: Outcome, notify: bool = True) -> None:
     """Upsert ``views`` (their ``comments`` are the new ones), park, track and notify readers."""
     async with conn.cursor() as cur:
-        if views:
-            await cur.executemany(_UPSERT.format(g=generation), [ticket_row(v) for v in views])
-            comments = [row for v in views for row in comment_rows(v)]
-            if comments:
-                await cur.executemany(_COMMENT.format(g=generation), comments)
+        await write_views(cur, generation, views)
         if outcome.hours:
             await cur.executemany(_HOURS.format(g=generation), outcome.hours)
         if outcome.parked:
@@ -179,6 +172,15 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
                           (outcome.position, outcome.stream_seq))
         if notify:  # delivered on commit: API processes waiting on Helpdesk-Min-Position wake up
             await cur.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(outcome.position)))
+
+
+async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView],
+                      fresh: bool = False) -> None:
+    """Upsert the tickets ``views`` show and insert their ``comments``, in one statement
+    (``fresh``: plain inserts, into a generation's empty tables)."""
+    if views:
+        sql = _WRITE.format(g=generation, **(_FRESH if fresh else _UPSERT))
+        await cur.execute(sql, {"views": _views.encode(views).decode()})
 
 
 _PARKED = Parking(f"{CONTROL}.parked", lock_id=0)  # only read here: which tickets are held

@@ -1,0 +1,310 @@
+"""The whole stack under load: the highest command rate at which every consumer keeps up.
+
+Runs its own embedded PostgreSQL, NATS and SMTP catcher, and intake (serve + relay),
+query, sla and notify as processes. Then:
+1. ceiling: intake's closed loop (bench/intake.py's command mix and client) with every
+   consumer running — what the stack can be asked to do;
+2. rates: an open loop at each rate of the ladder for ``--seconds``; every second the lag
+   of every durable consumer of the HELPDESK stream (pending + unacknowledged) and the
+   relay's (intake's newest position minus the stream's) is sampled. A rate is kept up when
+   intake answered 95 % of it without errors and every lag stayed bounded: over the second
+   half of the step it grew by less than 5 % of the rate per second and ended below five
+   seconds' worth of commands. The ladder stops at the first rate not kept up;
+3. visibility at ``--visibility-rate``: each command's answer is read back from query with
+   its ``Helpdesk-Min-Position`` — the read waits for the read model and, the SLA service
+   running, for the ticket's deadlines (the SLA block) — next to a plain read of the same
+   ticket (the floor).
+
+    .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sys
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _support import ADMIN_TOKEN, Connection, latency_line, percentile, stack  # noqa: E402
+from intake import closed_loop, provision, ticket_steps, _id_of  # noqa: E402
+
+import nats  # noqa: E402
+import psycopg  # noqa: E402
+from helpdesk_devstack import SmtpCatcher, free_port  # noqa: E402
+
+from helpdesk_shared import subjects  # noqa: E402
+from helpdesk_shared.stream import last_store_position  # noqa: E402
+
+TARGET_RATE = 300
+VISIBILITY_P99_MS = 250
+POOL = 256  # open-loop connections to intake (and as many to query)
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+@dataclass
+class Step:
+    """One open-loop step: what intake answered and how each consumer's lag moved."""
+
+    rate: float
+    seconds: float
+    elapsed: float = 0.0  # from the first command sent to the last answer
+    answered: int = 0
+    errors: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)  # the error answers, by status
+    latencies: list[float] = field(default_factory=list)
+    lags: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
+    visible: list[float] = field(default_factory=list)  # answer → read with Helpdesk-Min-Position
+    plain: list[float] = field(default_factory=list)  # a plain read of the same ticket
+
+    def bounded(self, name: str) -> tuple[bool, float, int]:
+        """(kept up, slope in messages/s over the second half, final lag) of one consumer."""
+        samples = self.lags[name]
+        half = [s for s in samples if s[0] >= self.seconds / 2] or samples[-2:]
+        slope = _slope(half)
+        final = samples[-1][1]
+        return slope < 0.05 * self.rate and final < 5 * self.rate, slope, final
+
+    @property
+    def kept_up(self) -> bool:
+        answered_enough = self.answered / self.elapsed >= 0.95 * self.rate and self.errors == 0
+        return answered_enough and all(self.bounded(name)[0] for name in self.lags)
+
+
+def _slope(samples: list[tuple[float, int]]) -> float:
+    """Least-squares growth of the lag, messages per second."""
+    if len(samples) < 2:
+        return 0.0
+    n = len(samples)
+    mean_t = sum(t for t, _ in samples) / n
+    mean_v = sum(v for _, v in samples) / n
+    var = sum((t - mean_t) ** 2 for t, _ in samples)
+    return sum((t - mean_t) * (v - mean_v) for t, v in samples) / var if var else 0.0
+
+
+class Lags:
+    """Samples the lag of every durable consumer of the stream, and the relay's."""
+
+    def __init__(self, nats_url: str, database_url: str) -> None:
+        self.nats_url, self.database_url = nats_url, database_url
+
+    async def __aenter__(self) -> Lags:
+        self.nc = await nats.connect(self.nats_url)
+        self.js = self.nc.jetstream()
+        self.db = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.db.close()
+        await self.nc.close()
+
+    async def sample(self) -> dict[str, int]:
+        lags = {}
+        for info in await self.js.consumers_info(subjects.STREAM):
+            if info.config.durable_name:
+                lags[info.config.durable_name] = (info.num_pending or 0) + (info.num_ack_pending or 0)
+        row = await (await self.db.execute("SELECT coalesce(max(notification_id), 0) FROM intake.intake_events")
+                     ).fetchone()
+        lags["relay (positions)"] = max(0, int(row[0]) - await last_store_position(self.js))
+        return lags
+
+    async def follow(self, step: Step, stop: asyncio.Event) -> None:
+        started = time.perf_counter()
+        while not stop.is_set():
+            at = time.perf_counter() - started
+            for name, lag in (await self.sample()).items():
+                step.lags.setdefault(name, []).append((at, lag))
+            await asyncio.sleep(max(0.0, 1.0 - (time.perf_counter() - started - at)))
+
+    async def drained(self, timeout: float) -> float | None:
+        """Seconds until every lag is zero (None: not within ``timeout``)."""
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout:
+            if not any((await self.sample()).values()):
+                return time.perf_counter() - started
+            await asyncio.sleep(0.5)
+        return None
+
+
+async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, customer: dict[str, str],
+                    agent: dict[str, str], step: Step) -> None:
+    """Start a ticket's four commands every 4/rate seconds; with ``query``, read each answer back."""
+    intakes: asyncio.Queue[Connection] = asyncio.Queue()
+    queries: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(POOL):
+        intakes.put_nowait(Connection(*intake))
+        if query:
+            queries.put_nowait(Connection(*query))
+
+    async def command(conn: Connection, method: str, path: str, body: object, headers: dict[str, str]
+                      ) -> bytes | None:
+        started = time.perf_counter()
+        try:
+            status, answer_headers, content = await _request(conn, method, path, body, headers)
+        except DROPPED:
+            step.errors += 1
+            return None
+        answered = time.perf_counter()
+        step.latencies.append(answered - started)
+        step.answered += 1
+        if status >= 400:
+            step.errors += 1
+            step.statuses[status] += 1
+            return None
+        if query and (ticket_id := _ticket_of(path, content)):
+            await read_back(ticket_id, answer_headers.get("helpdesk-position", "0"), answered)
+        return content
+
+    async def read_back(ticket_id: str, position: str, answered: float) -> None:
+        reader = await queries.get()
+        try:
+            status, _, _ = await _request(reader, "GET", f"/v1/tickets/{ticket_id}", None,
+                                          {**ADMIN, "Helpdesk-Min-Position": position})
+            step.visible.append(time.perf_counter() - answered)
+            started = time.perf_counter()
+            await _request(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
+            step.plain.append(time.perf_counter() - started)
+            if status != 200:
+                step.errors += 1
+                step.statuses[status] += 1
+        finally:
+            queries.put_nowait(reader)
+
+    async def ticket() -> None:
+        conn = await intakes.get()
+        try:
+            steps = ticket_steps(customer, agent)
+            content = await command(conn, *next(steps))
+            next(steps)
+            if content is None:
+                return
+            for request in [steps.send(_id_of(content))] + list(steps):
+                await command(conn, *request)
+        finally:
+            intakes.put_nowait(conn)
+
+    interval = 4 / step.rate
+    start = time.perf_counter()
+    tasks = []
+    for i in range(int(step.seconds * step.rate / 4)):
+        await asyncio.sleep(max(0.0, start + i * interval - time.perf_counter()))
+        tasks.append(asyncio.create_task(ticket()))
+    await asyncio.gather(*tasks)
+    step.elapsed = time.perf_counter() - start
+    for queue in (intakes, queries):
+        while not queue.empty():
+            queue.get_nowait().close()
+
+
+DROPPED = (OSError, asyncio.IncompleteReadError, ValueError, IndexError)
+
+
+async def _request(conn: Connection, *request: object) -> tuple[int, dict[str, str], bytes]:
+    """One request; once more on a new connection if the server closed an idle keep-alive one."""
+    try:
+        return await conn.request(*request)  # type: ignore[arg-type]
+    except DROPPED:
+        conn.close()
+        conn.writer = None
+        return await conn.request(*request)  # type: ignore[arg-type]
+
+
+def _ticket_of(path: str, content: bytes) -> str | None:
+    if path == "/v1/tickets":
+        return _id_of(content)
+    parts = path.split("/")
+    return parts[3] if len(parts) > 3 and parts[2] == "tickets" else None
+
+
+async def run_step(env: dict[str, str], customer: dict[str, str], agent: dict[str, str], rate: float,
+                   seconds: float, read_back: bool = False) -> tuple[Step, float | None]:
+    step = Step(rate, seconds)
+    intake = ("127.0.0.1", int(env["HELPDESK_INTAKE_PORT"]))
+    query = ("127.0.0.1", int(env["HELPDESK_QUERY_PORT"])) if read_back else None
+    async with Lags(env["HELPDESK_NATS_URL"], env["HELPDESK_DATABASE_URL"]) as lags:
+        stop = asyncio.Event()
+        sampler = asyncio.create_task(lags.follow(step, stop))
+        await open_loop(intake, query, customer, agent, step)
+        stop.set()
+        await sampler
+        return step, await lags.drained(timeout=max(30.0, seconds))
+
+
+def report(step: Step, drained: float | None) -> None:
+    achieved = step.answered / step.elapsed
+    print(f"  {step.rate:5.0f} commands/s offered, {achieved:5.0f}/s answered, {step.errors} errors"
+          f" {dict(step.statuses) or ''};"
+          f" commands {latency_line(step.latencies) if step.latencies else '-'}")
+    for name in sorted(step.lags):
+        ok, slope, final = step.bounded(name)
+        peak = max(v for _, v in step.lags[name])
+        print(f"      {name:22s} lag max {peak:6d}  end {final:6d}  growth {slope:+8.1f} msgs/s"
+              f"  {'bounded' if ok else 'NOT KEPT UP'}")
+    print(f"      drained {'in %.1f s' % drained if drained is not None else 'NOT within the timeout'}"
+          f" -> {'kept up' if step.kept_up else 'not kept up'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60, help="duration of each rate step")
+    parser.add_argument("--rates", type=float, nargs="+", default=[100, 200, 300, 400, 500, 600])
+    parser.add_argument("--ceiling-seconds", type=float, default=15)
+    parser.add_argument("--visibility-rate", type=float, default=200)
+    parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="helpdesk-bench-smtp-") as tmp, \
+            SmtpCatcher(Path(tmp) / "mail", free_port()) as smtp:
+        ports = {f"HELPDESK_{name}": str(free_port()) for name in (
+            "SLA_PORT", "NOTIFY_PORT", "RELAY_METRICS_PORT", "SMTP_METRICS_PORT", "INBOUND_SMTP_PORT")}
+        with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"), ("helpdesk_query", "serve"),
+                   ("helpdesk_sla", "serve"), ("helpdesk_notify", "serve"),
+                   extra_env={"HELPDESK_WORKERS": str(args.workers), "HELPDESK_SMTP_URL": smtp.url,
+                              **ports}) as env:
+            measure(env, args)
+
+
+def measure(env: dict[str, str], args: argparse.Namespace) -> None:
+    port = int(env["HELPDESK_INTAKE_PORT"])
+    customer, agent = provision(f"http://127.0.0.1:{port}")
+    count, _, errors, elapsed = asyncio.run(closed_loop("127.0.0.1", port, customer, agent, args.ceiling_seconds))
+    ceiling = count / elapsed
+    print(f"ceiling: intake closed loop with every consumer running: {ceiling:,.0f} commands/s ({errors} errors)")
+    asyncio.run(_settle(env))
+    print(f"open loop, {args.seconds:g} s per rate (intake, relay, query, sla, notify):")
+    kept = 0.0
+    for rate in args.rates:
+        step, drained = asyncio.run(run_step(env, customer, agent, rate, args.seconds))
+        report(step, drained)
+        if not (step.kept_up and drained is not None):
+            break
+        kept = rate
+    step, drained = asyncio.run(run_step(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
+                                         read_back=True))
+    print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
+          f" (read model + SLA block):")
+    report(step, drained)
+    p99 = percentile([v * 1000 for v in step.visible], 0.99)
+    floor = percentile([v * 1000 for v in step.plain], 0.99)
+    print(f"  answer → visible {latency_line(step.visible)};  plain read of the ticket {latency_line(step.plain)}")
+    print(f"target: every consumer keeps up at ≥ {TARGET_RATE} commands/s — measured {kept:g}/s;"
+          f" ceiling {ceiling:,.0f}/s (intake alone); ratio {kept / ceiling:.2f}"
+          f" -> {'met' if kept >= TARGET_RATE else 'NOT met'}")
+    print(f"target: visibility with the SLA block p99 ≤ {VISIBILITY_P99_MS} ms at {args.visibility_rate:g}/s —"
+          f" measured {p99:.0f} ms; floor (plain read p99) {floor:.0f} ms; ratio {p99 / floor:.1f}"
+          f" -> {'met' if p99 <= VISIBILITY_P99_MS else 'NOT met'}")
+
+
+async def _settle(env: dict[str, str]) -> None:
+    async with Lags(env["HELPDESK_NATS_URL"], env["HELPDESK_DATABASE_URL"]) as lags:
+        drained = await lags.drained(timeout=120)
+        print(f"  the consumers caught up with the ceiling's commands in {drained or float('nan'):.1f} s")
+
+
+if __name__ == "__main__":
+    main()
