@@ -101,7 +101,7 @@ def _port_var(module: str) -> str:
     return f"HELPDESK_{module.removeprefix('helpdesk_').upper()}_PORT"
 
 
-def _wait_ready(url: str, timeout: float = 90) -> None:  # a loaded machine starts slowly
+def _wait_ready(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
