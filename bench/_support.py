@@ -85,6 +85,8 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
             processes = [subprocess.Popen([sys.executable, "-m", *command], env=env,
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                          for command in commands]
+            env.update({f"BENCH_PID_{'_'.join(command)}": str(process.pid)
+                        for command, process in zip(commands, processes)})  # for cpu_seconds
             try:
                 for command in commands:
                     if command[-1] == "serve":
@@ -97,11 +99,32 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
                     process.wait(timeout=15)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live descendants (uvicorn's workers), from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (stat fields 14 and 15)
+        pending += children.get(current, [])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _port_var(module: str) -> str:
     return f"HELPDESK_{module.removeprefix('helpdesk_').upper()}_PORT"
 
 
-def _wait_ready(url: str, timeout: float = 30) -> None:
+def _wait_ready(url: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):

@@ -26,6 +26,7 @@ from litestar import Request
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.keys import KeyRing
 from helpdesk_shared.web.problems import Problem
+from helpdesk_shared.web.token_cache import Verified, VerifiedTokens
 
 ISSUER = "helpdesk"
 ALGORITHM = "EdDSA"
@@ -94,14 +95,24 @@ class TokenIssuer:
 
 
 class Authenticator:
-    """Verifies bearer tokens: the static ones by constant-time comparison, JWTs by their key."""
+    """Verifies bearer tokens: the static ones by constant-time comparison, JWTs by their key, once per
+    token while it lives (``VerifiedTokens``); the revocation check runs on every request."""
 
     def __init__(self, keys: KeySource, admin_token: str | None = None, service_token: str | None = None,
-                 revocations: RevocationCheck | None = None) -> None:
+                 revocations: RevocationCheck | None = None, tokens: VerifiedTokens | None = None) -> None:
         self._keys = keys
-        self.revocations = revocations
+        self.tokens = tokens if tokens is not None else VerifiedTokens()
+        self.revocations: RevocationCheck | None = None
         self._static = [(token.encode(), principal)
                         for token, principal in ((admin_token, ADMIN), (service_token, SLA_SERVICE)) if token]
+        if revocations is not None:
+            self.watch(revocations)
+
+    def watch(self, revocations: RevocationCheck) -> None:
+        """Check tokens against ``revocations``, and forget the verified ones whenever it learns a fact."""
+        self.revocations = revocations
+        if (listeners := getattr(revocations, "listeners", None)) is not None:
+            listeners.append(self.tokens.clear)
 
     async def verify(self, authorization: str | None) -> Principal:
         """The principal of an ``Authorization: Bearer …`` header, or a 401 problem."""
@@ -112,6 +123,16 @@ class Authenticator:
         for known, principal in self._static:
             if hmac.compare_digest(token.encode(), known):
                 return principal
+        principal = await self._verified(token)
+        if self.revocations is not None and (reason := self.revocations.revoked(principal)):
+            raise Problem(401, "unauthorized", f"the token was revoked: {reason}")
+        return principal
+
+    async def _verified(self, token: str) -> Principal:
+        """The principal a JWT names: from the cache while its key still verifies, else by its signature."""
+        cached = self.tokens.get(token)
+        if cached is not None and await self._keys.key(cached.kid) is cached.key:
+            return cached.principal
         try:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM or not isinstance(kid := header.get("kid"), str):
@@ -123,8 +144,7 @@ class Authenticator:
             principal = _principal(claims)
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise Problem(401, "unauthorized", f"invalid token: {error}") from None
-        if self.revocations is not None and (reason := self.revocations.revoked(principal)):
-            raise Problem(401, "unauthorized", f"the token was revoked: {reason}")
+        self.tokens.put(token, Verified(principal, kid, key, float(claims["exp"])))
         return principal
 
 

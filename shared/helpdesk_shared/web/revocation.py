@@ -9,14 +9,15 @@ user is blocked or deactivated, and the customers without an active contract. A 
 issued under a lower counter, or for such a user or customer, answers 401. The state is
 a few dicts of the directory's size, rebuilt on start by replaying the directory
 subjects (a few messages per user), and a check is two dict lookups — cheap enough to
-run after a cached signature check too.
+run after a cached signature check too: it does, and every fact also clears the
+authenticator's verified-token cache (``helpdesk_shared.web.token_cache``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -50,10 +51,13 @@ class Revocations:
         self.users: dict[str, UserSessions] = {}
         self.inactive_customers: set[str] = set()
         self.applied = 0  # facts taken in, for tests and metrics
+        self.listeners: list[Callable[[], None]] = []  # told of every fact: the verified-token caches
 
     def apply(self, fact: directory.DirectoryFact) -> None:
         """Take in one directory fact (an old or repeated one changes nothing that matters)."""
         self.applied += 1
+        for listener in self.listeners:
+            listener()
         match fact:
             case directory.CustomerRegistered() | directory.CustomerContractChanged():
                 (self.inactive_customers.discard if fact.active else self.inactive_customers.add)(fact.customer_id)
@@ -141,7 +145,7 @@ class RevocationFeed:
 async def following_revocations(js: JetStreamContext, authenticator: Authenticator) -> AsyncIterator[Revocations]:
     """Keep the authenticator's revocations current for the duration (a service's lifespan)."""
     if not isinstance(authenticator.revocations, Revocations):
-        authenticator.revocations = Revocations()
+        authenticator.watch(Revocations())
     feed = RevocationFeed(js, authenticator.revocations)
     feed.start()
     try:
