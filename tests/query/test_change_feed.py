@@ -104,3 +104,12 @@ async def test_stream_sla_facts_reach_who_may_see_the_ticket_with_both_cursors_i
             assert getattr(error, "status", None) == 400
         else:
             raise AssertionError(f"{bad!r} accepted")
+
+
+async def test_stream_feed_reads_nothing_while_no_one_listens() -> None:
+    feed = _feed()  # its stream is None: any read would fail
+    await feed._catch_up(42)
+    await feed._catch_up_sla(7)
+    assert (feed.released, feed.sla_released) == (42, 7)
+    subscription = feed.subscribe(ACME)  # a stream opened now replays from here
+    assert (subscription.since, subscription.sla_since) == (42, 7)

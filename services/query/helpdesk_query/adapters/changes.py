@@ -179,6 +179,10 @@ class ChangeFeed:
                 applied = released()
 
     async def _catch_up(self, applied: int) -> None:
+        if not self.subscriptions:  # no one listens: nothing to read (a stream opened later replays from here)
+            self.released, self._next_seq = max(self.released, applied), 0
+            self._waiting.clear()
+            return
         if not self._next_seq:
             self._next_seq = await self.stream.seq_after(self.released)
         if not self._waiting or self._waiting[-1].position < applied:
@@ -196,6 +200,9 @@ class ChangeFeed:
 
     async def _catch_up_sla(self, applied: int) -> None:
         """Offer the SLA facts up to stream sequence ``applied`` (what the SLA projection has committed)."""
+        if not self.subscriptions:
+            self.sla_released = max(self.sla_released, applied)
+            return
         async with self.stream.reader(f"{subjects.SLA_PREFIX}.>", start_seq=self.sla_released + 1) as reader:
             async for batch in reader.batches(batch=500):
                 for msg in batch:
