@@ -1,38 +1,24 @@
-"""What the services under a benchmark spend: CPU seconds per process (from ``/proc``) and, with py-spy
-(requirements-dev.txt), sampled profiles whose top entries are printed. On a shared machine wall time is
-noisy; CPU time per page load is the steadier comparison."""
+"""What the services under a benchmark spend: CPU seconds per process (``_support.cpu_seconds``) and, with
+py-spy (requirements-dev.txt), sampled profiles whose top entries are printed. On a shared machine wall time
+is noisy; CPU time per page load is the steadier comparison."""
 
 from __future__ import annotations
 
 import collections
 import contextlib
-import os
 import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-TICKS = os.sysconf("SC_CLK_TCK")
+from bench._support import cpu_seconds
 
 
-def services() -> dict[str, int]:
-    """This process's children that run a service: ``{"helpdesk_portal serve": pid, …}``."""
-    found: dict[str, int] = {}
-    for task in Path(f"/proc/{os.getpid()}/task").iterdir():
-        with contextlib.suppress(OSError):
-            for pid in (task / "children").read_text().split():
-                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-                if b"-m" in argv:
-                    at = argv.index(b"-m")
-                    found[" ".join(a.decode() for a in argv[at + 1:at + 3])] = int(pid)
-    return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+def serving(env: dict[str, str]) -> dict[str, int]:
+    """The service processes ``stack`` started that serve HTTP: ``{"helpdesk_portal": pid, …}``."""
+    return {key.removeprefix("BENCH_PID_").removesuffix("_serve"): int(pid) for key, pid in env.items()
+            if key.startswith("BENCH_PID_") and key.endswith("_serve")}
 
 
 @contextlib.contextmanager
@@ -54,7 +40,7 @@ def sampled(pids: dict[str, int], folder: Path | None, seconds: float) -> Iterat
     folder.mkdir(parents=True, exist_ok=True)
     running = [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1),
                                  "--rate", "200", "--nonblocking", "--function", "--format", "raw",
-                                 "--output", str(folder / f"{name.replace(' ', '-')}.txt")],
+                                 "--output", str(folder / f"{name}.txt")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for name, pid in pids.items()]
     try:

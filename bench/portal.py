@@ -33,7 +33,7 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 import psycopg  # noqa: E402
 
-from bench._profile import cpu_used, sampled, services, top  # noqa: E402
+from bench._profile import cpu_used, sampled, serving, top  # noqa: E402
 from bench._support import ADMIN_TOKEN, Connection, latency_line, stack  # noqa: E402
 from helpdesk_devstack import free_port  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
@@ -157,11 +157,13 @@ def main() -> None:
     with stack(*commands, extra_env=env) as running:
         intake, portal = running["HELPDESK_INTAKE_URL"], f"http://127.0.0.1:{portal_port}"
         user, agent, token = provision(intake)
-        ticket = httpx.post(f"{intake}/v1/tickets", json={"subject": "Bench", "description": "Live"},
-                            headers={"Authorization": f"Bearer {token}"}).json()
+        opened = httpx.post(f"{intake}/v1/tickets", json={"subject": "Bench", "description": "Live"},
+                            headers={"Authorization": f"Bearer {token}"})
+        ticket = opened.json()
         cookie = portal_session(portal, agent)
         live_projector = projector(running)
         try:
+            asyncio.run(caught_up(running["HELPDESK_DATABASE_URL"], int(opened.headers["Helpdesk-Position"])))
             live = asyncio.run(live_updates(portal, intake, cookie, token, ticket["id"], args.updates))
         finally:
             live_projector.terminate()
@@ -175,22 +177,21 @@ def main() -> None:
             asyncio.run(caught_up(running["HELPDESK_DATABASE_URL"], last))
             print(f"{args.tickets} synthetic tickets published in {published:.0f} s,"
                   f" projected in {time.perf_counter() - t0:.0f} s")
-            measure(args, portal_port, cookie, ticket["id"])
+            measure(args, serving(running), portal_port, cookie, ticket["id"])
         finally:
             live_projector.terminate()
             live_projector.wait(timeout=15)
 
 
-def measure(args: argparse.Namespace, portal_port: int, cookie: str, ticket_id: str) -> None:
+def measure(args: argparse.Namespace, pids: dict[str, int], portal_port: int, cookie: str, ticket_id: str) -> None:
     """Step 3, with each service's CPU time per page load and, with ``--profile``, py-spy's top entries."""
-    serving = {name: pid for name, pid in services().items() if name.endswith("serve")}
-    with cpu_used(serving) as used, sampled(serving, args.profile, args.seconds):
+    with cpu_used(pids) as used, sampled(pids, args.profile, args.seconds):
         timings = asyncio.run(pages(portal_port, cookie, ticket_id, args.users, args.seconds))
     for name, samples in timings.items():
         print(f"{name} page, {args.users} users ({len(samples)} loads): {latency_line(samples)}")
     loads = sum(len(samples) for samples in timings.values())
     print("CPU per page load (queue and ticket pages alike): " + ", ".join(
-        f"{name.split()[0]} {1000 * seconds / loads:.1f} ms" for name, seconds in used.items()))
+        f"{name} {1000 * seconds / loads:.1f} ms" for name, seconds in used.items()))
     for path in sorted(args.profile.glob("*.txt")) if args.profile else ():
         print("\n".join(top(path)))
 
