@@ -9,6 +9,7 @@ import contextlib
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,18 @@ def serving(env: dict[str, str]) -> dict[str, int]:
     """The service processes ``stack`` started that serve HTTP: ``{"helpdesk_portal": pid, …}``."""
     return {key.removeprefix("BENCH_PID_").removesuffix("_serve"): int(pid) for key, pid in env.items()
             if key.startswith("BENCH_PID_") and key.endswith("_serve")}
+
+
+def settle(pids: dict[str, int], busy: float = 0.2, timeout: float = 600) -> float:
+    """Wait until the processes use less than ``busy`` of a core (a bulk load's after-effects are over);
+    the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = sum(cpu_seconds(pid) for pid in pids.values())
+        time.sleep(2)
+        if sum(cpu_seconds(pid) for pid in pids.values()) - before < 2 * busy:
+            break
+    return time.monotonic() - started
 
 
 @contextlib.contextmanager

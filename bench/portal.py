@@ -33,7 +33,7 @@ import httpx  # noqa: E402
 import nats  # noqa: E402
 import psycopg  # noqa: E402
 
-from bench._profile import cpu_used, sampled, serving, top  # noqa: E402
+from bench._profile import cpu_used, sampled, serving, settle, top  # noqa: E402
 from bench._support import ADMIN_TOKEN, Connection, latency_line, stack  # noqa: E402
 from helpdesk_devstack import free_port  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
@@ -185,6 +185,7 @@ def main() -> None:
 
 def measure(args: argparse.Namespace, pids: dict[str, int], portal_port: int, cookie: str, ticket_id: str) -> None:
     """Step 3, with each service's CPU time per page load and, with ``--profile``, py-spy's top entries."""
+    print(f"services quiet after {settle(pids):.0f} s")
     with cpu_used(pids) as used, sampled(pids, args.profile, args.seconds):
         timings = asyncio.run(pages(portal_port, cookie, ticket_id, args.users, args.seconds))
     for name, samples in timings.items():
