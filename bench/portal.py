@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
@@ -71,20 +72,33 @@ def portal_session(portal: str, login: str) -> str:
 async def live_updates(portal: str, intake: str, cookie: str, token: str, ticket_id: str, count: int) -> list[float]:
     """Command answered → ``change`` seen on the portal's relayed stream, ``count`` times."""
     samples: list[float] = []
+    auth = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(timeout=30) as client, client.stream(
             "GET", f"{portal}/live", params={"ticket": ticket_id}, headers={"Cookie": cookie}) as events:
-        lines = events.aiter_lines()
+        ids: asyncio.Queue[str] = asyncio.Queue()
+        reading = asyncio.create_task(_ids(events, ids))
+        while True:  # the portal subscribes upstream once the page's stream is open: warm up until it has
+            await client.post(f"{intake}/v1/tickets/{ticket_id}/comments", json={"body": "warm-up"}, headers=auth)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ids.get(), 1.0)
+                break
         for n in range(count):
             answer = await client.post(f"{intake}/v1/tickets/{ticket_id}/comments", json={"body": f"ping {n}"},
-                                       headers={"Authorization": f"Bearer {token}"})
+                                       headers=auth)
             answered = time.perf_counter()
             assert answer.status_code == 201, answer.text
-            position = answer.headers["Helpdesk-Position"]
-            async for line in lines:
-                if line.partition(":")[2].strip().split(":")[0] == position and line.startswith("id:"):
-                    samples.append(time.perf_counter() - answered)
-                    break
+            while (await asyncio.wait_for(ids.get(), 30)) != answer.headers["Helpdesk-Position"]:
+                pass
+            samples.append(time.perf_counter() - answered)
+        reading.cancel()
     return samples
+
+
+async def _ids(events: httpx.Response, ids: asyncio.Queue[str]) -> None:
+    """The position part of each event id (``id: <position>:<sequence>``) the portal relays."""
+    async for line in events.aiter_lines():
+        if line.startswith("id:"):
+            ids.put_nowait(line[3:].strip().split(":")[0])
 
 
 def projector(env: dict[str, str]) -> subprocess.Popen[bytes]:
