@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import subprocess
 import sys
@@ -133,7 +134,7 @@ async def caught_up(database_url: str, last: int) -> None:
 
 
 async def pages(portal_port: int, cookie: str, ticket_id: str, users: int, seconds: float) -> dict[str, list[float]]:
-    timings: dict[str, list[float]] = {"queue": [], "ticket": []}
+    timings: dict[str, list[float]] = collections.defaultdict(list)  # a failed load is counted apart
     paths = {"queue": "/tickets", "ticket": f"/tickets/{ticket_id}"}
     deadline = time.perf_counter() + seconds
 
@@ -144,8 +145,7 @@ async def pages(portal_port: int, cookie: str, ticket_id: str, users: int, secon
                 for name, path in paths.items():
                     t0 = time.perf_counter()
                     status, _, _ = await connection.request("GET", path, headers={"Cookie": cookie})
-                    assert status == 200, (path, status)
-                    timings[name].append(time.perf_counter() - t0)
+                    timings[name if status == 200 else f"{name} failed ({status})"].append(time.perf_counter() - t0)
         finally:
             connection.close()
 
