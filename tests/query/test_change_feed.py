@@ -9,7 +9,7 @@ from helpdesk_shared.web.auth import Principal
 
 from helpdesk_query.adapters.changes import Change, ChangeFeed, Subscription
 from helpdesk_query.adapters.positions import PositionWatcher
-from helpdesk_query.entrypoints.http.stream import events, last_event_id
+from helpdesk_query.entrypoints.http.stream import events, last_event_id, resume_point
 
 AGENT = Principal(id="a1", role=Role.AGENT)
 ACME = Principal(id="u1", role=Role.CUSTOMER, customer_id="acme")
@@ -74,8 +74,42 @@ async def test_stream_ends_once_the_callers_token_no_longer_holds() -> None:
     stream = events(feed, ACME, None, None, 0.05, signed_in)
     assert await anext(stream) == b"retry: 1000\n\n"
     feed.subscriptions.copy().pop().offer(_change(7))
-    assert (await anext(stream)).startswith(b"id: 7\n")
+    assert (await anext(stream)).startswith(b"id: 7:0\n")
     assert await anext(stream) == b": keep-alive\n\n"
     holds[0] = False  # expired, or its key removed: the stream ends at the next check
     assert {chunk async for chunk in stream} <= {b": keep-alive\n\n"}
     assert not feed.subscriptions
+
+
+async def test_stream_sla_facts_reach_who_may_see_the_ticket_with_both_cursors_in_the_id() -> None:
+    feed = _feed()
+
+    async def signed_in() -> bool:
+        return True
+
+    stream = events(feed, ACME, None, None, 5, signed_in)
+    assert await anext(stream) == b"retry: 1000\n\n"
+    subscription = feed.subscriptions.copy().pop()
+    for customer, sequence in (("globex", 9), ("acme", 10)):  # another customer's fact is never told
+        subscription.offer(Change(sequence, "t1", "helpdesk.sla.breached", customer, sla=True, kind="resolution"))
+    subscription.offer(_change(7))
+    assert await anext(stream) == (b'id: 0:10\nevent: sla\ndata: {"ticket_id":"t1","type":"helpdesk.sla.breached",'
+                                   b'"kind":"resolution","sequence":10}\n\n')
+    assert (await anext(stream)).startswith(b"id: 7:10\nevent: change\n")
+    assert [resume_point(raw) for raw in (None, "7", "7:10")] == [(None, None), (7, None), (7, 10)]
+    for bad in ("7:", "7:x", ":10", "7:10:1"):
+        try:
+            resume_point(bad)
+        except Exception as error:  # Problem 400
+            assert getattr(error, "status", None) == 400
+        else:
+            raise AssertionError(f"{bad!r} accepted")
+
+
+async def test_stream_feed_reads_nothing_while_no_one_listens() -> None:
+    feed = _feed()  # its stream is None: any read would fail
+    await feed._catch_up(42)
+    await feed._catch_up_sla(7)
+    assert (feed.released, feed.sla_released) == (42, 7)
+    subscription = feed.subscribe(ACME)  # a stream opened now replays from here
+    assert (subscription.since, subscription.sla_since) == (42, 7)

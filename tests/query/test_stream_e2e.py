@@ -7,6 +7,8 @@ a clean shutdown.
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import json
 import queue
 import threading
@@ -15,8 +17,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import msgspec
+import nats
 import pytest
 
+from helpdesk_shared import sla_events as sla
+from helpdesk_shared import subjects
 from tests.query.desk import Caller, Desk
 from tests.support.waiting import wait_until
 
@@ -27,7 +33,7 @@ MAX_STREAMS = 4
 class Sse:
     """One open event stream, read by a thread into a queue of ``(event, id, data, arrived)``."""
 
-    def __init__(self, url: str, caller: Caller, last_event_id: int | None = None, **params: str) -> None:
+    def __init__(self, url: str, caller: Caller, last_event_id: int | str | None = None, **params: str) -> None:
         headers = {**caller.auth, **({"Last-Event-ID": str(last_event_id)} if last_event_id is not None else {})}
         self.client = httpx.Client(base_url=url, timeout=httpx.Timeout(10, read=60))
         self.response = self.client.send(self.client.build_request("GET", "/v1/stream", headers=headers,
@@ -37,6 +43,7 @@ class Sse:
             raise AssertionError(f"stream refused: {self.response.status_code}")
         self.events: queue.Queue[tuple[str, int, dict[str, Any], float] | None] = queue.Queue()
         self.comments: list[str] = []
+        self.last_id = ""  # the raw id of the newest event: ``<position>:<sequence>``
         self.opened, self.ended = threading.Event(), threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
         assert self.opened.wait(5), "the stream sent nothing"
@@ -52,7 +59,8 @@ class Sse:
                     name, _, value = line.partition(": ")
                     fields[name] = value
                 elif "data" in fields:
-                    self.events.put((fields.get("event", "message"), int(fields.get("id", 0)),
+                    self.last_id = fields.get("id", self.last_id)
+                    self.events.put((fields.get("event", "message"), int(self.last_id.partition(":")[0] or 0),
                                      json.loads(fields["data"]), time.monotonic()))
                     fields = {}
         except httpx.HTTPError:
@@ -156,6 +164,20 @@ def test_stream_live_isolated_resumable_capped_and_closed_cleanly(stack: tuple[D
     assert table.headers["content-type"].startswith("text/csv")
     assert {"status,age_band,count", "new,<1d,1", "customer_testing,<1d,1"} <= set(table.text.splitlines())
 
+    # SLA facts (the SLA projection's changes) reach whoever may see the ticket, never another customer
+    before = resumed.last_id
+    _publish_sla(query.env["HELPDESK_NATS_URL"], [(tid, acme.customer_id), (other["id"], globex.customer_id)])
+    for sse, ticket in ((staff_sse, tid), (staff_sse, other["id"]), (resumed, tid), (globex_sse, other["id"])):
+        event, _, fact, _ = sse.until(ticket, "target_set")
+        assert (event, fact["kind"]) == ("sla", "resolution")
+    assert tid not in {c["ticket_id"] for c in globex_sse.drain()}
+    # …and resume with the two cursors of ``Last-Event-ID``: the fact missed is replayed, only acme's
+    again = Sse(query.url, acme, before)
+    event, _, fact, _ = again.next()
+    assert (event, fact["ticket_id"], fact["type"]) == ("sla", tid, "helpdesk.sla.target_set")
+    assert again.last_id == f"{before.partition(':')[0]}:{fact['sequence']}" and again.drain() == []
+    again.close()
+
     # bad input: a problem document, never a stream
     bad = httpx.get(f"{query.url}/v1/stream", headers={**agent.auth, "Last-Event-ID": "not-a-position"})
     assert bad.status_code == 400 and bad.json()["code"] == "validation_failed"
@@ -167,6 +189,21 @@ def test_stream_live_isolated_resumable_capped_and_closed_cleanly(stack: tuple[D
     for sse in (staff_sse, globex_sse, resumed):
         assert sse.ended.wait(2), "a stream outlived the shutdown"
         sse.close()
+
+
+def _publish_sla(nats_url: str, tickets: list[tuple[str, str]]) -> None:
+    """A resolution target set on each ``(ticket, customer)``, published as the SLA service does."""
+    async def publish() -> None:
+        nc = await nats.connect(nats_url)
+        at = dt.datetime.now(dt.UTC)
+        for n, (ticket_id, customer_id) in enumerate(tickets, 1):
+            fact = sla.TargetSet(ticket_id=ticket_id, customer_id=customer_id, policy="medis", ticket_version=1,
+                                 occurred_at=at, kind="resolution", due_at=at + dt.timedelta(days=1), started_at=at)
+            event = sla.wrap(fact, event_id=f"stream-sla-{ticket_id}", sequence=n)
+            await nc.jetstream().publish(subjects.sla_subject(ticket_id, sla.event_type(fact)),
+                                         msgspec.json.encode(event), headers={"Nats-Msg-Id": event.id})
+        await nc.close()
+    asyncio.run(publish())
 
 
 def _open(url: str, caller: Caller, last_event_id: int) -> Sse | None:

@@ -35,9 +35,10 @@ log = logging.getLogger("helpdesk.portal")
 
 
 def templates() -> TemplateConfig[JinjaTemplateEngine]:
-    """Jinja2 with autoescaping and the i18n extension; the gettext callables come with each page's context."""
+    """Jinja2 with autoescaping and the i18n extension; the gettext callables come with each page's context.
+    Templates ship with the package: compiled once, never re-checked on disk (``auto_reload``) per render."""
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True, auto_reload=False)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
 
 

@@ -31,6 +31,7 @@ from helpdesk_query.adapters.contracts import ContractBook
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage, valid_ticket_id
 from helpdesk_query.adapters.projection import decode, view_from_row
 from helpdesk_query.adapters.readmodel import ORDERS, ReadModel, TicketFilter
+from helpdesk_query.adapters.ticket_log import TicketLog
 from helpdesk_query.domain import backlog
 from helpdesk_query.domain.actions import actions_for, delivery
 from helpdesk_query.domain.sla import SlaView
@@ -123,6 +124,7 @@ class Queries:
                  policies: Mapping[str, Policy] | None = None, measures: Mapping[str, str] | None = None) -> None:
         self.readmodel = readmodel
         self.stream = stream
+        self.ticket_log = TicketLog(stream)  # each ticket's messages, kept: a page reads its history per load
         self.files = files
         self.clock = clock or SystemClock()
         self.calendars = calendars or {}
@@ -226,7 +228,7 @@ class Queries:
         if not valid_ticket_id(ticket_id):
             raise TicketNotFound(ticket_id)
         found = []
-        for msg in await self.stream.ticket(ticket_id):
+        for msg in await self.ticket_log.messages(ticket_id):
             event = decode(msg)
             if not isinstance(event, str):
                 found.append((msg, event))

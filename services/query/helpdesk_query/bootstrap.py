@@ -102,8 +102,10 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
     running = Running(pool, nc, queries, asyncio.Event(), clock=clock, policy_feed=policy_feed)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     running.feed = ChangeFeed(stream, watcher, buffer=settings.stream_buffer, max_streams=settings.stream_max,
-                              replay_limit=settings.stream_replay_limit)
+                              replay_limit=settings.stream_replay_limit, sla_watcher=sla_watcher)
     running.tasks.append(asyncio.create_task(running.feed.run(await queries.readmodel.position(), running.stopping)))
+    running.tasks.append(asyncio.create_task(running.feed.run_sla(await queries.readmodel.sla_position(),
+                                                                  running.stopping)))
     running.tasks.append(asyncio.create_task(sla_watcher.listen(settings.database_url, running.stopping)))
     running.tasks.append(asyncio.create_task(marks.follow(nc.jetstream(), settings.stream_replicas,
                                                           running.stopping)))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_date
 
 Gettext = Callable[[str], str]
 
@@ -75,8 +76,13 @@ def instant(value: str | None, zone: str, locale: str, seconds: bool = False) ->
     if not value:
         return ""
     moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
-    day = format_datetime(moment, "EEE d MMM", locale=locale).replace(".", "")
-    return f"{day} {moment:{'%H:%M:%S' if seconds else '%H:%M'}} {ZONE_NAMES.get(zone) or moment.tzname()}"
+    return f"{day(moment.date(), locale)} {moment:{'%H:%M:%S' if seconds else '%H:%M'}} {ZONE_NAMES.get(zone) or moment.tzname()}"
+
+
+@lru_cache(maxsize=4096)
+def day(date: dt.date, locale: str) -> str:
+    """``Tue 3 Mar`` (``Вт 3 мар``): Babel's locale data is slow to consult, and a page shows few days."""
+    return format_date(date, "EEE d MMM", locale=locale).replace(".", "")
 
 
 def duration(seconds: int | float | None, _: Gettext) -> str:

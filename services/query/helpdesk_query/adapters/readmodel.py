@@ -197,6 +197,12 @@ class ReadModel:
             row = await (await conn.execute(f"SELECT position FROM {CONTROL}.tracking")).fetchone()
             return int(row[0]) if row else 0
 
+    async def sla_position(self) -> int:
+        """The stream sequence of the newest SLA fact the SLA projection has applied."""
+        async with self._pool.connection() as conn:
+            row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.sla_tracking")).fetchone()
+            return int(row[0]) if row else 0
+
     async def backlog(self, cutoffs: Sequence[tuple[str, dt.datetime]], oldest: str, statuses: Sequence[str],
                       customer_id: str | None) -> dict[tuple[str, str], int]:
         """Tickets in ``statuses`` counted by status and age band (``cutoffs``: youngest band first)."""

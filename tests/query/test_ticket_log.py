@@ -1,0 +1,34 @@
+"""A ticket's messages kept per ticket (history on every ticket page load), against a real JetStream."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from helpdesk_query.adapters.eventstore import EventStream
+from helpdesk_query.adapters.ticket_log import TicketLog
+from tests.query.synthetic import histories, publish
+
+
+async def _api_calls(js: Any) -> int:
+    """JetStream API requests the account has made so far (this one included)."""
+    return (await js.account_info()).api.total
+
+
+async def test_portalperf_history_kept_per_ticket_asks_the_stream_only_for_what_came_after(nc: Any, js: Any) -> None:
+    events = list(histories(tickets=3, events_per_ticket=4, seed=11))
+    ticket_id = events[0].data.ticket_id
+    mine = [i for i, e in enumerate(events) if e.data.ticket_id == ticket_id]
+    await publish(js, events[:mine[-1]])  # all but the ticket's last event
+    stream, log = EventStream(nc), TicketLog(EventStream(nc))
+
+    first = await log.messages(ticket_id)
+    assert first == await stream.ticket(ticket_id) and len(first) == len(mine) - 1
+    before = await _api_calls(js)
+    assert await log.messages(ticket_id) == first  # kept: one direct get that finds nothing new
+    assert await _api_calls(js) - before == 2  # that get, and the count itself: no consumer made and deleted
+
+    await publish(js, events[mine[-1]:])  # its last event, and the other tickets' after it
+    again = await log.messages(ticket_id)
+    assert again == await stream.ticket(ticket_id) and len(again) == len(mine)
+    assert [m.position for m in again] == [events[i].sequence for i in mine]
+    assert await log.messages("no-such-ticket") == [] and "no-such-ticket" not in log._kept
