@@ -36,7 +36,7 @@ def test_platform_dev_generates_the_secrets_the_processes_read() -> None:
     for container in helpdesk_containers(docs):
         refs = {ref["secretRef"]["name"] for ref in container["envFrom"] if "secretRef" in ref}
         refs |= {var["valueFrom"]["secretKeyRef"]["name"]
-                 for var in container["env"] if "valueFrom" in var}
+                 for var in container.get("env", []) if "valueFrom" in var}
         assert refs and refs <= secrets
 
 
