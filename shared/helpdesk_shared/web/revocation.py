@@ -149,9 +149,10 @@ class RevocationFeed:
 
     async def replayed(self, timeout: float) -> bool:
         """Wait up to ``timeout`` s for the replay (a start normally takes milliseconds); whether it ended."""
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+        # the flag, not the task: with no stream yet nothing is to replay, while the task still waits for one
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not self._revocations.replayed and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.02)
         return self._revocations.replayed
 
     async def _caught_up(self, prefix: str, subscription: object) -> None:
