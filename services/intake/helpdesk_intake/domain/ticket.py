@@ -1,8 +1,8 @@
 """The Ticket aggregate: a support request, its workflow, and the facts it records.
 
 Commands check the workflow (``helpdesk_shared.workflow``, the one table) and the policy's answers
-(``rules.TicketRules``), then trigger specific past-tense events. Every event
-records its actor and the trace of the request that caused it. Topics are pinned
+(``rules.TicketRules``; the input checks are in ``ticket_checks``), then trigger specific past-tense
+events. Every event records its actor and the trace of the request that caused it. Topics are pinned
 (``TOPIC``), so the code can move without breaking the stored history.
 """
 
@@ -20,6 +20,7 @@ from helpdesk_shared.workflow import (WORKFLOW, Action, Refused, TicketState, de
                                       reopen_window_over, waiting_on_third_party)
 
 from helpdesk_intake.domain import offer
+from helpdesk_intake.domain import ticket_checks as checks
 from helpdesk_intake.domain.base import Context, DomainError, HelpdeskEvent, InvalidInput, NotPermitted
 from helpdesk_intake.domain.primary_analysis import check_accept
 from helpdesk_intake.domain.budget import MonthBudget, minutes_counted
@@ -297,24 +298,14 @@ class Ticket(Aggregate):
 
         ``lenient`` (mail): missing details do not refuse it; they are recorded as missing.
         """
-        channel = Channel(fields["channel"])
-        offer.check_channel(rules, channel)
-        for name in ("subject", "description"):
-            if not str(fields.get(name) or "").strip():
-                raise InvalidInput(f"{name} is required (MED-11)", field=name)
-        fields.setdefault("priority", Priority.NORMAL.value)
-        offer.check_priority(rules, Priority(fields["priority"]))
-        offer.check_service(rules, fields.get("service"))
-        category = Category(fields["category"]) if fields.get("category") else None
-        fields["details"], fields["missing_details"] = offer.checked_details(
-            rules, category, channel, fields.get("details"), lenient)
+        fields = checks.checked_opening(rules, lenient, fields)
         return cls._create(
             cls.Opened, id=id, number=number, customer_id=customer_id, **fields, **ctx.event_fields()
         )
 
     def triage(self, ctx: Context, rules: TicketRules, **changes: Any) -> None:
         """Change category, priority, service, details, assignees, plan or third party; one event per kind."""
-        _require_staff(ctx)
+        checks.require_staff(ctx)
         if "priority" in changes:
             offer.check_priority(rules, Priority(changes["priority"]))
         if "service" in changes:
@@ -406,13 +397,13 @@ class Ticket(Aggregate):
 
         ``budget``: the month's norm-hours the time consumes (MED-12), unless paid extra.
         """
-        _require_staff(ctx)
+        checks.require_staff(ctx)
         if minutes <= 0:
             raise InvalidInput("minutes must be positive", field="minutes")
         self.trigger_event(
             self.TimeLogged, entry_id=entry_id, minutes=minutes,
             billed_minutes=rules.billed_minutes(minutes, billable), billable=billable, note=note,
-            **_budget_fields(budget, rules.paid_extra(self.service)), **ctx.event_fields(),
+            **checks.budget_fields(budget, rules.paid_extra(self.service)), **ctx.event_fields(),
         )
 
     def act(
@@ -430,7 +421,7 @@ class Ticket(Aggregate):
         if action == Action.REJECT and not (reason or "").strip():
             raise InvalidInput("a reason is required to reject", field="reason")
         if action == Action.DEFER:
-            reason = _deferral_reason(rules, reason)
+            reason = checks.deferral_reason(rules, reason)
         if action == Action.RETURN_TO_WORK:
             self._return_to_work(ctx, rules, comment=comment, reason=reason)
             return
@@ -442,7 +433,7 @@ class Ticket(Aggregate):
                        budget_month=budget.month, budget_minutes=counted, budget_limit=budget.budget_minutes)
             return
         extra = {"done_so_far": tuple(self.steps)} if action == Action.REJECT and ctx.is_staff else {}
-        self._move(ctx, getattr(self, _EVENT_OF[action]), target, comment=comment, reason=reason, **extra)
+        self._move(ctx, getattr(self, checks.EVENT_OF[action]), target, comment=comment, reason=reason, **extra)
 
     def accepts_on(self, action: str) -> bool:
         """Whether ``action`` takes the ticket into work for the first time: ``accept``, or the
@@ -464,11 +455,7 @@ class Ticket(Aggregate):
 
     def record_step(self, event: HelpdeskEvent, note: str | None) -> None:
         """Remember a public step the executor's staff took (END-4: a close lists what was done so far)."""
-        if event.actor_role not in _STAFF_PEOPLE:
-            return
-        what = _snake(type(event).__name__)
-        step = {"at": event.timestamp.isoformat(), "what": what, "note": note[:_NOTE_CHARS] if note else None}
-        self.steps = [*self.steps, step][-_MAX_STEPS:]
+        self.steps = checks.with_step(self.steps, event, note)
 
     def _move(self, ctx: Context, event: type, target: Status, comment: str | None, reason: str | None,
               **extra: Any) -> None:
@@ -484,51 +471,8 @@ class Ticket(Aggregate):
         self.trigger_event(event, **values, **ctx.event_fields())
 
 
-_STAFF_PEOPLE = frozenset({Role.AGENT.value, Role.ADMIN.value})  # people, not the SLA service
-_MAX_STEPS, _NOTE_CHARS = 50, 500  # enough for any "what was done so far" list
-
-
-def _snake(name: str) -> str:
-    """``ClarificationRequested`` → ``clarification_requested`` (the public event's last word)."""
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
-
-
-_EVENT_OF = {
-    Action.ACCEPT: "Accepted",
-    Action.REQUEST_CLARIFICATION: "ClarificationRequested",
-    Action.SEND_TO_DEVELOPMENT: "SentToDevelopment",
-    Action.MARK_READY_TO_INSTALL: "MarkedReadyToInstall",
-    Action.PROPOSE_SOLUTION: "SolutionProposed",
-    Action.ACCEPT_SOLUTION: "SolutionAccepted",
-    Action.REJECT: "Rejected",
-    Action.DEFER: "Deferred",
-    Action.RESUME: "Resumed",
-}
-
-
 _ERROR_OF: dict[Refused, type[DomainError]] = {
     Refused.NOT_PERMITTED: NotPermitted,
     Refused.INVALID_TRANSITION: InvalidTransition,
     Refused.REOPEN_WINDOW_CLOSED: ReopenWindowClosed,
 }
-
-
-def _deferral_reason(rules: TicketRules, reason: str | None) -> str:
-    """TEL-9: a ticket is deferred only for a reason of its policy's list (its code)."""
-    code = (reason or "").strip()
-    if not code:
-        raise InvalidInput("a reason is required to defer (TEL-9)", field="reason")
-    if not rules.defers_for(code):
-        raise InvalidInput(f"{code!r} is not a deferral reason of this ticket's policy (TEL-9)", field="reason")
-    return code
-
-
-def _budget_fields(budget: MonthBudget | None, paid_extra: bool) -> dict[str, Any]:
-    if budget is None or not budget.budgeted or paid_extra:
-        return {}
-    return {"budget_month": budget.month, "budget_limit": budget.budget_minutes}
-
-
-def _require_staff(ctx: Context) -> None:
-    if not ctx.is_staff:
-        raise NotPermitted(f"a {ctx.role.value} may not do this")
