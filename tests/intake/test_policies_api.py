@@ -13,6 +13,7 @@ from helpdesk_intake.settings import IntakeSettings
 from tests.intake.test_bad_input import assert_problem
 from tests.support.desk import Desk
 from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS
+from tests.support.policies import policy_document
 from tests.support.tokens import session_keys_dir
 
 TOML = {"Content-Type": "application/toml"}
@@ -21,23 +22,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 def document(policy_id: str, resolution: str = "3bd") -> str:
     """A small valid policy: working days 09-18 Moscow, a resolution target."""
-    return f"""
-id = "{policy_id}"
-name = "Contract {policy_id}"
-
-[calendar]
-timezone = "Europe/Moscow"
-
-[calendar.hours]
-mon = ["09:00-18:00"]
-tue = ["09:00-18:00"]
-wed = ["09:00-18:00"]
-thu = ["09:00-18:00"]
-fri = ["09:00-18:00"]
-
-[[targets]]
-resolution = "{resolution}"
-"""
+    return policy_document(policy_id, resolution)
 
 
 def publish(client: TestClient, headers: dict, text: str) -> dict:

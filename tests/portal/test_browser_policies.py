@@ -19,6 +19,7 @@ from helpdesk_shared.policies import PRESETS_DIR
 from tests.portal.browser import browser, serious_violations  # noqa: F401 - the fixture
 from tests.portal.conftest import PASSWORD, PortalStack, csrf_token, signed_in
 from tests.portal.test_browser import Shots
+from tests.support.policies import policy_document
 from tests.support.processes import ADMIN_TOKEN
 from tests.support.waiting import wait_until
 
@@ -28,23 +29,7 @@ ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 def document(policy_id: str, resolution: str = "3bd", zone: str = "Europe/Moscow") -> str:
-    return f"""id = "{policy_id}"
-name = "Contract {policy_id}"
-
-[calendar]
-timezone = "{zone}"
-
-[calendar.hours]
-mon = ["09:00-18:00"]
-tue = ["09:00-18:00"]
-wed = ["09:00-18:00"]
-thu = ["09:00-18:00"]
-fri = ["09:00-18:00"]
-
-[[targets]]
-rules = ["IMC-8"]
-resolution = "{resolution}"
-"""
+    return policy_document(policy_id, resolution, timezone=zone, target_rules=["IMC-8"])
 
 
 @pytest.fixture(scope="module")

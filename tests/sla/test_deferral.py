@@ -14,31 +14,18 @@ import pytest
 from helpdesk_shared import sla_events as sla
 from tests.notify.mail import text_of
 from tests.sla.scenario import as_utc, msk
+from tests.support.policies import policy_document
 
 pytestmark = [pytest.mark.e2e]
 
-POLICY = """
-id = "deferring"
-name = "Deferral and third parties"
-pause_statuses = ["awaiting_customer"]
-third_party_pauses = true
-
-[calendar]
-timezone = "Europe/Moscow"
-[calendar.hours]
-mon = ["09:00-18:00"]
-tue = ["09:00-18:00"]
-wed = ["09:00-18:00"]
-thu = ["09:00-18:00"]
-fri = ["09:00-18:00"]
-
-[[targets]]
-resolution = "1bd"
-
+POLICY = policy_document(
+    "deferring", "1bd", name="Deferral and third parties",
+    settings='pause_statuses = ["awaiting_customer"]\nthird_party_pauses = true',
+    tables="""
 [[deferral_reasons]]
 code = "cannot_reproduce"
 label = { ru = "Не удалось воспроизвести", en = "Cannot reproduce" }
-"""
+""")
 
 
 def _resolution_due(desk: Any, tid: str) -> Any:

@@ -12,36 +12,21 @@ from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
 from helpdesk_shared.policies import calendar_of, load_policies
 from tests.sla.scenario import as_utc, msk
+from tests.support.policies import policy_document
 
 pytestmark = [pytest.mark.e2e]
 MONDAY = msk(2026, 2, 2, 10, 0)  # a plain working week: no holidays until 23 February
 
-CONTRACT_POLICY = """
-id = "keysystems-contract"
-name = "Keysystems with a contractual resolution time"
-pause_statuses = ["awaiting_customer"]
-clarification_returns_to = "previous"
-
-[calendar]
-timezone = "Europe/Moscow"
-holidays = "RU"
-
-[calendar.hours]
-mon = ["09:00-18:00"]
-tue = ["09:00-18:00"]
-wed = ["09:00-18:00"]
-thu = ["09:00-18:00"]
-fri = ["09:00-18:00"]
-
-[[targets]]
-resolution = "3bd"
-
+CONTRACT_POLICY = policy_document(
+    "keysystems-contract", "3bd", name="Keysystems with a contractual resolution time", holidays="RU",
+    settings='pause_statuses = ["awaiting_customer"]\nclarification_returns_to = "previous"',
+    tables="""
 [[transitions]]
 status = "awaiting_customer"
 after = "5bd"
 action = "reject"
 reason = "no_reply"
-"""
+""")
 
 
 def test_ks5_no_reply_within_five_business_days_closes_without_solution(start_desk: Any) -> None:

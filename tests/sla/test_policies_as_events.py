@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from tests.sla.scenario import ADMIN, as_utc, msk
+from tests.support.policies import policy_document
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -18,23 +19,7 @@ POLICY_ID = "contract-by-file"
 
 
 def contract(resolution: str) -> str:
-    return f"""
-id = "{POLICY_ID}"
-name = "A contract kept in a ConfigMap"
-
-[calendar]
-timezone = "Europe/Moscow"
-
-[calendar.hours]
-mon = ["09:00-18:00"]
-tue = ["09:00-18:00"]
-wed = ["09:00-18:00"]
-thu = ["09:00-18:00"]
-fri = ["09:00-18:00"]
-
-[[targets]]
-resolution = "{resolution}"
-"""
+    return policy_document(POLICY_ID, resolution, name="A contract kept in a ConfigMap")
 
 
 def replace(path: Path, text: str) -> None:

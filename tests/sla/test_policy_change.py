@@ -11,37 +11,18 @@ import pytest
 from helpdesk_shared import directory_events as directory
 from helpdesk_shared import sla_events as sla
 from tests.sla.scenario import ADMIN, as_utc, msk
+from tests.support.policies import policy_document
 from tests.support.stream import read_all
 from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
 MONDAY = msk(2026, 2, 2, 10, 0)  # a plain working week
 
-POLICY = """
-id = "{id}"
-name = "{id}"
-
-[calendar]
-timezone = "Europe/Moscow"
-holidays = "RU"
-
-[calendar.hours]
-mon = ["09:00-18:00"]
-tue = ["09:00-18:00"]
-wed = ["09:00-18:00"]
-thu = ["09:00-18:00"]
-fri = ["09:00-18:00"]
-
-[[targets]]
-resolution = "{resolution}"
-"""
-
-
 def _policies(tmp_path: Path) -> str:
     folder = tmp_path / "policies"
     folder.mkdir()
     for name, resolution in (("standard", "3bd"), ("premium", "1bd")):
-        (folder / f"{name}.toml").write_text(POLICY.format(id=name, resolution=resolution))
+        (folder / f"{name}.toml").write_text(policy_document(name, resolution, name=name, holidays="RU"))
     return str(folder)
 
 
@@ -101,7 +82,7 @@ def test_policies_as_events_a_file_deployed_to_one_intake_replica_reaches_every_
     extra.mkdir()
     for source in Path(folder).iterdir():
         (extra / source.name).write_text(source.read_text())
-    (extra / "extra.toml").write_text(POLICY.format(id="extra", resolution="2bd"))
+    (extra / "extra.toml").write_text(policy_document("extra", "2bd", name="extra", holidays="RU"))
     newer = desk.services.start("intake", "serve", env={"HELPDESK_POLICY_DIR": str(extra), "HELPDESK_CLOCK": "simulated"})
     with httpx.Client(base_url=newer.url, timeout=30) as client:
         changed = client.patch(f"/v1/customers/{desk.desk.customer_id}", json={"policy": "extra"}, headers=ADMIN)
