@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import AsyncIterator
 
 import msgspec
 from nats.aio.client import Client as NATS
@@ -24,7 +25,8 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSe
 from nats.js.kv import KeyValue
 
 from helpdesk_shared import subjects
-from helpdesk_shared.clock import ClockMovedBackwards, SimulatedClock, SystemClock
+from helpdesk_shared.clock import Clock, ClockMovedBackwards, SimulatedClock, SystemClock
+from helpdesk_shared.connections import nats_connection
 
 BUCKET = "helpdesk_clock"
 NOW_KEY = "now"
@@ -151,4 +153,21 @@ async def consumers_caught_up(js: JetStreamContext) -> bool:
     return all(not (i.num_pending or i.num_ack_pending) for i in infos if i.config.durable_name)
 
 
-__all__ = ["BUCKET", "ClockMovedBackwards", "Settled", "SharedClock", "consumers_caught_up", "open_bucket"]
+@contextlib.asynccontextmanager
+async def followed_clock(clock: str, nats_url: str, name: str, replicas: int = 1) -> AsyncIterator[Clock]:
+    """The clock of a service that only reads the time (``HELPDESK_CLOCK``): the system clock, or with
+    ``simulated`` the shared one, followed over its own NATS connection for as long as the block runs."""
+    if clock != "simulated":
+        yield SystemClock()
+        return
+    shared = SharedClock(replicas=replicas)
+    async with nats_connection(nats_url, f"{name}-clock") as nc:
+        await shared.follow(nc)
+        try:
+            yield shared
+        finally:
+            await shared.close()
+
+
+__all__ = ["BUCKET", "ClockMovedBackwards", "Settled", "SharedClock", "consumers_caught_up", "followed_clock",
+           "open_bucket"]

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -18,11 +19,15 @@ import pytest
 from tests.portal.browser import browser, serious_violations  # noqa: F401 - the fixture
 from tests.portal.conftest import PASSWORD, PortalStack, signed_in
 from tests.portal.test_browser import Shots, sign_in
+from tests.portal.test_browser_chat import _telemed_user
+from tests.support.desk import form_details
 from tests.support.processes import ADMIN_TOKEN
+from tests.support.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
 PORTAL_ENV = {"HELPDESK_CLOCK": "simulated"}  # read by the portal_stack fixture
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+MOSCOW = ZoneInfo("Europe/Moscow")
 FORTNIGHT = 14 * 86400  # past MedIS's 3 business days of first response (MED-10)
 SUMS = """() => {
   const bars = [...document.querySelectorAll('g.bar')].map(g => ['met', 'breached'].map(s =>
@@ -173,4 +178,43 @@ def test_dashboards_bad_choices_are_a_page_saying_so_never_a_500(portal_stack: P
         assert answer.status_code == 400 and "Traceback" not in answer.text and "message error" in answer.text
     assert admin.get("/dashboards/hours", params={"month": "2026-13"}).status_code == 400
     agent = signed_in(portal_stack, portal_stack.agent)
-    assert agent.get("/dashboards/sla").status_code == 403  # query reads the SLA report to no agent
+    assert agent.get("/dashboards/sla").status_code == 403  # not the agents' pages (CONTRACT §9)
+
+
+def test_portal_clock_the_default_period_ends_in_the_week_of_the_test_clock(portal_stack: PortalStack,
+                                                                           desk: Desk) -> None:
+    """The SLA page without ``until`` ends its period on the test clock's day, not the wall's (CONTRACT §6)."""
+    page = signed_in(portal_stack, desk.admin).get("/dashboards/sla")
+    clock = httpx.get(portal_stack.intake + "/v1/admin/clock", headers=ADMIN).json()
+    assert page.status_code == 200 and f'value="{dt.datetime.fromisoformat(clock["now"]).date()}"' in page.text
+
+
+def test_portal_clock_the_chat_expects_an_answer_by_the_test_clocks_time(portal_stack: PortalStack,
+                                                                         desk: Desk) -> None:
+    """TEL-3 on the test clock: a chat opened at noon (a fortnight past the wall) expects an agent's answer
+    by its reaction deadline; on the wall's time the portal would have called support away."""
+    now = dt.datetime.fromisoformat(httpx.get(portal_stack.intake + "/v1/admin/clock", headers=ADMIN).json()["now"])
+    noon = (now.astimezone(MOSCOW) + dt.timedelta(days=1)).replace(hour=12, minute=0, second=0, microsecond=0)
+    moved = httpx.post(portal_stack.intake + "/v1/admin/clock", json={"now": noon.isoformat()}, headers=ADMIN,
+                       timeout=90)
+    assert moved.status_code == 200, moved.text
+    login = _telemed_user(portal_stack)
+    opened = httpx.post(portal_stack.intake + "/v1/tickets", headers=_token(portal_stack, login),
+                        json={"subject": "Касса", "description": "Не печатает чек", "channel": "chat",
+                              "details": form_details("telemed")})
+    assert opened.status_code == 201, opened.text
+    client, chat = signed_in(portal_stack, login), f"/chats/{opened.json()['id']}"
+    said = wait_until(lambda: re.search(r"Сотрудник ответит до|Поддержка сейчас не работает",
+                                        client.get(chat, params={"after": opened.headers["helpdesk-position"]}).text),
+                      timeout=20, message="the chat's reaction deadline")  # set by the SLA service meanwhile
+    assert said.group(0) == "Сотрудник ответит до"
+
+
+def test_portal_dashboards_are_refused_to_agents_as_the_nav_hides_them(portal_stack: PortalStack) -> None:
+    """CONTRACT §9: agents work the queue; the dashboards (admins, auditors, customers' users) answer them 403."""
+    agent = signed_in(portal_stack, portal_stack.agent)
+    for path in ("/dashboards", "/dashboards/sla", "/dashboards/backlog", "/dashboards/hours",
+                 "/dashboards/backlog.csv"):
+        answer = agent.get(path)
+        assert answer.status_code == 403 and "Traceback" not in answer.text, path
+    assert 'href="/dashboards"' not in agent.get("/tickets").text

@@ -20,6 +20,8 @@ from litestar.plugins.prometheus import PrometheusConfig
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
+from helpdesk_shared.clock import SystemClock
+from helpdesk_shared.clock_sync import followed_clock
 from helpdesk_shared.web.health import HEALTH_HANDLERS
 
 from helpdesk_portal.adapters.api import Api, ApiError
@@ -59,7 +61,10 @@ def create_app(settings: PortalSettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         try:
-            yield
+            async with followed_clock(settings.clock, settings.nats_url, "helpdesk-portal",
+                                      settings.stream_replicas) as clock:
+                app.state.clock = clock  # the test clock when HELPDESK_CLOCK=simulated (CONTRACT §6)
+                yield
         finally:
             await api.close()
 
@@ -86,7 +91,7 @@ def create_app(settings: PortalSettings) -> Litestar:
         before_send=[page_headers, auth.session_refresher(api, settings.portal_refresh_before_seconds,
                                                           settings.portal_secure_cookies)],
         lifespan=[lifespan],
-        state=State({"settings": settings, "readiness": readiness(settings)}),
+        state=State({"settings": settings, "readiness": readiness(settings), "clock": SystemClock()}),
         openapi_config=None,
         debug=False,
     )

@@ -4,7 +4,6 @@ agents' open chats in a panel beside the queue. Every change is a command on int
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -16,7 +15,7 @@ from helpdesk_portal.adapters.api import Api, ApiError
 from helpdesk_portal.adapters.zones import policy_zones
 from helpdesk_portal.domain import chat, request_form, views, words
 from helpdesk_portal.domain.session import User
-from helpdesk_portal.entrypoints.web import explain, language, render
+from helpdesk_portal.entrypoints.web import explain, language, now, render
 
 PANEL_SIZE = 20
 
@@ -98,7 +97,7 @@ async def _page(request: Request[Any, Any, Any], user: User, api: Api, ticket: d
     zone = views.zone_of(ticket, await policy_zones(api, user))
     return {"user": user, "ticket": ticket, "actions": ticket.get("allowed_actions", []),
             "chat_messages": chat.messages(ticket, user.id, user.staff, zone, locale, _),
-            "expect": chat.expectation(ticket, dt.datetime.now(dt.UTC), zone, locale, _),
+            "expect": chat.expectation(ticket, now(request), zone, locale, _),
             "owner": chat.owner(ticket, user.id, _) if user.staff else "",
             "open": ticket.get("status") in chat.OPEN, "created": words.instant(ticket.get("created_at"), zone, locale)}
 

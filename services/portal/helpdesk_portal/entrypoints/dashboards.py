@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 from typing import Any
 
 from litestar import Request, get
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.exceptions import HTTPException
 from litestar.response import Redirect, Stream, Template
 
@@ -18,18 +20,25 @@ from helpdesk_portal import i18n
 from helpdesk_portal.adapters.api import Api, ApiError, passed_on
 from helpdesk_portal.domain import dashboards
 from helpdesk_portal.domain.session import User
-from helpdesk_portal.entrypoints.web import language, render
+from helpdesk_portal.entrypoints.web import current_user, language, now, render
 
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 PAGES = ("sla", "backlog", "hours")
+READERS = frozenset({"admin", "auditor", "customer"})  # CONTRACT §9: agents work the queue, not the reports
 
 
-@get("/dashboards", sync_to_thread=False)
+def readers_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """litestar guard: an agent is refused (403) as on any page not theirs; the API decides the rest."""
+    if current_user(connection).role not in READERS:  # type: ignore[arg-type]
+        raise ApiError(403, "forbidden", "the dashboards are for admins, auditors and customers' users")
+
+
+@get("/dashboards", sync_to_thread=False, guards=[readers_only])
 def dashboards_home() -> Redirect:
     return Redirect("/dashboards/sla", status_code=303)
 
 
-@get("/dashboards/sla")
+@get("/dashboards/sla", guards=[readers_only])
 async def sla_page(request: Request[Any, Any, Any], user: User, api: Api) -> Template:
     """Met and breached targets per week of the period (default: the last 12 weeks), by a dimension."""
     params, weeks, chosen = _sla_choice(request, user)
@@ -39,7 +48,7 @@ async def sla_page(request: Request[Any, Any, Any], user: User, api: Api) -> Tem
     return _page(request, user, "sla", charts, table, chosen, names, "/dashboards/sla.csv")
 
 
-@get("/dashboards/backlog")
+@get("/dashboards/backlog", guards=[readers_only])
 async def backlog_page(request: Request[Any, Any, Any], user: User, api: Api) -> Template:
     """Open tickets now by status and age band."""
     chosen = _customer_choice(request, user)
@@ -49,7 +58,7 @@ async def backlog_page(request: Request[Any, Any, Any], user: User, api: Api) ->
     return _page(request, user, "backlog", [chart], table, chosen, names, "/dashboards/backlog.csv")
 
 
-@get("/dashboards/hours")
+@get("/dashboards/hours", guards=[readers_only])
 async def hours_page(request: Request[Any, Any, Any], user: User, api: Api) -> Template:
     """Each customer's norm-hours of a month (default: this one) against its budget (MED-12)."""
     chosen = {**_customer_choice(request, user), "month": _month(request)}
@@ -60,7 +69,7 @@ async def hours_page(request: Request[Any, Any, Any], user: User, api: Api) -> T
                  "/dashboards/hours.csv")
 
 
-@get([f"/dashboards/{page}.csv" for page in PAGES])
+@get([f"/dashboards/{page}.csv" for page in PAGES], guards=[readers_only])
 async def report_csv(request: Request[Any, Any, Any], user: User, api: Api) -> Stream:
     """The report as query writes it in CSV, passed through as it arrives (the same choices as the page)."""
     report = request.url.path.rsplit("/", 1)[-1].removesuffix(".csv")
@@ -77,12 +86,12 @@ async def report_csv(request: Request[Any, Any, Any], user: User, api: Api) -> S
 
 def _sla_choice(request: Request[Any, Any, Any], user: User) -> tuple[dict[str, str], list[dt.date], dict[str, str]]:
     """The SLA report's query (``from``/``to`` dates of whole ISO weeks, ``group_by``) from the page's
-    choices: how many weeks, the day whose week ends the period (default today, UTC), the dimension."""
+    choices: how many weeks, the day whose week ends the period (default the clock's today, UTC), the dimension."""
     query = request.query_params
     weeks = int(query.get("weeks", "")) if query.get("weeks", "").isdigit() else dashboards.DEFAULT_WEEKS
     if weeks not in dashboards.WEEK_CHOICES:
         raise HTTPException(status_code=400, detail="weeks")
-    until = _date(query.get("until", "")) or dt.datetime.now(dt.UTC).date()
+    until = _date(query.get("until", "")) or now(request).date()
     by = query.get("by", "")
     if by not in dashboards.BY or (by == "customer_id" and not user.staff):
         raise HTTPException(status_code=400, detail="by")

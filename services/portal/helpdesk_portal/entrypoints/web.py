@@ -3,6 +3,7 @@ API refusals, the security headers (a strict Content-Security-Policy: scripts on
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from typing import Any
 
@@ -31,6 +32,11 @@ def language(request: Request[Any, Any, Any]) -> str:
 def current_user(request: Request[Any, Any, Any]) -> User:
     """The signed-in user (litestar dependency ``user``); ``NotSignedIn`` sends them to the login page."""
     return user_from_token(request.cookies.get(SESSION), time.time(), request.cookies.get(LOGIN, ""))
+
+
+def now(request: Request[Any, Any, Any]) -> dt.datetime:
+    """The portal's one clock (the shared test clock with ``HELPDESK_CLOCK=simulated``), never the wall's."""
+    return request.app.state.clock.now()  # type: ignore[no-any-return]
 
 
 def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
