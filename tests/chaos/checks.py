@@ -7,6 +7,7 @@ the test can print every figure before it fails on the first broken promise.
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from helpdesk_shared import subjects
 from tests.chaos.load import Ack
 from tests.support.crash import cpu_seconds, group_pids
 from tests.support.stream import read_all
+from tests.support.waiting import wait_until
 
 TICKET_NUMBER = re.compile(r"\[#(HD-\d+)\]")
 
@@ -104,14 +106,14 @@ def mail_figures(database_url: str, catcher: SmtpCatcher, acks: list[Ack]) -> Ma
 
 def wait_mail_settled(database_url: str, timeout: float) -> None:
     """Until notify's outbox has nothing pending or in flight (bounded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def settled() -> bool:
         with psycopg.connect(database_url) as conn:
             (left,) = conn.execute(
                 "SELECT count(*) FROM notify.outbox WHERE state IN ('pending', 'sending')").fetchone()
-        if not left:
-            return
-        time.sleep(0.5)
+        return not left
+
+    with contextlib.suppress(TimeoutError):  # still pending then: the mail checks that follow say so
+        wait_until(settled, timeout=timeout, interval=0.5)
 
 
 def busy_processes(leaders: dict[str, int], window: float = 3.0, limit: float = 0.1) -> dict[str, float]:

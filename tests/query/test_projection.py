@@ -19,6 +19,7 @@ from helpdesk_query.entrypoints.projector import DURABLE
 from helpdesk_query.entrypoints.rebuild import rebuild
 from tests.query.conftest import assert_matches, projecting, reached, read_model_checksum, sql
 from tests.query.synthetic import histories, message, publish
+from tests.support.waiting import async_wait_until
 
 
 async def test_projection_is_exactly_once_when_committed_batches_are_redelivered_and_duplicated(
@@ -112,8 +113,7 @@ async def test_rebuild_switches_over_while_events_arrive_and_readers_keep_readin
 
 
 async def _tracked_seq(database_url: str, seq: int) -> None:
-    for _ in range(400):
-        if (await sql(database_url, "SELECT stream_seq FROM query.tracking"))[0][0] >= seq:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"projection never reached stream sequence {seq}")
+    async def tracked() -> bool:
+        return (await sql(database_url, "SELECT stream_seq FROM query.tracking"))[0][0] >= seq
+
+    await async_wait_until(tracked, timeout=20, message=f"projection never reached stream sequence {seq}")
