@@ -200,6 +200,7 @@ def main() -> None:
 def measure(args: argparse.Namespace, pids: dict[str, int], portal_port: int, cookie: str, ticket_id: str) -> None:
     """Step 3, with each service's CPU time per page load and, with ``--profile``, py-spy's top entries."""
     print(f"services quiet after {settle(pids):.0f} s")
+    asyncio.run(pages(portal_port, cookie, ticket_id, args.users, 1.0))  # warm-up (templates compiled), not counted
     with cpu_used(pids) as used, sampled(pids, args.profile, args.seconds):
         timings = asyncio.run(pages(portal_port, cookie, ticket_id, args.users, args.seconds))
     for name, samples in timings.items():

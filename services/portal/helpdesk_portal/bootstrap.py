@@ -93,5 +93,6 @@ def create_app(settings: PortalSettings) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings, "readiness": readiness(settings), "clock": SystemClock()}),
         openapi_config=None,
+        logging_config=None,  # setup_logging's root logger and HELPDESK_LOG_LEVEL stand (not litestar's INFO)
         debug=False,
     )

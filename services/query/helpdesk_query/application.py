@@ -153,12 +153,6 @@ class Queries:
         policy = (found.policy if found else None) or policy
         return sla_block(found, policy, self.calendars.get(policy or ""), at)
 
-    async def _sla_blocks(self, views: Sequence[TicketView]) -> dict[str, dict[str, Any]]:
-        """Each ticket's sla block as it reads now."""
-        found = await self.readmodel.sla([v.id for v in views])
-        now = self.clock.now()
-        return {v.id: self._sla_block(found.get(v.id), v.policy, now) for v in views}
-
     async def list_tickets(self, principal: Principal, where: TicketFilter, order: str, limit: int,
                            cursor: str | None) -> dict[str, Any]:
         principal.require(*READERS)
@@ -172,18 +166,23 @@ class Queries:
         rows = await self.readmodel.tickets(where, order, after, limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
-        views = [view_from_row({k: r[k] for k in r if k != "queue_rank"}) for r in rows]
-        blocks = await self._sla_blocks(views)
-        items = [present(v, principal, False, blocks[v.id]) for v in views]
+        views = [view_from_row({k: r[k] for k in r if k not in ("queue_rank", "_sla")}) for r in rows]
+        now = self.clock.now()
+        items = [present(v, principal, False, self._sla_block(self.readmodel.sla_view(r["_sla"]), v.policy, now))
+                 for v, r in zip(views, rows, strict=True)]
         return {"items": items, "next_cursor": encode_cursor(order, rows[-1]) if more else None}
 
     async def ticket(self, principal: Principal, ticket_id: str) -> dict[str, Any]:
         """The ticket now, with the ``allowed_actions`` of the caller; staff also see ``held_back: true``
         while an event of it is parked (the row lags)."""
-        view = await self._live(principal, ticket_id)
-        body = present(view, principal, sla=(await self._sla_blocks([view]))[view.id])
+        principal.require(*READERS)
+        found = await self.readmodel.ticket_page(ticket_id)
+        if found is None or not _owns(principal, found.row["customer_id"]):
+            raise TicketNotFound(ticket_id)
+        view = view_from_row(found.row, found.comments)
+        body = present(view, principal, sla=self._sla_block(found.sla, view.policy, self.clock.now()))
         body["allowed_actions"] = await self._allowed_actions(principal, view, body["sla"]["policy"])
-        if principal.role != Role.CUSTOMER and await self.readmodel.held_back(ticket_id):
+        if principal.role != Role.CUSTOMER and found.held_back:
             body["held_back"] = True
         return body
 

@@ -70,9 +70,11 @@ CUSTOMER_TARGETS = ("acceptance", "customer_reply")
 ZONE_NAMES = {"Europe/Moscow": "MSK", "UTC": "UTC", "Europe/Samara": "SAMT", "Asia/Yekaterinburg": "YEKT"}
 
 
+@lru_cache(maxsize=16384)
 def instant(value: str | None, zone: str, locale: str, seconds: bool = False) -> str:
     """An RFC 3339 instant as the policy's zone shows it: ``Tue 10:00 MSK`` (``Вт 10:00 MSK``); with
-    ``seconds`` to the second (the auditor's events of one minute told apart)."""
+    ``seconds`` to the second (the auditor's events of one minute told apart). Kept: a page shows the same
+    instants on every load (its thread, its timeline, the queue's rows)."""
     if not value:
         return ""
     moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -29,10 +30,9 @@ async def ticket_list(request: Request[Any, Any, Any], user: User, api: Api) -> 
     chosen = {k: v for k in FILTERS if (v := request.query_params.get(k, "").strip())}
     params = {**chosen, "order": "queue" if user.staff else "-updated",
               "limit": request.app.state.settings.portal_page_size}
-    page = await api.read(user.token, "/v1/tickets", params=params)
+    page, zones = await asyncio.gather(api.read(user.token, "/v1/tickets", params=params), policy_zones(api, user))
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    zones = await policy_zones(api, user)
     rows = [views.row(t, user.staff, zones, locale, _) for t in page.get("items", [])]
     kept = {k: v for k, v in chosen.items() if k != "cursor"}
     if request.headers.get("hx-target") == "ticket-rows":

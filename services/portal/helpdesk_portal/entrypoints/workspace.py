@@ -29,18 +29,20 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
     """The ticket as the viewer may see it; ``after`` (a command's position) waits for the read model to show it."""
     position = int(after) if after and after.isdigit() else None
     live = request.headers.get("hx-target") == "ticket-live"
-    # the releases do not depend on the ticket: read them beside it, not after it
+    # the releases and the policies' zones do not depend on the ticket: read them beside it, not after it
     releases = asyncio.ensure_future(_quiet(api.read_intake_kept(user.id, user.token, "/v1/releases", seconds=5))) \
         if user.agent and not live else None
+    zones = asyncio.ensure_future(policy_zones(api, user))
     try:
         ticket, history = await _ticket_and_history(api, user, ticket_id, position)
+        zone = views.zone_of(ticket, await zones)
     except BaseException:
-        if releases:
-            releases.cancel()
+        for beside in (releases, zones):
+            if beside:
+                beside.cancel()
         raise
     locale = language(request)
     _ = i18n.translations(locale).gettext
-    zone = views.zone_of(ticket, await policy_zones(api, user))
     page = {
         "ticket": ticket, "thread": views.thread(ticket, user.staff), "zone": zone,
         "opening_files": views.opening_files(ticket),

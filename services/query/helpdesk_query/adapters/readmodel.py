@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from helpdesk_query.domain.sla import SlaView
+from helpdesk_query.domain.ticket import Comment
 
 from helpdesk_query.adapters.sla_projection import sla_views
 from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, TICKET_COLUMNS
@@ -60,6 +62,31 @@ _BOUND_TO_RELEASE = f"""(release = %s OR EXISTS (
     SELECT 1 FROM {CONTROL}.sla s
     CROSS JOIN LATERAL jsonb_each(convert_from(s.view, 'UTF8')::jsonb -> 'targets') AS t(kind, v)
     WHERE s.ticket_id = {CONTROL}.tickets.id AND t.v ->> 'release_id' = %s))"""
+
+
+# The ticket page's read: the row, its comments as one JSON array (decoded straight into Comments),
+# the stored sla view and the held-back flag.
+_TICKET_PAGE = f"""SELECT {_COLUMNS},
+    (SELECT coalesce(json_agg(c ORDER BY c.position, c.id), '[]')::text
+       FROM (SELECT {', '.join(COMMENT_COLUMNS[1:])} FROM {CONTROL}.comments WHERE ticket_id = t.id) c) AS _comments,
+    (SELECT s.view FROM {CONTROL}.sla s WHERE s.ticket_id = t.id) AS _sla,
+    (EXISTS (SELECT 1 FROM {CONTROL}.parked WHERE aggregate = t.id)
+     OR EXISTS (SELECT 1 FROM {CONTROL}.sla_parked WHERE aggregate = t.id)) AS _held_back
+  FROM {CONTROL}.tickets t WHERE t.id = %s"""
+_SLA_OF_ROW = f"(SELECT s.view FROM {CONTROL}.sla s WHERE s.ticket_id = {CONTROL}.tickets.id)"
+_comments = msgspec.json.Decoder(tuple[Comment, ...])
+_sla_view = msgspec.json.Decoder(SlaView)
+
+
+@dataclass(frozen=True)
+class TicketRead:
+    """What ``ReadModel.ticket_page`` found: the row, its comments, its sla view (if the SLA service spoke)
+    and whether an event of it is parked."""
+
+    row: dict[str, Any]
+    comments: tuple[Comment, ...]
+    sla: SlaView | None
+    held_back: bool
 
 
 @dataclass(frozen=True)
@@ -136,14 +163,15 @@ class ReadModel:
 
     async def tickets(self, where: TicketFilter, order: str, after: Sequence[Any] | None,
                       limit: int) -> list[dict[str, Any]]:
-        """One page of tickets in ``order``, strictly after the keyset ``after``."""
+        """One page of tickets in ``order``, strictly after the keyset ``after``; each row's ``_sla`` is its
+        stored sla view (bytea JSON, or None), read in the same statement (``sla_view`` decodes it)."""
         keys, direction = ORDERS[order]
         conditions, args = where.queue() if order == "queue" else where.where()
         if after is not None:
             marks = ", ".join(["%s"] * len(keys))
             conditions.append(f"({', '.join(keys)}) {'>' if direction == 'ASC' else '<'} ({marks})")
             args += list(after)
-        sql = (f"SELECT {_COLUMNS}, queue_rank FROM {CONTROL}.tickets"
+        sql = (f"SELECT {_COLUMNS}, queue_rank, {_SLA_OF_ROW} AS _sla FROM {CONTROL}.tickets"
                f"{' WHERE ' + ' AND '.join(conditions) if conditions else ''}"
                f" ORDER BY {', '.join(f'{k} {direction}' for k in keys)} LIMIT %s")
         async with self._pool.connection() as conn:
@@ -163,6 +191,23 @@ class ReadModel:
                 f"SELECT {', '.join(COMMENT_COLUMNS[1:])} FROM {CONTROL}.comments WHERE ticket_id = %s"
                 " ORDER BY position, id", (ticket_id,))
             return row, await cursor.fetchall()
+
+    async def ticket_page(self, ticket_id: str) -> TicketRead | None:
+        """A ticket's row, comments, sla block and whether it is held back, in one statement (one
+        round trip: a ticket page reads this on every load)."""
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            await cursor.execute(_TICKET_PAGE, (ticket_id,))
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        comments, sla, held_back = row.pop("_comments"), row.pop("_sla"), row.pop("_held_back")
+        return TicketRead(row, _comments.decode(comments), self.sla_view(sla), bool(held_back))
+
+    @staticmethod
+    def sla_view(stored: bytes | None) -> SlaView | None:
+        """A stored sla view (a list row's ``_sla``) decoded."""
+        return _sla_view.decode(stored) if stored is not None else None
 
     async def held_back(self, ticket_id: str) -> bool:
         """Whether an event of the ticket is parked: the row stops short of its history."""

@@ -1,0 +1,52 @@
+"""The ticket page's read in one statement (#12 performance) tells what the separate reads told."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import msgspec
+import psycopg
+
+from helpdesk_shared import events as ev
+from helpdesk_shared.connections import database_pool
+
+from helpdesk_query.adapters.readmodel import ReadModel
+from helpdesk_query.domain.sla import SlaView, TargetView
+from helpdesk_query.domain.ticket import Comment
+from tests.query.conftest import projecting, reached
+from tests.query.synthetic import histories, publish
+
+
+async def test_portalperf_ticket_page_read_is_one_statement_with_the_separate_reads_answer(
+        read_model: str, js: Any) -> None:
+    events = list(histories(tickets=6, events_per_ticket=8, seed=23))
+    await publish(js, events)
+    async with projecting(read_model, js) as watcher:
+        await reached(watcher, events[-1].sequence)
+    attached = sorted({e.data.ticket_id for e in events if isinstance(e.data, ev.CommentAdded) and e.data.attachments})
+    busy, quiet = attached[0], next(e.data.ticket_id for e in events if e.data.ticket_id not in attached)
+    due = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    target = TargetView(due_at=due, warn_at=due - dt.timedelta(hours=1), started_at=due - dt.timedelta(hours=8))
+    view = SlaView(policy="medis", targets={"resolution": target})
+    async with await psycopg.AsyncConnection.connect(read_model, autocommit=True) as conn:
+        await conn.execute("INSERT INTO query.sla (ticket_id, view) VALUES (%s, %s)", (busy, msgspec.json.encode(view)))
+        await conn.execute("INSERT INTO query.parked (stream_seq, subject, reason, payload, aggregate)"
+                           " VALUES (999999, %s, 'test', '', %s)", (f"helpdesk.ticket.{busy}.x", busy))
+    pool = database_pool(read_model, min_size=1, max_size=1)
+    await pool.open(wait=True)
+    try:
+        readmodel = ReadModel(pool)
+        for ticket_id in (busy, quiet):
+            found = await readmodel.ticket_page(ticket_id)
+            separate = await readmodel.ticket(ticket_id)
+            assert found is not None and separate is not None and found.row == separate[0]
+            assert found.comments == tuple(msgspec.convert(c, Comment) for c in separate[1])
+            assert found.sla == (await readmodel.sla([ticket_id])).get(ticket_id)
+            assert found.held_back is await readmodel.held_back(ticket_id)
+        page = await readmodel.ticket_page(busy)
+        assert page is not None and page.held_back is True
+        assert page.sla == view and any(c.attachments for c in page.comments)
+        assert await readmodel.ticket_page("no-such-ticket") is None
+    finally:
+        await pool.close()
