@@ -43,3 +43,6 @@ def setup_logging(service: str, fmt: str = "text", level: str = "INFO") -> None:
     handler.setFormatter(JsonFormatter(os.environ.get("OTEL_SERVICE_NAME") or f"helpdesk-{service}")
                          if fmt == "json" else logging.Formatter(TEXT))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # httpx writes an INFO line per outgoing request (the SLA's commands, the portal's every read):
+    # a debugging aid, not an operator's log, so it speaks from WARNING unless DEBUG is asked for.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if logging.getLogger().level <= logging.DEBUG else logging.WARNING)

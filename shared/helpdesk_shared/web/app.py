@@ -74,6 +74,7 @@ def build_app(
         state=State({"authenticator": authenticator, "readiness": {**readiness, **_replayed(authenticator)},
                      **(state or {})}),
         request_max_body_size=max_body_bytes,
+        logging_config=None,  # setup_logging's root logger and HELPDESK_LOG_LEVEL stand, not litestar's own
         openapi_config=OpenAPIConfig(
             title=f"helpdesk {service}",
             version=version,

@@ -4,7 +4,9 @@ Fetched on first use, fetched again when older than ``refresh_seconds`` (a remov
 stops verifying within that time) and when a token names a kid not seen yet (a new key
 verifies at once), but never more often than once per ``min_interval`` seconds, so a
 stream of tokens with made-up kids costs intake nothing. PyJWT's ``PyJWKClient`` does
-the same with blocking urllib; this one is async (httpx) and opens its client lazily.
+the same with blocking urllib; this one is async (httpx) and opens its client lazily, once
+per event loop: a new client per refresh built an SSL context each time, a stall of the
+service's loop every ``refresh_seconds``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ class JwksClient:
         self._fetched: float | None = None  # monotonic time of the last successful fetch
         self._tried = float("-inf")  # monotonic time of the last attempt, successful or not
         self._lock = asyncio.Lock()
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def key(self, kid: str) -> Any | None:
         """The key with ``kid``; 503 ``not_ready`` when intake never answered with a key set."""
@@ -50,13 +54,19 @@ class JwksClient:
                 return
             self._tried = time.monotonic()
             try:
-                async with httpx.AsyncClient(timeout=self.timeout) as client:
-                    response = await client.get(self.url)
-                    response.raise_for_status()
+                response = await self._http().get(self.url)
+                response.raise_for_status()
                 self._keys = parse_jwks(response.json())
                 self._fetched = time.monotonic()
             except (httpx.HTTPError, ValueError, KeyError, TypeError, jwt.PyJWTError) as error:
                 log.warning("JWKS %s not refreshed, keeping %d known keys: %s", self.url, len(self._keys), error)
+
+    def _http(self) -> httpx.AsyncClient:
+        """The client of the running loop, made on first use (a client is bound to the loop it ran on)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            self._client, self._loop = httpx.AsyncClient(timeout=self.timeout), loop
+        return self._client
 
 
 def parse_jwks(document: Any) -> dict[str, Any]:
