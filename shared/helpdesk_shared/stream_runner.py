@@ -37,7 +37,7 @@ log = logging.getLogger("helpdesk.stream_runner")
 LAG = Gauge("helpdesk_consumer_lag", "Stream messages a durable consumer has not yet committed "
             "(pending + unacknowledged), sampled at most every second", ["consumer"])
 LAG_EVERY = 1.0
-GATHER_SECONDS = 0.1  # the fetch of what is pending after a batch's first message (a no_wait pull: one round trip)
+GATHER_SECONDS = 0.1  # fetching what is pending after a first message (no_wait: one round trip)
 Parked = list[tuple[StreamMessage, str]]
 
 
@@ -192,7 +192,8 @@ class Follower:
         batch = [from_nats(m) for m in msgs]
         try:
             with consuming(self._sub.durable, batch), COMMIT_SECONDS.labels(self._sub.durable).time():
-                applied, parked = await settle(conn, self.projection, batch, len(batch) <= self._pipeline_up_to)
+                pipelined = len(batch) <= self._pipeline_up_to
+                applied, parked = await settle(conn, self.projection, batch, pipelined)
         except BaseException:
             if self._sub.ack_policy == AckPolicy.EXPLICIT:
                 for msg in msgs:  # a passing failure: let them come again (after the re-alignment)
