@@ -35,7 +35,7 @@ from helpdesk_shared.web.parked import ParkedConsumers, ParkedRoutes
 from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.changes import ChangeFeed
 from helpdesk_query.adapters.eventstore import EventStream
-from helpdesk_query.adapters.positions import PositionWatcher, SlaMarks, covered_by_stream
+from helpdesk_query.adapters.positions import PositionWatcher, SlaMarks, StreamCoverage
 from helpdesk_query.adapters.readmodel import ReadModel
 from helpdesk_query.adapters.schema import CONTROL, MIGRATIONS, SLA_POSITION_CHANNEL
 from helpdesk_query.application import Queries
@@ -145,6 +145,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     sla_watcher = PositionWatcher(SLA_POSITION_CHANNEL, f"{CONTROL}.sla_tracking.stream_seq")
     marks = SlaMarks()
     holder: dict[str, Running] = {}
+    coverage = StreamCoverage(lambda: holder["running"].nc.jetstream())
 
     def close_streams() -> None:
         """End every open stream (on SIGTERM, before the server waits for connections to close)."""
@@ -186,8 +187,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
         state={"watcher": watcher, "sla_watcher": sla_watcher, "sla_marks": marks,
                "min_position_timeout": settings.min_position_timeout,
                "stream_keepalive": settings.stream_keepalive_seconds, "close_streams": close_streams,
-               "covered": lambda position: covered_by_stream(holder["running"].nc.jetstream(), watcher.position,
-                                                             position)},
+               "covered": lambda position: coverage.covered(watcher.position, position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
                       "feed": Provide(lambda: holder["running"].feed, sync_to_thread=False),
                       "reports": Provide(lambda: Reports(holder["running"].pool, holder["running"].clock or SystemClock()),

@@ -141,15 +141,16 @@ def _has_nul(value: Any) -> bool:
 async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs: Sequence[StoredMessage],
                       notify: bool = True, strict: bool = False, replay: bool = False) -> Outcome:
     """Apply ``msgs`` to ``generation`` in the caller's transaction; returns the new tracking."""
-    cursor = await conn.execute(f"SELECT position, stream_seq FROM {generation}.tracking FOR UPDATE")
-    position, stream_seq = await cursor.fetchone()  # type: ignore[misc]
-    outcome = Outcome(position, stream_seq)
+    # both reads are sent before either is awaited: one round trip in pipeline mode (the live projector)
+    tracking = await conn.execute(f"SELECT position, stream_seq FROM {generation}.tracking FOR UPDATE")
     ids = {_ticket_id(m.subject) for m in msgs}
-    if not strict:  # a rebuild's catch-up: tickets parked so far stay held
-        outcome.held = await _PARKED.held(conn, ids)
     cursor = await conn.execute(  # as one JSON array, decoded by msgspec straight into the views
         f"SELECT json_agg(t)::text FROM (SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets"
         " WHERE id = ANY(%s)) t", (list(ids),))
+    position, stream_seq = await tracking.fetchone()  # type: ignore[misc]
+    outcome = Outcome(position, stream_seq)
+    if not strict:  # a rebuild's catch-up: tickets parked so far stay held
+        outcome.held = await _PARKED.held(conn, ids)
     (rows,) = await cursor.fetchone()  # type: ignore[misc]
     tickets = {view.id: view for view in _read_views.decode(rows)} if rows else {}
     changed: set[str] = set()

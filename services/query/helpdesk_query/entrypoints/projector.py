@@ -19,6 +19,7 @@ from helpdesk_query.adapters.projection import TicketProjection
 DURABLE = "helpdesk-query"
 LOCK_ID = 0x51525930  # one active projector per database
 PARKING_LOCK = 0x51525933  # its batches and the admin's retries, one at a time
+PIPELINE_UP_TO = 50  # batches of at most this many events settle in pipeline mode (``Follower``)
 METERS = Meters(
     Counter("helpdesk_query_events_applied_total", "Ticket events applied to the read model"),
     Counter("helpdesk_query_events_parked_total", "Messages parked because they could not be projected"),
@@ -40,5 +41,5 @@ class Projector(StreamRunner):
                 watcher.advance(position)
 
         follower = Follower("projector", js, projection(), Subscription(DURABLE, subjects.ALL_TICKET_EVENTS),
-                            METERS, batch, stuck_after, committed)
+                            METERS, batch, stuck_after, committed, pipeline_up_to=PIPELINE_UP_TO)
         super().__init__(conninfo, follower, LOCK_ID)

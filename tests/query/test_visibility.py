@@ -1,0 +1,41 @@
+"""Read-your-writes at 200 commands/s (#16 item 3): a waiting read costs the stream little, and is never early."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
+
+from helpdesk_query.adapters.positions import StreamCoverage
+
+
+async def _publish(js: Any, subject: str, position: int) -> None:
+    await js.publish(subject, b"{}", headers={POSITION_HEADER: str(position)})
+
+
+async def test_visibility_one_coverage_probe_for_all_waiting_reads(js: Any) -> None:
+    """Forty reads waiting on a position of no ticket event ask the stream once between them, not each."""
+    await ensure_stream(js)
+    await _publish(js, "helpdesk.ticket.t1.opened", 5)
+    await _publish(js, "helpdesk.customer.c1.registered", 7)
+    asked: list[int] = []
+    coverage = StreamCoverage(lambda: asked.append(1) or js, every=60)
+    answers = await asyncio.gather(*(coverage.covered(5, 7) for _ in range(40)))
+    assert answers == [True] * 40
+    assert len(asked) == 2  # the store's newest position, then the newest ticket event's: one probe
+
+
+async def test_visibility_coverage_is_never_early(js: Any) -> None:
+    """Covered only once the relay has published past the position and every ticket event is applied."""
+    await ensure_stream(js)
+    await _publish(js, "helpdesk.ticket.t1.opened", 5)
+    await _publish(js, "helpdesk.customer.c1.registered", 7)
+    coverage = StreamCoverage(lambda: js, every=0)
+    assert not await coverage.covered(4, 7)  # the ticket event at 5 is not applied yet
+    assert not await coverage.covered(5, 9)  # nothing is published at or past 9
+    assert await coverage.covered(5, 7)
+    await _publish(js, "helpdesk.ticket.t1.accepted", 8)
+    await _publish(js, "helpdesk.user.u1.registered", 9)
+    assert not await coverage.covered(5, 9)  # the ticket event at 8 stands between
+    assert await coverage.covered(8, 9)
