@@ -42,11 +42,14 @@ from helpdesk_query.adapters.schema import (
     generation_name,
     point_views_at,
 )
+from helpdesk_query.domain.hours import HoursDelta
 from helpdesk_query.domain.ticket import TicketView
 from helpdesk_query.entrypoints.projector import projection
 
 log = logging.getLogger("helpdesk.query.rebuild")
 BULK_ROWS = 2000  # tickets per statement of the bulk write
+_HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
+          " VALUES (%s, %s, %s, %s, %s, %s)")
 
 
 @dataclass
@@ -120,9 +123,22 @@ async def _bulk_write(conn: psycopg.AsyncConnection[Any], generation: str,
         for i in range(0, len(views), BULK_ROWS):  # one statement per chunk; the rows are unpacked in SQL
             await write_views(cur, generation, views[i:i + BULK_ROWS], fresh=True)
         # the views' comments were all written: what follows folds from rows without them
+        await cur.executemany(_HOURS.format(g=generation), month_totals(outcome.hours))
         await _park(conn, outcome)
         await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
                           (outcome.position, outcome.stream_seq))
+
+
+def month_totals(deltas: list[HoursDelta]) -> list[HoursDelta]:
+    """One row per customer and month, as the live projector's upserts leave it: minutes added
+    up, the last policy, the last budget named."""
+    totals: dict[tuple[str, str], HoursDelta] = {}
+    for customer, month, policy, budget, planned, used in deltas:
+        if (row := totals.get((customer, month))) is not None:
+            budget = row[3] if budget is None else budget
+            planned, used = row[4] + planned, row[5] + used
+        totals[(customer, month)] = (customer, month, policy, budget, planned, used)
+    return list(totals.values())
 
 
 async def _park(conn: psycopg.AsyncConnection[Any], outcome: Outcome) -> None:
