@@ -166,7 +166,8 @@ def _position(header: bytes) -> int | None:
 
 async def _connect(nc: NATS, reader: BulkReader) -> WireProtocol:
     """A second connection to the server ``nc`` is connected to, with the same credentials."""
-    if any(nc.options.get(o) for o in ("nkeys_seed", "user_credentials", "signature_cb", "user_jwt_cb")):
+    if any(getattr(nc, f"_{o}", None) for o in ("nkeys_seed", "nkeys_seed_str", "user_credentials",
+                                                  "signature_cb", "user_jwt_cb")):
         raise UnsupportedConnection("nkeys or JWT credentials")
     url = nc.connected_url
     if url is None:
