@@ -34,17 +34,40 @@ _announced = msgspec.json.Decoder(Announced)
 _timer = msgspec.json.Decoder(Timer)
 
 
+class _Numbered(msgspec.Struct):
+    """Just the ``ticketnumber`` of a stored CloudEvent: the rest of the envelope is skipped unread."""
+
+    ticketnumber: str | None = None
+
+
+_numbers = msgspec.json.Decoder(list[_Numbered])
+
+
 @dataclass
 class TicketRow:
-    """A ticket as the SLA service keeps it: its facts so far and what was announced."""
+    """A ticket as the SLA service keeps it: its facts so far and what was announced.
+
+    The stored history stays undecoded JSON until something reads it: firing a timer needs
+    only the ticket's number, which is read from the JSON without decoding the events.
+    """
 
     ticket_id: str
     customer_id: str
     policy: str
     version: int
     status: Status
-    history: list[ev.CloudEvent]
+    _history: list[ev.CloudEvent] | bytes
     announced: Announced = field(default_factory=Announced)
+
+    @property
+    def history(self) -> list[ev.CloudEvent]:
+        if isinstance(self._history, bytes):
+            self._history = _history.decode(self._history)
+        return self._history
+
+    def history_json(self) -> bytes:
+        """The history as stored: the JSON it was read as, unless it was decoded (and so may have grown)."""
+        return self._history if isinstance(self._history, bytes) else msgspec.json.encode(self._history)
 
     @property
     def facts(self) -> list[ev.TicketFact]:
@@ -53,14 +76,15 @@ class TicketRow:
     @property
     def number(self) -> str | None:
         """The ticket's human-readable number, as its events carry it (``ticketnumber``)."""
-        return next((e.ticketnumber for e in self.history if e.ticketnumber), None)
+        events = _numbers.decode(self._history) if isinstance(self._history, bytes) else self._history
+        return next((e.ticketnumber for e in events if e.ticketnumber), None)
 
 
 _COLUMNS = "ticket_id, customer_id, policy, version, status, history, announced"
 
 
 def _row(r: tuple[Any, ...]) -> TicketRow:
-    return TicketRow(r[0], r[1], r[2], r[3], Status(r[4]), _history.decode(r[5]), _announced.decode(r[6]))
+    return TicketRow(r[0], r[1], r[2], r[3], Status(r[4]), bytes(r[5]), _announced.decode(r[6]))
 
 
 async def lock_tickets(conn: Conn, ids: Iterable[str], skip_locked: bool = False) -> dict[str, TicketRow]:
@@ -99,7 +123,7 @@ async def save_tickets(conn: Conn, rows: Sequence[TicketRow]) -> None:
         " policy = EXCLUDED.policy, version = EXCLUDED.version, status = EXCLUDED.status,"
         " history = EXCLUDED.history, announced = EXCLUDED.announced, open = EXCLUDED.open",
         ([r.ticket_id for r in rows], [r.customer_id for r in rows], [r.policy for r in rows],
-         [r.version for r in rows], [r.status.value for r in rows], [msgspec.json.encode(r.history) for r in rows],
+         [r.version for r in rows], [r.status.value for r in rows], [r.history_json() for r in rows],
          [msgspec.json.encode(r.announced) for r in rows], [r.status.is_open for r in rows]))
 
 

@@ -23,14 +23,14 @@ import psycopg
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
 from nats.js.errors import NotFoundError
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from prometheus_client import Counter
 
 from helpdesk_shared.events import CONTENT_TYPE
 from helpdesk_shared import subjects
 from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.sla_marks import SlaMark, open_marks, put_mark
-from helpdesk_shared.telemetry import context_from, inject_into
+from helpdesk_shared.telemetry import context_from, exporting
 
 from helpdesk_sla.adapters import store
 from helpdesk_sla.adapters.schema import SCHEMA
@@ -49,9 +49,10 @@ class Publisher(LockedLoop):
     standby_pause = 1.0
 
     def __init__(self, conninfo: str, js: JetStreamContext, wake: asyncio.Event, batch: int = 1000,
-                 interval: float = 0.2, replicas: int = 1) -> None:
+                 interval: float = 0.2, replicas: int = 1, ack_timeout: float = 10.0) -> None:
         super().__init__(conninfo)
         self._js, self._wake, self._batch, self._interval = js, wake, batch, interval
+        self._ack_timeout = ack_timeout
         self._replicas = replicas
         self._seq: int | None = None  # the stream sequence the published facts reach
         self._marked: SlaMark | None = None
@@ -76,14 +77,23 @@ class Publisher(LockedLoop):
             f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
         rows = await cursor.fetchall()
         if rows:
-            # Sent in order on one connection, so the stream keeps each ticket's order.
-            acks = await asyncio.gather(*(self._publish(*row) for row in rows))
+            acks = await self._publish_all(rows)
             await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
             PUBLISHED.inc(len(rows))
             self._seq = max([self._seq or 0, *(ack.seq for ack in acks)])
         if len(rows) < self._batch:  # drained: every fact caused up to ``position`` is on the stream
             await self._mark(kv, SlaMark(position, self._seq or 0))
         return len(rows)
+
+    async def _publish_all(self, rows: list[Any]) -> list[PubAck]:
+        """Send the batch in outbox order on one connection (the stream keeps each ticket's order) with
+        every acknowledgement in flight at once; raises unless the stream acknowledged them all."""
+        futures = [await self._publish(*row) for row in rows]
+        try:
+            return await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
+        finally:
+            for future in futures:
+                future.cancel()  # no-op for the acknowledged; the rest are sent again under their ids
 
     async def _mark(self, kv: Any, mark: SlaMark) -> None:
         if mark != self._marked:
@@ -97,9 +107,27 @@ class Publisher(LockedLoop):
         except NotFoundError:
             return 0
 
-    async def _publish(self, oid: int, subject: str, payload: bytes, traceparent: str | None) -> PubAck:
-        """Publish one fact, in the trace of the ticket event (or timer) that caused it."""
-        with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
-                                          kind=trace.SpanKind.PRODUCER):
-            return await self._js.publish(subject, bytes(payload),
-                                          headers=inject_into({"Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE}))
+    async def _publish(self, oid: int, subject: str, payload: bytes, traceparent: str | None
+                       ) -> asyncio.Future[PubAck]:
+        """Send one fact; its acknowledgement comes on the future. When spans are exported, the
+        publish is a span in the trace of the ticket event (or timer) that caused it, ended on the
+        acknowledgement; when not, the cause's trace context goes on in the headers as it is."""
+        headers = {"Nats-Msg-Id": f"sla-{oid}", "Content-Type": CONTENT_TYPE}
+        if not exporting():
+            if traceparent:
+                headers["traceparent"] = traceparent
+            return await self._js.publish_async(subject, bytes(payload), headers=headers)
+        span = tracer.start_span(f"publish {subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
+                                 kind=trace.SpanKind.PRODUCER)
+        propagate.inject(headers, context=trace.set_span_in_context(span))
+        future = await self._js.publish_async(subject, bytes(payload), headers=headers)
+        future.add_done_callback(lambda done: _end(span, done))
+        return future
+
+
+def _end(span: trace.Span, done: asyncio.Future[PubAck]) -> None:
+    """End a publish's span when the stream acknowledged it (or it failed)."""
+    if not done.cancelled() and (error := done.exception()) is not None:
+        span.record_exception(error)
+        span.set_status(trace.Status(trace.StatusCode.ERROR, type(error).__name__))
+    span.end()
