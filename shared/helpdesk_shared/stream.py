@@ -121,14 +121,18 @@ async def bind_aligned(js: JetStreamContext, durable: str, filter_subject: str |
     its rows). If the durable consumer delivered past it, or holds unacked messages,
     those would only come back after ``ack_wait`` and behind newer ones, so it is
     re-created to start at ``tracked_seq + 1``; so is one left with other filters
-    by an older version. Several filter subjects keep their messages in stream order.
+    by an older version, and one behind its projection (after a rebuild or a restore),
+    which would otherwise deliver again everything the projection already holds, only
+    for each message to be skipped. Several filter subjects keep their messages in stream order.
     """
     filters = [filter_subject] if isinstance(filter_subject, str) else list(filter_subject)
     await _warn_if_dropped(js, durable, tracked_seq)
     try:
         info = await js.consumer_info(subjects.STREAM, durable)
         current = info.config.filter_subjects or ([info.config.filter_subject] if info.config.filter_subject else [])
-        if info.delivered.stream_seq > tracked_seq or info.num_ack_pending or sorted(current) != sorted(filters):
+        behind = info.delivered.stream_seq < tracked_seq
+        if (info.delivered.stream_seq > tracked_seq or behind or info.num_ack_pending
+                or sorted(current) != sorted(filters)):
             log.info("%s delivered up to %d, its projection is at %d: re-aligning",
                      durable, info.delivered.stream_seq, tracked_seq)
             await js.delete_consumer(subjects.STREAM, durable)

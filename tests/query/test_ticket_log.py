@@ -32,3 +32,26 @@ async def test_portalperf_history_kept_per_ticket_asks_the_stream_only_for_what_
     assert again == await stream.ticket(ticket_id) and len(again) == len(mine)
     assert [m.position for m in again] == [events[i].sequence for i in mine]
     assert await log.messages("no-such-ticket") == [] and "no-such-ticket" not in log._kept
+
+
+async def test_portalperf_a_kept_ticket_with_nothing_newer_costs_no_scan_of_the_stream(nc: Any, js: Any) -> None:
+    """The direct get for newer messages scans the stream from the kept sequence on (milliseconds of the
+    server's CPU for an old ticket); a count from the subject index says when there is nothing to get."""
+    events = list(histories(tickets=3, events_per_ticket=4, seed=12))
+    ticket_id = events[0].data.ticket_id
+    mine = [i for i, e in enumerate(events) if e.data.ticket_id == ticket_id]
+    await publish(js, events[:mine[-1]])
+    log = TicketLog(EventStream(nc))
+    gets: list[int] = []
+    real_get = log.stream.js.get_msg
+
+    async def counted_get(*args: Any, **kwargs: Any) -> Any:
+        gets.append(kwargs.get("seq", 0))
+        return await real_get(*args, **kwargs)
+
+    log.stream.js.get_msg = counted_get  # type: ignore[method-assign]
+    first = await log.messages(ticket_id)
+    assert await log.messages(ticket_id) == first and gets == []  # nothing newer: no direct get at all
+    await publish(js, events[mine[-1]:])
+    again = await log.messages(ticket_id)
+    assert len(again) == len(mine) and len(gets) == 2  # the newer message, then "none after it"

@@ -86,3 +86,23 @@ def test_platform_stream_settings_come_from_the_environment() -> None:
     for bad in ({"HELPDESK_STREAM_REPLICAS": "7"}, {"HELPDESK_STREAM_MAX_AGE_DAYS": "-1"}):
         with pytest.raises(SettingsError):
             from_env(CommonSettings, bad)
+
+
+async def test_perf_a_consumer_behind_its_projection_starts_after_it_not_from_its_old_place(nats_url: str) -> None:
+    """After a rebuild the projection holds far more than its durable consumer delivered: binding must
+    not deliver all that again (the live projector re-read the whole stream, skipping every message)."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        await ensure_stream(js)
+        await js.publish("helpdesk.ticket.t1.opened", b"1")
+        old = await bind_aligned(js, "behind", subjects.ALL_TICKET_EVENTS, 0)
+        [first] = await old.fetch(1, timeout=1)
+        await first.ack()
+        await old.unsubscribe()
+        acks = [await js.publish(f"helpdesk.ticket.t{n}.opened", str(n).encode()) for n in range(2, 6)]
+        rebuilt_to = acks[-2].seq  # a rebuild projected everything up to the fourth ticket
+        new = await bind_aligned(js, "behind", subjects.ALL_TICKET_EVENTS, rebuilt_to)
+        assert [m.data for m in await new.fetch(10, timeout=1)] == [b"5"]
+    finally:
+        await nc.close()

@@ -6,6 +6,11 @@ server each time; a ticket page reads its history on every load. The first read 
 still does that; later ones ask the stream only for what came after the last message kept
 (one direct get, ``next_by_subj``, answered "none" when nothing did), so a kept ticket is
 never staler than the stream. The stream is append-only: what was kept stays true.
+
+That direct get scans the stream from the kept sequence on: for an old ticket it cost the
+NATS server milliseconds per read, growing with the stream. So it is asked only when the
+stream's count of the ticket's messages (its subject index, one cheap ``stream_info``) says
+there are more than the kept ones.
 """
 
 from __future__ import annotations
@@ -33,13 +38,21 @@ class TicketLog:
         if kept is None or not valid_ticket_id(ticket_id):
             found = await self.stream.ticket(ticket_id)
         else:
-            found = kept + await self._after(ticket_id, kept[-1].stream_seq)
+            newer = await self._after(ticket_id, kept[-1].stream_seq) if await self._grew(ticket_id, kept) else []
+            found = kept + newer
         if found:
             self._kept[ticket_id] = found
             self._kept.move_to_end(ticket_id)
             while len(self._kept) > self.size:
                 self._kept.popitem(last=False)
         return found
+
+    async def _grew(self, ticket_id: str, kept: list[StoredMessage]) -> bool:
+        """False when the stream holds exactly the kept messages of the ticket (none purged since, none newer)."""
+        subject = f"{subjects.TICKET_PREFIX}.{ticket_id}.>"
+        state = (await self.stream.js.stream_info(subjects.STREAM, subjects_filter=subject)).state
+        purged = kept[0].stream_seq < state.first_seq  # a max age removed some: counts prove nothing
+        return purged or sum((state.subjects or {}).values()) != len(kept)
 
     async def _after(self, ticket_id: str, seq: int) -> list[StoredMessage]:
         """The ticket's messages after stream sequence ``seq``, one direct get each (usually none)."""
