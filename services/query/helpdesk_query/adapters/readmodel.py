@@ -14,7 +14,6 @@ from psycopg_pool import AsyncConnectionPool
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.ticket import Comment
 
-from helpdesk_query.adapters.sla_projection import sla_views
 from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, TICKET_COLUMNS
 
 # Each order is a keyset: its columns are the cursor, all in one direction.
@@ -208,22 +207,6 @@ class ReadModel:
     def sla_view(stored: bytes | None) -> SlaView | None:
         """A stored sla view (a list row's ``_sla``) decoded."""
         return _sla_view.decode(stored) if stored is not None else None
-
-    async def held_back(self, ticket_id: str) -> bool:
-        """Whether an event of the ticket is parked: the row stops short of its history."""
-        async with self._pool.connection() as conn:
-            row = await (await conn.execute(
-                f"SELECT EXISTS (SELECT 1 FROM {CONTROL}.parked WHERE aggregate = %s)"
-                f" OR EXISTS (SELECT 1 FROM {CONTROL}.sla_parked WHERE aggregate = %s)",
-                (ticket_id, ticket_id))).fetchone()
-            return bool(row and row[0])
-
-    async def sla(self, ticket_ids: Sequence[str]) -> dict[str, SlaView]:
-        """The folded sla blocks of these tickets (those the SLA service has spoken about)."""
-        if not ticket_ids:
-            return {}
-        async with self._pool.connection() as conn:
-            return await sla_views(conn, ticket_ids)
 
     async def hours(self, month: str, customer_id: str | None) -> list[dict[str, Any]]:
         """The norm-hours rows of ``month`` (MED-12), of one customer or all."""

@@ -62,6 +62,7 @@ def _decoded(msg: StreamMessage) -> sla.SlaCloudEvent:
 
 
 async def sla_views(conn: psycopg.AsyncConnection[Any], ticket_ids: Sequence[str]) -> dict[str, SlaView]:
+    """The folded sla views of these tickets (those the SLA service has spoken about)."""
     cursor = await conn.execute(f"SELECT ticket_id, view FROM {CONTROL}.sla WHERE ticket_id = ANY(%s)",
                                 (list(ticket_ids),))
     return {r[0]: _view.decode(r[1]) for r in await cursor.fetchall()}
