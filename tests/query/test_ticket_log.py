@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
+
+from helpdesk_shared import subjects
+from helpdesk_shared.stream import POSITION_HEADER
 
 from helpdesk_query.adapters.eventstore import EventStream
 from helpdesk_query.adapters.ticket_log import TicketLog
-from tests.query.synthetic import histories, publish
+from tests.query.synthetic import histories, message, publish
 
 
 async def _api_calls(js: Any) -> int:
@@ -55,3 +59,27 @@ async def test_portalperf_a_kept_ticket_with_nothing_newer_costs_no_scan_of_the_
     await publish(js, events[mine[-1]:])
     again = await log.messages(ticket_id)
     assert len(again) == len(mine) and len(gets) == 2  # the newer message, then "none after it"
+
+
+async def test_ticket_log_a_subject_purged_by_hand_then_appended_to_still_shows_the_newest(nc: Any, js: Any) -> None:
+    """A subject purged by hand and appended to as many times holds as many messages as were kept: the count
+    alone would hide the new ones. The stream's count of removed messages moved, so the last sequence decides."""
+    events = list(histories(tickets=3, events_per_ticket=4, seed=14))
+    others = Counter(e.data.ticket_id for e in events if e.data.ticket_id != events[0].data.ticket_id)
+    ticket_id = others.most_common(1)[0][0]
+    mine = [e for e in events if e.data.ticket_id == ticket_id]
+    await publish(js, events)  # the stream's first message is another ticket's: purging this one leaves it
+    log = TicketLog(EventStream(nc))
+    kept = await log.messages(ticket_id)
+    assert [m.position for m in kept] == [e.sequence for e in mine] and len(kept) > 1
+
+    await js.purge_stream(subjects.STREAM, subject=f"{subjects.TICKET_PREFIX}.{ticket_id}.>")
+    for event in mine:  # as many new messages as were kept, at new positions
+        subject, payload, headers = message(event)
+        await js.publish(subject, payload, headers={**headers, "Nats-Msg-Id": f"again-{event.id}",
+                                                    POSITION_HEADER: str(event.sequence + 1000)})
+    again = await log.messages(ticket_id)
+    assert [m.position for m in again] == [e.sequence for e in mine] + [e.sequence + 1000 for e in mine]
+    before = await _api_calls(js)
+    assert await log.messages(ticket_id) == again  # proven against the purge: the count alone answers again
+    assert await _api_calls(js) - before == 2
