@@ -107,6 +107,8 @@ def test_platform_openapi_headers_and_enums_on_the_right_operations(documents: d
                  "/v1/reports/backlog"):
         operation = query[path]["get"]
         assert "Helpdesk-Min-Position" in headers_of(operation) and "504" in operation["responses"], path
+    for path in ("/v1/tickets", "/v1/tickets/{ticket_id}"):  # where a live page opens its stream from
+        assert "Helpdesk-Stream-Position" in query[path]["get"]["responses"]["200"]["headers"], path
     login = intake["/v1/auth/token"]["post"]
     assert login["security"] == [] and "Retry-After" in login["responses"]["429"]["headers"]
     inbound = intake["/v1/inbound/email"]["post"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import time
 
@@ -50,3 +51,41 @@ def _acceptance_and_its_fact(seen: list[tuple[int, int]], position: int) -> bool
     """
     at = [cursor for pos, cursor in seen if pos == position]
     return bool(at) and (any(pos < position for pos, _ in seen) or max(at) > at[0])
+
+
+def test_portal_live_resumes_from_the_render_a_change_before_the_event_source_connects_reaches_the_page(
+        portal_stack: PortalStack) -> None:
+    """The page carries where query's stream stood when it was read; its ``/live`` starts there, so a change
+    committed between the render and the event source connecting is not lost."""
+    customer, agent = _token(portal_stack, portal_stack.customer), _token(portal_stack, portal_stack.agent)
+    ticket = httpx.post(f"{portal_stack.intake}/v1/tickets", headers=customer,
+                        json={"subject": "Render then connect", "description": "a change in between"})
+    ticket_id, page = ticket.json()["id"], signed_in(portal_stack, portal_stack.agent)
+    rendered = page.get(f"/tickets/{ticket_id}", params={"after": ticket.headers["Helpdesk-Position"]}).text
+    live_url = html.unescape(re.search(r'sse-connect="([^"]*)"', rendered).group(1))  # type: ignore[union-attr]
+    since = re.search(r"since=(\d+):(\d+)", live_url)
+    assert since is not None, live_url
+    with httpx.stream("GET", f"{portal_stack.query}/v1/stream", params={"ticket_id": ticket_id}, headers=agent,
+                      timeout=httpx.Timeout(10, read=15)) as watching:  # query's own, joined before the change
+        commented = httpx.post(f"{portal_stack.intake}/v1/tickets/{ticket_id}/comments", headers=agent,
+                               json={"body": "Between the render and the event source", "visibility": "public"})
+        position = int(commented.headers["Helpdesk-Position"])
+        seen = _first_at_or_after(watching, position)  # query's stream is past the comment: a late join misses it
+        assert seen is not None and seen[0] == position, seen
+    with page.stream("GET", live_url, timeout=httpx.Timeout(10, read=5)) as live:
+        # the comment itself (a ticket event's id: its position, then the SLA cursor it was sent at, the render's)
+        assert _first_at_or_after(live, position) == (position, int(since.group(2))), live_url
+    assert page.get("/live", params={"since": "yesterday"}).status_code == 400
+
+
+def _first_at_or_after(events: httpx.Response, position: int) -> tuple[int, int] | None:
+    """The id (position, SLA cursor) of the first event at or after ``position``; None if the stream falls
+    silent first."""
+    try:
+        for line in events.iter_lines():
+            if line.startswith("id: ") and int(line[4:].split(":")[0]) >= position:
+                first, _, cursor = line[4:].partition(":")
+                return int(first), int(cursor or 0)
+    except httpx.ReadTimeout:
+        return None
+    return None

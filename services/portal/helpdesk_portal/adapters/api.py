@@ -148,6 +148,8 @@ class Api:
         body = _json.decode(response.content) if response.content else {}
         if isinstance(body, dict) and (position := response.headers.get("helpdesk-position")):
             body["position"] = int(position)
+        if isinstance(body, dict) and (at := response.headers.get("helpdesk-stream-position")):
+            body["stream_position"] = at  # where query's stream stood before the read: a page's /live resumes there
         return body if isinstance(body, dict) else {"items": body}
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
 from litestar import Request, get
+from litestar.params import Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from helpdesk_portal.adapters.api import Api, ApiError
@@ -18,12 +19,17 @@ from helpdesk_portal.domain.session import User
 
 KEEPALIVE_SECONDS = 15.0
 POLL_SECONDS = 1.0
+# where the page was rendered: the Helpdesk-Stream-Position of its read, a stream id (position:sequence)
+Since = Annotated[str | None, Parameter(pattern=r"^[0-9]{1,18}(:[0-9]{1,18})?$", description=(
+    "the stream id the page was read at: the stream starts after it, so nothing since the render is missed"))]
 
 
 @get("/live", sync_to_thread=False)
-def live(request: Request[Any, Any, Any], user: User, api: Api, ticket: str | None = None) -> ServerSentEvent:
-    """Changes to the tickets the user may see (``ticket``: to that one only), resumable with ``Last-Event-ID``."""
-    return ServerSentEvent(changes(api, user, ticket, request.headers.get("last-event-id")))
+def live(request: Request[Any, Any, Any], user: User, api: Api, ticket: str | None = None,
+         since: Since = None) -> ServerSentEvent:
+    """Changes to the tickets the user may see (``ticket``: to that one only) after ``since`` (where the page
+    was read), or after the browser's ``Last-Event-ID`` when it reconnects (what it received last)."""
+    return ServerSentEvent(changes(api, user, ticket, request.headers.get("last-event-id") or since))
 
 
 async def changes(api: Api, user: User, only: str | None, last_id: str | None) -> AsyncIterator[ServerSentEventMessage]:

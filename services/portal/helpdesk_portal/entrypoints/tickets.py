@@ -38,6 +38,7 @@ async def ticket_list(request: Request[Any, Any, Any], user: User, api: Api) -> 
     if request.headers.get("hx-target") == "ticket-rows":
         return render(request, "_ticket_rows.html", user=user, rows=rows, filters=kept)
     return render(request, "tickets.html", user=user, rows=rows, filters=kept, next_cursor=page.get("next_cursor"),
+                  stream_position=page.get("stream_position"),
                   hours=None if user.staff or chosen.get("cursor") else await _norm_hours(api, user, _))
 
 

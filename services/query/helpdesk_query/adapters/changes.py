@@ -132,6 +132,11 @@ class ChangeFeed:
         self._waiting: deque[Change] = deque()  # read from the stream, not yet applied
         self._next_seq = 0  # the stream sequence to read from next (0: not yet found)
 
+    def cursor(self) -> str:
+        """The stream id a stream opened now would start after (``<position>:<sequence>``). Taken before a
+        read, it is never ahead of what the read shows: a page resuming from it misses no change."""
+        return f"{self.released}:{self.sla_released}"
+
     def full(self) -> bool:
         return self.closed or len(self.subscriptions) >= self.max_streams
 

@@ -16,6 +16,7 @@ from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
+from helpdesk_query.adapters.changes import ChangeFeed
 from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
@@ -25,7 +26,7 @@ from helpdesk_query.entrypoints.http.consistency import wait_for_min_position
 from helpdesk_query.entrypoints.http.export import EventLogExport
 from helpdesk_query.entrypoints.http.reports import ReportQueries
 from helpdesk_query.entrypoints.http.schemas import event_data_schema
-from helpdesk_query.entrypoints.http.stream import ChangeStream
+from helpdesk_query.entrypoints.http.stream import STREAM_POSITION, STREAM_POSITION_HEADER, ChangeStream
 
 NDJSON = "application/x-ndjson"
 SLA_STATES = ("running", "paused", "at_risk", "met", "breached", "unplanned")
@@ -59,9 +60,9 @@ class TicketQueries(Controller):
     before_request = wait_for_min_position
     opt = {"min_position": True}  # documents Helpdesk-Min-Position (helpdesk_shared.web.openapi)
 
-    @get("/")
+    @get("/", response_headers=[STREAM_POSITION_HEADER])
     async def list_tickets(
-        self, principal: Principal, queries: Queries,
+        self, principal: Principal, queries: Queries, feed: ChangeFeed,
         status: list[str] | None = None, priority: list[str] | None = None,
         category: list[str] | None = None, customer_id: str | None = None,
         assignee_id: str | None = None, sla_state: str | None = None, unplanned: bool | None = None,
@@ -72,7 +73,7 @@ class TicketQueries(Controller):
         number: Annotated[str | None, Parameter(max_length=100, pattern=r"^[^\x00]*$",
                                                     description="the ticket with this number")] = None,
         channel: list[str] | None = None,
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
         """Tickets, filtered; ``order=queue`` is the work queue (priority, then oldest: MED-2, TEL-2, KS-3),
         without deferred tickets (TEL-9); ``third_party=true``: those waiting on a third party (END-5);
         ``channel``: those that came in by these channels (``channel=chat``: the open chats, TEL-5).
@@ -80,8 +81,10 @@ class TicketQueries(Controller):
         ``unplanned=true``: open tickets not awaiting the customer without a plan — no planned date, no
         release promised or bound by the SLA — or with a release-bound target no release is planned for
         (IMC-7, IMC-9); ``unplanned=false``: the others. ``release_id``: the tickets bound to that release —
-        promised for it, or with an SLA target due at its date (IMC-9).
+        promised for it, or with an SLA target due at its date (IMC-9). ``Helpdesk-Stream-Position``: where
+        the stream stood before the read (a live page resumes from it).
         """
+        at = feed.cursor()
         _choices("order", [order], ORDERS)
         if sla_state is not None:
             _choices("sla_state", [sla_state], SLA_STATES)
@@ -91,15 +94,18 @@ class TicketQueries(Controller):
             customer_id=customer_id,
             assignee_id=assignee_id, sla_state=sla_state, unplanned=unplanned, q=q.strip() if q else None,
             third_party=third_party, release_id=release_id, number=number.strip() if number else None)
-        return await queries.list_tickets(principal, where, order, limit, cursor)
+        return Response(await queries.list_tickets(principal, where, order, limit, cursor),
+                        headers={STREAM_POSITION: at})
 
-    @get("/{ticket_id:str}")
-    async def ticket(self, ticket_id: str, principal: Principal, queries: Queries,
-                     as_of: str | None = None) -> dict[str, Any]:
-        """The ticket now, or with ``as_of`` as it stood then, rebuilt from the event store (CARD-8)."""
+    @get("/{ticket_id:str}", response_headers=[STREAM_POSITION_HEADER])
+    async def ticket(self, ticket_id: str, principal: Principal, queries: Queries, feed: ChangeFeed,
+                     as_of: str | None = None) -> Response[dict[str, Any]]:
+        """The ticket now (with ``Helpdesk-Stream-Position``: where the stream stood before the read), or
+        with ``as_of`` as it stood then, rebuilt from the event store (CARD-8)."""
         if as_of is not None:
-            return await queries.ticket_as_of(principal, ticket_id, _instant(as_of))
-        return await queries.ticket(principal, ticket_id)
+            return Response(await queries.ticket_as_of(principal, ticket_id, _instant(as_of)))
+        at = feed.cursor()
+        return Response(await queries.ticket(principal, ticket_id), headers={STREAM_POSITION: at})
 
     @get("/{ticket_id:str}/history")
     async def history(self, ticket_id: str, principal: Principal, queries: Queries) -> dict[str, Any]:

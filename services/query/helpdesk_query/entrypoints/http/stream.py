@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.datastructures import ResponseHeader
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.response import Stream
@@ -33,6 +34,11 @@ LastEventId = Annotated[str | None, HeaderParameter(
     description="Resume: the id of the last event received (`<position>:<sequence>`, or a bare position);"
                 " what came after it is replayed first.")]
 RETRY_AFTER_SECONDS = 5
+STREAM_POSITION = "Helpdesk-Stream-Position"
+STREAM_POSITION_HEADER = ResponseHeader(
+    name=STREAM_POSITION, value="1042:77", documentation_only=True,  # the value: its schema (a string)
+    description="Where this process's `/v1/stream` stood before the read (`<position>:<sequence>`, a stream id):"
+                " a page opens its stream with it as `Last-Event-ID` and misses no change after what it shows.")
 SignedIn = Callable[[], Awaitable[bool]]  # whether the caller's token still holds
 
 
