@@ -58,9 +58,9 @@ def database_pool(url: str, *, min_size: int = 2, max_size: int = 10, **connecti
 
 
 class RecentlyChecked:
-    """The pool's ``check``: a round trip only for a connection idle ``fresh`` seconds or more.
+    """The pool's ``check``: a round trip only for a connection last lent ``fresh`` seconds ago or more.
 
-    A connection lent moment ago proved itself then; if its server has gone since (a restart
+    A connection lent moments ago proved itself then; if its server has gone since (a restart
     closes every session), its socket has become readable (the server's goodbye, or EOF), and
     that is seen without a round trip. Otherwise ``check_connection``'s empty query, as before:
     it cost 6-9 % of query's CPU at 400 reads/s when run on every checkout. (Not the pool's
