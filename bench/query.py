@@ -48,6 +48,7 @@ from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
 from tests.query.synthetic import histories, publish  # noqa: E402
+from bench._profile import sampled, top  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -197,6 +198,8 @@ def main() -> None:
     parser.add_argument("--projector", choices=["process", "in-serve"], default="process",
                         help="process: `helpdesk-query project` beside a reading `serve` (production);"
                              " in-serve: `serve` projects too")
+    parser.add_argument("--profile", type=Path, help="py-spy query's processes during the visibility phase"
+                        " (collapsed stacks into this folder; top entries printed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
     try:
@@ -233,7 +236,9 @@ def measure(args: argparse.Namespace, root: Path) -> None:
             if own_process:
                 watched["query project"] = psutil.Process(processes[3].pid)
             cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in watched.items()}
-            seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
+            with sampled({name.replace(" ", "-"): p.pid for name, p in watched.items()}, args.profile,
+                         args.seconds):
+                seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
             used = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in watched.items()}
             print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
                   f" answer → read-model visible p50 {pct(seen, 50):.1f} ms, p99 {pct(seen, 99):.1f} ms"
@@ -242,6 +247,8 @@ def measure(args: argparse.Namespace, root: Path) -> None:
             print("  CPU meanwhile: " + "; ".join(f"{name} {cpu:.2f} s ({cpu / len(seen) * 1000:.2f} ms per command)"
                                                   for name, cpu in used.items())
                   + " (query serve answers two reads per command)")
+            for name in watched if args.profile else ():
+                print("\n".join(top(args.profile / f"{name.replace(' ', '-')}.txt")))
             r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets, psutil.Process(processes[-1].pid),
                                             psutil.Process(processes[2].pid)))
             projecting = "query project" if own_process else "query serve"
