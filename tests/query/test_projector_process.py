@@ -3,13 +3,18 @@ beside ``helpdesk-query project``, both real processes.
 
 The projector process applies ticket facts and SLA facts alike (it ran only the ticket
 projector, so the SLA blocks went unprojected), serve hears its commits through NOTIFY
-(read-your-writes across processes), and it answers /readyz and /metrics for its probes.
+(read-your-writes across processes), and it answers /readyz and /metrics for its probes and
+the image's HEALTHCHECK (which took it for healthy while it merely ran).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import os
+import signal
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -50,8 +55,9 @@ def test_projproc_own_projector_process_projects_tickets_and_sla_and_serve_reads
         services: Any, database_url: str, nats_url: str) -> None:
     query = start_query(services, env={"HELPDESK_RUN_PROJECTOR": "false"})
     metrics = f"http://127.0.0.1:{free_port()}"
-    services.start("query", "project", env={"HELPDESK_PROJECTOR_METRICS_PORT": metrics.rsplit(":", 1)[1]})
+    projector = services.start("query", "project", env={"HELPDESK_PROJECTOR_METRICS_PORT": metrics.rsplit(":", 1)[1]})
     wait_until(lambda: _answers(f"{metrics}/readyz") == 200, timeout=60)
+    assert _image_healthcheck(projector.pid) == 0
     story = _story()
     asyncio.run(_publish(nats_url, story))
     read = httpx.get(f"{query.url}/v1/tickets/t1", timeout=30,
@@ -63,6 +69,17 @@ def test_projproc_own_projector_process_projects_tickets_and_sla_and_serve_reads
     exposed = httpx.get(f"{metrics}/metrics", timeout=5).text
     assert "helpdesk_query_events_applied_total 2.0" in exposed
     assert "helpdesk_query_sla_events_applied_total 1.0" in exposed
+    os.kill(projector.pid, signal.SIGSTOP)  # hung: its probes see it
+    try:
+        assert _image_healthcheck(projector.pid) == 1
+    finally:
+        os.kill(projector.pid, signal.SIGCONT)
+
+
+def _image_healthcheck(pid: int) -> int:
+    """The image's HEALTHCHECK against the process (it probes ``project``'s /healthz)."""
+    return subprocess.run([sys.executable, "-m", "helpdesk_shared.healthcheck", "--pid", str(pid)],
+                          capture_output=True, timeout=30).returncode
 
 
 def _answers(url: str) -> int:
