@@ -1,17 +1,20 @@
 """Benchmark of the query service: replay rate, visibility latency, list latency at 100,000 tickets.
 
-Runs its own embedded PostgreSQL and NATS, intake (serve + relay) and query (serve) as
-processes. Phases:
+Runs its own embedded PostgreSQL and NATS, intake (serve + relay) and query as processes:
+by default as in production, ``serve`` reading only (HELPDESK_RUN_PROJECTOR=false) beside
+``project`` (the projectors in their own process); ``--projector in-serve`` measures the
+single-process shape (``serve`` projects too). The shape is printed. Phases:
 1. visibility: commands at 200/s through intake; each answer's Helpdesk-Position is
    read back from query with Helpdesk-Min-Position; latency = answer → visible.
 2. load: 100,000 synthetic tickets (about 300,000 events) are published straight to the
    HELPDESK stream, as the relay would (intake at this volume would take too long);
-   the live projector catches up (its rate is printed too).
+   the live projector catches up (its rate is printed too, and the CPU time of the process
+   that projects, per event).
 3. replay: ``rebuild`` into a new generation, next to a raw sequential read of the same
    stream through the rebuild's own reader (wall and per CPU-second) and of intake's events table.
 4. list latency: a mix of filtered list queries over HTTP.
 
-Usage: python bench/query.py [--tickets 100000] [--seconds 10]
+Usage: python bench/query.py [--tickets 100000] [--seconds 10] [--projector process|in-serve]
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
 from tests.query.synthetic import histories, publish  # noqa: E402
+from bench._profile import sampled, top  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -116,15 +120,15 @@ def _once_more(call: Any, *args: Any, **kwargs: Any) -> httpx.Response:
         return call(*args, **kwargs)
 
 
-async def load_and_replay(nats_url: str, database_url: str, tickets: int, projector: psutil.Process
-                          ) -> dict[str, float]:
+async def load_and_replay(nats_url: str, database_url: str, tickets: int, projector: psutil.Process,
+                          serve: psutil.Process) -> dict[str, float]:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     stream = EventStream(nc)
     first, last = await stream.bounds()
     events = list(histories(tickets=tickets, events_per_ticket=3, customers=50, seed=1,
                             start_position=10_000_000))
-    cpu0 = sum(projector.cpu_times()[:2])
+    cpu0, serve_cpu0 = sum(projector.cpu_times()[:2]), sum(serve.cpu_times()[:2])
     t0 = time.perf_counter()
     await publish(js, events, window=5000)
     published = time.perf_counter() - t0
@@ -136,6 +140,7 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, projec
             await asyncio.sleep(0.2)
     live = time.perf_counter() - t0
     live_cpu = sum(projector.cpu_times()[:2]) - cpu0
+    serve_cpu = sum(serve.cpu_times()[:2]) - serve_cpu0
     # raw sequential read of the same stream through the rebuild's own reader, no decoding or writing
     t0, cpu = time.perf_counter(), time.process_time()
     raw = 0
@@ -155,6 +160,7 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, projec
     await nc.close()
     return {"events": done.events, "published_per_s": len(events) / published,
             "live_per_s": len(events) / live, "live_per_cpu_s": len(events) / live_cpu,
+            "live_cpu_us_per_event": live_cpu / len(events) * 1e6, "serve_cpu_s": serve_cpu,
             "replay_per_s": done.events / done.replay_seconds, "replay_per_cpu_s": done.events / done.replay_cpu_seconds,
             "rebuild_total_s": done.total_seconds, "raw_stream_per_s": raw_stream, "raw_stream_per_cpu_s": raw_stream_cpu,
             "raw_table_rows": rows, "raw_table_per_s": raw_table}
@@ -189,6 +195,11 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rate", type=int, default=200)
+    parser.add_argument("--projector", choices=["process", "in-serve"], default="process",
+                        help="process: `helpdesk-query project` beside a reading `serve` (production);"
+                             " in-serve: `serve` projects too")
+    parser.add_argument("--profile", type=Path, help="py-spy query's processes during the visibility phase"
+                        " (collapsed stacks into this folder; top entries printed)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
     try:
@@ -207,20 +218,45 @@ def measure(args: argparse.Namespace, root: Path) -> None:
                    HELPDESK_JWT_KEYS_DIR=str(root / "jwt-keys"), HELPDESK_JWT_GENERATE_KEY="true",
                    HELPDESK_INTAKE_PORT=str(intake_port), HELPDESK_INTAKE_URL=f"http://127.0.0.1:{intake_port}",
                    HELPDESK_QUERY_PORT=str(query_port), PYTHONPATH=os.pathsep.join(sys.path))
+        own_process = args.projector == "process"
+        metrics_port = free_port()
+        env.update(HELPDESK_RUN_PROJECTOR=str(not own_process).lower(),
+                   HELPDESK_PROJECTOR_METRICS_PORT=str(metrics_port))
         processes = [start("helpdesk_intake", "serve", env, intake_port, root),
                      start("helpdesk_intake", "relay", env, None, root),
                      start("helpdesk_query", "serve", env, query_port, root)]
+        if own_process:  # ready once its /readyz (on the metrics port) answers
+            processes.append(start("helpdesk_query", "project", env, metrics_port, root))
+        print("shape: " + ("query serve (reads only, HELPDESK_RUN_PROJECTOR=false) + query project"
+                           " (the projectors, own process) — as in production" if own_process
+                           else "query serve with the projectors on its event loop (single process)"))
         try:
             intake, query = f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{query_port}"
-            seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
+            watched = {"query serve": psutil.Process(processes[2].pid)}
+            if own_process:
+                watched["query project"] = psutil.Process(processes[3].pid)
+            cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in watched.items()}
+            with sampled({name.replace(" ", "-"): p.pid for name, p in watched.items()}, args.profile,
+                         args.seconds):
+                seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
+            used = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in watched.items()}
             print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
                   f" answer → read-model visible p50 {pct(seen, 50):.1f} ms, p99 {pct(seen, 99):.1f} ms"
                   f"  (command itself p50 {pct(commands, 50):.1f} ms, p99 {pct(commands, 99):.1f} ms;"
                   f" a plain read p50 {pct(plain, 50):.1f} ms, p99 {pct(plain, 99):.1f} ms)")
-            r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets, psutil.Process(processes[2].pid)))
+            print("  CPU meanwhile: " + "; ".join(f"{name} {cpu:.2f} s ({cpu / len(seen) * 1000:.2f} ms per command)"
+                                                  for name, cpu in used.items())
+                  + " (query serve answers two reads per command)")
+            for name in watched if args.profile else ():
+                print("\n".join(top(args.profile / f"{name.replace(' ', '-')}.txt")))
+            r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets, psutil.Process(processes[-1].pid),
+                                            psutil.Process(processes[2].pid)))
+            projecting = "query project" if own_process else "query serve"
             print(f"load: {r['events']:,.0f} events published at {r['published_per_s']:,.0f}/s;"
                   f" live projector kept up at {r['live_per_s']:,.0f} events/s"
-                  f" ({r['live_per_cpu_s']:,.0f} events per CPU-second of query serve)")
+                  f" ({r['live_per_cpu_s']:,.0f} events per CPU-second of {projecting},"
+                  f" {r['live_cpu_us_per_event']:.0f} µs CPU per event"
+                  + (f"; query serve meanwhile {r['serve_cpu_s']:.1f} CPU-s)" if own_process else ")"))
             print(f"replay (rebuild, read+fold+write): {r['replay_per_s']:,.0f} events/s"
                   f" ({r['replay_per_cpu_s']:,.0f} events per CPU-second of the rebuilding process);"
                   f" raw sequential read of the HELPDESK stream (the rebuild's reader): {r['raw_stream_per_s']:,.0f} msgs/s"

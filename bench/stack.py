@@ -1,7 +1,9 @@
 """The whole stack under load: the highest command rate at which every consumer keeps up.
 
 Runs its own embedded PostgreSQL, NATS and SMTP catcher, and intake (serve + relay),
-query, sla and notify as processes. Then:
+query, sla and notify as processes — query as in production: ``serve`` reading only beside
+``project`` (its projectors in their own process); ``--projector in-serve`` runs the
+single-process shape. The shape is printed. Then:
 1. ceiling: intake's closed loop (bench/intake.py's command mix and client) with every
    consumer running — what the stack can be asked to do;
 2. rates: an open loop at each rate of the ladder for ``--seconds``; every second the lag
@@ -15,7 +17,7 @@ query, sla and notify as processes. Then:
    running, for the ticket's deadlines (the SLA block) — next to a plain read of the same
    ticket (the floor).
 
-    .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500]
+    .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500] [--projector process|in-serve]
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ import sys
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ADMIN_TOKEN, Connection, latency_line, percentile, stack  # noqa: E402
+from _support import ADMIN_TOKEN, Connection, cpu_seconds, latency_line, percentile, stack  # noqa: E402
 from intake import closed_loop, provision, ticket_steps, _id_of  # noqa: E402
 
 import nats  # noqa: E402
@@ -257,15 +259,24 @@ def main() -> None:
     parser.add_argument("--ceiling-seconds", type=float, default=15)
     parser.add_argument("--visibility-rate", type=float, default=200)
     parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
+    parser.add_argument("--projector", choices=["process", "in-serve"], default="process",
+                        help="process: `helpdesk-query project` beside a reading `serve` (production);"
+                             " in-serve: `serve` projects too")
     args = parser.parse_args()
+    own_process = args.projector == "process"
+    query = [("helpdesk_query", "serve")] + ([("helpdesk_query", "project")] if own_process else [])
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-smtp-") as tmp, \
             SmtpCatcher(Path(tmp) / "mail", free_port()) as smtp:
         ports = {f"HELPDESK_{name}": str(free_port()) for name in (
-            "SLA_PORT", "NOTIFY_PORT", "RELAY_METRICS_PORT", "SMTP_METRICS_PORT", "INBOUND_SMTP_PORT")}
-        with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"), ("helpdesk_query", "serve"),
+            "SLA_PORT", "NOTIFY_PORT", "RELAY_METRICS_PORT", "SMTP_METRICS_PORT", "INBOUND_SMTP_PORT",
+            "PROJECTOR_METRICS_PORT")}
+        with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"), *query,
                    ("helpdesk_sla", "serve"), ("helpdesk_notify", "serve"),
                    extra_env={"HELPDESK_WORKERS": str(args.workers), "HELPDESK_SMTP_URL": smtp.url,
-                              **ports}) as env:
+                              "HELPDESK_RUN_PROJECTOR": str(not own_process).lower(), **ports}) as env:
+            print("shape: " + ("query serve (reads only, HELPDESK_RUN_PROJECTOR=false) + query project"
+                               " (the projectors, own process) — as in production" if own_process
+                               else "query serve with the projectors on its event loop (single process)"))
             measure(env, args)
 
 
@@ -284,20 +295,30 @@ def measure(env: dict[str, str], args: argparse.Namespace) -> None:
         if not (step.kept_up and drained is not None):
             break
         kept = rate
+    cpu0 = _query_cpu(env)
     step, drained = asyncio.run(run_step(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
                                          read_back=True))
+    cpu = {name: seconds - cpu0[name] for name, seconds in _query_cpu(env).items()}
     print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
           f" (read model + SLA block):")
     report(step, drained)
     p99 = percentile([v * 1000 for v in step.visible], 0.99)
     floor = percentile([v * 1000 for v in step.plain], 0.99)
     print(f"  answer → visible {latency_line(step.visible)};  plain read of the ticket {latency_line(step.plain)}")
+    print("  CPU meanwhile: " + "; ".join(f"{name} {seconds:.2f} s ({seconds / max(1, step.answered) * 1000:.2f} ms"
+                                          " per command)" for name, seconds in cpu.items()))
     print(f"target: every consumer keeps up at ≥ {TARGET_RATE} commands/s — measured {kept:g}/s;"
           f" ceiling {ceiling:,.0f}/s (intake alone); ratio {kept / ceiling:.2f}"
           f" -> {'met' if kept >= TARGET_RATE else 'NOT met'}")
     print(f"target: visibility with the SLA block p99 ≤ {VISIBILITY_P99_MS} ms at {args.visibility_rate:g}/s —"
           f" measured {p99:.0f} ms; floor (plain read p99) {floor:.0f} ms; ratio {p99 / floor:.1f}"
           f" -> {'met' if p99 <= VISIBILITY_P99_MS else 'NOT met'}")
+
+
+def _query_cpu(env: dict[str, str]) -> dict[str, float]:
+    """CPU seconds so far of query's processes (serve, and project when it runs on its own)."""
+    return {f"query {command}": cpu_seconds(int(env[f"BENCH_PID_helpdesk_query_{command}"]))
+            for command in ("serve", "project") if f"BENCH_PID_helpdesk_query_{command}" in env}
 
 
 async def _settle(env: dict[str, str]) -> None:

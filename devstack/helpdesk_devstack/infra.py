@@ -31,6 +31,8 @@ DEFAULTS = {
     "HELPDESK_INBOUND_SMTP_PORT": "2526",
     "HELPDESK_RELAY_METRICS_PORT": "9101",
     "HELPDESK_SMTP_METRICS_PORT": "9102",
+    "HELPDESK_PROJECTOR_METRICS_PORT": "9103",
+    "HELPDESK_RUN_PROJECTOR": "false",  # query's projectors run as their own process, as in production
     "HELPDESK_PG_PORT": "55432",
     "HELPDESK_WEBHOOK_ALLOW_LOOPBACK": "true",  # webhooks to a receiver on this machine, over plain http
 }

@@ -57,7 +57,8 @@ PROCESSES = (
     Process("relay", "intake", ("relay",), http=False, metrics_port="HELPDESK_RELAY_METRICS_PORT"),
     Process("mail-in", "intake", ("smtp",), http=False, smtp_port="HELPDESK_INBOUND_SMTP_PORT",
             metrics_port="HELPDESK_SMTP_METRICS_PORT"),
-    Process("query", "query", ("serve",)),
+    Process("query", "query", ("serve",)),  # reads only: HELPDESK_RUN_PROJECTOR=false (infra.py)
+    Process("projector", "query", ("project",), http=False, metrics_port="HELPDESK_PROJECTOR_METRICS_PORT"),
     Process("sla", "sla", ("serve",)),
     Process("notify", "notify", ("serve",)),
     Process("portal", "portal", ("serve",)),

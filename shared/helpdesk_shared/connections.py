@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import select
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import nats
 import psycopg
 from nats.aio.client import Client as NATS
+from psycopg import pq
 from psycopg_pool import AsyncConnectionPool
 
 POOL_TIMEOUT = 5.0  # seconds a request waits for a connection; then PoolTimeout, answered 503 not_ready
 RECONNECT_TIMEOUT = 10.0  # a lost connection is retried with backoff this long, then on demand
 CONNECT_TIMEOUT = 3  # seconds one connection attempt may take (an unreachable host, not a refusal)
+FRESH_SECONDS = 1.0  # a connection lent this recently, its socket quiet, is lent again without a round trip
 
 
 def nats_servers(url: str) -> list[str]:
@@ -42,14 +47,50 @@ async def nats_connection(url: str, name: str) -> AsyncIterator[NATS]:
 def database_pool(url: str, *, min_size: int = 2, max_size: int = 10, **connection: Any) -> AsyncConnectionPool:
     """A connection pool (the caller opens it in its lifespan) that outlives a PostgreSQL restart.
 
-    Every connection is checked before it is lent, so one the restart killed is replaced
-    instead of failing a request; while the server is away a request waits ``POOL_TIMEOUT``
-    at most, and the pool reconnects by itself once it is back.
+    Every connection is checked before it is lent (``RecentlyChecked``), so one the restart
+    killed is replaced instead of failing a request; while the server is away a request waits
+    ``POOL_TIMEOUT`` at most, and the pool reconnects by itself once it is back.
     """
     return AsyncConnectionPool(url, min_size=min_size, max_size=max_size, open=False,
-                               check=AsyncConnectionPool.check_connection, timeout=POOL_TIMEOUT,
+                               check=RecentlyChecked(), timeout=POOL_TIMEOUT,
                                reconnect_timeout=RECONNECT_TIMEOUT,
                                kwargs={"connect_timeout": CONNECT_TIMEOUT, **connection})
+
+
+class RecentlyChecked:
+    """The pool's ``check``: a round trip only for a connection last lent ``fresh`` seconds ago or more.
+
+    A connection lent moments ago proved itself then; if its server has gone since (a restart
+    closes every session), its socket has become readable (the server's goodbye, or EOF), and
+    that is seen without a round trip. Otherwise ``check_connection``'s empty query, as before:
+    it cost 6-9 % of query's CPU at 400 reads/s when run on every checkout. (Not the pool's
+    ``reset`` callback to note returns: with one, every return goes through a worker task.)
+    """
+
+    def __init__(self, fresh: float = FRESH_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.fresh, self._clock = fresh, clock
+        self._lent: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
+        self.round_trips = 0
+
+    async def __call__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        now = self._clock()
+        lent = self._lent.get(conn)
+        if lent is not None and now - lent < self.fresh and _quiet(conn):
+            self._lent[conn] = now
+            return
+        self.round_trips += 1
+        await AsyncConnectionPool.check_connection(conn)
+        self._lent[conn] = now
+
+
+def _quiet(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Idle, and nothing (an error, EOF) waits to be read on its socket: no syscall beyond one poll."""
+    pgconn = conn.pgconn
+    if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:
+        return False
+    poller = select.poll()
+    poller.register(pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+    return not poller.poll(0)
 
 
 async def database_answers(url: str) -> bool:

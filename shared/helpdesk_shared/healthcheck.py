@@ -3,8 +3,9 @@
 One image runs every process, so the check first finds which: the helpdesk process in the
 container (or the one whose ``--pid`` it is given), from its command line, with the ports
 from its own environment. Then it probes what that process serves: ``GET /healthz`` for
-``serve``, a TCP connection to the inbound SMTP port for ``smtp``. The relay serves nothing
-and exits on a fatal error, so it is healthy while it runs. Exit 0 healthy, 1 not (Docker).
+``serve``, ``GET /healthz`` on its metrics port for query's ``project``, a TCP connection to
+the inbound SMTP port for ``smtp``. The relay exits on a fatal error, so it is healthy while
+it runs. Exit 0 healthy, 1 not (Docker).
 
     python -m helpdesk_shared.healthcheck [--pid PID]
 """
@@ -21,6 +22,7 @@ from pathlib import Path
 PROCESS = re.compile(r"helpdesk[-_](intake|query|sla|notify)")
 HTTP_PORTS = {"intake": 8001, "query": 8002, "sla": 8003, "notify": 8004}
 SMTP_PORT = 2526
+PROJECTOR_METRICS_PORT = 9103
 TIMEOUT = 3.0
 
 
@@ -54,8 +56,9 @@ def probe(service: str, command: str, environ: dict[str, str]) -> str | None:
     host = environ.get("HELPDESK_BIND_HOST", "127.0.0.1")
     host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
     try:
-        if command == "serve":
-            port = environ.get(f"HELPDESK_{service.upper()}_PORT", HTTP_PORTS[service])
+        if command in ("serve", "project"):
+            port = (environ.get(f"HELPDESK_{service.upper()}_PORT", HTTP_PORTS[service]) if command == "serve"
+                    else environ.get("HELPDESK_PROJECTOR_METRICS_PORT", PROJECTOR_METRICS_PORT))
             with urllib.request.urlopen(f"http://{host}:{port}/healthz", timeout=TIMEOUT) as answer:
                 return None if answer.status == 200 else f"/healthz answered {answer.status}"
         if command == "smtp":

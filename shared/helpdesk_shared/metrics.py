@@ -1,5 +1,6 @@
-"""Metrics every process shares: a small ``/metrics`` + ``/healthz`` server for processes without
-an HTTP API (the relay, the inbound SMTP listener), database pool use, and commit latency.
+"""Metrics every process shares: a small ``/metrics`` + ``/healthz`` (+ ``/readyz``) server for processes
+without an HTTP API (the relay, the inbound SMTP listener, query's projector), database pool use, and
+commit latency.
 
 The HTTP services serve ``/metrics`` from their app (litestar's PrometheusController); the
 others call ``serve_metrics`` in their run function. Pools are read at scrape time
@@ -57,14 +58,14 @@ def watch_pool(name: str, pool: Any) -> None:
 
 
 async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                  healthy: Callable[[], bool]) -> None:
+                  healthy: Callable[[], bool], ready: Callable[[], bool] | None = None) -> None:
     try:
         request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
         path = request.split(b" ", 2)[1].split(b"?", 1)[0] if request.count(b" ") >= 2 else b""
         if path == b"/metrics":
             status, kind, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest()
-        elif path == b"/healthz":
-            ok = healthy()
+        elif path in (b"/healthz", b"/readyz"):
+            ok = healthy() if path == b"/healthz" or ready is None else ready()
             status, kind, body = ("200 OK" if ok else "503 Service Unavailable"), "text/plain", b"ok" if ok else b"down"
         else:
             status, kind, body = "404 Not Found", "text/plain", b"not found"
@@ -78,13 +79,15 @@ async def _answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 
 
 @contextlib.asynccontextmanager
-async def serve_metrics(host: str, port: int, healthy: Callable[[], bool] = lambda: True) -> AsyncIterator[None]:
-    """Serve ``GET /metrics`` and ``GET /healthz`` on ``host:port`` while the block runs (port 0: none).
+async def serve_metrics(host: str, port: int, healthy: Callable[[], bool] = lambda: True,
+                        ready: Callable[[], bool] | None = None) -> AsyncIterator[None]:
+    """Serve ``GET /metrics``, ``GET /healthz`` and ``GET /readyz`` on ``host:port`` while the block runs
+    (port 0: none); ``/readyz`` answers ``ready()``, or ``healthy()`` when no ``ready`` is given.
 
     A port already taken (a second relay on one host, as a standby) costs only the metrics, never the process.
     """
     try:
-        server = await asyncio.start_server(lambda r, w: _answer(r, w, healthy), host, port) if port else None
+        server = await asyncio.start_server(lambda r, w: _answer(r, w, healthy, ready), host, port) if port else None
     except OSError as error:
         log.error("no /metrics on %s:%d: %s", host, port, error)
         server = None

@@ -24,6 +24,7 @@ PROCESSES = {
     "helpdesk-intake relay": None,
     "helpdesk-intake smtp": None,  # SMTP, not HTTP: TCP probes on its port
     "helpdesk-query serve": 8002,
+    "helpdesk-query project": None,  # the projectors: probes on its metrics port
     "helpdesk-sla serve": 8003,
     "helpdesk-notify serve": 8004,
     "helpdesk-portal serve": 8005,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.deploy.rendering import KUSTOMIZATIONS, documents, kustomize, run, schema_for
+from tests.deploy.rendering import KUSTOMIZATIONS, documents, kustomize, named, run, schema_for
 
 
 def validate_custom_resources(docs: list[dict], directory: Path) -> list[str]:
@@ -71,6 +71,27 @@ def test_platform_query_keeps_both_of_its_environment_settings() -> None:
                  if doc["kind"] == "Deployment" and doc["metadata"]["name"] == "query")
     names = {var["name"] for var in query["spec"]["template"]["spec"]["containers"][0]["env"]}
     assert {"HELPDESK_POLICY_DIR", "HELPDESK_RUN_PROJECTOR"} <= names
+
+
+def test_projproc_query_serves_reads_while_its_own_deployment_projects() -> None:
+    """Production's shape: ``serve`` without the projector, ``helpdesk-query project`` beside it, probed."""
+    docs = documents("deploy/kubernetes/base")
+    query = named(docs, "Deployment", "query")["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "HELPDESK_RUN_PROJECTOR", "value": "false"} in query["env"]
+    projector = named(docs, "Deployment", "query-projector")
+    (container,) = projector["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["helpdesk-query", "project"]
+    assert projector["spec"]["replicas"] == 1  # a second pod would only stand by (advisory locks)
+    assert container["ports"] == [{"name": "metrics", "containerPort": 9103, "protocol": "TCP"}]
+    probes = {kind: container[kind]["httpGet"] for kind in ("startupProbe", "livenessProbe", "readinessProbe")}
+    assert probes["readinessProbe"] == {"path": "/readyz", "port": "metrics"}
+    assert probes["livenessProbe"] == probes["startupProbe"] == {"path": "/healthz", "port": "metrics"}
+    assert projector["spec"]["template"]["metadata"]["annotations"]["prometheus.io/port"] == "9103"
+    assert not [doc for doc in docs if doc["kind"] in ("Service", "PodDisruptionBudget")
+                and doc["metadata"]["name"] == "query-projector"]
+    production = documents("deploy/kubernetes/overlays/production")
+    assert named(production, "Deployment", "query-projector")["spec"]["replicas"] == 2  # a hot standby
+    assert named(production, "PodDisruptionBudget", "query-projector")["spec"]["minAvailable"] == 1
 
 
 def test_platform_compose_file_matches_the_compose_specification() -> None:

@@ -83,4 +83,5 @@ def test_process_table_runs_each_service_package_as_a_module():
     commands = {p.name: p.command()[1:] for p in PROCESSES}
     assert commands["intake"] == ["-m", "helpdesk_intake", "serve"]
     assert commands["relay"] == ["-m", "helpdesk_intake", "relay"]
+    assert commands["projector"] == ["-m", "helpdesk_query", "project"]  # production's shape (issue #16)
     assert {"query", "sla", "notify"} <= commands.keys()

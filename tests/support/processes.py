@@ -199,5 +199,6 @@ def base_env(database_url: str, nats_url: str, smtp_url: str, data_dir: Path) ->
         "HELPDESK_INBOUND_SMTP_PORT": str(free_port()),
         "HELPDESK_RELAY_METRICS_PORT": str(free_port()),
         "HELPDESK_SMTP_METRICS_PORT": str(free_port()),
+        "HELPDESK_PROJECTOR_METRICS_PORT": str(free_port()),
         **{f"HELPDESK_{name.upper()}": str(value) for name, value in FAST_PASSWORDS.items()},
     }

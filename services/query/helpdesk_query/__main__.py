@@ -1,4 +1,5 @@
-"""``helpdesk-query serve`` (API + projector), ``project`` (projector only), ``rebuild`` and ``checksum``."""
+"""``helpdesk-query serve`` (API, + projector unless HELPDESK_RUN_PROJECTOR=false), ``project`` (the
+projectors only), ``rebuild`` and ``checksum``."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.connections import database_pool
-from helpdesk_shared.metrics import watch_pool
+from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
 from helpdesk_shared.policies import calendar_of
 from helpdesk_shared.policy_book import PolicyBook, PolicyFeed, follow_policies
@@ -197,17 +197,31 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
 
 
 async def run_projector(settings: QuerySettings | None = None) -> None:
-    """``helpdesk-query project``: only the projector, until SIGTERM/SIGINT."""
+    """``helpdesk-query project``: the ticket and SLA projectors only, until SIGTERM/SIGINT.
+
+    No API: ``/metrics``, ``/healthz`` and ``/readyz`` (503 while a projector is stuck) on
+    ``HELPDESK_PROJECTOR_METRICS_PORT``. ``serve`` hears its commits through NOTIFY.
+    """
     settings = settings or from_env(QuerySettings)
     setup_tracing("query-projector")
     await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
     nc = await connect_nats(settings, "helpdesk-query-projector")
     try:
         await EventStream(nc, StreamLimits.of(settings)).ensure()
-        projector = Projector(settings.database_url, nc.jetstream(), None, settings.projector_batch,
-                              settings.consumer_stuck_seconds)
-        _on_signals(projector.stop)
-        await projector.run()
+        js = nc.jetstream()
+        projectors = (Projector(settings.database_url, js, None, settings.projector_batch,
+                                settings.consumer_stuck_seconds),
+                      SlaProjector(settings.database_url, js, settings.projector_batch,
+                                   settings.consumer_stuck_seconds))
+
+        def stop_all() -> None:
+            for projector in projectors:
+                projector.stop()
+
+        _on_signals(stop_all)
+        async with serve_metrics(settings.bind_host, settings.projector_metrics_port,
+                                 ready=lambda: not any(projector.stuck for projector in projectors)):
+            await asyncio.gather(*(projector.run() for projector in projectors))
     finally:
         await nc.drain()
 

@@ -11,6 +11,7 @@ class QuerySettings(CommonSettings, kw_only=True):
     projector_batch: int = 500  # messages per projection transaction
     min_position_timeout: float = 5.0  # seconds a Helpdesk-Min-Position read may wait
     run_projector: bool = True  # `serve` also projects (a standby if another projector is active)
+    projector_metrics_port: int = 9103  # `project`: /metrics, /healthz, /readyz (0: none)
     policy_dir: str | None = None  # operators' SLA policies, for the sla block's business calendars
     consumer_stuck_seconds: float = 30.0  # /readyz: 503 once a consumer with work made no progress this long
     stream_max: int = 500  # open GET /v1/stream connections per process; beyond: 503 not_ready
