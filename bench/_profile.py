@@ -44,8 +44,9 @@ def cpu_used(pids: dict[str, int]) -> Iterator[dict[str, float]]:
 
 
 @contextlib.contextmanager
-def sampled(pids: dict[str, int], folder: Path | None, seconds: float) -> Iterator[None]:
-    """py-spy records each process (collapsed stacks in ``folder``) while the block runs; no-op without a folder."""
+def sampled(pids: dict[str, int], folder: Path | None, seconds: float, gil: bool = False) -> Iterator[None]:
+    """py-spy records each process (collapsed stacks in ``folder``) while the block runs; no-op without a folder.
+    ``gil``: only the thread holding the GIL, which is where a process's Python CPU goes."""
     if folder is None:
         yield
         return
@@ -53,7 +54,7 @@ def sampled(pids: dict[str, int], folder: Path | None, seconds: float) -> Iterat
     folder.mkdir(parents=True, exist_ok=True)
     running = [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1),
                                  "--rate", "200", "--nonblocking", "--function", "--format", "raw",
-                                 "--output", str(folder / f"{name}.txt")],
+                                 "--output", str(folder / f"{name}.txt"), *(["--gil"] if gil else [])],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                for name, pid in pids.items()]
     try:

@@ -5,9 +5,11 @@ the relay as processes), then:
 1. closed loop, 16 connections: each opens a ticket, accepts it, comments twice — commands/s, p50/p99;
 2. open loop at fixed rates (300 and 500 commands/s): p50/p99 from each request's scheduled start;
 3. pgbench, 16 clients, one-row INSERTs into a bigserial table on the same server: the ceiling.
-Each phase prints the CPU intake's processes (uvicorn and its workers) and the relay spent per command.
+Each phase prints the CPU intake's processes (the server and its workers) and the relay spent per command.
+``--profile DIR`` samples each worker and the relay with py-spy during the closed loop and prints their
+top entries.
 
-    .venv/bin/python bench/intake.py [--seconds 15]
+    .venv/bin/python bench/intake.py [--seconds 15] [--rate 300] [--profile DIR]
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ADMIN_TOKEN, Connection, cpu_seconds, latency_line, stack  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _support import ADMIN_TOKEN, Connection, _descendants, cpu_seconds, latency_line, stack  # noqa: E402
+
+from bench._profile import sampled, top  # noqa: E402
 
 CONCURRENCY = 16
 
@@ -164,12 +169,20 @@ class CpuMeter:
                 f" relay {per['relay']:.2f} ms/command")
 
 
+def profiled(env: dict[str, str]) -> dict[str, int]:
+    """The processes py-spy samples: each of intake's workers (the server's descendants) and the relay."""
+    workers = _descendants(int(env["BENCH_PID_helpdesk_intake_serve"])) or [int(env["BENCH_PID_helpdesk_intake_serve"])]
+    return {**{f"intake-{n}": pid for n, pid in enumerate(sorted(workers))},
+            "relay": int(env["BENCH_PID_helpdesk_intake_relay"])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--rate", type=float, nargs="+", default=[300, 500],
                         help="open-loop rates in commands/s (the target's, and one this stack sustains)")
-    parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
+    parser.add_argument("--workers", type=int, default=2, help="intake's worker processes")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy's collapsed stacks go to this folder")
     args = parser.parse_args()
     with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"),
                extra_env={"HELPDESK_WORKERS": str(args.workers)}) as env:
@@ -177,8 +190,9 @@ def main() -> None:
         customer, agent = provision(f"http://127.0.0.1:{port}")
         print(CpuMeter(env).idle_line(5))
         meter = CpuMeter(env)
-        count, latencies, errors, elapsed = asyncio.run(
-            closed_loop("127.0.0.1", port, customer, agent, args.seconds))
+        with sampled(profiled(env), args.profile, args.seconds, gil=True):
+            count, latencies, errors, elapsed = asyncio.run(
+                closed_loop("127.0.0.1", port, customer, agent, args.seconds))
         throughput = count / elapsed
         print(f"intake ({args.workers} workers), closed loop, {CONCURRENCY} connections, {elapsed:.0f} s,"
               " relay running:")
@@ -192,6 +206,8 @@ def main() -> None:
         ceiling = insert_ceiling(env["HELPDESK_DATABASE_URL"], int(args.seconds))
         print(f"PostgreSQL raw single-row inserts, {CONCURRENCY} clients: {ceiling:,.0f} inserts/s")
         print(f"ratio commands/s ÷ raw inserts/s: {throughput / ceiling:.2f}")
+        for path in sorted(args.profile.glob("*.txt")) if args.profile else ():
+            print("\n".join(top(path)))
         print("targets (issue 16): ≤ 1.0 ms intake CPU/command; ≥ 800 commands/s closed loop;"
               " p99 < 50 ms at 300 commands/s")
 

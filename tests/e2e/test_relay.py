@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -96,3 +97,24 @@ def test_relay_publishes_customers_and_users_without_secrets_and_resumes_across_
     assert change.subject == f"helpdesk.customer.{desk.customer_id}.policy_changed"
     users = [m for m in messages if m.subject.startswith("helpdesk.user.")]
     assert users and not any(b"password" in m.data or b"scrypt" in m.data for m in users)
+
+
+def test_intake_cpu_relay_not_exporting_spans_passes_the_commands_trace_context_on_as_it_is(
+        services, database_url, nats_url):
+    """No span per publish when spans go nowhere (issue 16): the message carries the command's own traceparent."""
+    intake = services.start("intake", "serve")
+    services.start("intake", "relay")
+    caller = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    with httpx.Client(base_url=intake.url, timeout=30) as client:
+        desk = provision(client)
+        opened = client.post("/v1/tickets", json={"subject": "s", "description": "d", "details": KS7},
+                             headers={**desk.customer, "traceparent": caller})
+        assert opened.status_code == 201, opened.text
+    with psycopg.connect(database_url) as conn:
+        [state] = conn.execute("SELECT state FROM intake.intake_events WHERE originator_id = %s"
+                               " AND originator_version = 1", (opened.json()["id"],)).fetchone()
+    stored = json.loads(bytes(state))["traceparent"]
+    assert stored.split("-")[1] == caller.split("-")[1], "the command continued the caller's trace"
+    ticket = f"helpdesk.ticket.{opened.json()['id']}.>"
+    wait_until(lambda: len(read_all(nats_url, ticket)) >= 1, timeout=30)
+    assert read_all(nats_url, ticket)[0].headers["traceparent"] == stored

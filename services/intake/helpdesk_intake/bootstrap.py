@@ -186,6 +186,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with connected(settings, clock, "helpdesk-intake") as (intake, nc):
             holder.update(intake=intake, nats=nc)
+            app.state.tickets = intake.tickets  # the hot path's service without a dependency (routes.py)
             stopping, files = asyncio.Event(), PolicyFiles(intake.policies, settings.policy_dir)
             await first_import(files)
             watcher = asyncio.create_task(watch_policy_files(files, settings.policy_watch_seconds, stopping))

@@ -64,9 +64,8 @@ def build_app(
         route_handlers=[*HEALTH_HANDLERS, *handlers],
         dependencies={"principal": Provide(provide_principal), **(dependencies or {})},
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},  # type: ignore[dict-item]
-        middleware=[telemetry.middleware],
+        middleware=[telemetry.middleware, ParameterGuard(ids).middleware],
         request_class=CheckedRequest,
-        guards=[ParameterGuard(ids)],
         before_send=[security_headers],
         response_headers=DOCUMENTED,
         lifespan=list(lifespan),

@@ -46,6 +46,9 @@ class RequestTelemetry:
         self.duration = metrics.request_time(labels)
         self.in_progress = metrics.requests_in_progress(labels)
         self.errors = metrics.requests_error_count(labels)
+        # Each route's labelled metrics, looked up once: labels() takes a lock and builds a key (routes are few).
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._in_progress: dict[tuple[str, str], Any] = {}
 
     def middleware(self, app: ASGIApp) -> ASGIApp:
         """The ASGI middleware around ``app`` (a routed handler's stack)."""
@@ -66,7 +69,8 @@ class RequestTelemetry:
             await send(message)
 
         started = time.perf_counter()
-        in_progress = self.in_progress.labels(method, route, 200, self.app_name)
+        if (in_progress := self._in_progress.get((method, route))) is None:
+            in_progress = self._in_progress[method, route] = self.in_progress.labels(method, route, 200, self.app_name)
         in_progress.inc()
         with self.tracer.start_as_current_span(f"{method} {route}", context=extract(scope, getter=asgi_getter),
                                                kind=SpanKind.SERVER, record_exception=False,
@@ -85,8 +89,17 @@ class RequestTelemetry:
     def _count(self, method: str, route: str, status: int, seconds: float) -> None:
         if status >= 500:
             self.errors.labels(method, route, status, self.app_name).inc()
-        self.count.labels(method, route, status, self.app_name).inc()
-        self.duration.labels(method, route, status, self.app_name).observe(seconds)
+        count, duration = self._labelled(method, route, status)
+        count.inc()
+        duration.observe(seconds)
+
+    def _labelled(self, method: str, route: str, status: int) -> tuple[Any, Any]:
+        """The request counter and duration histogram of one route and status."""
+        key = (method, route, status)
+        if (children := self._children.get(key)) is None:
+            children = self._children[key] = (self.count.labels(method, route, status, self.app_name),
+                                              self.duration.labels(method, route, status, self.app_name))
+        return children
 
 
 def _describe(span: Any, scope: Scope, route: str, status: int) -> None:

@@ -23,6 +23,7 @@ from uuid import UUID
 
 import msgspec
 import psycopg
+from psycopg import sql
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
@@ -31,7 +32,7 @@ from prometheus_client import Counter, Gauge
 
 from helpdesk_shared.events import CONTENT_TYPE
 from helpdesk_shared.locked_loop import LockedLoop
-from helpdesk_shared.telemetry import context_from, inject_into
+from helpdesk_shared.telemetry import context_from, exporting, inject_into
 
 from helpdesk_intake.adapters.eventstore import IntakeEventStore
 from helpdesk_intake.adapters.stream import POSITION_HEADER, StreamLimits, ensure_stream, last_published_position
@@ -93,7 +94,7 @@ class Relay(LockedLoop):
         position = await last_published_position(self._js)
         log.info("relaying from position %d", position + 1)
         while not self._stopping.is_set():
-            batch = await asyncio.to_thread(self._store.recorder.select_notifications, position + 1, BATCH)
+            batch = await self._notifications(conn, position + 1)
             for notification in batch:
                 await self._relay(notification)
                 position = notification.id
@@ -101,20 +102,40 @@ class Relay(LockedLoop):
             if len(batch) < BATCH:
                 await self._wait_for_news(conn)
 
+    async def _notifications(self, conn: psycopg.AsyncConnection[Any], start: int) -> list[Notification]:
+        """The next ``BATCH`` stored events from ``start`` on, in notification order: the recorder's own query,
+        read on the relay's connection (no worker thread per batch; autocommit, so LISTEN still hears)."""
+        recorder = self._store.recorder
+        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
+        cursor = await conn.execute(sql.SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+            " WHERE notification_id >= %s ORDER BY notification_id LIMIT %s").format(table), (start, BATCH))
+        return [Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
+                             state=bytes(row[4])) for row in await cursor.fetchall()]
+
     async def _relay(self, notification: Notification) -> None:
         event = self._store.mapper.to_domain_event(notification)
         message = to_message(event, *self._folder.apply(event), notification.id)
         if message is None:
             return
         subject, envelope = message
-        with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}",
-                                          context=context_from(event.traceparent),
-                                          kind=trace.SpanKind.PRODUCER) as span:
-            span.set_attribute("helpdesk.position", notification.id)
-            headers = inject_into({"Nats-Msg-Id": envelope.id, POSITION_HEADER: str(notification.id),
-                                   "Content-Type": CONTENT_TYPE})
-            await self._js.publish(subject, msgspec.json.encode(envelope), headers=headers)
+        headers = {"Nats-Msg-Id": envelope.id, POSITION_HEADER: str(notification.id), "Content-Type": CONTENT_TYPE}
+        await self._publish(subject, msgspec.json.encode(envelope), headers, event.traceparent, notification.id)
         PUBLISHED.inc()
+
+    async def _publish(self, subject: str, payload: bytes, headers: dict[str, str], traceparent: str | None,
+                       position: int) -> None:
+        """Publish and wait for the stream's ack. When spans are exported, the publish is a span in the trace
+        of the command that stored the event; when not, the command's trace context goes on as it is."""
+        if not exporting():
+            if traceparent:
+                headers["traceparent"] = traceparent
+            await self._js.publish(subject, payload, headers=headers)
+            return
+        with tracer.start_as_current_span(f"publish {subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
+                                          kind=trace.SpanKind.PRODUCER) as span:
+            span.set_attribute("helpdesk.position", position)
+            await self._js.publish(subject, payload, headers=inject_into(headers))
 
     async def _wait_for_news(self, conn: psycopg.AsyncConnection[Any]) -> None:
         """Sleep until the store notifies a commit (or a second passes, or we are stopped).

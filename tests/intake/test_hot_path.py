@@ -1,0 +1,36 @@
+"""intake's ticket commands keep a lean HTTP path (issue 16): per-request costs that litestar adds by shape."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+
+from tests.support.desk import Desk
+
+
+COMMANDS = {"open", "triage", "comment", "log_time", "act"}  # TicketController's handlers
+
+
+def _ticket_commands(app: Litestar) -> list[HTTPRouteHandler]:
+    return [h for route in app.routes if route.path.startswith("/v1/tickets")
+            for h in getattr(route, "route_handlers", ()) if h.handler_name in COMMANDS]
+
+
+def test_intake_cpu_ticket_commands_depend_on_one_chain_so_no_task_group_per_request(desk: Desk) -> None:
+    """Two independent dependencies make litestar resolve them in an anyio task group, on every request."""
+    commands = _ticket_commands(desk.client.app)
+    assert len(commands) == 5
+    for handler in commands:
+        available = handler.resolve_dependencies()
+        used = [name for name in handler.parsed_fn_signature.parameters if name in available]
+        assert used == ["command"], (handler.handler_name, used)
+        assert set(available["command"].signature_model._fields) <= {"request", "principal"}  # type: ignore[union-attr]
+    opened = desk.open()
+    assert desk.act(opened["id"], "accept").status_code == 200
+
+
+def test_intake_cpu_no_litestar_guards_the_parameter_check_is_a_middleware(desk: Desk) -> None:
+    """litestar copies the route handler for every guard call; the edge's parameter check still answers 404."""
+    assert not any(h.resolve_guards() for h in _ticket_commands(desk.client.app))
+    refused = desk.client.post("/v1/tickets/bad%01id/comments", json={"body": "x"}, headers=desk.agent)
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
