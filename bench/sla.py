@@ -13,6 +13,8 @@ would take too long). Printed, each beside its target:
 5. with ``--week``: one simulated week over everything loaded.
 Automatic transitions are not exercised here: each is a command to intake, bounded by
 intake's rate (bench/intake.py).
+The bench's own NATS connection never waits with its event loop blocked (the server drops a
+client that leaves its PINGs unanswered), and a reconnect is printed and survived, not fatal.
 
 Usage: python bench/sla.py [--tickets 1000000] [--burst 10000] [--overdue 100000] [--week]"""
 
@@ -27,7 +29,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 for part in ("shared", "services/sla", "devstack", "."):
@@ -84,6 +88,7 @@ warning = "2m"
 """
 ACTOR = ev.Actor(id="agent-1", role=Role.AGENT)
 FIRED = ("at_risk", "breached")
+T = TypeVar("T")
 
 
 def facts(tid: str, policy: str, at: dt.datetime, accept: bool) -> list[ev.TicketFact]:
@@ -143,12 +148,22 @@ def position_of(url: str) -> int:
             return 0
 
 
-def wait_position(url: str, target: int, timeout: float = 3600) -> None:
+async def wait_position(url: str, target: int, timeout: float = 3600) -> None:
+    """Wait, without blocking the event loop, until the SLA service has taken in ``target``.
+
+    The loop must keep running: the bench's NATS connection answers the server's PINGs from it,
+    and a loop blocked for ~3 ping intervals (2 min each by default) is dropped as stale — it
+    was, after the 1,000,000-ticket load (a broken pipe, then a hung bench)."""
     deadline = time.monotonic() + timeout
-    while position_of(url) < target:
+    while await asyncio.to_thread(position_of, url) < target:
         if time.monotonic() > deadline:
             raise TimeoutError(f"the SLA service did not reach position {target}")
-        time.sleep(0.5)
+        await asyncio.sleep(0.5)
+
+
+def pending_timers(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM sla.timers WHERE fired_at IS NULL").fetchone()[0]
 
 
 def start_sla(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
@@ -157,6 +172,53 @@ def start_sla(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
                                stderr=subprocess.STDOUT, start_new_session=True)
     _wait_ready(f"http://127.0.0.1:{env['HELPDESK_SLA_PORT']}", timeout=60)
     return process
+
+
+def stop_sla(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(30)
+
+
+class Link:
+    """The bench's own NATS connection: a disconnect or reconnect is printed and counted, never fatal."""
+
+    def __init__(self) -> None:
+        self.disconnects = self.reconnects = 0
+        self.closing = False
+
+    async def connect(self, url: str) -> nats.NATS:
+        return await nats.connect(url, max_reconnect_attempts=-1, error_cb=self._error,
+                                  disconnected_cb=self._disconnected, reconnected_cb=self._reconnected)
+
+    async def _error(self, error: Exception) -> None:
+        print(f"bench: NATS connection error: {error!r}", flush=True)
+
+    async def _disconnected(self) -> None:
+        if self.closing:
+            return
+        self.disconnects += 1
+        print(f"bench: NATS connection lost ({self.disconnects} so far); reconnecting", flush=True)
+
+    async def _reconnected(self) -> None:
+        self.reconnects += 1
+        print(f"bench: NATS connection re-established ({self.reconnects} so far)", flush=True)
+
+
+async def retrying(call: Callable[[], Awaitable[T]], what: str, attempts: int = 12) -> T:
+    """``call()``, again while the connection is being re-established (a request then times out)."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except nats.errors.Error as error:
+            if attempt == attempts:
+                raise
+            print(f"bench: {what} failed ({error!r}); again in 5 s", flush=True)
+            await asyncio.sleep(5)
+    raise AssertionError("unreachable")
 
 
 class Watch:
@@ -169,8 +231,8 @@ class Watch:
 
     async def until_all(self, js, timeout: float, grace: float = 2.0) -> None:
         """Collect until every wanted fact arrived (then ``grace`` seconds more, to catch duplicates)."""
-        sub = await js.subscribe(f"{subjects.SLA_PREFIX}.*.*", ordered_consumer=True,
-                                 deliver_policy=DeliverPolicy.NEW)
+        sub = await retrying(lambda: js.subscribe(f"{subjects.SLA_PREFIX}.*.*", ordered_consumer=True,
+                                                  deliver_policy=DeliverPolicy.NEW), "subscribing to the SLA facts")
         self.sub = sub
         deadline, done_at = time.monotonic() + timeout, None
         while time.monotonic() < (deadline if done_at is None else min(deadline, done_at + grace)):
@@ -202,6 +264,8 @@ async def subscribed(js, watch: Watch, timeout: float) -> asyncio.Task[None]:
     """Start watching now (the subscription exists when this returns)."""
     task = asyncio.create_task(watch.until_all(js, timeout))
     while not hasattr(watch, "sub"):
+        if task.done():
+            task.result()  # the subscription failed: say why rather than wait forever
         await asyncio.sleep(0.01)
     return task
 
@@ -217,108 +281,113 @@ async def main(tickets: int, burst: int, fast: int, overdue: int, week: bool) ->
             env = {**os.environ, "HELPDESK_DATABASE_URL": pg.url, "HELPDESK_NATS_URL": ns.url,
                    "HELPDESK_SLA_PORT": str(free_port()), "HELPDESK_POLICY_DIR": str(tmp_path / "policies"),
                    "HELPDESK_INTAKE_URL": "http://127.0.0.1:9"}
-            nc = await nats.connect(ns.url)
-            js = nc.jetstream()
-            await ensure_stream(js)
-            sla_process = start_sla(env, tmp_path)
-            rss_before = rss_mb(sla_process.pid)
+            link = Link()
+            nc = await link.connect(ns.url)
+            live: list[subprocess.Popen] = []  # stopped however the bench ends
+            try:
+                js = nc.jetstream()
+                await ensure_stream(js)
+                sla_process = await asyncio.to_thread(start_sla, env, tmp_path)
+                live.append(sla_process)
+                rss_before = rss_mb(sla_process.pid)
 
-            # 1. load
-            now = dt.datetime.now(dt.UTC)
-            started, cpu = time.perf_counter(), cpu_seconds(sla_process.pid)
-            position = await publish_tickets(js, [(str(uuid.uuid4()), "imc", now, True) for _ in range(tickets)], 0)
-            published = time.perf_counter() - started
-            wait_position(pg.url, position)
-            loaded, cpu = time.perf_counter() - started, cpu_seconds(sla_process.pid) - cpu
-            with psycopg.connect(pg.url) as conn:
-                planned = conn.execute("SELECT count(*) FROM sla.timers WHERE fired_at IS NULL").fetchone()[0]
-            print(f"load: {tickets} tickets ({position} events) published in {published:.1f} s, "
-                  f"taken in and planned by the SLA service in {loaded:.1f} s ({position / loaded:.0f} events/s); "
-                  f"{planned} timers pending; SLA process CPU {cpu * 1000 / position:.2f} ms per event "
-                  f"(its facts published included)")
-            print(f"RSS of the SLA process with {tickets} open tickets: {rss_mb(sla_process.pid):.0f} MB "
-                  f"({rss_before:.0f} MB before the load; target < 300 MB)")
+                # 1. load
+                now = dt.datetime.now(dt.UTC)
+                started, cpu = time.perf_counter(), cpu_seconds(sla_process.pid)
+                position = await publish_tickets(js, [(str(uuid.uuid4()), "imc", now, True) for _ in range(tickets)], 0)
+                published = time.perf_counter() - started
+                await wait_position(pg.url, position)
+                loaded, cpu = time.perf_counter() - started, cpu_seconds(sla_process.pid) - cpu
+                planned = await asyncio.to_thread(pending_timers, pg.url)
+                print(f"load: {tickets} tickets ({position} events) published in {published:.1f} s, "
+                      f"taken in and planned by the SLA service in {loaded:.1f} s ({position / loaded:.0f} events/s); "
+                      f"{planned} timers pending; SLA process CPU {cpu * 1000 / position:.2f} ms per event "
+                      f"(its facts published included)")
+                print(f"RSS of the SLA process with {tickets} open tickets: {rss_mb(sla_process.pid):.0f} MB "
+                      f"({rss_before:.0f} MB before the load; target < 300 MB)")
 
-            # 2. a burst: warnings and breaches of `burst` timers due in the same second
-            due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=45)).replace(microsecond=0)
-            half = burst // 2
-            breaching = [(str(uuid.uuid4()), "bench-burst", due - dt.timedelta(minutes=2), False) for _ in range(half)]
-            warned = [(str(uuid.uuid4()), "bench-burst", due - dt.timedelta(minutes=1), False)
-                      for _ in range(burst - half)]
-            watch = Watch({**{(t[0], "breached"): due for t in breaching}, **{(t[0], "at_risk"): due for t in warned}})
-            task = await subscribed(js, watch, timeout=120)
-            position = await publish_tickets(js, breaching + warned, position)
-            wait_position(pg.url, position)
-            cpu = cpu_seconds(sla_process.pid)  # from here on: firing and publishing
-            if dt.datetime.now(dt.UTC) >= due:
-                print("burst: the SLA service took the tickets in after their due second; the burst is not clean")
-            await task
-            cpu = cpu_seconds(sla_process.pid) - cpu
-            lags = watch.lags()
-            print(f"burst: {len(watch.seen)}/{burst} warnings and breaches due at the same second published "
-                  f"{(watch.last() - due).total_seconds():.2f} s after it (target < 5 s); lag p50 "
-                  f"{percentile(lags, 0.5):.2f} s  p99 {percentile(lags, 0.99):.2f} s; duplicates {watch.duplicates()}; "
-                  f"SLA process CPU {cpu * 1000 / burst:.2f} ms per fact fired and published")
+                # 2. a burst: warnings and breaches of `burst` timers due in the same second
+                due = (dt.datetime.now(dt.UTC) + dt.timedelta(seconds=45)).replace(microsecond=0)
+                half = burst // 2
+                breaching = [(str(uuid.uuid4()), "bench-burst", due - dt.timedelta(minutes=2), False) for _ in range(half)]
+                warned = [(str(uuid.uuid4()), "bench-burst", due - dt.timedelta(minutes=1), False)
+                          for _ in range(burst - half)]
+                watch = Watch({**{(t[0], "breached"): due for t in breaching}, **{(t[0], "at_risk"): due for t in warned}})
+                task = await subscribed(js, watch, timeout=120)
+                position = await publish_tickets(js, breaching + warned, position)
+                await wait_position(pg.url, position)
+                cpu = cpu_seconds(sla_process.pid)  # from here on: firing and publishing
+                if dt.datetime.now(dt.UTC) >= due:
+                    print("burst: the SLA service took the tickets in after their due second; the burst is not clean")
+                await task
+                cpu = cpu_seconds(sla_process.pid) - cpu
+                lags = watch.lags()
+                print(f"burst: {len(watch.seen)}/{burst} warnings and breaches due at the same second published "
+                      f"{(watch.last() - due).total_seconds():.2f} s after it (target < 5 s); lag p50 "
+                      f"{percentile(lags, 0.5):.2f} s  p99 {percentile(lags, 0.99):.2f} s; duplicates {watch.duplicates()}; "
+                      f"SLA process CPU {cpu * 1000 / burst:.2f} ms per fact fired and published")
 
-            # 3. firing lag on the real clock
-            now = dt.datetime.now(dt.UTC)
-            spread = [(str(uuid.uuid4()), "bench-fast", now - dt.timedelta(seconds=55) + dt.timedelta(seconds=20 * i / fast),
-                       False) for i in range(fast)]
-            watch = Watch({(t[0], "breached"): t[2] + dt.timedelta(minutes=1) for t in spread})
-            task = await subscribed(js, watch, timeout=120)
-            position = await publish_tickets(js, spread, position)
-            await task
-            lags = watch.lags()
-            print(f"firing lag on the real clock ({len(lags)}/{fast} timers): p50 {percentile(lags, 0.5) * 1000:.0f} ms  "
-                  f"p99 {percentile(lags, 0.99) * 1000:.0f} ms  max {max(lags) * 1000:.0f} ms (target p99 < 1 s)")
+                # 3. firing lag on the real clock
+                now = dt.datetime.now(dt.UTC)
+                spread = [(str(uuid.uuid4()), "bench-fast", now - dt.timedelta(seconds=55) + dt.timedelta(seconds=20 * i / fast),
+                           False) for i in range(fast)]
+                watch = Watch({(t[0], "breached"): t[2] + dt.timedelta(minutes=1) for t in spread})
+                task = await subscribed(js, watch, timeout=120)
+                position = await publish_tickets(js, spread, position)
+                await task
+                lags = watch.lags()
+                print(f"firing lag on the real clock ({len(lags)}/{fast} timers): p50 {percentile(lags, 0.5) * 1000:.0f} ms  "
+                      f"p99 {percentile(lags, 0.99) * 1000:.0f} ms  max {max(lags) * 1000:.0f} ms (target p99 < 1 s)")
 
-            # 4. a restart with `overdue` warnings and breaches overdue
-            now = dt.datetime.now(dt.UTC)
-            restart = [(str(uuid.uuid4()), "bench-restart", now, False) for _ in range(overdue // 2)]
-            position = await publish_tickets(js, restart, position)
-            wait_position(pg.url, position)
-            sla_process.terminate()
-            sla_process.wait(30)
-            kv = await open_bucket(nc)
-            later = now + dt.timedelta(minutes=5)
-            await kv.put(NOW_KEY, later.isoformat().encode())
-            watch = Watch({(t[0], fact): now + dt.timedelta(minutes=2 if fact == "at_risk" else 4)
-                           for t in restart for fact in FIRED})
-            task = await subscribed(js, watch, timeout=max(180.0, overdue / 200))
-            started, restarted = time.perf_counter(), dt.datetime.now(dt.UTC)
-            sla_process = await asyncio.to_thread(start_sla, {**env, "HELPDESK_CLOCK": "simulated"}, tmp_path)
-            ready = time.perf_counter() - started
-            await task
-            cpu = cpu_seconds(sla_process.pid)
-            took = (watch.last() - restarted).total_seconds() if watch.seen else float("nan")
-            print(f"restart: {len(watch.seen)}/{len(watch.wanted)} overdue warnings and breaches published "
-                  f"{took:.1f} s after the process started ({len(watch.seen) / took:.0f} facts/s; target < 30 s; "
-                  f"ready after {ready:.1f} s); each once: duplicates {watch.duplicates()}; SLA process CPU "
-                  f"{cpu * 1000 / max(len(watch.seen), 1):.2f} ms per fact, start included; "
-                  f"RSS {rss_mb(sla_process.pid):.0f} MB")
-            print("restart: automatic transitions are not among them; each would be one command to intake, "
-                  "sent at intake's rate (bench/intake.py prints it: commands/s closed loop)")
+                # 4. a restart with `overdue` warnings and breaches overdue
+                now = dt.datetime.now(dt.UTC)
+                restart = [(str(uuid.uuid4()), "bench-restart", now, False) for _ in range(overdue // 2)]
+                position = await publish_tickets(js, restart, position)
+                await wait_position(pg.url, position)
+                await asyncio.to_thread(stop_sla, live.pop())
+                kv = await retrying(lambda: open_bucket(nc), "opening the clock bucket")
+                later = now + dt.timedelta(minutes=5)
+                await retrying(lambda: kv.put(NOW_KEY, later.isoformat().encode()), "moving the clock")
+                watch = Watch({(t[0], fact): now + dt.timedelta(minutes=2 if fact == "at_risk" else 4)
+                               for t in restart for fact in FIRED})
+                task = await subscribed(js, watch, timeout=max(180.0, overdue / 200))
+                started, restarted = time.perf_counter(), dt.datetime.now(dt.UTC)
+                sla_process = await asyncio.to_thread(start_sla, {**env, "HELPDESK_CLOCK": "simulated"}, tmp_path)
+                live.append(sla_process)
+                ready = time.perf_counter() - started
+                await task
+                cpu = cpu_seconds(sla_process.pid)
+                took = (watch.last() - restarted).total_seconds() if watch.seen else float("nan")
+                print(f"restart: {len(watch.seen)}/{len(watch.wanted)} overdue warnings and breaches published "
+                      f"{took:.1f} s after the process started ({len(watch.seen) / took:.0f} facts/s; target < 30 s; "
+                      f"ready after {ready:.1f} s); each once: duplicates {watch.duplicates()}; SLA process CPU "
+                      f"{cpu * 1000 / max(len(watch.seen), 1):.2f} ms per fact, start included; "
+                      f"RSS {rss_mb(sla_process.pid):.0f} MB")
+                print("restart: automatic transitions are not among them; each would be one command to intake, "
+                      "sent at intake's rate (bench/intake.py prints it: commands/s closed loop)")
 
-            # 5. one simulated week over everything loaded
-            if week:
-                with psycopg.connect(pg.url) as conn:
-                    pending = conn.execute("SELECT count(*) FROM sla.timers WHERE fired_at IS NULL").fetchone()[0]
-                end = later + dt.timedelta(weeks=1)
-                started = time.perf_counter()
-                await kv.put(NOW_KEY, end.isoformat().encode())
-                while True:
-                    try:
-                        settled = msgspec.json.decode((await kv.get(SETTLED_KEY)).value, type=Settled)
-                        if settled.now >= end and settled.position >= position:
-                            break
-                    except Exception:  # noqa: BLE001 - not reported yet
-                        pass
-                    await asyncio.sleep(0.1)
-                print(f"one simulated week: {pending} due timers fired and published, settled in "
-                      f"{time.perf_counter() - started:.1f} s; RSS {rss_mb(sla_process.pid):.0f} MB")
-            sla_process.terminate()
-            sla_process.wait(30)
-            await nc.close()
+                # 5. one simulated week over everything loaded
+                if week:
+                    pending = await asyncio.to_thread(pending_timers, pg.url)
+                    end = later + dt.timedelta(weeks=1)
+                    started = time.perf_counter()
+                    await retrying(lambda: kv.put(NOW_KEY, end.isoformat().encode()), "moving the clock")
+                    while True:
+                        try:
+                            settled = msgspec.json.decode((await kv.get(SETTLED_KEY)).value, type=Settled)
+                            if settled.now >= end and settled.position >= position:
+                                break
+                        except Exception:  # noqa: BLE001 - not reported yet
+                            pass
+                        await asyncio.sleep(0.1)
+                    print(f"one simulated week: {pending} due timers fired and published, settled in "
+                          f"{time.perf_counter() - started:.1f} s; RSS {rss_mb(sla_process.pid):.0f} MB")
+            finally:
+                for process in live:
+                    await asyncio.to_thread(stop_sla, process)
+                link.closing = True
+                await nc.close()
+            print(f"bench: its NATS connection was lost {link.disconnects} times, re-established {link.reconnects} times")
 
 
 if __name__ == "__main__":

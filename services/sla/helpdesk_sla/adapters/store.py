@@ -113,12 +113,15 @@ async def open_tickets(conn: Conn, where: str, value: str) -> list[str]:
 
 
 async def save_tickets(conn: Conn, rows: Sequence[TicketRow]) -> None:
-    """Insert or update the tickets (one row each), in one statement for the batch."""
+    """Insert or update the tickets (one row each), in one statement for the batch.
+
+    The JSON columns go as binary ``bytea[]`` parameters (``%b``): as text, each value would be
+    escaped into an array literal in Python (a third of this call's CPU at a bulk load)."""
     if not rows:
         return
     await conn.execute(
         f"INSERT INTO {SCHEMA}.tickets ({_COLUMNS}, open) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-        " %s::integer[], %s::text[], %s::bytea[], %s::bytea[], %s::boolean[])"
+        " %s::integer[], %s::text[], %b::bytea[], %b::bytea[], %s::boolean[])"
         " ON CONFLICT (ticket_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
         " policy = EXCLUDED.policy, version = EXCLUDED.version, status = EXCLUDED.status,"
         " history = EXCLUDED.history, announced = EXCLUDED.announced, open = EXCLUDED.open",
@@ -132,7 +135,7 @@ async def save_announced(conn: Conn, rows: Sequence[TicketRow]) -> None:
     if rows:
         await conn.execute(
             f"UPDATE {SCHEMA}.tickets t SET announced = u.announced"
-            " FROM unnest(%s::text[], %s::bytea[]) AS u(ticket_id, announced) WHERE t.ticket_id = u.ticket_id",
+            " FROM unnest(%s::text[], %b::bytea[]) AS u(ticket_id, announced) WHERE t.ticket_id = u.ticket_id",
             ([r.ticket_id for r in rows], [msgspec.json.encode(r.announced) for r in rows]))
 
 
@@ -151,7 +154,7 @@ async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]], traces: Tr
         traces = traces or {}
         await conn.execute(
             f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer, traceparent)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %s::bytea[], %s::text[])"
+            " SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %b::bytea[], %s::text[])"
             " ON CONFLICT DO NOTHING",
             ([tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers],
              [msgspec.json.encode(t) for _, t in timers], [traces.get(tid) for tid, _ in timers]))
@@ -201,10 +204,21 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str,
                             number=ticket.number if ticket else None)
         rows.append((outbox_id, fact.ticket_id, subjects.sla_subject(fact.ticket_id, sla.event_type(fact)),
                      msgspec.json.encode(envelope), traces.get(fact.ticket_id)))
-    columns = list(zip(*rows, strict=True))
-    await conn.execute(f"INSERT INTO {SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent)"
-                       " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bytea[], %s::text[])",
-                       [list(c) for c in columns])
+    await _insert_outbox(conn, rows)
+
+
+_OUTBOX = f"{SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent)"
+_OUTBOX_TYPES = ("int8", "text", "text", "bytea", "text")
+
+
+async def _insert_outbox(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
+    """The rows in the outbox, in the caller's transaction, by binary COPY: the payloads go as they
+    are, where an ``unnest`` over ``bytea[]`` escaped each into an array literal (the top of the
+    consumer's profile at scale). Not in pipeline mode, which has no COPY: the SLA settles without it."""
+    async with conn.cursor() as cursor, cursor.copy(f"COPY {_OUTBOX} FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_OUTBOX_TYPES)
+        for row in rows:
+            await copy.write_row(row)
 
 
 async def add_commands(conn: Conn, commands: Sequence[Command], traces: Traces | None = None) -> None:
