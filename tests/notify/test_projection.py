@@ -95,6 +95,26 @@ async def test_each_family_is_decoded_as_its_own_and_an_undecodable_message_is_p
         assert (await tracked(conn))[1] == 4
 
 
+async def test_hardening_poison_pill_a_replayed_event_queues_its_mail_at_its_own_position(database_url: str) -> None:
+    """Parked comments replayed after the tracking moved on: each mail keeps its event's store position (it had
+    the tracking's, one for all of them, and the outbox's order by position was left to chance)."""
+    ticket, other = History(), History()
+    opened, first, second = ticket.opened(), ticket.comment("first"), ticket.comment("second")
+    later = other.opened()
+    msgs = _messages([opened, first, second, later])
+    await _apply(database_url, [msgs[0], msgs[3]])  # the two comments were parked; the stream went on
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        for msg in msgs[1:3]:  # parking.retry: one message at a time, in stream order
+            async with conn.transaction():
+                await apply_batch(conn, [msg], NoWindows(), replay=True)
+    rows = await _rows(database_url, "SELECT context->>'body', position FROM notify.outbox"
+                                     f" WHERE template = 'comment_added' AND ticket_id = '{ticket.ticket_id}'"
+                                     " ORDER BY position, id DESC")
+    assert rows == [("first", first.sequence), ("second", second.sequence)]
+    async with await psycopg.AsyncConnection.connect(database_url) as conn:
+        assert (await tracked(conn))[:2] == (later.sequence, 4)  # the tracking never goes back
+
+
 async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(database_url: str) -> None:
     ticket = History()
     events = [user_registered(AGENT, "agent@desk.test", role=Role.AGENT), ticket.opened(), ticket.assign(),

@@ -182,3 +182,28 @@ def test_portal_english_and_accessibility_of_the_main_pages(browser: Any, portal
         found[f"{who} english"] = serious_violations(page)
         shot(page, f"{who.split('-')[0]}-english")
     assert not any(found.values()), {k: v for k, v in found.items() if v}
+
+
+def test_portal_a_live_refresh_keeps_what_the_agent_has_typed_into_an_actions_comment(
+        browser: Any, portal_stack: PortalStack) -> None:  # noqa: F811
+    """A change refreshes the ticket's live fragment, its action forms with it: the comment being typed for an
+    action is kept (it was wiped, and the action went without it: the main path's clarification went unasked)."""
+    from playwright.sync_api import expect
+
+    customer, agent = (httpx.post(portal_stack.intake + "/v1/auth/token", json={"login": login, "password": PASSWORD})
+                       .json()["access_token"] for login in (portal_stack.customer, portal_stack.agent))
+    ticket = httpx.post(portal_stack.intake + "/v1/tickets", json={"subject": "Typing", "description": "x"},
+                        headers={"Authorization": f"Bearer {customer}"}).json()
+    accepted = httpx.post(f"{portal_stack.intake}/v1/tickets/{ticket['id']}/actions/accept",
+                          headers={"Authorization": f"Bearer {agent}"})
+    page = sign_in(browser, portal_stack, portal_stack.agent)
+    page.goto(f"{portal_stack.portal}/tickets/{ticket['id']}?after={accepted.headers['Helpdesk-Position']}")
+    page.fill("#c-request_clarification", "Какой номер кабинета?")
+    httpx.post(f"{portal_stack.intake}/v1/tickets/{ticket['id']}/comments", json={"body": "Пока ждём"},
+               headers={"Authorization": f"Bearer {customer}"}).raise_for_status()
+    expect(page.locator("#ticket-live .comment", has_text="Пока ждём")).to_be_visible(timeout=LIVE)
+    expect(page.locator("#c-request_clarification")).to_have_value("Какой номер кабинета?")
+    act(page, "request_clarification")
+    expect(status(page)).to_have_text("Ожидает ответа клиента")
+    expect(page.locator(".comment", has_text="Какой номер кабинета?")).to_be_visible()
+    expect(page.locator("#c-request_clarification")).to_have_count(0)

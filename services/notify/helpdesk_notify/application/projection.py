@@ -93,7 +93,9 @@ def fold_batch(views: dict[str, TicketView], incoming: list[Incoming], position:
             raise Rejected(f"no ticket {unknown} opened before this event") from None
         batch.applied += 1
         ticket_id = getattr(event.data, "ticket_id", None)
-        batch.notifications += [(event.id, ticket_id, batch.position, n) for n in wanted]
+        # a store fact's mail goes at its own position: a replayed one's is not the tracking's (past it)
+        at = event.sequence if msg.family in STORE_FAMILIES else batch.position
+        batch.notifications += [(event.id, ticket_id, at, n) for n in wanted]
     return batch
 
 

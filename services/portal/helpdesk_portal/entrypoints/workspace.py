@@ -53,7 +53,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
     }
     if user.agent:
         page.update(await _workspace(api, user, ticket, locale, releases))
-    return render(request, "_ticket_live.html" if live else "ticket.html", user=user, **page)
+    return render(request, "_ticket_live.html" if live else "ticket.html", user=user, live=live, **page)
 
 
 async def _workspace(api: Api, user: User, ticket: dict[str, Any], locale: str,
