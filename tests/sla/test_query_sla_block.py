@@ -107,3 +107,27 @@ def test_imc8_sla_state_filter_lists_tickets_by_a_target_state_at_read_time(star
                   "met": {late, paused}, "breached": set()})
     desk.move_to(msk(2026, 2, 2, 18, 1))
     _lists(desk, {"breached": {waiting}, "at_risk": {late}, "running": {paused}})
+
+
+def _read_at(desk: Any, tid: str, command: httpx.Response) -> dict[str, Any]:
+    """The ticket's sla block read with the position ``command`` answered (read-your-writes, SLA facts included)."""
+    assert command.status_code == 200, command.text
+    response = httpx.get(f"{desk.query.url}/v1/tickets/{tid}", timeout=10, headers={
+        **desk.desk.customer, "Helpdesk-Min-Position": command.headers["Helpdesk-Position"]})
+    assert response.status_code == 200, response.text
+    return response.json()["sla"]
+
+
+def test_ks3_a_keysystems_ticket_in_work_has_no_targets_until_a_clarification_gives_the_customer_5_bd(
+        start_desk: Any) -> None:
+    """README's first steps: Keysystems names no reaction or resolution time, so the block of an accepted
+    ticket is empty at the acceptance's position (final, not a lag); its deadline is the customer's reply (KS-5)."""
+    desk = start_desk("keysystems", start=msk(2026, 2, 2, 19, 0), query=True)  # after hours, as a first run may be
+    tid = desk.open()
+    empty = {"policy": "keysystems", "paused": False, "untriaged": False, "targets": []}
+    assert _read_at(desk, tid, desk.desk.act(tid, "accept")) == empty
+    block = _read_at(desk, tid, desk.desk.act(tid, "request_clarification", comment="Which printer is it?"))
+    due = as_utc(msk(2026, 2, 9, 18, 0)).isoformat()  # 5 bd from Tuesday 09:00
+    assert block["paused"] is True  # KS-4
+    assert block["targets"] == [{"kind": "customer_reply", "due_at": due, "remaining_seconds": 45 * HOUR,
+                                 "state": "running"}]
