@@ -335,3 +335,31 @@ async def test_portal_keeps_a_users_catalogue_and_releases_briefly_and_never_giv
             await api.read_intake_kept("agent", token, "/v1/releases", seconds=0)  # expired at once
     finally:
         await api.close()
+
+
+def _command(stack: PortalStack, login: str, path: str, body: dict[str, object]) -> httpx.Response:
+    """A command on intake as ``login`` (signed in there with the portal stack's password)."""
+    token = httpx.post(f"{stack.intake}/v1/auth/token", json={"login": login, "password": PASSWORD}, timeout=10)
+    answer = httpx.post(f"{stack.intake}{path}", json=body, timeout=10,
+                        headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+    assert answer.status_code in (200, 201), answer.text
+    return answer
+
+
+def test_portal_awaiting_customer_reads_awaiting_the_customer_to_staff_and_awaiting_your_reply_to_the_customer(
+        portal_stack: PortalStack) -> None:
+    opened = _command(portal_stack, portal_stack.customer, "/v1/tickets", {"subject": "Who waits", "description": "?"})
+    ticket = opened.json()["id"]
+    _command(portal_stack, portal_stack.agent, f"/v1/tickets/{ticket}/actions/accept", {})
+    asked = _command(portal_stack, portal_stack.agent, f"/v1/tickets/{ticket}/actions/request_clarification",
+                     {"comment": "Which report?"})
+    badge = '<span class="badge status-awaiting_customer">{}</span>'
+    pages = {}
+    for login in (portal_stack.agent, portal_stack.customer):
+        client = signed_in(portal_stack, login)
+        client.cookies.set("helpdesk_lang", "en")
+        pages[login] = client.get(f"/tickets/{ticket}", params={"after": asked.headers["Helpdesk-Position"]}).text
+    agent, customer = pages[portal_stack.agent], pages[portal_stack.customer]
+    assert "Clarification requested · Status: Awaiting the customer" in _timeline(agent), _timeline(agent)
+    assert badge.format("Awaiting the customer") in agent and "Awaiting your reply" not in agent, agent
+    assert badge.format("Awaiting your reply") in customer, customer

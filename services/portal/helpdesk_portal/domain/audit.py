@@ -21,7 +21,7 @@ FIELDS = {
     "release": N_("Release"), "third_party": N_("Third party"), "details": N_("Details"),
     "spent_minutes": N_("Time spent"),
 }
-VALUES = {"status": words.STATUSES, "category": words.CATEGORIES, "priority": words.PRIORITIES}
+VALUES = {"status": words.STAFF_STATUSES, "category": words.CATEGORIES, "priority": words.PRIORITIES}
 _GROUPS = {  # an event that sets one of these fields sets them all
     "assignees_changed": ("responsible_id", "owner_id", "department"),
     "plan_changed": ("planned_date", "planned_minutes", "release"),

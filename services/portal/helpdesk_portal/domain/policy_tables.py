@@ -100,7 +100,7 @@ def _targets(targets: list[dict[str, Any]], _: Gettext) -> Table:
 
 def _transitions(transitions: list[dict[str, Any]], _: Gettext) -> Table:
     rows = [Row(f"{t['status']}:{_value(t.get('categories'), _)}",
-                [_(words.STATUSES.get(t["status"], t["status"])), t["after"], t["action"], t["reason"],
+                [_(words.STAFF_STATUSES.get(t["status"], t["status"])), t["after"], t["action"], t["reason"],
                  _value(t.get("automatic", True), _), _value(t.get("categories"), _)], t.get("rules", []))
             for t in transitions]
     columns = [_("Status"), _("After"), _("Action"), _("Reason"), _("Automatic"), _("Categories")]
@@ -108,8 +108,9 @@ def _transitions(transitions: list[dict[str, Any]], _: Gettext) -> Table:
 
 
 def _reminders(reminders: list[dict[str, Any]], _: Gettext) -> Table:
-    rows = [Row(f"{r['status']}:{r.get('to', 'customer')}", [_(words.STATUSES.get(r["status"], r["status"])),
-                r["every"], r.get("to", "customer")], r.get("rules", [])) for r in reminders]
+    rows = [Row(f"{r['status']}:{r.get('to', 'customer')}",
+                [_(words.STAFF_STATUSES.get(r["status"], r["status"])), r["every"], r.get("to", "customer")],
+                r.get("rules", [])) for r in reminders]
     return Table("reminders", _("Reminders"), [_("Status"), _("Every"), _("To")], rows)
 
 

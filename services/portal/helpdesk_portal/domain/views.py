@@ -58,7 +58,8 @@ def opening_files(ticket: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def timeline(history: list[dict[str, Any]], zone: str, locale: str, me: str, _: Gettext) -> list[dict[str, Any]]:
-    """The ticket's events as timeline entries: when, who (a role in words, "you"), what (in words)."""
-    return [{"what": words.event(str(e.get("type", "")), (e.get("data") or {}).get("status"), _),
+    """The ticket's events as timeline entries: when, who (a role in words, "you"), what (in words). Staff's
+    alone (customers are shown no history), so statuses read as staff say them."""
+    return [{"what": words.event(str(e.get("type", "")), (e.get("data") or {}).get("status"), _, staff=True),
              "time": words.instant(e.get("time"), zone, locale),
              "actor": words.actor(e.get("actor"), me, _), "data": e.get("data") or {}} for e in history]

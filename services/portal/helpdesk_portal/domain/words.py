@@ -24,6 +24,8 @@ STATUSES = {
     "customer_testing": N_("Solution proposed"), "deferred": N_("Deferred"), "done": N_("Done"),
     "rejected": N_("Rejected"),
 }
+# Staff see a status as the desk does: the customer's "Awaiting your reply" is, to an agent, the customer awaited.
+STAFF_STATUSES = {**STATUSES, "awaiting_customer": N_("Awaiting the customer")}
 ACTIONS = {
     "accept": N_("Accept"), "request_clarification": N_("Ask for clarification"),
     "send_to_development": N_("Send to development"), "mark_ready_to_install": N_("Ready to install"),
@@ -114,11 +116,16 @@ def deadline(target: dict[str, object], zone: str, locale: str, _: Gettext) -> s
     return name + ": " + duration(remaining, _) + " " + _("left") + paused + by
 
 
-def event(kind: str, status: str | None, _: Gettext) -> str:
+def statuses(staff: object) -> dict[str, str]:
+    """The status words for the viewer: staff's own, or the customer's (who is the one "your reply" waits on)."""
+    return STAFF_STATUSES if staff else STATUSES
+
+
+def event(kind: str, status: str | None, _: Gettext, staff: bool = False) -> str:
     """A ticket event in words: ``Accepted into work · Status: In progress``; an unknown type stays generic."""
     token = kind.rsplit(".", 1)[-1]
     what = _(EVENTS[token]) if token in EVENTS else _("Other change")
-    shown = _(STATUSES.get(status, status)) if token in STATUS_CHANGES and status else ""
+    shown = _(statuses(staff).get(status, status)) if token in STATUS_CHANGES and status else ""
     return what + " · " + _("Status") + ": " + shown if shown and shown != what else what
 
 
