@@ -82,3 +82,11 @@ def test_dashboards_hours_counted_remaining_and_over_against_each_customers_budg
     assert acme.label == "Acme" and [(s.series, s.value) for s in acme.segments] == [("counted", 2), ("remaining", 8)]
     assert [(s.series, s.value) for s in other.segments] == [("counted", 1), ("over", 0.5)] and other.note == "1.5 / 1"
     assert table.rows[0] == ("Acme", "10", "2", "0.75", "8") and table.rows[1][-1] == "-0.5"
+
+
+def test_dashboards_backlog_names_awaiting_customer_in_the_viewers_words() -> None:
+    report = {"bands": [{"age_band": "<1d"}], "items": [{"status": "awaiting_customer", "age_band": "<1d", "count": 2}]}
+    _, staff = dashboards.backlog(report, EN, staff=True)
+    _, customer = dashboards.backlog(report, EN)
+    assert staff.rows == (("Awaiting the customer", "2", "2"),)
+    assert customer.rows == (("Awaiting your reply", "2", "2"),)

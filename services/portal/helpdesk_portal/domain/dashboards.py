@@ -87,8 +87,9 @@ def sla(report: Mapping[str, Any], weeks: list[dt.date], by: str, names: Mapping
     return charts, Table(_("SLA compliance by week"), columns, tuple(cells))
 
 
-def backlog(report: Mapping[str, Any], _: Gettext) -> tuple[Chart, Table]:
-    """Open tickets by status (rows) and age band (segments), zeros included as the report gives them."""
+def backlog(report: Mapping[str, Any], _: Gettext, staff: bool = False) -> tuple[Chart, Table]:
+    """Open tickets by status (rows) and age band (segments), zeros included as the report gives them;
+    statuses in the viewer's words (``staff``: "Awaiting the customer", a customer: "Awaiting your reply")."""
     bands = [b["age_band"] for b in report.get("bands", [])] or list(BANDS)
     counts: dict[str, dict[str, int]] = {}
     for item in report.get("items", []):
@@ -97,7 +98,7 @@ def backlog(report: Mapping[str, Any], _: Gettext) -> tuple[Chart, Table]:
     rows, cells = [], []
     for status, by_band in counts.items():
         values = [by_band.get(band, 0) for band in bands]
-        label = _(words.STATUSES.get(status, status))
+        label = _(words.statuses(staff).get(status, status))
         rows.append((label, values, str(sum(values))))
         cells.append((label, *map(str, values), str(sum(values))))
     chart = stacked_bars("backlog", _("Open tickets by status and age"),

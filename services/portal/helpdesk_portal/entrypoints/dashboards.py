@@ -54,7 +54,7 @@ async def backlog_page(request: Request[Any, Any, Any], user: User, api: Api) ->
     chosen = _customer_choice(request, user)
     report, names = await asyncio.gather(api.read(user.token, "/v1/reports/backlog", params=_given(chosen)),
                                          _names(api, user))
-    chart, table = dashboards.backlog(report, i18n.translations(language(request)).gettext)
+    chart, table = dashboards.backlog(report, i18n.translations(language(request)).gettext, user.staff)
     return _page(request, user, "backlog", [chart], table, chosen, names, "/dashboards/backlog.csv")
 
 
