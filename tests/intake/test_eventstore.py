@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import uuid
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
@@ -15,6 +18,7 @@ from helpdesk_intake.domain.base import Context
 from helpdesk_intake.domain.rules import PermissiveRules
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_shared.vocabulary import Channel, Role
+from tests.support.waiting import wait_until
 
 NOW = dt.datetime(2026, 1, 12, 9, tzinfo=dt.UTC)
 
@@ -74,4 +78,43 @@ def test_hardening_a_commit_whose_answer_was_lost_is_done_not_a_conflict(databas
             committer.commit(rival.collect_events())
     finally:
         committer.close()
+        store.close()
+
+
+def _backend_pid(store: Any) -> int:
+    with store.recorder.datastore.get_connection() as conn:
+        return int(conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"])
+
+
+def test_intakecpu_event_store_lends_a_connection_used_a_moment_ago_without_a_round_trip(
+        database_url: str, tmp_path: Path) -> None:
+    """The pool's check is ``RecentlyCheckedSync``: no empty query (libpq's trace shows one per check)."""
+    store = open_event_store(database_url, pool_size=1)
+    trace = tmp_path / "libpq.trace"
+    try:
+        _backend_pid(store)
+        with trace.open("w") as out:
+            with store.recorder.datastore.get_connection() as conn:
+                conn.pgconn.trace(out.fileno())
+            for _ in range(20):
+                store.recorder.max_notification_id()
+            with store.recorder.datastore.get_connection() as conn:
+                conn.pgconn.untrace()
+        checks = trace.read_text().count("EmptyQueryResponse")
+        assert checks == 0, f"{checks} check round trips for 21 checkouts in a row"
+    finally:
+        store.close()
+
+
+def test_intakecpu_event_store_replaces_a_connection_whose_session_the_server_ended(database_url: str) -> None:
+    """As a PostgreSQL restart does to every session: the next checkout gets a live connection, no error."""
+    store = open_event_store(database_url, pool_size=1)
+    try:
+        first = _backend_pid(store)
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            wait_until(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                             (first,)).fetchone()[0] == 0)
+        assert _backend_pid(store) != first
+    finally:
         store.close()
