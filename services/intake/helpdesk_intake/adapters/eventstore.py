@@ -42,13 +42,50 @@ class SideRow:
     params: tuple[Any, ...]
 
 
+@dataclass
+class OtherWriters:
+    """Asked of a save (``others=``): which aggregates other writers saved after notification ``since``.
+
+    Read in the save's own transaction, after its insert, under the table lock: every event
+    committed before this one is visible then, and the query rides in the same round trip.
+    ``written`` is ``{originator_id: its newest notification id}``, or None if they were too many.
+    """
+
+    since: int
+    limit: int = 1000
+    written: dict[Any, int] | None = None
+    _cursor: Any = None
+
+
 class SideRowsRecorder(PostgresApplicationRecorder):
-    """An application recorder that also writes ``rows=[SideRow, ...]`` given to ``save()``."""
+    """An application recorder that also writes ``rows=[SideRow, ...]`` given to ``save()``,
+    and answers ``others=OtherWriters(...)``."""
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for row in kwargs.get("rows", ()):
             curs.execute(sql.SQL(row.statement).format(schema=sql.Identifier(SCHEMA)), row.params)  # type: ignore[arg-type]
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        if (others := kwargs.get("others")) is not None:
+            others._cursor = curs.connection.cursor()
+            others._cursor.execute(sql.SQL(
+                "SELECT originator_id, notification_id FROM {} WHERE notification_id > %s"
+                " ORDER BY notification_id LIMIT %s").format(sql.Identifier(self.datastore.schema, self.events_table_name)),
+                (others.since, others.limit + len(stored_events)), prepare=True)
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if (others := kwargs.get("others")) is not None and others._cursor is not None:
+            first = min(ids) if ids else None
+            rows = others._cursor.fetchall()
+            others._cursor.close()
+            foreign = [r for r in rows if first is None or r["notification_id"] < first]
+            others.written = None if len(foreign) >= others.limit else {
+                r["originator_id"]: r["notification_id"] for r in foreign}
+        return ids
 
 
 class DateAsISO(Transcoding):
