@@ -11,6 +11,7 @@ events, so a command is never half-written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from eventsourcing.application import Application
 from eventsourcing import persistence
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 import msgspec
 import psycopg
 from psycopg import sql
@@ -60,6 +62,29 @@ class OtherWriters:
 class SideRowsRecorder(PostgresApplicationRecorder):
     """An application recorder that also writes ``rows=[SideRow, ...]`` given to ``save()``,
     and answers ``others=OtherWriters(...)``."""
+
+    @retry((persistence.InterfaceError, persistence.OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """eventsourcing's insert (lock, notify, insert, under ``EXCLUSIVE`` until commit), in one round trip.
+
+        eventsourcing nests its transaction in a pipeline, which syncs after BEGIN, after the
+        insert, and twice around COMMIT: five round trips, the table lock held across three.
+        Here BEGIN … COMMIT go as one pipeline segment; if a statement fails, the server skips
+        the rest (COMMIT too) and the session is left in the aborted transaction, rolled back here.
+        """
+        with self.datastore.get_connection() as conn:
+            with conn.cursor() as curs:
+                try:
+                    with conn.pipeline():
+                        curs.execute("BEGIN")
+                        self._insert_events(curs, stored_events, **kwargs)
+                        self._insert_stored_events(curs, stored_events, **kwargs)
+                        conn.execute("COMMIT")
+                except psycopg.Error:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for row in kwargs.get("rows", ()):
