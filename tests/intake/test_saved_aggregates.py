@@ -61,8 +61,8 @@ def test_intakecpu_what_the_other_worker_saved_is_learnt_at_this_workers_next_co
         desk: Desk, reads, worker_b: TestClient) -> None:
     """Worker B's saves (learnt in A's next batch) keep A's other copies trusted, and make that one read."""
     ticket = desk.open()
-    assert worker_b.post("/v1/tickets", json={"subject": "B's", "description": "d", "details": form_details("keysystems")},
-                         headers=desk.customer).status_code == 201
+    b_ticket = {"subject": "B's", "description": "d", "details": form_details("keysystems")}
+    assert worker_b.post("/v1/tickets", json=b_ticket, headers=desk.customer).status_code == 201
     desk.open()  # A's batch learns that B wrote another ticket
     reads.clear()
     assert _comment(desk.client, desk, ticket["id"], "from worker A").json()["version"] == 2

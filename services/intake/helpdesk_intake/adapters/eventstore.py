@@ -94,10 +94,11 @@ class SideRowsRecorder(PostgresApplicationRecorder):
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
         if (others := kwargs.get("others")) is not None:
+            table = sql.Identifier(self.datastore.schema, self.events_table_name)
             others._cursor = curs.connection.cursor()
             others._cursor.execute(sql.SQL(
                 "SELECT originator_id, notification_id FROM {} WHERE notification_id > %s"
-                " ORDER BY notification_id LIMIT %s").format(sql.Identifier(self.datastore.schema, self.events_table_name)),
+                " ORDER BY notification_id LIMIT %s").format(table),
                 (others.since, others.limit + len(stored_events)), prepare=True)
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],

@@ -122,7 +122,8 @@ class IntakeService:
     def load(self, kind: type[A], aggregate_id: str | UUID) -> A:
         """The aggregate of ``kind`` with that id, or ``NotFound``."""
         try:
-            aggregate = self._saved_copy(UUID(str(aggregate_id))) or self.store.repository.get(UUID(str(aggregate_id)))
+            uuid = UUID(str(aggregate_id))
+            aggregate = self._saved_copy(uuid) or self.store.repository.get(uuid)
         except (AggregateNotFoundError, ValueError):
             raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}") from None
         if not isinstance(aggregate, kind):
