@@ -13,7 +13,7 @@ import nats
 import psycopg
 from nats.aio.client import Client as NATS
 from psycopg import pq
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, ConnectionPool
 
 POOL_TIMEOUT = 5.0  # seconds a request waits for a connection; then PoolTimeout, answered 503 not_ready
 RECONNECT_TIMEOUT = 10.0  # a lost connection is retried with backoff this long, then on demand
@@ -69,21 +69,39 @@ class RecentlyChecked:
 
     def __init__(self, fresh: float = FRESH_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
         self.fresh, self._clock = fresh, clock
-        self._lent: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
+        self._lent: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
         self.round_trips = 0
 
     async def __call__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         now = self._clock()
-        lent = self._lent.get(conn)
-        if lent is not None and now - lent < self.fresh and _quiet(conn):
-            self._lent[conn] = now
+        if self._lent_moments_ago(conn, now):
             return
         self.round_trips += 1
         await AsyncConnectionPool.check_connection(conn)
         self._lent[conn] = now
 
+    def _lent_moments_ago(self, conn: Any, now: float) -> bool:
+        """True (and noted as lent now) for a connection lent less than ``fresh`` ago whose socket is quiet."""
+        lent = self._lent.get(conn)
+        if lent is not None and now - lent < self.fresh and _quiet(conn):
+            self._lent[conn] = now
+            return True
+        return False
 
-def _quiet(conn: psycopg.AsyncConnection[Any]) -> bool:
+
+class RecentlyCheckedSync(RecentlyChecked):
+    """``RecentlyChecked`` for a synchronous pool: intake's event store (eventsourcing's psycopg pool)."""
+
+    def __call__(self, conn: psycopg.Connection[Any]) -> None:  # type: ignore[override]
+        now = self._clock()
+        if self._lent_moments_ago(conn, now):
+            return
+        self.round_trips += 1
+        ConnectionPool.check_connection(conn)
+        self._lent[conn] = now
+
+
+def _quiet(conn: psycopg.AsyncConnection[Any] | psycopg.Connection[Any]) -> bool:
     """Idle, and nothing (an error, EOF) waits to be read on its socket: no syscall beyond one poll."""
     pgconn = conn.pgconn
     if pgconn.status != pq.ConnStatus.OK or pgconn.transaction_status != pq.TransactionStatus.IDLE:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import datetime as dt
 import json
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
 from helpdesk_intake.adapters.eventstore import SideRow, open_event_store
@@ -15,6 +21,7 @@ from helpdesk_intake.domain.base import Context
 from helpdesk_intake.domain.rules import PermissiveRules
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_shared.vocabulary import Channel, Role
+from tests.support.waiting import wait_until
 
 NOW = dt.datetime(2026, 1, 12, 9, tzinfo=dt.UTC)
 
@@ -74,4 +81,92 @@ def test_hardening_a_commit_whose_answer_was_lost_is_done_not_a_conflict(databas
             committer.commit(rival.collect_events())
     finally:
         committer.close()
+        store.close()
+
+
+@contextlib.contextmanager
+def _traced(store: Any, path: Path) -> Iterator[None]:
+    """libpq's protocol trace of both connections a ``pool_size=1`` store may lend, written to ``path``."""
+    with path.open("w") as out:
+        with store.recorder.datastore.get_connection() as one, store.recorder.datastore.get_connection() as other:
+            one.pgconn.trace(out.fileno())
+            other.pgconn.trace(out.fileno())
+        yield
+        for conn in (one, other):
+            conn.pgconn.untrace()
+        ctypes.CDLL(None).fflush(None)  # libpq traces through a stdio stream: write out its buffer
+
+
+def _backend_pid(store: Any) -> int:
+    with store.recorder.datastore.get_connection() as conn:
+        return int(conn.execute("SELECT pg_backend_pid() AS pid").fetchone()["pid"])
+
+
+def test_intakecpu_event_store_lends_a_connection_used_a_moment_ago_without_a_round_trip(
+        database_url: str, tmp_path: Path) -> None:
+    """The pool's check is ``RecentlyCheckedSync``: no empty query (libpq's trace shows one per check)."""
+    store = open_event_store(database_url, pool_size=1)
+    trace = tmp_path / "libpq.trace"
+    try:
+        _backend_pid(store)
+        with _traced(store, trace):
+            for _ in range(20):
+                store.recorder.max_notification_id()
+        checks = trace.read_text().count("EmptyQueryResponse")
+        assert checks == 0, f"{checks} check round trips for 20 checkouts in a row"
+    finally:
+        store.close()
+
+
+def test_intakecpu_event_store_replaces_a_connection_whose_session_the_server_ended(database_url: str) -> None:
+    """As a PostgreSQL restart does to every session: the next checkout gets a live connection, no error."""
+    store = open_event_store(database_url, pool_size=1)
+    try:
+        first = _backend_pid(store)
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (first,))
+            wait_until(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                                             (first,)).fetchone()[0] == 0)
+        assert _backend_pid(store) != first
+    finally:
+        store.close()
+
+
+def test_intakecpu_a_save_with_its_side_rows_is_one_round_trip(database_url: str, tmp_path: Path) -> None:
+    """BEGIN, the side rows, the lock, the insert and COMMIT go as one pipeline segment: one Sync."""
+    store = open_event_store(database_url, pool_size=1)  # at most two connections
+    trace = tmp_path / "libpq.trace"
+    try:
+        ticket = _opened()
+        number = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)", ("HD-9", ticket.id))
+        with _traced(store, trace):
+            recordings = store.save(ticket, rows=[number])
+        assert [r.notification.id for r in recordings] == [1]
+        sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line]  # what the client sent
+        begin = next(i for i, line in enumerate(sent) if '"BEGIN"' in line)
+        commit = next(i for i, line in enumerate(sent) if '"COMMIT"' in line)
+        synced = next(i for i, line in enumerate(sent) if i > commit and line.endswith("Sync"))
+        syncs = [line for line in sent[begin:synced + 1] if line.endswith("Sync")]
+        assert len(syncs) == 1, f"{len(syncs)} round trips for one save"
+    finally:
+        store.close()
+
+
+def test_intakecpu_a_refused_save_rolls_back_and_leaves_its_connection_ready(database_url: str) -> None:
+    """A conflict makes the server skip the segment's rest, COMMIT too: the session must not stay aborted."""
+    store = open_event_store(database_url, pool_size=1)
+    try:
+        ticket = _opened()
+        store.save(ticket)
+        rival = Ticket.open(Context("u", Role.AGENT, NOW), PermissiveRules(), id=ticket.id, number="HD-7",
+                            customer_id="c", requester_id=None, subject="rival", description="d",
+                            channel="portal", category=None, priority="normal", service=None, policy=None)
+        number = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)", ("HD-7", ticket.id))
+        with pytest.raises(IntegrityError):
+            store.save(rival, rows=[number])
+        store.save(_opened())
+        assert len(store.recorder.select_notifications(start=1, limit=10)) == 2
+        with store.recorder.datastore.get_connection() as conn:
+            assert conn.execute("SELECT count(*) AS n FROM intake.ticket_numbers").fetchone()["n"] == 0
+    finally:
         store.close()

@@ -25,7 +25,8 @@ from psycopg import sql
 
 from helpdesk_shared.metrics import COMMIT_SECONDS
 
-from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.adapters.eventstore import OtherWriters, SideRow
+from helpdesk_intake.adapters.saved_aggregates import SavedAggregates
 
 
 class CommitConflict(Exception):
@@ -50,6 +51,8 @@ class GroupCommitter:
         self._store = store
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[_Commit | None] = queue.SimpleQueue()
+        # what the batches tell of other writers, for the aggregate cache (None without one)
+        self.saved = SavedAggregates(store.repository) if store.repository.cache is not None else None
         self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
         self._thread.start()
 
@@ -80,10 +83,12 @@ class GroupCommitter:
             self._save(batch)
 
     def _save(self, batch: list[_Commit]) -> None:
+        since = self.saved.since if self.saved is not None else None
+        others = OtherWriters(since) if since is not None else None
         try:
             with COMMIT_SECONDS.labels("intake-group-commit").time():
                 recordings = self._store.save(
-                    *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows]
+                    *(e for c in batch for e in c.events), rows=[r for c in batch for r in c.rows], others=others
                 )
         except IntegrityError as error:
             for item in batch:
@@ -98,6 +103,9 @@ class GroupCommitter:
             for item in batch:
                 item.done.set_exception(error)
             return
+        if self.saved is not None and recordings:
+            self.saved.batch_committed(recordings[0].notification.id, recordings[-1].notification.id,
+                                       others.written if others is not None else None)
         start = 0
         for item in batch:
             item.done.set_result(recordings[start : start + len(item.events)])

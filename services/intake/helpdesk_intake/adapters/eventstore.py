@@ -11,6 +11,7 @@ events, so a command is never half-written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from eventsourcing.application import Application
 from eventsourcing import persistence
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
 import msgspec
 import psycopg
 from psycopg import sql
 
+from helpdesk_shared.connections import RecentlyCheckedSync
 from helpdesk_shared.events import Attachment
 
 SCHEMA = "intake"
@@ -41,13 +44,74 @@ class SideRow:
     params: tuple[Any, ...]
 
 
+@dataclass
+class OtherWriters:
+    """Asked of a save (``others=``): which aggregates other writers saved after notification ``since``.
+
+    Read in the save's own transaction, after its insert, under the table lock: every event
+    committed before this one is visible then, and the query rides in the same round trip.
+    ``written`` is ``{originator_id: its newest notification id}``, or None if they were too many.
+    """
+
+    since: int
+    limit: int = 1000
+    written: dict[Any, int] | None = None
+    _cursor: Any = None
+
+
 class SideRowsRecorder(PostgresApplicationRecorder):
-    """An application recorder that also writes ``rows=[SideRow, ...]`` given to ``save()``."""
+    """An application recorder that also writes ``rows=[SideRow, ...]`` given to ``save()``,
+    and answers ``others=OtherWriters(...)``."""
+
+    @retry((persistence.InterfaceError, persistence.OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        """eventsourcing's insert (lock, notify, insert, under ``EXCLUSIVE`` until commit), in one round trip.
+
+        eventsourcing nests its transaction in a pipeline, which syncs after BEGIN, after the
+        insert, and twice around COMMIT: five round trips, the table lock held across three.
+        Here BEGIN … COMMIT go as one pipeline segment; if a statement fails, the server skips
+        the rest (COMMIT too) and the session is left in the aborted transaction, rolled back here.
+        """
+        with self.datastore.get_connection() as conn:
+            with conn.cursor() as curs:
+                try:
+                    with conn.pipeline():
+                        curs.execute("BEGIN")
+                        self._insert_events(curs, stored_events, **kwargs)
+                        self._insert_stored_events(curs, stored_events, **kwargs)
+                        conn.execute("COMMIT")
+                except psycopg.Error:
+                    with contextlib.suppress(psycopg.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                return self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
 
     def _insert_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
         for row in kwargs.get("rows", ()):
             curs.execute(sql.SQL(row.statement).format(schema=sql.Identifier(SCHEMA)), row.params)  # type: ignore[arg-type]
         super()._insert_events(curs, stored_events, **kwargs)
+
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent], **kwargs: Any) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        if (others := kwargs.get("others")) is not None:
+            table = sql.Identifier(self.datastore.schema, self.events_table_name)
+            others._cursor = curs.connection.cursor()
+            others._cursor.execute(sql.SQL(
+                "SELECT originator_id, notification_id FROM {} WHERE notification_id > %s"
+                " ORDER BY notification_id LIMIT %s").format(table),
+                (others.since, others.limit + len(stored_events)), prepare=True)
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if (others := kwargs.get("others")) is not None and others._cursor is not None:
+            first = min(ids) if ids else None
+            rows = others._cursor.fetchall()
+            others._cursor.close()
+            foreign = [r for r in rows if first is None or r["notification_id"] < first]
+            others.written = None if len(foreign) >= others.limit else {
+                r["originator_id"]: r["notification_id"] for r in foreign}
+        return ids
 
 
 class DateAsISO(Transcoding):
@@ -126,8 +190,9 @@ def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 
         "POSTGRES_POOL_SIZE": str(pool_size),
         "POSTGRES_MAX_OVERFLOW": str(pool_size),
         "POSTGRES_LOCK_TIMEOUT": "5",
-        # A PostgreSQL restart leaves dead connections in the pool: check each before lending it,
-        # and wait for one at most a second per attempt, so an outage answers 503 within seconds.
+        # A PostgreSQL restart leaves dead connections in the pool: check each before lending it
+        # (open_event_store makes the check cheap), and wait for one at most a second per attempt,
+        # so an outage answers 503 within seconds.
         "POSTGRES_PRE_PING": "y",
         "POSTGRES_CONNECT_TIMEOUT": "1",
         # the tables are the migrations' to create (helpdesk-migrate), never a running service's
@@ -138,7 +203,12 @@ def store_environment(database_url: str, pool_size: int = 10, cache_size: int = 
 def open_event_store(database_url: str, pool_size: int = 10, cache_size: int = 0) -> IntakeEventStore:
     """Open the event store on a migrated schema (adapters/schema.py makes it; this creates nothing)."""
     store = IntakeEventStore(env=store_environment(database_url, pool_size, cache_size))
-    store.recorder.datastore.pool.reconnect_timeout = RECONNECT_TIMEOUT  # type: ignore[attr-defined]
+    pool = store.recorder.datastore.pool  # type: ignore[attr-defined]
+    pool.reconnect_timeout = RECONNECT_TIMEOUT
+    # eventsourcing's pre-ping is an empty query on every checkout (2.5-2.8 % of a worker's CPU);
+    # the other services' check instead: a round trip only for a connection not lent a moment ago.
+    # The pool takes its check only when built, and eventsourcing builds it: set it before it opens.
+    pool._check = RecentlyCheckedSync()
     return store
 
 

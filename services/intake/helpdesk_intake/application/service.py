@@ -5,6 +5,10 @@ Every command runs through ``_execute``, which gives it three guarantees:
   same transaction as the events, and a repeat returns it and appends nothing;
 - **optimistic concurrency**: a command that lost a race on its ticket is re-run
   on the fresh ticket, unless the caller pinned a version (``If-Match``: 412);
+  a command may first decide on this worker's own copy of its ticket, read nothing,
+  when no other writer can have written it since (adapters/saved_aggregates.py): a
+  decision that then writes the ticket is checked by that race at commit, and any
+  other outcome (a refusal, a read-only use, a version mismatch) is decided again on a read;
 - **atomicity**: events and their side rows commit together or not at all.
 """
 
@@ -111,17 +115,28 @@ class IntakeService:
         self.rules_for = rules_for
         self.policies = policies
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._trusting = threading.local()  # .subject: the aggregate id a decision may take unread; .used
 
     # -- loading ------------------------------------------------------------------------
 
     def load(self, kind: type[A], aggregate_id: str | UUID) -> A:
         """The aggregate of ``kind`` with that id, or ``NotFound``."""
         try:
-            aggregate = self.store.repository.get(UUID(str(aggregate_id)))
+            uuid = UUID(str(aggregate_id))
+            aggregate = self._saved_copy(uuid) or self.store.repository.get(uuid)
         except (AggregateNotFoundError, ValueError):
             raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}") from None
         if not isinstance(aggregate, kind):
             raise NotFound(f"no {kind.__name__.lower()} {aggregate_id}")
+        return aggregate
+
+    def _saved_copy(self, aggregate_id: UUID) -> Aggregate | None:
+        """This worker's own copy of the decision's subject, if known current (see the module's docstring)."""
+        saved = self.committer.saved
+        if saved is None or getattr(self._trusting, "subject", None) != aggregate_id:
+            return None
+        aggregate = saved.current_copy(aggregate_id)
+        self._trusting.used = self._trusting.used or aggregate is not None
         return aggregate
 
     def visible_ticket(self, principal: Principal, ticket_id: str) -> Ticket:
@@ -164,12 +179,11 @@ class IntakeService:
         if request.idempotency_key and (first := self._first_answer(request)):
             return first
         with self._locks[hash(key) % len(self._locks)] if key else contextlib.nullcontext():
-            return self._attempt(request, decide)
+            return self._attempt(request, decide, key)
 
-    def _attempt(self, request: Request, decide: Callable[[], Change]) -> Outcome:
+    def _attempt(self, request: Request, decide: Callable[[], Change], key: str | None = None) -> Outcome:
         for attempt in range(MAX_ATTEMPTS):
-            change = decide()
-            self._check_version(request, change)
+            change = self._decided(request, decide, key if attempt == 0 else None)
             rows = [*change.rows, *self._idempotency_rows(request, change)]
             events = [e for aggregate in change.aggregates for e in aggregate.collect_events()]
             try:
@@ -185,9 +199,43 @@ class IntakeService:
                 self._forget(change)
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))  # let the other replica's commit land
                 continue
+            if self.committer.saved is not None:
+                self.committer.saved.remember(change.aggregates, recordings)
             position = recordings[-1].notification.id if recordings else self._position_now()
             return Outcome(change.body, position, change.status_code)
         raise VersionConflict("the ticket kept changing; try again")
+
+    def _decided(self, request: Request, decide: Callable[[], Change], key: str | None) -> Change:
+        """``decide``'s change, first on this worker's unread copy of ``key``'s aggregate where it has one.
+
+        That decision stands only if it writes that aggregate at the version the caller expects:
+        its commit then proves the copy was current. Otherwise it is decided again on a read.
+        """
+        subject = _uuid(key)
+        if subject is not None and self.committer.saved is not None:
+            outer = getattr(self._trusting, "subject", None), getattr(self._trusting, "used", False)
+            self._trusting.subject, self._trusting.used = subject, False
+            try:
+                change = decide()
+                if not self._trusting.used or self._writes_at_expected_version(request, change, subject):
+                    self._check_version(request, change)
+                    return change
+            except DomainError:
+                if not self._trusting.used:
+                    raise
+            finally:
+                self._trusting.subject, self._trusting.used = outer
+        change = decide()
+        self._check_version(request, change)
+        return change
+
+    def _writes_at_expected_version(self, request: Request, change: Change, subject: UUID) -> bool:
+        written = any(a.id == subject and a.pending_events for a in change.aggregates)
+        try:
+            self._check_version(request, change)
+        except VersionConflict:
+            return False
+        return written
 
     def _check_version(self, request: Request, change: Change) -> None:
         expected = request.expected_version
@@ -247,3 +295,10 @@ def fingerprint(*parts: Any) -> str:
 
 def new_id() -> UUID:
     return uuid4()
+
+
+def _uuid(key: str | None) -> UUID | None:
+    try:
+        return UUID(key) if key else None
+    except ValueError:
+        return None
