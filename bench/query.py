@@ -26,6 +26,7 @@ from pathlib import Path
 
 import argparse
 import asyncio
+import bisect
 import concurrent.futures
 import contextlib
 import os
@@ -179,8 +180,11 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, watche
         await publish(js, events, window=5000)
         published = time.perf_counter() - t0
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            behind = None  # events still to apply when the publishing ended
             while True:  # the live projector (in query serve) catches up
                 row = await (await conn.execute("SELECT position FROM query.tracking")).fetchone()
+                if behind is None:
+                    behind = len(events) - bisect.bisect_right([e.sequence for e in events], row[0])
                 if row[0] >= events[-1].sequence:
                     break
                 await asyncio.sleep(0.05)
@@ -189,6 +193,7 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, watche
         busy = machine_busy() - busy0
     result: dict[str, Any] = {"events": len(events), "published_per_s": len(events) / published,
                               "live_s": live, "live_per_s": len(events) / live,
+                              "alone_per_s": behind / max(live - published, 1e-9), "behind": behind,
                               "live_per_cpu_s": len(events) / cpu[projecting],
                               "live_cpu_us_per_event": cpu[projecting] / len(events) * 1e6,
                               "load_cpu": cpu, "machine_busy_s": busy}
@@ -227,7 +232,8 @@ def print_load(r: dict[str, Any], projecting: str) -> None:
     print(f"load: {events:,.0f} events published at {r['published_per_s']:,.0f}/s;"
           f" live projector kept up at {r['live_per_s']:,.0f} events/s"
           f" ({r['live_per_cpu_s']:,.0f} events per CPU-second of {projecting},"
-          f" {r['live_cpu_us_per_event']:.0f} µs CPU per event)")
+          f" {r['live_cpu_us_per_event']:.0f} µs CPU per event); once the publishing ended, it applied the"
+          f" {r['behind']:,} it was behind at {r['alone_per_s']:,.0f} events/s")
     ours = sum(cpu.values())
     print("  CPU per event during the load phase: "
           + "; ".join(f"{name} {used / events * 1e6:.0f} µs ({used:.1f} s)" for name, used in cpu.items())

@@ -1,4 +1,5 @@
-"""What a projected batch costs PostgreSQL: each ticket's search vector is computed once, when it opens."""
+"""What a projected batch costs PostgreSQL: each ticket's search vector computed once, when it opens; the
+tracking, and the notification of its position, in one statement."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import psycopg
 
 from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.projection import apply_batch
+from helpdesk_query.adapters.schema import POSITION_CHANNEL
 from tests.query.conftest import assert_matches, sql
 from tests.query.synthetic import histories, message
 
@@ -32,3 +34,18 @@ async def test_perf_projection_computes_a_tickets_search_vector_when_it_opens_no
     assert await sql(read_model, "SELECT count(*) FROM query_g1.tickets"
                      " WHERE search = to_tsvector('russian', subject || ' ' || description)") == [(20,)]
     await assert_matches(read_model, events)
+
+
+async def test_projection_notifies_the_tracked_position_with_the_tracking_update_on_commit_only(
+        read_model: str) -> None:
+    events = list(histories(tickets=3, events_per_ticket=2))
+    msgs = [StoredMessage(i + 1, *message(e)[:2], e.sequence) for i, e in enumerate(events)]
+    async with (await psycopg.AsyncConnection.connect(read_model, autocommit=True) as listener,
+                await psycopg.AsyncConnection.connect(read_model) as conn):
+        await listener.execute(f"LISTEN {POSITION_CHANNEL}")
+        heard = listener.notifies(timeout=0.5)
+        async with conn.transaction():
+            await apply_batch(conn, "query_g1", msgs)
+            assert [n async for n in heard] == []  # nothing before the commit
+        async for note in listener.notifies(timeout=5, stop_after=1):
+            assert note.payload == str(events[-1].sequence)

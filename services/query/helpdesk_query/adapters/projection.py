@@ -185,10 +185,12 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
         if outcome.parked:
             await cur.executemany(_PARK, [(m.stream_seq, m.subject, m.position, reason, m.payload)
                                           for m, reason in outcome.parked])
-        await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
-                          (outcome.position, outcome.stream_seq))
-        if notify:  # delivered on commit: API processes waiting on Helpdesk-Min-Position wake up
-            await cur.execute("SELECT pg_notify(%s, %s)", (POSITION_CHANNEL, str(outcome.position)))
+        # notify: delivered on commit, API processes waiting on Helpdesk-Min-Position wake up (one
+        # statement with the tracking: a round trip less per batch, which at the live edge is one event)
+        await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s"
+                          + (" RETURNING pg_notify(%s, %s)" if notify else ""),
+                          (outcome.position, outcome.stream_seq,
+                           *((POSITION_CHANNEL, str(outcome.position)) if notify else ())))
 
 
 async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView],
