@@ -278,6 +278,7 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy query's processes during the visibility phase"
                         " and the projecting one during the load phase (collapsed stacks into this folder;"
                         " top entries printed)")
+    parser.add_argument("--projector-batch", type=int, help="HELPDESK_PROJECTOR_BATCH for query (default: its own)")
     parser.add_argument("--load-only", action="store_true", help="only the load phase (the live projector's"
                         " rate and the CPU per event of every process in it)")
     args = parser.parse_args()
@@ -333,6 +334,8 @@ def measure(args: argparse.Namespace, root: Path) -> None:
         metrics_port = free_port()
         env.update(HELPDESK_RUN_PROJECTOR=str(not own_process).lower(),
                    HELPDESK_PROJECTOR_METRICS_PORT=str(metrics_port))
+        if args.projector_batch:
+            env["HELPDESK_PROJECTOR_BATCH"] = str(args.projector_batch)
         processes = [start("helpdesk_intake", "serve", env, intake_port, root),
                      start("helpdesk_intake", "relay", env, None, root),
                      start("helpdesk_query", "serve", env, query_port, root)]

@@ -22,17 +22,16 @@ _PASS = (api.StatusCode.CONTROL_MESSAGE, api.StatusCode.CONFLICT)  # heartbeats,
 
 
 async def take_pending(sub: Any, batch: int, timeout: float) -> list[Any]:
-    """Up to ``batch`` messages of pull subscription ``sub`` that its consumer has now (``[]`` if none
-    came within ``timeout``), in order; a status the server ends a pull with is not returned."""
+    """Up to ``batch`` messages of pull subscription ``sub`` that its consumer has now, in order; a status
+    the server ends a pull with is not returned. ``timeout``: the longest wait for the next message (a
+    safety net: the server ends a pull that it cannot fill with a status at once)."""
     queue: asyncio.Queue[Any] = sub._sub._pending_queue
     await sub._nc.publish(sub._nms, json.dumps({"batch": batch, "no_wait": True}).encode(), sub._deliver)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     msgs: list[Any] = []
     while len(msgs) < batch:
         if queue.empty():
             try:
-                msg = await asyncio.wait_for(queue.get(), deadline - loop.time())
+                msg = await asyncio.wait_for(queue.get(), timeout)
             except TimeoutError:
                 break
         else:

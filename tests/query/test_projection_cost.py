@@ -1,15 +1,21 @@
 """What a projected batch costs PostgreSQL: each ticket's search vector computed once, when it opens; the
-tracking, and the notification of its position, in one statement."""
+tracking, and the notification of its position, in one statement; a backlog in few large transactions."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import msgspec
 import psycopg
+from prometheus_client import REGISTRY
 
 from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.projection import apply_batch
 from helpdesk_query.adapters.schema import POSITION_CHANNEL
-from tests.query.conftest import assert_matches, sql
-from tests.query.synthetic import histories, message
+from helpdesk_query.entrypoints.projector import DURABLE
+from helpdesk_query.settings import QuerySettings
+from tests.query.conftest import assert_matches, projecting, reached, sql
+from tests.query.synthetic import histories, message, publish
 
 _COUNTED = """
 CREATE SEQUENCE search_computed;
@@ -49,3 +55,19 @@ async def test_projection_notifies_the_tracked_position_with_the_tracking_update
             assert [n async for n in heard] == []  # nothing before the commit
         async for note in listener.notifies(timeout=5, stop_after=1):
             assert note.payload == str(events[-1].sequence)
+
+
+async def test_perf_projector_applies_a_backlog_of_1500_events_in_one_or_two_transactions(
+        read_model: str, js: Any) -> None:
+    events = list(histories(tickets=300, events_per_ticket=5))
+    await publish(js, events)
+    batch = next(f.default for f in msgspec.structs.fields(QuerySettings) if f.name == "projector_batch")
+    before = _commits()
+    async with projecting(read_model, js, batch=batch) as watcher:
+        await reached(watcher, events[-1].sequence)
+    assert _commits() - before <= 2  # batches of 500 took three: a round trip or ten less per 500 events
+    await assert_matches(read_model, events)
+
+
+def _commits() -> float:
+    return REGISTRY.get_sample_value("helpdesk_db_commit_seconds_count", {"writer": DURABLE}) or 0.0
