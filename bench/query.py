@@ -220,7 +220,7 @@ async def _replay(nats_url: str, stream: EventStream, database_url: str) -> dict
                 rows += len(batch)
         raw_table = rows / (time.perf_counter() - t0)
     done = await rebuild(database_url, stream, progress=True)
-    return {"events": done.events,
+    return {"replayed": done.events,
             "replay_per_s": done.events / done.replay_seconds, "replay_per_cpu_s": done.events / done.replay_cpu_seconds,
             "rebuild_total_s": done.total_seconds, "raw_stream_per_s": raw_stream, "raw_stream_per_cpu_s": raw_stream_cpu,
             "raw_table_rows": rows, "raw_table_per_s": raw_table}
@@ -235,6 +235,7 @@ def print_load(r: dict[str, Any], projecting: str) -> None:
           f" {r['live_cpu_us_per_event']:.0f} µs CPU per event); once the publishing ended, it applied the"
           f" {r['behind']:,} it was behind at {r['alone_per_s']:,.0f} events/s")
     ours = sum(cpu.values())
+    r["cpu_ceiling"] = 2 * events / ours
     print("  CPU per event during the load phase: "
           + "; ".join(f"{name} {used / events * 1e6:.0f} µs ({used:.1f} s)" for name, used in cpu.items())
           + f"; together {ours / events * 1e6:.0f} µs per event = {events / ours:,.0f} events per CPU-second"
@@ -362,9 +363,11 @@ def measure(args: argparse.Namespace, root: Path) -> None:
             print(f"target: visibility p99 ≤ 100 ms at {args.rate}/s — measured {pct(seen, 99):.0f} ms;"
                   f" floor (plain read p99) {pct(plain, 99):.0f} ms; ratio {pct(seen, 99) / pct(plain, 99):.1f}")
             print(f"target: live projector ≥ 10,000 events/s — measured {r['live_per_s']:,.0f}/s;"
-                  f" ceiling (raw stream read) {raw:,.0f}/s; ratio {r['live_per_s'] / raw:.2f}")
+                  f" ceiling (raw stream read) {raw:,.0f}/s; ratio {r['live_per_s'] / raw:.2f};"
+                  f" CPU ceiling (the load phase's CPU per event, every process, on 2 cores) {r['cpu_ceiling']:,.0f}/s,"
+                  f" ratio {r['live_per_s'] / r['cpu_ceiling']:.2f}")
             print(f"target: replay ≥ 60,000 events/s over ≥ 300,000 events — measured {r['replay_per_s']:,.0f}/s"
-                  f" over {r['events']:,.0f}; ceiling (raw stream read) {raw:,.0f}/s; ratio {r['replay_per_s'] / raw:.2f}")
+                  f" over {r['replayed']:,.0f}; ceiling (raw stream read) {raw:,.0f}/s; ratio {r['replay_per_s'] / raw:.2f}")
             summary = list_latency(query, rounds=100)
             print(f"list latency over {args.tickets:,} tickets (HTTP, {100} rounds per query):")
             for name, (p50, p99) in summary.items():
