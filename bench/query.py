@@ -8,13 +8,14 @@ single-process shape (``serve`` projects too). The shape is printed. Phases:
    read back from query with Helpdesk-Min-Position; latency = answer → visible.
 2. load: 100,000 synthetic tickets (about 300,000 events) are published straight to the
    HELPDESK stream, as the relay would (intake at this volume would take too long);
-   the live projector catches up (its rate is printed too, and the CPU time of the process
-   that projects, per event).
+   the live projector catches up (its rate is printed too, and the CPU time per event of the
+   process that projects, of PostgreSQL, of NATS and of this bench's publisher: the cores the
+   phase needs, beside the 2 the machine has; ``--profile`` samples the projector here too).
 3. replay: ``rebuild`` into a new generation, next to a raw sequential read of the same
    stream through the rebuild's own reader (wall and per CPU-second) and of intake's events table.
 4. list latency: a mix of filtered list queries over HTTP.
 
-Usage: python bench/query.py [--tickets 100000] [--seconds 10] [--projector process|in-serve]
+Usage: python bench/query.py [--tickets 100000] [--seconds 10] [--projector process|in-serve] [--load-only]
 """
 
 from __future__ import annotations
@@ -25,12 +26,16 @@ from pathlib import Path
 
 import argparse
 import asyncio
+import bisect
 import concurrent.futures
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +54,7 @@ from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
 from tests.query.synthetic import histories, publish  # noqa: E402
 from bench._profile import sampled, top  # noqa: E402
+from bench._support import cpu_seconds  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -120,27 +126,84 @@ def _once_more(call: Any, *args: Any, **kwargs: Any) -> httpx.Response:
         return call(*args, **kwargs)
 
 
-async def load_and_replay(nats_url: str, database_url: str, tickets: int, projector: psutil.Process,
-                          serve: psutil.Process) -> dict[str, float]:
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process, its live descendants and its reaped children (PostgreSQL's
+    backends that ended); the bench itself (``pid`` 0) counts only its own threads, not its services."""
+    used = {}
+    for name, pid in pids.items():
+        if pid == 0:
+            used[name] = sum(psutil.Process().cpu_times()[:2])
+            continue
+        reaped = psutil.Process(pid).cpu_times()
+        used[name] = cpu_seconds(pid) + reaped.children_user + reaped.children_system
+    return used
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every core, every user: the other benches too)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
+@contextlib.contextmanager
+def profiled(pids: dict[str, int], folder: Path | None) -> Iterator[None]:
+    """py-spy records each process until the block ends (collapsed stacks in ``folder``); top entries printed."""
+    if folder is None:
+        yield
+        return
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    folder.mkdir(parents=True, exist_ok=True)
+    running = {name: subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking",
+                                       "--function", "--format", "raw", "--output", str(folder / f"{name}.txt")],
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for name, pid in pids.items()}
+    try:
+        yield
+    finally:
+        for process in running.values():
+            process.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+        for name, process in running.items():
+            process.wait(timeout=60)
+            print("\n".join(top(folder / f"{name}.txt")))
+
+
+async def load_and_replay(nats_url: str, database_url: str, tickets: int, watched: dict[str, int],
+                          projecting: str, profile: Path | None, replay: bool = True) -> dict[str, Any]:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     stream = EventStream(nc)
-    first, last = await stream.bounds()
     events = list(histories(tickets=tickets, events_per_ticket=3, customers=50, seed=1,
                             start_position=10_000_000))
-    cpu0, serve_cpu0 = sum(projector.cpu_times()[:2]), sum(serve.cpu_times()[:2])
-    t0 = time.perf_counter()
-    await publish(js, events, window=5000)
-    published = time.perf_counter() - t0
-    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        while True:  # the live projector (in query serve) catches up
-            row = await (await conn.execute("SELECT position FROM query.tracking")).fetchone()
-            if row[0] >= events[-1].sequence:
-                break
-            await asyncio.sleep(0.2)
-    live = time.perf_counter() - t0
-    live_cpu = sum(projector.cpu_times()[:2]) - cpu0
-    serve_cpu = sum(serve.cpu_times()[:2]) - serve_cpu0
+    with profiled({"load-" + projecting.replace(" ", "-"): watched[projecting]}, profile):
+        cpu0, busy0 = cpu_of(watched), machine_busy()
+        t0 = time.perf_counter()
+        await publish(js, events, window=5000)
+        published = time.perf_counter() - t0
+        async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+            behind = None  # events still to apply when the publishing ended
+            while True:  # the live projector (in query serve) catches up
+                row = await (await conn.execute("SELECT position FROM query.tracking")).fetchone()
+                if behind is None:
+                    behind = len(events) - bisect.bisect_right([e.sequence for e in events], row[0])
+                if row[0] >= events[-1].sequence:
+                    break
+                await asyncio.sleep(0.05)
+        live = time.perf_counter() - t0
+        cpu = {name: used - cpu0[name] for name, used in cpu_of(watched).items()}
+        busy = machine_busy() - busy0
+    result: dict[str, Any] = {"events": len(events), "published_per_s": len(events) / published,
+                              "live_s": live, "live_per_s": len(events) / live,
+                              "alone_per_s": behind / max(live - published, 1e-9), "behind": behind,
+                              "live_per_cpu_s": len(events) / cpu[projecting],
+                              "live_cpu_us_per_event": cpu[projecting] / len(events) * 1e6,
+                              "load_cpu": cpu, "machine_busy_s": busy}
+    if replay:
+        result.update(await _replay(nats_url, stream, database_url))
+    await nc.close()
+    return result
+
+
+async def _replay(nats_url: str, stream: EventStream, database_url: str) -> dict[str, float]:
     # raw sequential read of the same stream through the rebuild's own reader, no decoding or writing
     t0, cpu = time.perf_counter(), time.process_time()
     raw = 0
@@ -157,13 +220,28 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, projec
                 rows += len(batch)
         raw_table = rows / (time.perf_counter() - t0)
     done = await rebuild(database_url, stream, progress=True)
-    await nc.close()
-    return {"events": done.events, "published_per_s": len(events) / published,
-            "live_per_s": len(events) / live, "live_per_cpu_s": len(events) / live_cpu,
-            "live_cpu_us_per_event": live_cpu / len(events) * 1e6, "serve_cpu_s": serve_cpu,
+    return {"replayed": done.events,
             "replay_per_s": done.events / done.replay_seconds, "replay_per_cpu_s": done.events / done.replay_cpu_seconds,
             "rebuild_total_s": done.total_seconds, "raw_stream_per_s": raw_stream, "raw_stream_per_cpu_s": raw_stream_cpu,
             "raw_table_rows": rows, "raw_table_per_s": raw_table}
+
+
+def print_load(r: dict[str, Any], projecting: str) -> None:
+    """The load phase: the live rate, and each process's CPU per event (what the rate would need in cores)."""
+    events, cpu = r["events"], r["load_cpu"]
+    print(f"load: {events:,.0f} events published at {r['published_per_s']:,.0f}/s;"
+          f" live projector kept up at {r['live_per_s']:,.0f} events/s"
+          f" ({r['live_per_cpu_s']:,.0f} events per CPU-second of {projecting},"
+          f" {r['live_cpu_us_per_event']:.0f} µs CPU per event); once the publishing ended, it applied the"
+          f" {r['behind']:,} it was behind at {r['alone_per_s']:,.0f} events/s")
+    ours = sum(cpu.values())
+    r["cpu_ceiling"] = 2 * events / ours
+    print("  CPU per event during the load phase: "
+          + "; ".join(f"{name} {used / events * 1e6:.0f} µs ({used:.1f} s)" for name, used in cpu.items())
+          + f"; together {ours / events * 1e6:.0f} µs per event = {events / ours:,.0f} events per CPU-second"
+          f" → at most {2 * events / ours:,.0f} events/s on 2 cores")
+    print(f"  cores busy over the phase's {r['live_s']:.1f} s: ours {ours / r['live_s']:.2f},"
+          f" the whole machine {r['machine_busy_s'] / r['live_s']:.2f} (other users included)")
 
 
 def list_latency(query: str, rounds: int) -> dict[str, tuple[float, float]]:
@@ -199,13 +277,48 @@ def main() -> None:
                         help="process: `helpdesk-query project` beside a reading `serve` (production);"
                              " in-serve: `serve` projects too")
     parser.add_argument("--profile", type=Path, help="py-spy query's processes during the visibility phase"
-                        " (collapsed stacks into this folder; top entries printed)")
+                        " and the projecting one during the load phase (collapsed stacks into this folder;"
+                        " top entries printed)")
+    parser.add_argument("--projector-batch", type=int, help="HELPDESK_PROJECTOR_BATCH for query (default: its own)")
+    parser.add_argument("--load-only", action="store_true", help="only the load phase (the live projector's"
+                        " rate and the CPU per event of every process in it)")
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="helpdesk-bench-"))
     try:
         measure(args, root)
     finally:  # the database and the stream: gigabytes at 100,000 tickets
         shutil.rmtree(root, ignore_errors=True)
+
+
+def measure_visibility(args: argparse.Namespace, intake: str, query: str,
+                       watched: dict[str, int]) -> tuple[list[float], list[float]]:
+    """Phase 1, printed: answer → visible at ``--rate``, and query's CPU per command meanwhile."""
+    cpu0 = cpu_of(watched)
+    with sampled({name.replace(" ", "-"): pid for name, pid in watched.items()}, args.profile, args.seconds):
+        seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
+    used = {name: cpu - cpu0[name] for name, cpu in cpu_of(watched).items()}
+    print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
+          f" answer → read-model visible p50 {pct(seen, 50):.1f} ms, p99 {pct(seen, 99):.1f} ms"
+          f"  (command itself p50 {pct(commands, 50):.1f} ms, p99 {pct(commands, 99):.1f} ms;"
+          f" a plain read p50 {pct(plain, 50):.1f} ms, p99 {pct(plain, 99):.1f} ms)")
+    print("  CPU meanwhile: " + "; ".join(f"{name} {cpu:.2f} s ({cpu / len(seen) * 1000:.2f} ms per command)"
+                                          for name, cpu in used.items())
+          + " (query serve answers two reads per command)")
+    for name in watched if args.profile else ():
+        print("\n".join(top(args.profile / f"{name.replace(' ', '-')}.txt")))
+    return seen, plain
+
+
+def print_replay(r: dict[str, Any]) -> None:
+    print(f"replay (rebuild, read+fold+write): {r['replay_per_s']:,.0f} events/s"
+          f" ({r['replay_per_cpu_s']:,.0f} events per CPU-second of the rebuilding process);"
+          f" raw sequential read of the HELPDESK stream (the rebuild's reader): {r['raw_stream_per_s']:,.0f} msgs/s"
+          f" ({r['raw_stream_per_cpu_s']:,.0f} per CPU-second); ratio {r['replay_per_s'] / r['raw_stream_per_s']:.2f}"
+          f" (per CPU-second {r['replay_per_cpu_s'] / r['raw_stream_per_cpu_s']:.2f})")
+    print(f"raw sequential read of intake.intake_events: {r['raw_table_per_s']:,.0f} rows/s"
+          f" ({r['raw_table_rows']:,} rows); replay/raw-table ratio"
+          f" {r['replay_per_s'] / r['raw_table_per_s']:.2f}; whole rebuild incl. indexes"
+          f" {r['rebuild_total_s']:.1f} s")
 
 
 def measure(args: argparse.Namespace, root: Path) -> None:
@@ -222,6 +335,8 @@ def measure(args: argparse.Namespace, root: Path) -> None:
         metrics_port = free_port()
         env.update(HELPDESK_RUN_PROJECTOR=str(not own_process).lower(),
                    HELPDESK_PROJECTOR_METRICS_PORT=str(metrics_port))
+        if args.projector_batch:
+            env["HELPDESK_PROJECTOR_BATCH"] = str(args.projector_batch)
         processes = [start("helpdesk_intake", "serve", env, intake_port, root),
                      start("helpdesk_intake", "relay", env, None, root),
                      start("helpdesk_query", "serve", env, query_port, root)]
@@ -232,47 +347,27 @@ def measure(args: argparse.Namespace, root: Path) -> None:
                            else "query serve with the projectors on its event loop (single process)"))
         try:
             intake, query = f"http://127.0.0.1:{intake_port}", f"http://127.0.0.1:{query_port}"
-            watched = {"query serve": psutil.Process(processes[2].pid)}
+            watched = {"query serve": processes[2].pid}
             if own_process:
-                watched["query project"] = psutil.Process(processes[3].pid)
-            cpu0 = {name: sum(p.cpu_times()[:2]) for name, p in watched.items()}
-            with sampled({name.replace(" ", "-"): p.pid for name, p in watched.items()}, args.profile,
-                         args.seconds):
-                seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
-            used = {name: sum(p.cpu_times()[:2]) - cpu0[name] for name, p in watched.items()}
-            print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
-                  f" answer → read-model visible p50 {pct(seen, 50):.1f} ms, p99 {pct(seen, 99):.1f} ms"
-                  f"  (command itself p50 {pct(commands, 50):.1f} ms, p99 {pct(commands, 99):.1f} ms;"
-                  f" a plain read p50 {pct(plain, 50):.1f} ms, p99 {pct(plain, 99):.1f} ms)")
-            print("  CPU meanwhile: " + "; ".join(f"{name} {cpu:.2f} s ({cpu / len(seen) * 1000:.2f} ms per command)"
-                                                  for name, cpu in used.items())
-                  + " (query serve answers two reads per command)")
-            for name in watched if args.profile else ():
-                print("\n".join(top(args.profile / f"{name.replace(' ', '-')}.txt")))
-            r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets, psutil.Process(processes[-1].pid),
-                                            psutil.Process(processes[2].pid)))
+                watched["query project"] = processes[3].pid
+            seen, plain = ([0.0], [1.0]) if args.load_only else measure_visibility(args, intake, query, watched)
             projecting = "query project" if own_process else "query serve"
-            print(f"load: {r['events']:,.0f} events published at {r['published_per_s']:,.0f}/s;"
-                  f" live projector kept up at {r['live_per_s']:,.0f} events/s"
-                  f" ({r['live_per_cpu_s']:,.0f} events per CPU-second of {projecting},"
-                  f" {r['live_cpu_us_per_event']:.0f} µs CPU per event"
-                  + (f"; query serve meanwhile {r['serve_cpu_s']:.1f} CPU-s)" if own_process else ")"))
-            print(f"replay (rebuild, read+fold+write): {r['replay_per_s']:,.0f} events/s"
-                  f" ({r['replay_per_cpu_s']:,.0f} events per CPU-second of the rebuilding process);"
-                  f" raw sequential read of the HELPDESK stream (the rebuild's reader): {r['raw_stream_per_s']:,.0f} msgs/s"
-                  f" ({r['raw_stream_per_cpu_s']:,.0f} per CPU-second); ratio {r['replay_per_s'] / r['raw_stream_per_s']:.2f}"
-                  f" (per CPU-second {r['replay_per_cpu_s'] / r['raw_stream_per_cpu_s']:.2f})")
-            print(f"raw sequential read of intake.intake_events: {r['raw_table_per_s']:,.0f} rows/s"
-                  f" ({r['raw_table_rows']:,} rows); replay/raw-table ratio"
-                  f" {r['replay_per_s'] / r['raw_table_per_s']:.2f}; whole rebuild incl. indexes"
-                  f" {r['rebuild_total_s']:.1f} s")
+            r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets,
+                                            {**watched, "PostgreSQL": pg.pid, "NATS": ns.pid, "bench publisher": 0},
+                                            projecting, args.profile, replay=not args.load_only))
+            print_load(r, projecting)
+            if args.load_only:
+                return
+            print_replay(r)
             raw = r["raw_stream_per_s"]
             print(f"target: visibility p99 ≤ 100 ms at {args.rate}/s — measured {pct(seen, 99):.0f} ms;"
                   f" floor (plain read p99) {pct(plain, 99):.0f} ms; ratio {pct(seen, 99) / pct(plain, 99):.1f}")
             print(f"target: live projector ≥ 10,000 events/s — measured {r['live_per_s']:,.0f}/s;"
-                  f" ceiling (raw stream read) {raw:,.0f}/s; ratio {r['live_per_s'] / raw:.2f}")
+                  f" ceiling (raw stream read) {raw:,.0f}/s; ratio {r['live_per_s'] / raw:.2f};"
+                  f" CPU ceiling (the load phase's CPU per event, every process, on 2 cores) {r['cpu_ceiling']:,.0f}/s,"
+                  f" ratio {r['live_per_s'] / r['cpu_ceiling']:.2f}")
             print(f"target: replay ≥ 60,000 events/s over ≥ 300,000 events — measured {r['replay_per_s']:,.0f}/s"
-                  f" over {r['events']:,.0f}; ceiling (raw stream read) {raw:,.0f}/s; ratio {r['replay_per_s'] / raw:.2f}")
+                  f" over {r['replayed']:,.0f}; ceiling (raw stream read) {raw:,.0f}/s; ratio {r['replay_per_s'] / raw:.2f}")
             summary = list_latency(query, rounds=100)
             print(f"list latency over {args.tickets:,} tickets (HTTP, {100} rounds per query):")
             for name, (p50, p99) in summary.items():

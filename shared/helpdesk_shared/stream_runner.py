@@ -31,6 +31,7 @@ from helpdesk_shared.consumer_spans import consuming
 from helpdesk_shared.locked_loop import LockedLoop
 from helpdesk_shared.metrics import COMMIT_SECONDS
 from helpdesk_shared.parking import PERMANENT, Conn, Projection, StreamMessage, from_nats, reason_of
+from helpdesk_shared.pulling import take_pending
 from helpdesk_shared.stream import bind_aligned
 
 log = logging.getLogger("helpdesk.stream_runner")
@@ -165,7 +166,8 @@ class Follower:
         (or its timeout) once the first has come, which held every fresh event up to a second.
 
         The first message says how many more are pending: only those are asked for (a ``no_wait``
-        pull, answered at once), and none when there are none — no round trip, no wait.
+        pull, answered at once, taken off the queue in bulk: ``take_pending``), and none when there
+        are none — no round trip, no wait.
         """
         try:
             msgs = list(await sub.fetch(1, timeout=1.0))
@@ -175,8 +177,7 @@ class Follower:
             return []
         pending = min(self._batch - 1, pending_after(msgs[-1]))
         if pending > 0:
-            with contextlib.suppress(NatsTimeout, TimeoutError):
-                msgs += await sub.fetch(pending, timeout=GATHER_SECONDS)
+            msgs += await take_pending(sub, pending, GATHER_SECONDS)
         return msgs
 
     async def _sample_lag(self, sub: Any, force: bool = False) -> Any:

@@ -8,7 +8,7 @@ from helpdesk_shared.settings import CommonSettings
 class QuerySettings(CommonSettings, kw_only=True):
     query_port: int = 8002
     pool_size: int = 10
-    projector_batch: int = 500  # messages per projection transaction
+    projector_batch: int = 2000  # messages per projection transaction at most (a backlog: fewer round trips)
     min_position_timeout: float = 5.0  # seconds a Helpdesk-Min-Position read may wait
     run_projector: bool = True  # `serve` also projects (a standby if another projector is active)
     projector_metrics_port: int = 9103  # `project`: /metrics, /healthz, /readyz (0: none)
