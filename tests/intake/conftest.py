@@ -15,11 +15,16 @@ from tests.support.tokens import session_keys_dir
 from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS
 
 
-@pytest.fixture
-def client(database_url: str, nats_url: str) -> Iterator[TestClient]:
+def intake_worker(database_url: str, nats_url: str) -> TestClient:
+    """One intake app in-process (a worker) over the test's PostgreSQL and NATS; enter it to start it."""
     settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
                               jwt_keys_dir=str(session_keys_dir()), **FAST_PASSWORDS)
-    with TestClient(create_app(settings)) as test_client:
+    return TestClient(create_app(settings))
+
+
+@pytest.fixture
+def client(database_url: str, nats_url: str) -> Iterator[TestClient]:
+    with intake_worker(database_url, nats_url) as test_client:
         yield test_client
 
 

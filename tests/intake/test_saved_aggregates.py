@@ -14,18 +14,13 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from helpdesk_intake.bootstrap import create_app
-from helpdesk_intake.settings import IntakeSettings
+from tests.intake.conftest import intake_worker
 from tests.support.desk import Desk, form_details
-from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS
-from tests.support.tokens import session_keys_dir
 
 
 @pytest.fixture
 def worker_b(database_url: str, nats_url: str) -> Iterator[TestClient]:
-    settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
-                              jwt_keys_dir=str(session_keys_dir()), **FAST_PASSWORDS)
-    with TestClient(create_app(settings)) as test_client:
+    with intake_worker(database_url, nats_url) as test_client:
         yield test_client
 
 
