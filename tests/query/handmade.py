@@ -73,6 +73,14 @@ class Story:
         self.sla.append(event)
         return event
 
+    def accepted_in_time(self, ticket_id: str, customer_id: str, at: dt.datetime, customer: ev.Actor,
+                         agent: ev.Actor) -> None:
+        """Opened at ``at``, accepted an hour later, and the SLA's first response met then (due at two)."""
+        hour = dt.timedelta(hours=1)
+        self.open(ticket_id, customer_id, at, customer)
+        self.fact(ev.Accepted, ticket_id, at + hour, agent, Status.IN_PROGRESS, from_status=Status.NEW)
+        self.sla_fact(sla.Met, ticket_id, at + hour, kind="first_response", due_at=at + 2 * hour, stopped_at=at + hour)
+
 
 async def publish_story(js: JetStreamContext, story: Story) -> None:
     await publish(js, story.tickets)

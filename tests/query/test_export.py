@@ -44,10 +44,7 @@ CSV = {**AUDITOR, "Accept": "text/csv"}
 def _story() -> Story:
     """Two tickets, six store positions an hour apart, and an SLA fact after position 2."""
     story = Story()
-    story.open("t1", "acme", T0, ev.Actor(id="u1", role=Role.CUSTOMER))
-    story.fact(ev.Accepted, "t1", T0 + dt.timedelta(hours=1), AGENT, Status.IN_PROGRESS, from_status=Status.NEW)
-    story.sla_fact(sla.Met, "t1", T0 + dt.timedelta(hours=1), kind="first_response",
-                   due_at=T0 + dt.timedelta(hours=2), stopped_at=T0 + dt.timedelta(hours=1))
+    story.accepted_in_time("t1", "acme", T0, ev.Actor(id="u1", role=Role.CUSTOMER), AGENT)
     story.open("t2", "globex", T0 + dt.timedelta(hours=2), ev.Actor(id="u2", role=Role.CUSTOMER))
     for hour, priority in ((3, "high"), (4, "urgent"), (5, "low")):
         story.fact(ev.PriorityChanged, "t2", T0 + dt.timedelta(hours=hour), AGENT, Status.NEW, priority=priority)

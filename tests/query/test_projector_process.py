@@ -22,8 +22,7 @@ import nats
 from helpdesk_devstack import free_port
 
 from helpdesk_shared import events as ev
-from helpdesk_shared import sla_events as sla
-from helpdesk_shared.vocabulary import Role, Status
+from helpdesk_shared.vocabulary import Role
 
 from tests.query.conftest import sql
 from tests.query.handmade import Story, publish_story, start_query
@@ -36,10 +35,7 @@ AGENT = ev.Actor(id="agent-7", role=Role.AGENT)
 
 def _story() -> Story:
     story = Story()
-    story.open("t1", "acme", T0, ev.Actor(id="u1", role=Role.CUSTOMER))
-    story.fact(ev.Accepted, "t1", T0 + dt.timedelta(hours=1), AGENT, Status.IN_PROGRESS, from_status=Status.NEW)
-    story.sla_fact(sla.Met, "t1", T0 + dt.timedelta(hours=1), kind="first_response",
-                   due_at=T0 + dt.timedelta(hours=2), stopped_at=T0 + dt.timedelta(hours=1))
+    story.accepted_in_time("t1", "acme", T0, ev.Actor(id="u1", role=Role.CUSTOMER), AGENT)
     return story
 
 
