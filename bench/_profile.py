@@ -7,11 +7,14 @@ from __future__ import annotations
 import collections
 import contextlib
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 from bench._support import cpu_seconds
 
@@ -43,16 +46,36 @@ def cpu_used(pids: dict[str, int]) -> Iterator[dict[str, float]]:
     used.update({name: cpu_seconds(pid) - before[name] for name, pid in pids.items()})
 
 
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds so far of each process, its live descendants and its reaped children (PostgreSQL's
+    backends that ended); the bench itself (``pid`` 0) counts only its own threads, not its services."""
+    used = {}
+    for name, pid in pids.items():
+        if pid == 0:
+            used[name] = sum(psutil.Process().cpu_times()[:2])
+            continue
+        reaped = psutil.Process(pid).cpu_times()
+        used[name] = cpu_seconds(pid) + reaped.children_user + reaped.children_system
+    return used
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has been busy (every core, every user: the other benches too)."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
+
+
 @contextlib.contextmanager
-def sampled(pids: dict[str, int], folder: Path | None, seconds: float, gil: bool = False) -> Iterator[None]:
-    """py-spy records each process (collapsed stacks in ``folder``) while the block runs; no-op without a folder.
-    ``gil``: only the thread holding the GIL, which is where a process's Python CPU goes."""
+def sampled(pids: dict[str, int], folder: Path | None, seconds: float | None, gil: bool = False) -> Iterator[None]:
+    """py-spy records each process (collapsed stacks in ``folder``) for ``seconds``, or (None) until the block
+    ends; no-op without a folder. ``gil``: only the thread holding the GIL, where a process's Python CPU goes."""
     if folder is None:
         yield
         return
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     folder.mkdir(parents=True, exist_ok=True)
-    running = [subprocess.Popen([spy, "record", "--pid", str(pid), "--duration", str(int(seconds) + 1),
+    duration = ["--duration", str(int(seconds) + 1)] if seconds is not None else []
+    running = [subprocess.Popen([spy, "record", "--pid", str(pid), *duration,
                                  "--rate", "200", "--nonblocking", "--function", "--format", "raw",
                                  "--output", str(folder / f"{name}.txt"), *(["--gil"] if gil else [])],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -61,7 +84,9 @@ def sampled(pids: dict[str, int], folder: Path | None, seconds: float, gil: bool
         yield
     finally:
         for process in running:
-            process.wait(timeout=seconds + 30)
+            if seconds is None:
+                process.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
+            process.wait(timeout=(seconds or 0) + 60)
 
 
 def top(path: Path, count: int = 12) -> list[str]:

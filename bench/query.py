@@ -28,14 +28,11 @@ import argparse
 import asyncio
 import bisect
 import concurrent.futures
-import contextlib
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +40,6 @@ for part in ("shared", "services/intake", "services/query", "devstack", "."):
     sys.path.insert(0, str(ROOT / part))
 
 import httpx  # noqa: E402
-import psutil  # noqa: E402
 import nats  # noqa: E402
 import psycopg  # noqa: E402
 from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port  # noqa: E402
@@ -53,16 +49,11 @@ from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
 from tests.query.synthetic import histories, publish  # noqa: E402
-from bench._profile import sampled, top  # noqa: E402
-from bench._support import cpu_seconds  # noqa: E402
+from bench._profile import cpu_of, machine_busy, sampled, top  # noqa: E402
+from bench._support import percentile  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
 def start(module: str, command: str, env: dict[str, str], port: int | None, log_dir: Path) -> subprocess.Popen:
@@ -126,47 +117,6 @@ def _once_more(call: Any, *args: Any, **kwargs: Any) -> httpx.Response:
         return call(*args, **kwargs)
 
 
-def cpu_of(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds so far of each process, its live descendants and its reaped children (PostgreSQL's
-    backends that ended); the bench itself (``pid`` 0) counts only its own threads, not its services."""
-    used = {}
-    for name, pid in pids.items():
-        if pid == 0:
-            used[name] = sum(psutil.Process().cpu_times()[:2])
-            continue
-        reaped = psutil.Process(pid).cpu_times()
-        used[name] = cpu_seconds(pid) + reaped.children_user + reaped.children_system
-    return used
-
-
-def machine_busy() -> float:
-    """CPU seconds the whole machine has been busy (every core, every user: the other benches too)."""
-    times = psutil.cpu_times()
-    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
-
-
-@contextlib.contextmanager
-def profiled(pids: dict[str, int], folder: Path | None) -> Iterator[None]:
-    """py-spy records each process until the block ends (collapsed stacks in ``folder``); top entries printed."""
-    if folder is None:
-        yield
-        return
-    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    folder.mkdir(parents=True, exist_ok=True)
-    running = {name: subprocess.Popen([spy, "record", "--pid", str(pid), "--rate", "200", "--nonblocking",
-                                       "--function", "--format", "raw", "--output", str(folder / f"{name}.txt")],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for name, pid in pids.items()}
-    try:
-        yield
-    finally:
-        for process in running.values():
-            process.send_signal(signal.SIGINT)  # py-spy writes what it sampled and exits
-        for name, process in running.items():
-            process.wait(timeout=60)
-            print("\n".join(top(folder / f"{name}.txt")))
-
-
 async def load_and_replay(nats_url: str, database_url: str, tickets: int, watched: dict[str, int],
                           projecting: str, profile: Path | None, replay: bool = True) -> dict[str, Any]:
     nc = await nats.connect(nats_url)
@@ -174,7 +124,7 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, watche
     stream = EventStream(nc)
     events = list(histories(tickets=tickets, events_per_ticket=3, customers=50, seed=1,
                             start_position=10_000_000))
-    with profiled({"load-" + projecting.replace(" ", "-"): watched[projecting]}, profile):
+    with sampled(loading := {"load-" + projecting.replace(" ", "-"): watched[projecting]}, profile, None):
         cpu0, busy0 = cpu_of(watched), machine_busy()
         t0 = time.perf_counter()
         await publish(js, events, window=5000)
@@ -191,6 +141,8 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, watche
         live = time.perf_counter() - t0
         cpu = {name: used - cpu0[name] for name, used in cpu_of(watched).items()}
         busy = machine_busy() - busy0
+    for name in loading if profile else ():
+        print("\n".join(top(profile / f"{name}.txt")))
     result: dict[str, Any] = {"events": len(events), "published_per_s": len(events) / published,
                               "live_s": live, "live_per_s": len(events) / live,
                               "alone_per_s": behind / max(live - published, 1e-9), "behind": behind,
@@ -263,8 +215,8 @@ def list_latency(query: str, rounds: int) -> dict[str, tuple[float, float]]:
             results[name].append((time.perf_counter() - t0) * 1000)
             assert answer.status_code == 200, answer.text
     everything = [v for values in results.values() for v in values]
-    summary = {name: (pct(v, 50), pct(v, 99)) for name, v in results.items()}
-    summary["ALL"] = (pct(everything, 50), pct(everything, 99))
+    summary = {name: (percentile(v, 0.50), percentile(v, 0.99)) for name, v in results.items()}
+    summary["ALL"] = (percentile(everything, 0.50), percentile(everything, 0.99))
     return summary
 
 
@@ -298,9 +250,9 @@ def measure_visibility(args: argparse.Namespace, intake: str, query: str,
         seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
     used = {name: cpu - cpu0[name] for name, cpu in cpu_of(watched).items()}
     print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
-          f" answer → read-model visible p50 {pct(seen, 50):.1f} ms, p99 {pct(seen, 99):.1f} ms"
-          f"  (command itself p50 {pct(commands, 50):.1f} ms, p99 {pct(commands, 99):.1f} ms;"
-          f" a plain read p50 {pct(plain, 50):.1f} ms, p99 {pct(plain, 99):.1f} ms)")
+          f" answer → read-model visible p50 {percentile(seen, 0.50):.1f} ms, p99 {percentile(seen, 0.99):.1f} ms"
+          f"  (command itself p50 {percentile(commands, 0.50):.1f} ms, p99 {percentile(commands, 0.99):.1f} ms;"
+          f" a plain read p50 {percentile(plain, 0.50):.1f} ms, p99 {percentile(plain, 0.99):.1f} ms)")
     print("  CPU meanwhile: " + "; ".join(f"{name} {cpu:.2f} s ({cpu / len(seen) * 1000:.2f} ms per command)"
                                           for name, cpu in used.items())
           + " (query serve answers two reads per command)")
@@ -360,8 +312,8 @@ def measure(args: argparse.Namespace, root: Path) -> None:
                 return
             print_replay(r)
             raw = r["raw_stream_per_s"]
-            print(f"target: visibility p99 ≤ 100 ms at {args.rate}/s — measured {pct(seen, 99):.0f} ms;"
-                  f" floor (plain read p99) {pct(plain, 99):.0f} ms; ratio {pct(seen, 99) / pct(plain, 99):.1f}")
+            print(f"target: visibility p99 ≤ 100 ms at {args.rate}/s — measured {percentile(seen, 0.99):.0f} ms;"
+                  f" floor (plain read p99) {percentile(plain, 0.99):.0f} ms; ratio {percentile(seen, 0.99) / percentile(plain, 0.99):.1f}")
             print(f"target: live projector ≥ 10,000 events/s — measured {r['live_per_s']:,.0f}/s;"
                   f" ceiling (raw stream read) {raw:,.0f}/s; ratio {r['live_per_s'] / raw:.2f};"
                   f" CPU ceiling (the load phase's CPU per event, every process, on 2 cores) {r['cpu_ceiling']:,.0f}/s,"
