@@ -32,3 +32,12 @@ def test_portal_a_customer_row_shows_the_deadline_that_concerns_them() -> None:
     agent = views.row(ticket, True, {"medis": "Europe/Moscow"}, "en", EN)
     assert customer["deadline"].startswith("Your acceptance: 72 h left")
     assert agent["deadline"].startswith("Resolution: 1 min left (paused)")
+
+
+def test_portal_staff_read_the_customers_own_deadline_as_the_customers_and_the_customer_as_theirs() -> None:
+    reply = {"kind": "customer_reply", "state": "running", "remaining_seconds": 90 * 3600,
+             "due_at": "2026-12-14T17:31:00Z"}
+    assert words.deadline(reply, "Europe/Moscow", "en", EN).startswith("Your reply: 90 h left")
+    assert words.deadline(reply, "Europe/Moscow", "en", EN, staff=True).startswith("The customer's reply: 90 h left")
+    assert words.deadline(reply, "Europe/Moscow", "ru", RU).startswith("Ваш ответ: 90 ч осталось")
+    assert words.deadline(reply, "Europe/Moscow", "ru", RU, staff=True).startswith("Ответ клиента: 90 ч осталось")

@@ -71,6 +71,6 @@ def panel_row(ticket: dict[str, Any], me: str, zones: dict[str, str], locale: st
     waiting = next(iter(views.open_targets(ticket, REACTIONS)), None)
     return {"id": ticket["id"], "number": ticket.get("number", ""), "subject": ticket.get("subject", ""),
             "status": ticket.get("status", ""), "owner": owner(ticket, me, _), "mine": ticket.get("owner_id") == me,
-            "deadline": words.deadline(waiting, zone, locale, _) if waiting else "",
+            "deadline": words.deadline(waiting, zone, locale, _, staff=True) if waiting else "",
             "sla_state": waiting.get("state") if waiting else ""}
 

@@ -33,7 +33,7 @@ def row(ticket: dict[str, Any], staff: bool, zones: dict[str, str], locale: str,
         "id": ticket["id"], "number": ticket.get("number", ""), "subject": ticket.get("subject", ""),
         "status": ticket.get("status", ""), "priority": ticket.get("priority", ""),
         "updated": words.instant(ticket.get("updated_at"), zone, locale),
-        "deadline": words.deadline(first, zone, locale, _) if first else "",
+        "deadline": words.deadline(first, zone, locale, _, staff) if first else "",
         "sla_state": first.get("state") if first else "",
     }
 

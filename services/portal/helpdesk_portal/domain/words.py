@@ -38,6 +38,8 @@ TARGETS = {
     "acceptance": N_("Your acceptance"), "remark_fix": N_("Remark fix"), "customer_reply": N_("Your reply"),
     "follow_up": N_("Follow-up"), "development_reaction": N_("Development reaction"), "callback": N_("Call back"),
 }
+# staff read the customer's own deadlines as the customer's (a customer reads them as "Your …")
+STAFF_TARGETS = {**TARGETS, "acceptance": N_("The customer's acceptance"), "customer_reply": N_("The customer's reply")}
 SLA_STATES = {
     "running": N_("on time"), "paused": N_("paused"), "at_risk": N_("at risk"),
     "met": N_("met"), "breached": N_("breached"),
@@ -99,9 +101,10 @@ def duration(seconds: int | float | None, _: Gettext) -> str:
     return " ".join(shown) or "0 " + _("min")
 
 
-def deadline(target: dict[str, object], zone: str, locale: str, _: Gettext) -> str:
-    """A target in plain words: ``Resolution: 5 h 30 min left, by Tue 18:00 MSK`` or ``… overdue by 2 h``."""
-    name = _(TARGETS.get(str(target.get("kind")), str(target.get("kind"))))
+def deadline(target: dict[str, object], zone: str, locale: str, _: Gettext, staff: bool = False) -> str:
+    """A target in plain words: ``Resolution: 5 h 30 min left, by Tue 18:00 MSK`` or ``… overdue by 2 h``;
+    named for the viewer (``staff``: "The customer's reply", a customer: "Your reply")."""
+    name = _((STAFF_TARGETS if staff else TARGETS).get(str(target.get("kind")), str(target.get("kind"))))
     state, remaining = str(target.get("state")), target.get("remaining_seconds")
     if state == "met":
         return name + ": " + _("met")

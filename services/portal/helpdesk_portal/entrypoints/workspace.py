@@ -46,7 +46,7 @@ async def ticket_page(request: Request[Any, Any, Any], ticket_id: str, user: Use
     page = {
         "ticket": ticket, "thread": views.thread(ticket, user.staff), "zone": zone,
         "opening_files": views.opening_files(ticket),
-        "deadlines": [words.deadline(t, zone, locale, _) for t in views.open_targets(ticket)
+        "deadlines": [words.deadline(t, zone, locale, _, user.staff) for t in views.open_targets(ticket)
                       if user.staff or t.get("kind") in words.CUSTOMER_TARGETS or t.get("kind") == "resolution"],
         "actions": ticket.get("allowed_actions", []), "timeline": views.timeline(history, zone, locale, user.id, _),
         "created": words.instant(ticket.get("created_at"), zone, locale),
