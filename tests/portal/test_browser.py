@@ -112,7 +112,7 @@ def test_portal_main_path_customer_files_agent_works_it_live_customer_accepts(
     shot(agent, "agent-asked-for-clarification")
 
     expect(customer.get_by_text("Какая модель принтера?")).to_be_visible(timeout=LIVE)
-    expect(status(customer)).to_have_text("Ожидает ответа клиента")
+    expect(status(customer)).to_have_text("Ожидает вашего ответа")
     expect(customer.locator(".deadlines")).to_contain_text("Ваш ответ", timeout=LIVE)  # MED-6's window runs
     assert "проверить драйвер" not in customer.content(), "a customer saw an internal comment"
     shot(customer, "customer-clarification-asked")

@@ -346,7 +346,7 @@ def _command(stack: PortalStack, login: str, path: str, body: dict[str, object])
     return answer
 
 
-def test_portal_awaiting_customer_reads_awaiting_the_customer_to_staff_and_awaiting_your_reply_to_the_customer(
+def test_portal_awaiting_customer_reads_awaiting_the_customer_to_staff_and_awaiting_your_reply_to_the_customer_in_both_languages(
         portal_stack: PortalStack) -> None:
     opened = _command(portal_stack, portal_stack.customer, "/v1/tickets", {"subject": "Who waits", "description": "?"})
     ticket = opened.json()["id"]
@@ -357,9 +357,14 @@ def test_portal_awaiting_customer_reads_awaiting_the_customer_to_staff_and_await
     pages = {}
     for login in (portal_stack.agent, portal_stack.customer):
         client = signed_in(portal_stack, login)
-        client.cookies.set("helpdesk_lang", "en")
-        pages[login] = client.get(f"/tickets/{ticket}", params={"after": asked.headers["Helpdesk-Position"]}).text
-    agent, customer = pages[portal_stack.agent], pages[portal_stack.customer]
+        for lang in ("en", "ru"):
+            client.cookies.set("helpdesk_lang", lang)
+            pages[login, lang] = client.get(f"/tickets/{ticket}",
+                                            params={"after": asked.headers["Helpdesk-Position"]}).text
+    agent, customer = pages[portal_stack.agent, "en"], pages[portal_stack.customer, "en"]
     assert "Clarification requested · Status: Awaiting the customer" in _timeline(agent), _timeline(agent)
     assert badge.format("Awaiting the customer") in agent and "Awaiting your reply" not in agent, agent
     assert badge.format("Awaiting your reply") in customer, customer
+    agent, customer = pages[portal_stack.agent, "ru"], pages[portal_stack.customer, "ru"]
+    assert badge.format("Ожидает ответа клиента") in agent and "Ожидает вашего ответа" not in agent, agent
+    assert badge.format("Ожидает вашего ответа") in customer and "Ожидает ответа клиента" not in customer, customer
