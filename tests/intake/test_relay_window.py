@@ -24,6 +24,7 @@ from helpdesk_devstack import EmbeddedNats, free_port
 from nats.js.errors import BadRequestError
 
 from helpdesk_intake.adapters.eventstore import open_event_store
+from helpdesk_intake.adapters.window import ATOMIC_FROM
 from helpdesk_intake.entrypoints.relay import Relay
 from helpdesk_shared import subjects
 from helpdesk_shared.connections import connect_nats
@@ -100,24 +101,24 @@ def _on_stream(nats_url: str, **changes: Any) -> None:
 
 
 def test_hardening_relay_window_publishes_a_backlog_in_atomic_windows_in_store_order(database_url, nats_url):
-    _fill_store(database_url, nats_url, tickets=40)
+    _fill_store(database_url, nats_url, tickets=100)
     stored = _public_events(database_url)
-    with _relay(database_url, nats_url, window=16):
+    with _relay(database_url, nats_url, window=32):
         wait_until(lambda: len(_relayed(nats_url)) >= len(stored), timeout=60)
     messages = read_all(nats_url, ">")
     assert [m.headers["Nats-Msg-Id"] for m in messages] == stored, "every public event once, in store order"
     windows = Counter(m.headers.get("Nats-Batch-Id") for m in messages)
     alone = windows.pop(None, 0)  # a window of one message is a plain publish
     assert alone < len(messages) / 4 and len(windows) < len(messages) / 4, "windows, not one message at a time"
-    assert max(windows.values()) <= 16, "never more than the window at once"
+    assert min(windows.values()) >= ATOMIC_FROM and max(windows.values()) <= 32, "never more than the window"
 
 def test_hardening_relay_window_a_refused_message_stores_nothing_after_it_until_it_is_stored(
         database_url, nats_url, caplog):
     """The stream refuses one message of a window (too large) and would take the later ones: it gets none."""
-    big = _fill_store(database_url, nats_url, tickets=30, big=20)[20]
+    big = _fill_store(database_url, nats_url, tickets=60, big=40)[40]
     stored = _public_events(database_url)
     _on_stream(nats_url, max_msg_size=60_000)
-    with caplog.at_level(logging.ERROR, "helpdesk.locked_loop"), _relay(database_url, nats_url, window=8):
+    with caplog.at_level(logging.ERROR, "helpdesk.locked_loop"), _relay(database_url, nats_url, window=32):
         failures = lambda: sum("relay failed" in r.getMessage() for r in caplog.records)  # noqa: E731
         wait_until(lambda: failures() >= 2 or len(_relayed(nats_url)) >= len(stored) - 1, timeout=60)
         relayed = _relayed(nats_url)

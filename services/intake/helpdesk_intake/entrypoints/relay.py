@@ -17,8 +17,8 @@ windows land in store order. Any failure ends the turn and the next resumes afte
 the stream holds. (Chaining each message to the previous one's stream sequence with
 ``Nats-Expected-Last-Subject-Sequence`` cannot work in a window: that sequence is unknown
 until its ack, SLA's messages interleaving, and one filter cannot cover the relay's trees
-without SLA's.) A stream without atomic batches (nats-server < 2.12) gets one message at
-a time. One relay runs at a time (a PostgreSQL advisory lock); a second waits. Like
+without SLA's.) A window of fewer than 16 messages, and any window on a stream without atomic
+batches (nats-server < 2.12), goes one message at a time, each ack awaited. One relay runs at a time (a PostgreSQL advisory lock); a second waits. Like
 every background job it runs on ``LockedLoop``: an outage of PostgreSQL or NATS
 is waited out, not a reason to exit.
 """
