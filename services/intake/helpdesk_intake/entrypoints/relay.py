@@ -18,10 +18,12 @@ the stream holds. (Chaining each message to the previous one's stream sequence w
 ``Nats-Expected-Last-Subject-Sequence`` cannot work in a window: that sequence is unknown
 until its ack, SLA's messages interleaving, and one filter cannot cover the relay's trees
 without SLA's.) A window of fewer than 16 messages, and any window on a stream without atomic
-batches (nats-server < 2.12), goes one message at a time, each ack awaited. One relay runs at a time (a PostgreSQL advisory lock); a second waits. Like
-every background job it runs on ``LockedLoop``: an outage of PostgreSQL or NATS
-is waited out, not a reason to exit.
+batches (nats-server < 2.12), goes one message at a time, each ack awaited.
+
+One relay runs at a time (a PostgreSQL advisory lock); a second waits. Like every background
+job it runs on ``LockedLoop``: an outage of PostgreSQL or NATS is waited out, not a reason to exit.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -154,7 +156,11 @@ class Relay(LockedLoop):
                 if traceparent:
                     message.headers["traceparent"] = traceparent
             await publish_window(self._js, [message for message, _ in window])
-            return
+        else:
+            await self._publish_traced(window)
+
+    async def _publish_traced(self, window: list[tuple[Outgoing, str | None]]) -> None:
+        """Publish the window with a producer span per message, each a child of its command's span."""
         spans = []
         for message, traceparent in window:
             span = tracer.start_span(f"publish {message.subject.rsplit('.', 1)[-1]}", context=context_from(traceparent),
