@@ -249,7 +249,7 @@ async def run_relay(settings: IntakeSettings | None = None) -> None:
     store = await asyncio.to_thread(open_event_store, settings.database_url, 4, 0)
     watch_pool("intake-relay", store.recorder.datastore.pool)  # type: ignore[attr-defined]
     nc = await connect_nats(settings.nats_url, "helpdesk-intake-relay")
-    relay = Relay(store, nc.jetstream(), settings.database_url, StreamLimits.of(settings))
+    relay = Relay(store, nc.jetstream(), settings.database_url, StreamLimits.of(settings), settings.relay_window)
     _on_signals(relay.stop)
     try:
         async with serve_metrics(settings.bind_host, settings.relay_metrics_port):

@@ -32,6 +32,7 @@ class IntakeSettings(CommonSettings, kw_only=True):
     inbound_smtp_port: int = 2526
     # /metrics and /healthz of the processes without an HTTP API (0: none)
     relay_metrics_port: int = 9101
+    relay_window: Annotated[int, Meta(ge=1, le=1000)] = 100  # messages the relay publishes at once (one atomic batch)
     smtp_metrics_port: int = 9102
     inbound_max_message_bytes: int = 25 * MIB  # over it: 413 / SMTP 552, nothing recorded
     inbound_max_attachment_bytes: int = 10 * MIB  # over it: refused too_large, the sender told
