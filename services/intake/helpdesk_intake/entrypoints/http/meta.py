@@ -31,7 +31,7 @@ def command_request(request: HttpRequest[Any, Any, Any], principal: Principal, *
     return Request(
         principal=principal,
         idempotency_key=key,
-        fingerprint=fingerprint(request.method, request.url.path, *content),
+        fingerprint=fingerprint(request.method, _path(request), *content),
         expected_version=_if_match(request.headers.get("if-match")),
         traceparent=current_traceparent(),
     )
@@ -41,6 +41,12 @@ def answer(outcome: Outcome) -> Response[dict[str, Any]]:
     """The response of a successful command, with the position of its last event."""
     return Response(outcome.body, status_code=outcome.status_code,
                     headers={"Helpdesk-Position": str(outcome.position)})
+
+
+def _path(request: HttpRequest[Any, Any, Any]) -> str:
+    """The request's path as ``request.url.path`` reads it (stored fingerprints depend on it), without building
+    the whole URL on every command."""
+    return request.scope.get("root_path", "") + request.scope["path"]
 
 
 def _if_match(value: str | None) -> int | None:
