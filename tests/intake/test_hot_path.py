@@ -27,6 +27,7 @@ def test_intake_cpu_ticket_commands_depend_on_one_chain_so_no_task_group_per_req
     commands = _ticket_commands(desk.client.app)
     assert len(commands) == 5
     for handler in commands:
+        assert not handler.has_sync_callable  # on the command threads (threads.py), not litestar's executor
         available = handler.resolve_dependencies()
         used = [name for name in handler.parsed_fn_signature.parameters if name in available]
         assert used == ["command"], (handler.handler_name, used)
