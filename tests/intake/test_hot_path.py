@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 from litestar import Litestar
+from litestar import Request as HttpRequest
 from litestar.handlers import HTTPRouteHandler
 
+from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.auth import Principal
+
+from helpdesk_intake.application.service import fingerprint
+from helpdesk_intake.entrypoints.http.meta import command_request
 from tests.support.desk import Desk
 
 
@@ -21,10 +27,12 @@ def test_intake_cpu_ticket_commands_depend_on_one_chain_so_no_task_group_per_req
     commands = _ticket_commands(desk.client.app)
     assert len(commands) == 5
     for handler in commands:
+        assert not handler.has_sync_callable  # on the command threads (threads.py), not litestar's executor
         available = handler.resolve_dependencies()
         used = [name for name in handler.parsed_fn_signature.parameters if name in available]
         assert used == ["command"], (handler.handler_name, used)
-        assert set(available["command"].signature_model._fields) <= {"request", "principal"}  # type: ignore[union-attr]
+        # the caller is verified inside the command's dependency, not by one more dependency to resolve
+        assert set(available["command"].signature_model._fields) == {"request"}  # type: ignore[union-attr]
     opened = desk.open()
     assert desk.act(opened["id"], "accept").status_code == 200
 
@@ -34,3 +42,14 @@ def test_intake_cpu_no_litestar_guards_the_parameter_check_is_a_middleware(desk:
     assert not any(h.resolve_guards() for h in _ticket_commands(desk.client.app))
     refused = desk.client.post("/v1/tickets/bad%01id/comments", json={"body": "x"}, headers=desk.agent)
     assert refused.status_code == 404 and refused.json()["code"] == "not_found"
+
+
+def test_intake_cpu_a_commands_fingerprint_reads_the_path_as_the_url_did() -> None:
+    """Stored idempotency fingerprints hash the path: it must read as ``request.url.path`` did before."""
+    scope = {"type": "http", "method": "POST", "scheme": "http", "root_path": "/desk", "path": "/v1/tickets/t-1",
+             "raw_path": b"/desk/v1/tickets/t-1", "query_string": b"a=1", "headers": [(b"host", b"h:8080")],
+             "server": ("h", 8080), "client": ("c", 1)}
+    request = HttpRequest(scope)  # type: ignore[arg-type]
+    principal = Principal(id="u-1", role=Role.AGENT)
+    expected = fingerprint("POST", request.url.path, "{}")
+    assert command_request(HttpRequest(scope), principal, "{}").fingerprint == expected  # type: ignore[arg-type]

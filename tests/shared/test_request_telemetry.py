@@ -6,11 +6,13 @@ import os
 
 from litestar import get
 from litestar.testing import TestClient
+from opentelemetry import propagate
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import REGISTRY
 
 from helpdesk_shared.telemetry import current_traceparent, setup_tracing
@@ -78,3 +80,40 @@ def test_perf_trace_sampling_is_configured_by_the_standard_otel_variables(monkey
     monkeypatch.setitem(os.environ, "OTEL_TRACES_SAMPLER_ARG", "0.25")
     description = setup_tracing("telemetry-test").sampler.get_description()
     assert description.startswith("ParentBased") and "0.25" in description
+
+
+class RenamedTraceContext(TraceContextTextMapPropagator):
+    """W3C trace context under another header, as a deployment's ``OTEL_PROPAGATORS`` may choose a propagator."""
+
+    _TRACEPARENT_HEADER_NAME = "x-parent"
+
+    @property
+    def fields(self) -> set[str]:
+        return {"x-parent"}
+
+
+def test_perf_the_callers_trace_is_read_by_the_configured_propagator_only_from_its_headers() -> None:
+    provider, exporter = traced()
+    configured = propagate.get_global_textmap()
+    propagate.set_global_textmap(RenamedTraceContext())
+    try:
+        with client(provider, "telemetry_c") as http:
+            http.get("/things/t-1", headers={"x-parent": f"00-{TRACE}-00f067aa0ba902b7-01"})
+            http.get("/things/t-2", headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"})
+    finally:
+        propagate.set_global_textmap(configured)
+    continued, ignored = exporter.get_finished_spans()
+    assert continued.context.trace_id == int(TRACE, 16) and continued.parent.span_id == 0x00f067aa0ba902b7
+    assert ignored.context.trace_id != int(TRACE, 16) and ignored.parent is None
+
+
+def test_perf_the_parameter_check_runs_in_the_one_request_layer_traced_and_counted() -> None:
+    provider, exporter = traced()
+    with client(provider, "telemetry_d") as http:
+        [route] = [r for r in http.app.routes if r.path == "/things/{thing_id:str}"]
+        assert len(route.route_handlers[0].resolve_middleware()) == 1
+        refused = http.get("/things/bad%01id")
+    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
+    [span] = exporter.get_finished_spans()
+    assert span.name == "GET /things/{thing_id}" and span.attributes["http.response.status_code"] == 404
+    assert requests("telemetry_d", "/things/{thing_id}", "404") == 1

@@ -58,13 +58,13 @@ def build_app(
     ``ids`` names the path and query parameters that are ids, with the shape each must have;
     ``enums`` the parameters (beyond the vocabulary's) whose values the OpenAPI document lists.
     """
-    # One server span per request and the request metrics, in one layer (web/request_telemetry.py).
-    telemetry = RequestTelemetry(f"helpdesk_{service}", tracer_provider)
+    # One server span per request, the request metrics and the parameter check, in one layer (request_telemetry.py).
+    telemetry = RequestTelemetry(f"helpdesk_{service}", tracer_provider, ParameterGuard(ids))
     return Litestar(
         route_handlers=[*HEALTH_HANDLERS, *handlers],
         dependencies={"principal": Provide(provide_principal), **(dependencies or {})},
         exception_handlers={**EXCEPTION_HANDLERS, **(exception_handlers or {})},  # type: ignore[dict-item]
-        middleware=[telemetry.middleware, ParameterGuard(ids).middleware],
+        middleware=[telemetry.middleware],
         request_class=CheckedRequest,
         before_send=[security_headers],
         response_headers=DOCUMENTED,

@@ -2,7 +2,7 @@
 
 Bodies: ``CheckedRequest`` refuses a JSON or form body holding a refused character
 before any handler sees it, with a 422 naming every such field. Path and query:
-``ParameterGuard`` (a middleware) answers 404 for a path parameter that cannot name anything
+``ParameterGuard`` (run by the request middleware, web/request_telemetry.py) answers 404 for a path parameter that cannot name anything
 (a refused character, or an id off the shape the service gives for it) and 422
 naming the query parameter that holds one, so no such value reaches SQL or NATS.
 """
@@ -16,7 +16,7 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import FormMultiDict, UploadFile
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 from helpdesk_shared.text import BadText, bad_text, clean_text
 from helpdesk_shared.web.problems import Problem
@@ -61,22 +61,19 @@ class CheckedRequest(Request[Any, Any, Any]):
 class ParameterGuard:
     """Path and query parameters checked before a handler sees them, 404 or 422, never a 500.
 
-    An ASGI middleware of the routed request (``.middleware``), not a litestar guard: litestar copies the
-    route handler for every guard call, on every request (issue 16).
+    Called by the one request middleware (``RequestTelemetry``) once the request is routed, not a litestar
+    guard: litestar copies the route handler for every guard call, on every request (issue 16).
     """
 
     def __init__(self, ids: IdShapes | None = None) -> None:
         self.ids = ids or {}
 
-    def middleware(self, app: ASGIApp) -> ASGIApp:
-        """The check in front of ``app`` (a routed handler's stack, whose scope holds the path parameters)."""
-        async def checked(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] in ("http", "websocket"):
-                self._check_path(scope.get("path_params") or {})
-                if scope.get("query_string"):
-                    self._check_query(list(ASGIConnection(scope).query_params.multi_items()))
-            await app(scope, receive, send)
-        return checked
+    def check(self, scope: Scope) -> None:
+        """Raise the problem for a refused parameter of the routed request ``scope`` (it holds the path's)."""
+        if params := scope.get("path_params"):
+            self._check_path(params)
+        if scope.get("query_string"):
+            self._check_query(list(ASGIConnection(scope).query_params.multi_items()))
 
     def _check_path(self, params: Mapping[str, Any]) -> None:
         for name, value in params.items():

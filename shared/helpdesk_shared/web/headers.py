@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.datastructures.response_header import ResponseHeader
 from litestar.types import Message, Scope
 
@@ -25,18 +24,23 @@ DOCUMENTED = [
 
 
 async def security_headers(message: Message, scope: Scope) -> None:
-    """litestar ``before_send`` hook: add the headers to the start of every HTTP answer."""
+    """litestar ``before_send`` hook: add the headers to the start of every HTTP answer.
+
+    It runs on every answer, so it reads the raw header list once instead of searching it per header.
+    """
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    headers.setdefault("x-content-type-options", "nosniff")
+    headers = message["headers"] = list(message.get("headers", ()))
+    present = {name.lower() for name, _ in headers}
+    if b"x-content-type-options" not in present:
+        headers.append((b"x-content-type-options", b"nosniff"))
     authorization = _authorization(scope)
-    if authorization is not None:
-        headers.setdefault("cache-control", "no-store")
-    if message["status"] == 401:
+    if authorization is not None and b"cache-control" not in present:
+        headers.append((b"cache-control", b"no-store"))
+    if message["status"] == 401 and b"www-authenticate" not in present:
         scheme, _, token = authorization.partition(" ") if authorization else ("", "", "")
         bearer = scheme.lower() == "bearer" and token.strip()
-        headers.setdefault("www-authenticate", INVALID_TOKEN if bearer else REALM)
+        headers.append((b"www-authenticate", (INVALID_TOKEN if bearer else REALM).encode()))
 
 
 def _authorization(scope: Scope) -> str | None:

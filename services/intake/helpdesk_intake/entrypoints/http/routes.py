@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -18,12 +19,13 @@ from helpdesk_shared.web.auth import Principal, TokenIssuer
 from helpdesk_shared.web.problems import Problem
 from helpdesk_shared.workflow import Action
 
-from helpdesk_intake.application import IdentityService, Request, TicketService
+from helpdesk_intake.application import IdentityService, Outcome, Request, TicketService
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.entrypoints.http.client_address import ClientAddress
 from helpdesk_intake.entrypoints.http.clock import ClockController
 from helpdesk_intake.entrypoints.http.directory import DirectoryRoutes
 from helpdesk_intake.entrypoints.http.meta import answer, provide_command
+from helpdesk_intake.entrypoints.http.threads import CommandThreads
 
 STAFF_ROLES = (Role.ADMIN, Role.AGENT, Role.SERVICE)
 JWKS_CACHING = ResponseHeader(name="Cache-Control", value="public, max-age=30",
@@ -153,54 +155,62 @@ class ProvisioningController(DirectoryRoutes):
 
 class TicketController(Controller):
     """The ticket commands, intake's hot path: the caller and the command are their one chain of dependencies,
-    the service comes from the app's state (two independent dependencies cost a task group per request)."""
+    the service comes from the app's state (two independent dependencies cost a task group per request), and
+    each runs on the command threads (threads.py), not litestar's executor."""
 
     path = "/v1/tickets"
     tags = ["tickets"]
     dependencies = {"command": Provide(provide_command)}
 
-    @post("/", sync_to_thread=True)
-    def open(self, data: cmd.OpenTicket, command: Request, request: HttpRequest[Any, Any, Any]) -> Response[Any]:
+    @post("/")
+    async def open(self, data: cmd.OpenTicket, command: Request, request: HttpRequest[Any, Any, Any]) -> Response[Any]:
         """Open a ticket; it gets a unique number and starts as ``new``."""
         command.principal.require(*WRITERS)
-        return answer(ticket_service(request).open(command, data))
+        return answer(await off_loop(request, ticket_service(request).open, command, data))
 
-    @patch("/{ticket_id:str}", sync_to_thread=True)
-    def triage(self, ticket_id: str, data: cmd.Triage, command: Request,
-               request: HttpRequest[Any, Any, Any]) -> Response[Any]:
+    @patch("/{ticket_id:str}")
+    async def triage(self, ticket_id: str, data: cmd.Triage, command: Request,
+                     request: HttpRequest[Any, Any, Any]) -> Response[Any]:
         """Triage and plan a ticket (agents)."""
         command.principal.require(*STAFF_ROLES)
-        return answer(ticket_service(request).triage(command, ticket_id, data))
+        return answer(await off_loop(request, ticket_service(request).triage, command, ticket_id, data))
 
-    @post("/{ticket_id:str}/comments", sync_to_thread=True)
-    def comment(self, ticket_id: str, data: cmd.AddComment, command: Request,
-                request: HttpRequest[Any, Any, Any]) -> Response[Any]:
+    @post("/{ticket_id:str}/comments")
+    async def comment(self, ticket_id: str, data: cmd.AddComment, command: Request,
+                      request: HttpRequest[Any, Any, Any]) -> Response[Any]:
         """Comment; a customer's public comment on a ticket awaiting them is the clarification."""
         command.principal.require(*WRITERS)
-        return answer(ticket_service(request).comment(command, ticket_id, data))
+        return answer(await off_loop(request, ticket_service(request).comment, command, ticket_id, data))
 
-    @post("/{ticket_id:str}/time-entries", sync_to_thread=True)
-    def log_time(self, ticket_id: str, data: cmd.LogTime, command: Request,
-                 request: HttpRequest[Any, Any, Any]) -> Response[Any]:
+    @post("/{ticket_id:str}/time-entries")
+    async def log_time(self, ticket_id: str, data: cmd.LogTime, command: Request,
+                       request: HttpRequest[Any, Any, Any]) -> Response[Any]:
         """Log time spent; billed minutes follow the policy's rounding."""
         command.principal.require(*STAFF_ROLES)
-        return answer(ticket_service(request).log_time(command, ticket_id, data))
+        return answer(await off_loop(request, ticket_service(request).log_time, command, ticket_id, data))
 
-    @post("/{ticket_id:str}/actions/{action:str}", sync_to_thread=True, status_code=200)
-    def act(self, ticket_id: str, action: str, command: Request, request: HttpRequest[Any, Any, Any],
-            data: cmd.ActOnTicket | None = None) -> Response[Any]:
+    @post("/{ticket_id:str}/actions/{action:str}", status_code=200)
+    async def act(self, ticket_id: str, action: str, command: Request, request: HttpRequest[Any, Any, Any],
+                  data: cmd.ActOnTicket | None = None) -> Response[Any]:
         """Move a ticket through its workflow (CONTRACT §3's table).
 
         An action not open from the ticket's status, or to the caller's role, answers 409
         ``invalid_transition``; a return after the policy's reopen window 409 ``reopen_window_closed``.
         """
         command.principal.require(*WRITERS)
-        return answer(ticket_service(request).act(command, ticket_id, action, data or cmd.ActOnTicket()))
+        return answer(await off_loop(request, ticket_service(request).act, command, ticket_id, action,
+                                     data or cmd.ActOnTicket()))
 
 
 def ticket_service(request: HttpRequest[Any, Any, Any]) -> TicketService:
     """The ticket use cases, which the lifespan puts in the app's state once it has wired them."""
     return request.app.state.tickets  # type: ignore[no-any-return]
+
+
+async def off_loop(request: HttpRequest[Any, Any, Any], use_case: Callable[..., Outcome], *args: Any) -> Outcome:
+    """``use_case(*args)`` on the app's command threads (the lifespan starts them): it blocks on its commit."""
+    threads: CommandThreads = request.app.state.command_threads
+    return await threads.run(use_case, *args)
 
 
 class CatalogueController(Controller):
