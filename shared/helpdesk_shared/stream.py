@@ -53,28 +53,31 @@ class StreamLimits:
 
 
 def stream_config(limits: StreamLimits = StreamLimits()) -> StreamConfig:
-    """File storage, deduplicated by ``Nats-Msg-Id`` within the window, replicated and limited as set."""
+    """File storage, deduplicated by ``Nats-Msg-Id`` within the window, replicated and limited as set, with
+    atomic batches for the relay's windows (nats-server 2.12+; an older server ignores the field)."""
     return limits.applied_to(StreamConfig(
         name=subjects.STREAM,
         subjects=subjects.STREAM_SUBJECTS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        allow_atomic=True,
     ))
 
 
-async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None) -> None:
-    """Create the ``HELPDESK`` stream if it is missing; bring an existing one to ``limits`` and the subject trees.
+async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None) -> StreamConfig:
+    """Create the ``HELPDESK`` stream if it is missing; bring an existing one to ``limits``, the subject
+    trees and atomic batches. The stream's configuration as the server now holds it.
 
     JetStream changes replicas and limits of a live stream in place: scaling up copies it to
     the new peers, and durable consumers (which inherit the stream's replicas) follow. Without
     ``limits`` (tools, tests) a new stream gets the defaults and an existing one keeps its own.
+    A server older than 2.12 answers without ``allow_atomic``: the relay then publishes one at a time.
     """
     try:
         info = await js.stream_info(subjects.STREAM)
     except NotFoundError:
         try:
-            await js.add_stream(stream_config(limits or StreamLimits()))
-            return
+            return (await js.add_stream(stream_config(limits or StreamLimits()))).config
         except BadRequestError:  # another service created it meanwhile (else: a bad setting, raised below)
             info = await js.stream_info(subjects.STREAM)
     config = info.config
@@ -86,8 +89,11 @@ async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None
         log.warning("stream %s: replicas %s, max bytes %s, max age %s s -> %s", subjects.STREAM,
                     config.num_replicas, config.max_bytes, config.max_age, limits)
         config = limits.applied_to(config)
+    if not config.allow_atomic:
+        config = replace(config, allow_atomic=True)
     if config is not info.config:
-        await js.update_stream(config=config)
+        return (await js.update_stream(config=config)).config
+    return config
 
 
 async def ensure_replicas(js: JetStreamContext, stream: str, replicas: int) -> None:

@@ -2,9 +2,9 @@
 
 Bodies: ``CheckedRequest`` refuses a JSON or form body holding a refused character
 before any handler sees it, with a 422 naming every such field. Path and query:
-``ParameterGuard`` (run by the request middleware, web/request_telemetry.py) answers 404 for a path parameter that cannot name anything
-(a refused character, or an id off the shape the service gives for it) and 422
-naming the query parameter that holds one, so no such value reaches SQL or NATS.
+``ParameterGuard`` (run by the request middleware, web/request_telemetry.py) answers 404 for a path
+parameter that cannot name anything (a refused character, or an id off the shape the service gives
+for it) and 422 naming the query parameter that holds one, so no such value reaches SQL or NATS.
 """
 
 from __future__ import annotations

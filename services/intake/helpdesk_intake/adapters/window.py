@@ -22,19 +22,13 @@ awaited, as before.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from nats.js import JetStreamContext
 from nats.js.api import PubAck
-from nats.js.errors import APIError
 
-from helpdesk_shared import subjects
-
-log = logging.getLogger("helpdesk.relay")
-MAX_WINDOW = 1000  # the server's default limit of messages in one atomic batch
 # A batch costs the server a staging store of its own (~5 ms on R1 file storage), as much as about 16 awaited
 # publishes: a smaller window goes one message at a time (as sound), a relay behind a backlog gets full windows.
 ATOMIC_FROM = 16
@@ -53,23 +47,6 @@ class Outgoing:
 
 class WindowNotStored(Exception):
     """The stream acknowledged a window with another count than was sent: the turn ends, nothing is assumed."""
-
-
-async def allow_atomic_publish(js: JetStreamContext) -> bool:
-    """Turn on atomic batches on the stream if the server has them; whether it now allows them."""
-    info = await js.stream_info(subjects.STREAM)
-    if info.config.allow_atomic:
-        return True
-    try:
-        info = await js.update_stream(config=replace(info.config, allow_atomic=True))
-    except APIError as error:  # a server that refuses the field: one message at a time
-        log.warning("stream %s refuses atomic batches (%s): publishing one message at a time",
-                    subjects.STREAM, error)
-        return False
-    if not info.config.allow_atomic:  # a server older than 2.12 ignores the field
-        log.warning("stream %s has no atomic batches (nats-server < 2.12): publishing one message at a time",
-                    subjects.STREAM)
-    return bool(info.config.allow_atomic)
 
 
 async def publish_window(js: JetStreamContext, messages: Sequence[Outgoing]) -> PubAck:

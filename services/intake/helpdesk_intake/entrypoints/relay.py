@@ -49,7 +49,7 @@ from helpdesk_shared.telemetry import context_from, exporting
 from helpdesk_intake.adapters.eventstore import IntakeEventStore
 from helpdesk_intake.adapters.stream import POSITION_HEADER, StreamLimits, ensure_stream, last_published_position
 from helpdesk_intake.adapters.translation import to_message
-from helpdesk_intake.adapters.window import Outgoing, allow_atomic_publish, publish_window
+from helpdesk_intake.adapters.window import Outgoing, publish_window
 
 log = logging.getLogger("helpdesk.relay")
 tracer = trace.get_tracer("helpdesk.intake.relay")
@@ -105,8 +105,10 @@ class Relay(LockedLoop):
 
     async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
         await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
-        await ensure_stream(self._js, self._limits)
-        window = self._window if self._window > 1 and await allow_atomic_publish(self._js) else 1
+        atomic = (await ensure_stream(self._js, self._limits)).allow_atomic
+        if not atomic and self._window > 1:
+            log.warning("the stream has no atomic batches (nats-server < 2.12): publishing one message at a time")
+        window = self._window if atomic else 1
         position = await last_published_position(self._js)
         log.info("relaying from position %d, up to %d messages at once", position + 1, window)
         while not self._stopping.is_set():
