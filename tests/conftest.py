@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
-from helpdesk_devstack import SmtpCatcher, free_port
+from helpdesk_devstack import NatsCluster, SmtpCatcher, free_port
 
 from tests.support import servers
 from tests.support.processes import Services, base_env
@@ -66,6 +66,14 @@ def nats_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
 
 
 @pytest.fixture
+def nats_cluster(tmp_path: Path) -> Iterator[NatsCluster]:
+    """Three embedded nats-server processes routed into one JetStream cluster, each with its own store
+    (ports from this worker's range): `.url` lists every node, `.nodes[i]` can be killed and started."""
+    with NatsCluster(tmp_path / "nats-cluster") as cluster:
+        yield cluster
+
+
+@pytest.fixture
 def smtp_catcher(tmp_path: Path) -> Iterator[SmtpCatcher]:
     """A real SMTP server keeping mail as .eml files: `.url`, `.messages()`, `.wait(count)`."""
     with SmtpCatcher(tmp_path / "mail", free_port()) as catcher:
@@ -84,6 +92,20 @@ def services(
     factory = Services(
         base_env(database_url, nats_url, smtp_catcher.url, tmp_path / "data"), tmp_path
     )
+    request.node.stash[SERVICES_KEY] = factory
+    try:
+        yield factory
+    finally:
+        factory.stop_all()
+
+
+@pytest.fixture
+def whole_cluster(request: pytest.FixtureRequest, nats_cluster: NatsCluster, database_url: str,
+                  smtp_catcher: SmtpCatcher, tmp_path: Path) -> Iterator[Services]:
+    """`services` on `nats_cluster`: every process given all its nodes, keeping three copies of the stream."""
+    env = {**base_env(database_url, nats_cluster.url, smtp_catcher.url, tmp_path / "data"),
+           "HELPDESK_STREAM_REPLICAS": "3"}
+    factory = Services(env, tmp_path)
     request.node.stash[SERVICES_KEY] = factory
     try:
         yield factory

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import nats
@@ -25,8 +23,7 @@ from helpdesk_devstack import NatsCluster, SmtpCatcher
 from helpdesk_shared import attachments, subjects
 from tests.chaos import checks
 from tests.chaos.load import Ack, Load
-from tests.conftest import SERVICES_KEY
-from tests.support.processes import Services, base_env
+from tests.support.processes import Services
 from tests.support.stack import DURABLE_CONSUMERS_AT_LEAST, relayed_head, start_stack, unsettled
 from tests.support.stream import Replication, replication
 from tests.support.waiting import wait_until
@@ -35,26 +32,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(240)]
 RATE = 15.0  # commands and mails a second
 SECONDS_EACH = 4.0  # of load before the kill, with the node down, and after it is back
 SETTLE_SECONDS = 45.0
-
-
-@pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[NatsCluster]:
-    with NatsCluster(tmp_path / "nats") as nodes:
-        yield nodes
-
-
-@pytest.fixture
-def clustered(request: pytest.FixtureRequest, cluster: NatsCluster, database_url: str,
-              smtp_catcher: SmtpCatcher, tmp_path: Path) -> Iterator[Services]:
-    """The services' factory: every process on the whole cluster, keeping three copies of the stream."""
-    env = {**base_env(database_url, cluster.url, smtp_catcher.url, tmp_path / "data"),
-           "HELPDESK_STREAM_REPLICAS": "3"}
-    factory = Services(env, tmp_path)
-    request.node.stash[SERVICES_KEY] = factory
-    try:
-        yield factory
-    finally:
-        factory.stop_all()
 
 
 def durable_peers(nats_url: str) -> dict[str, int]:
@@ -114,10 +91,10 @@ def settle(url: str, database_url: str, acks: list[Ack]) -> list[object]:
 
 
 def test_platform_jetstream_cluster_loses_nothing_when_the_stream_leader_is_killed_under_load(
-        cluster: NatsCluster, clustered: Services, database_url: str, smtp_catcher: SmtpCatcher) -> None:
+        nats_cluster: NatsCluster, whole_cluster: Services, database_url: str, smtp_catcher: SmtpCatcher) -> None:
     started = time.monotonic()
-    stack = start_stack(clustered, cluster.url, database_url)
-    first = cluster.nodes[0].url
+    stack = start_stack(whole_cluster, nats_cluster.url, database_url)
+    first = nats_cluster.nodes[0].url
     before = wait_until(lambda: (r := replication(first)).current == 3 and r, timeout=30)
     assert before.replicas == 3, before
     assert replication(first, f"OBJ_{attachments.BUCKET}").replicas == 3
@@ -127,14 +104,14 @@ def test_platform_jetstream_cluster_loses_nothing_when_the_stream_leader_is_kill
 
     load = Load(stack.desk, stack.urls["intake"], RATE).start()
     run_for(load, SECONDS_EACH)
-    victim = cluster.node(before.leader or "")
+    victim = nats_cluster.node(before.leader or "")
     victim.kill()
     killed_at = len(load.acks)
-    survivor = next(node.url for node in cluster.nodes if node is not victim)
+    survivor = next(node.url for node in nats_cluster.nodes if node is not victim)
     after = wait_until(lambda: new_leader(survivor, before.leader), timeout=30, interval=0.2)
     run_for(load, SECONDS_EACH)
     victim.start()
-    cluster.wait_healthy(30)
+    nats_cluster.wait_healthy(30)
     run_for(load, SECONDS_EACH)
     load.stop()
     behind = settle(survivor, database_url, load.acks)

@@ -1,4 +1,4 @@
-"""Reading the HELPDESK stream from tests (sync wrappers over nats-py)."""
+"""Reading the HELPDESK stream from tests (sync wrappers over nats-py; a URL may list a cluster's nodes)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from nats.js.api import DeliverPolicy
 from nats.js.errors import NotFoundError
 
 from helpdesk_shared import attachments
+from helpdesk_shared.connections import nats_servers
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class StreamMessage:
 
 def message_count(nats_url: str, stream: str = "HELPDESK") -> int:
     async def count() -> int:
-        nc = await nats.connect(nats_url)
+        nc = await nats.connect(nats_servers(nats_url))
         try:
             return (await nc.jetstream().stream_info(stream)).state.messages
         except NotFoundError:
@@ -34,7 +35,7 @@ def message_count(nats_url: str, stream: str = "HELPDESK") -> int:
 def read_all(nats_url: str, subject: str = "helpdesk.ticket.>") -> list[StreamMessage]:
     """Every message on ``subject``, in stream order."""
     async def read() -> list[StreamMessage]:
-        nc = await nats.connect(nats_url)
+        nc = await nats.connect(nats_servers(nats_url))
         js = nc.jetstream()
         try:
             try:
