@@ -8,15 +8,17 @@ created with others is brought to them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig, StreamInfo
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from helpdesk_shared import subjects
 
@@ -24,6 +26,7 @@ log = logging.getLogger("helpdesk.stream")
 POSITION_HEADER = "Helpdesk-Position"  # the global event-store position of a ticket message
 DUPLICATE_WINDOW = dt.timedelta(minutes=10)
 INHERIT_REPLICAS = 0  # a durable consumer with 0 replicas has the stream's, and is rescaled with it
+RESCALE_WAIT = 15.0  # seconds ensure_stream waits, at most, for the copies of a stream it scaled up to be current
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,8 @@ async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None
     trees and atomic batches. The stream's configuration as the server now holds it.
 
     JetStream changes replicas and limits of a live stream in place: scaling up copies it to
-    the new peers, and durable consumers (which inherit the stream's replicas) follow. Without
+    the new peers, and durable consumers (which inherit the stream's replicas) follow; it returns
+    once every copy is current (``RESCALE_WAIT`` at most), so a publish right after finds a leader. Without
     ``limits`` (tools, tests) a new stream gets the defaults and an existing one keeps its own.
     A server older than 2.12 answers without ``allow_atomic``: the relay then publishes one at a time.
     """
@@ -92,16 +96,46 @@ async def ensure_stream(js: JetStreamContext, limits: StreamLimits | None = None
     if not config.allow_atomic:
         config = replace(config, allow_atomic=True)
     if config is not info.config:
-        return (await js.update_stream(config=config)).config
+        updated = await js.update_stream(config=config)
+        if (updated.config.num_replicas or 1) > (info.config.num_replicas or 1):
+            await _wait_for_copies(js, subjects.STREAM)
+        return updated.config
     return config
 
 
+def copies_current(info: StreamInfo) -> bool:
+    """Whether the stream has a leader and every copy its configuration asks for, each current and not lagging
+    (a stream on a single server always has)."""
+    if info.cluster is None:
+        return True
+    followers = info.cluster.replicas or []
+    return (info.cluster.leader is not None and len(followers) + 1 >= (info.config.num_replicas or 1)
+            and all(peer.current and not peer.lag and not peer.offline for peer in followers))
+
+
+async def _wait_for_copies(js: JetStreamContext, stream: str) -> None:
+    """Until the copies of ``stream`` are current, ``RESCALE_WAIT`` at most: right after scaling up it has
+    no leader while the new peers join, and a publish then (an atomic batch above all) times out."""
+    deadline = time.monotonic() + RESCALE_WAIT
+    while time.monotonic() < deadline:
+        try:
+            if copies_current(await js.stream_info(stream)):
+                return
+        except (TimeoutError, ServiceUnavailableError):  # no leader to answer yet (nats' timeout is a TimeoutError)
+            pass
+        await asyncio.sleep(0.05)
+    log.warning("stream %s: its copies were not all current within %.0f s of scaling up", stream, RESCALE_WAIT)
+
+
 async def ensure_replicas(js: JetStreamContext, stream: str, replicas: int) -> None:
-    """Bring the stream behind a KV bucket or object store to ``replicas`` copies (created before with others)."""
+    """Bring the stream behind a KV bucket or object store to ``replicas`` copies (created before with others),
+    returning once they are current, as ``ensure_stream`` does."""
     info = await js.stream_info(stream)
     if (info.config.num_replicas or 1) != replicas:
         log.warning("stream %s: replicas %s -> %s", stream, info.config.num_replicas, replicas)
         await js.update_stream(config=replace(info.config, num_replicas=replicas))
+        if replicas > (info.config.num_replicas or 1):
+            await _wait_for_copies(js, stream)
 
 
 async def last_position(js: JetStreamContext, subject: str) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import nats
 import pytest
@@ -12,16 +10,11 @@ from nats.aio.client import Client as NATS
 
 from helpdesk_shared import attachments, clock_sync, subjects
 from helpdesk_shared.connections import connect_nats, nats_servers
-from helpdesk_shared.stream import StreamLimits, bind_aligned, ensure_stream
+from helpdesk_intake.adapters.window import ATOMIC_FROM, Outgoing, publish_window
+from helpdesk_shared.stream import StreamLimits, bind_aligned, copies_current, ensure_stream
 from tests.support.waiting import async_wait_until
 
 pytestmark = [pytest.mark.slow]
-
-
-@pytest.fixture
-async def cluster(tmp_path: Path) -> AsyncIterator[NatsCluster]:
-    with NatsCluster(tmp_path / "nats") as nodes:
-        yield nodes
 
 
 async def copies(nc: NATS, stream: str) -> int:
@@ -32,8 +25,8 @@ async def copies(nc: NATS, stream: str) -> int:
 
 
 async def test_platform_stream_replicas_scale_an_existing_stream_its_durable_consumers_and_buckets(
-        cluster: NatsCluster) -> None:
-    nc = await connect_nats(cluster.url, "probe")
+        nats_cluster: NatsCluster) -> None:
+    nc = await connect_nats(nats_cluster.url, "probe")
     try:
         js = nc.jetstream()
         await ensure_stream(js)
@@ -61,13 +54,34 @@ async def _all_copies(nc: NATS) -> bool:
     return all([await copies(nc, stream) == 3 for stream in streams]) and len(followers) == 2
 
 
-async def test_platform_nats_url_may_list_every_node_and_a_dead_one_is_passed_over(cluster: NatsCluster) -> None:
-    assert nats_servers(" nats://a:1, nats://b:2 ,") == ["nats://a:1", "nats://b:2"]
-    cluster.nodes[0].kill()
-    nc = await connect_nats(cluster.url, "probe", connect_timeout=2)
+async def test_platform_stream_scaled_up_returns_with_every_copy_current_and_takes_an_atomic_window_at_once(
+        nats_cluster: NatsCluster) -> None:
+    """Right after JetStream accepts the new replicas the stream has no leader while its new peers join: a
+    window published then timed out, and the relay's first turn after scaling up failed."""
+    nc = await connect_nats(nats_cluster.url, "probe")
     try:
-        assert nc.connected_url is not None and nc.connected_url.port != cluster.nodes[0].port
+        js = nc.jetstream()
+        await ensure_stream(js)
+        await js.publish("helpdesk.ticket.t1.opened", b"{}")
+        await ensure_stream(js, StreamLimits(replicas=3))
+        info = await js.stream_info(subjects.STREAM)
+        assert copies_current(info) and info.cluster and info.cluster.leader and len(info.cluster.replicas or []) == 2
+        window = [Outgoing(f"helpdesk.ticket.t{n}.opened", b"{}", n, {"Nats-Msg-Id": f"t{n}.1"})
+                  for n in range(2, 2 + ATOMIC_FROM)]
+        ack = await publish_window(js, window)  # raises (a timeout) if the stream had no leader yet
+        assert ack.batch_size == ATOMIC_FROM and ack.seq == 1 + ATOMIC_FROM
+    finally:
+        await nc.close()
+
+
+async def test_platform_nats_url_may_list_every_node_and_a_dead_one_is_passed_over(
+        nats_cluster: NatsCluster) -> None:
+    assert nats_servers(" nats://a:1, nats://b:2 ,") == ["nats://a:1", "nats://b:2"]
+    nats_cluster.nodes[0].kill()
+    nc = await connect_nats(nats_cluster.url, "probe", connect_timeout=2)
+    try:
+        assert nc.connected_url is not None and nc.connected_url.port != nats_cluster.nodes[0].port
     finally:
         await nc.close()
     with pytest.raises(nats.errors.Error):  # nats-py alone takes the list for one URL, and it does not parse
-        await nats.connect(cluster.url, allow_reconnect=False, connect_timeout=2)
+        await nats.connect(nats_cluster.url, allow_reconnect=False, connect_timeout=2)
