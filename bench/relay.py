@@ -31,7 +31,7 @@ from helpdesk_intake.entrypoints.relay import Relay  # noqa: E402
 from helpdesk_shared import subjects  # noqa: E402
 from helpdesk_shared.connections import connect_nats  # noqa: E402
 from tests.intake.conftest import intake_worker  # noqa: E402
-from tests.intake.test_relay_window import PUBLIC  # noqa: E402
+from tests.intake.relaying import PUBLIC  # noqa: E402
 from tests.support import servers  # noqa: E402
 from tests.support.desk import provision  # noqa: E402
 
