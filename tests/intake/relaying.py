@@ -14,9 +14,10 @@ from dataclasses import replace
 from typing import Any
 
 import psycopg
+from prometheus_client import REGISTRY
 
 from helpdesk_intake.adapters.eventstore import open_event_store
-from helpdesk_intake.entrypoints.relay import Relay
+from helpdesk_intake.entrypoints.relay import POSITION, Relay
 from helpdesk_shared import subjects
 from helpdesk_shared.connections import connect_nats
 from helpdesk_shared.stream import StreamLimits, ensure_stream
@@ -35,6 +36,12 @@ def public_events(database_url: str) -> list[str]:
     return [f"{aggregate}.{version}" for aggregate, version in rows]
 
 
+def store_head(database_url: str) -> int:
+    """The position (notification id) of the store's newest event."""
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT coalesce(max(notification_id), 0) FROM intake.intake_events").fetchone()[0]
+
+
 def relayed(nats_url: str) -> list[str]:
     """The ids of every message on the stream, in stream order."""
     return [m.headers["Nats-Msg-Id"] for m in read_all(nats_url, ">")]
@@ -49,15 +56,16 @@ def fill_store(database_url: str, nats_url: str, tickets: int, big: int | None =
 
 
 @contextmanager
-def running_relay(database_url: str, nats_url: str, window: int,
-                  limits: StreamLimits | None = None) -> Iterator[dict[str, Any]]:
-    """The relay running in a thread of its own until the block ends (``["nc"]``: its NATS connection)."""
+def running_relay(database_url: str, nats_url: str, window: int, limits: StreamLimits | None = None,
+                  **connection: Any) -> Iterator[dict[str, Any]]:
+    """The relay running in a thread of its own until the block ends (``["nc"]``: its NATS connection, made
+    with the ``connection`` options)."""
     started: dict[str, Any] = {}
     ready = threading.Event()
 
     async def main() -> None:
         store = await asyncio.to_thread(open_event_store, database_url, 2, 0)
-        nc = await connect_nats(nats_url, "test-relay", reconnect_time_wait=0.1)
+        nc = await connect_nats(nats_url, "test-relay", **{"reconnect_time_wait": 0.1, **connection})
         relay = Relay(store, nc.jetstream(), database_url, limits, window=window)
         started["nc"] = nc
         loop = asyncio.get_running_loop()
@@ -69,6 +77,7 @@ def running_relay(database_url: str, nats_url: str, window: int,
             await nc.close()
             store.close()
 
+    POSITION.set(0)  # the gauge is the process's: a relay of an earlier test left its own position
     thread = threading.Thread(target=asyncio.run, args=(main(),), daemon=True)
     thread.start()
     assert ready.wait(30), "the relay did not start"
@@ -77,6 +86,11 @@ def running_relay(database_url: str, nats_url: str, window: int,
     finally:
         started["stop"]()
         thread.join(30)
+
+
+def relayed_position() -> float:
+    """The store position of the last window the running relay saw stored (its gauge)."""
+    return REGISTRY.get_sample_value("helpdesk_relay_position") or 0.0
 
 
 def on_stream(nats_url: str, limits: StreamLimits | None = None, **changes: Any) -> None:

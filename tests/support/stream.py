@@ -78,7 +78,7 @@ class Replication:
 def replication(nats_url: str, stream: str = "HELPDESK") -> Replication:
     """How ``stream`` is replicated, as the server at ``nats_url`` sees it."""
     async def read() -> Replication:
-        nc = await nats.connect(nats_url, allow_reconnect=False, connect_timeout=2)
+        nc = await nats.connect(nats_servers(nats_url), allow_reconnect=False, connect_timeout=2)
         try:
             info = await nc.jetstream().stream_info(stream)
         finally:
