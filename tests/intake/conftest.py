@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,10 +16,10 @@ from tests.support.tokens import session_keys_dir
 from tests.support.processes import ADMIN_TOKEN, FAST_PASSWORDS
 
 
-def intake_worker(database_url: str, nats_url: str) -> TestClient:
+def intake_worker(database_url: str, nats_url: str, **settings_given: Any) -> TestClient:
     """One intake app in-process (a worker) over the test's PostgreSQL and NATS; enter it to start it."""
     settings = IntakeSettings(database_url=database_url, nats_url=nats_url, admin_token=ADMIN_TOKEN,
-                              jwt_keys_dir=str(session_keys_dir()), **FAST_PASSWORDS)
+                              jwt_keys_dir=str(session_keys_dir()), **FAST_PASSWORDS, **settings_given)
     return TestClient(create_app(settings))
 
 

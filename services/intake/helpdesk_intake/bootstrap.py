@@ -60,7 +60,7 @@ from helpdesk_intake.entrypoints.http.clock import ClockAdmin, WallClockTokens
 from helpdesk_intake.entrypoints.http.errors import DOMAIN_ERROR_HANDLERS
 from helpdesk_intake.entrypoints.http.inbound import inbound_email_route
 from helpdesk_intake.entrypoints.http.routes import CONTROLLERS, ENUMS, SessionLimit
-from helpdesk_intake.entrypoints.http.threads import CommandThreads
+from helpdesk_intake.entrypoints.http.threads import THREADS, CommandThreads
 from helpdesk_intake.entrypoints.http.policies import PolicyController
 from helpdesk_intake.entrypoints.http.releases import ReleaseController
 from helpdesk_intake.entrypoints.policy_files import PolicyFiles, first_import, watch_policy_files
@@ -188,7 +188,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
         async with connected(settings, clock, "helpdesk-intake") as (intake, nc):
             holder.update(intake=intake, nats=nc)
             app.state.tickets = intake.tickets  # the hot path's service without a dependency (routes.py)
-            app.state.command_threads = threads = CommandThreads()
+            app.state.command_threads = threads = CommandThreads(settings.command_threads or THREADS)
             stopping, files = asyncio.Event(), PolicyFiles(intake.policies, settings.policy_dir)
             await first_import(files)
             watcher = asyncio.create_task(watch_policy_files(files, settings.policy_watch_seconds, stopping))

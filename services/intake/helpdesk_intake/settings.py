@@ -20,6 +20,7 @@ class IntakeSettings(CommonSettings, kw_only=True):
     intake_port: int = 8001
     workers: int = 1
     pool_size: int = 20
+    command_threads: Annotated[int, Meta(ge=0, le=256)] = 0  # threads per process the ticket commands run on; 0: 16
     token_ttl_seconds: int = 3600
     session_max_seconds: Annotated[int, Meta(ge=60)] = 12 * 3600  # POST /v1/auth/refresh renews up to this
     jwt_keys_dir: str | None = None  # Ed25519 signing keys, one <kid>.pem each; unset: <data_dir>/jwt-keys

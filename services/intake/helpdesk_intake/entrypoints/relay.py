@@ -36,6 +36,7 @@ from uuid import UUID
 import msgspec
 import psycopg
 from psycopg import sql
+from psycopg.types.numeric import Int8
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Notification
 from nats.js import JetStreamContext
@@ -102,9 +103,19 @@ class Relay(LockedLoop):
         self._limits = limits
         self._window = window
         self._folder = Folder(store)
+        recorder = store.recorder
+        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
+        self._read = sql.SQL("SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
+                             " WHERE notification_id >= %s ORDER BY notification_id LIMIT %s"
+                             ).format(table).as_bytes()
+
+    async def listen(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        """Hear of every commit on ``conn``, and have its session plan the prepared read afresh each time."""
+        await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
+        await conn.execute("SET plan_cache_mode = force_custom_plan")  # see _notifications
 
     async def work(self, conn: psycopg.AsyncConnection[Any]) -> None:
-        await conn.execute(f"LISTEN {self._store.recorder.channel_name}")  # type: ignore[attr-defined]
+        await self.listen(conn)
         atomic = (await ensure_stream(self._js, self._limits)).allow_atomic
         if not atomic and self._window > 1:
             log.warning("the stream has no atomic batches (nats-server < 2.12): publishing one message at a time")
@@ -123,12 +134,13 @@ class Relay(LockedLoop):
 
     async def _notifications(self, conn: psycopg.AsyncConnection[Any], start: int) -> list[Notification]:
         """The next ``BATCH`` stored events from ``start`` on, in notification order: the recorder's own query,
-        read on the relay's connection (no worker thread per batch; autocommit, so LISTEN still hears)."""
-        recorder = self._store.recorder
-        table = sql.Identifier(recorder.datastore.schema, recorder.events_table_name)  # type: ignore[attr-defined]
-        cursor = await conn.execute(sql.SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, state FROM {}"
-            " WHERE notification_id >= %s ORDER BY notification_id LIMIT %s").format(table), (start, BATCH))
+        read on the relay's connection (no worker thread per batch; autocommit, so LISTEN still hears).
+
+        Composed once and prepared from the first read: it is the relay's one query, run per commit it hears
+        of. ``start`` goes as a bigint whatever its size, so it stays one statement; ``listen`` has the session
+        plan it afresh each time (a generic plan costed on a small table would sort the grown one: see
+        test_perf_relay_read.py). PostgreSQL still skips parsing it."""
+        cursor = await conn.execute(self._read, (Int8(start), BATCH), prepare=True)
         return [Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3],
                              state=bytes(row[4])) for row in await cursor.fetchall()]
 
