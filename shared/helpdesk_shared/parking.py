@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import msgspec
 import psycopg
+from psycopg.types.json import Json
 
 from helpdesk_shared.stream import POSITION_HEADER
 
@@ -121,12 +122,16 @@ class Parking:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
 
     async def held(self, conn: Conn, aggregates: Iterable[str]) -> dict[str, int]:
-        """Which of ``aggregates`` have a parked message (→ the first one's stream sequence)."""
+        """Which of ``aggregates`` have a parked message (→ the first one's stream sequence).
+
+        The ids travel as one JSON array (one msgspec call; psycopg dumps a list element by element).
+        """
         wanted = sorted({a for a in aggregates if a})
         if not wanted:
             return {}
-        cursor = await conn.execute(f"SELECT aggregate, min(stream_seq) FROM {self.table}"
-                                    " WHERE aggregate = ANY(%s) GROUP BY aggregate", (wanted,))
+        cursor = await conn.execute(
+            f"SELECT aggregate, min(stream_seq) FROM {self.table} WHERE aggregate = ANY(ARRAY("
+            "SELECT json_array_elements_text(%s))) GROUP BY aggregate", (Json(wanted, dumps=msgspec.json.encode),))
         return {row[0]: int(row[1]) for row in await cursor.fetchall()}
 
     async def park(self, conn: Conn, parked: Sequence[tuple[StreamMessage, str]]) -> None:
