@@ -8,8 +8,8 @@ the projection's own apply, once the cause is fixed (``retry``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
@@ -43,6 +43,8 @@ class StreamMessage:
     position: int | None = None  # the Helpdesk-Position header, for facts from intake's store
     traceparent: str | None = None  # the producer's W3C trace context (the traceparent header)
     msg_id: str | None = None  # the Nats-Msg-Id header: the CloudEvent's id
+    # what the projection's ``ahead`` made of the payload while the batch before was applied (None: not yet)
+    decoded: Any = field(default=None, compare=False, repr=False)
 
     @property
     def aggregate(self) -> str:
@@ -51,12 +53,13 @@ class StreamMessage:
         return parts[2] if len(parts) >= 4 else ""
 
 
-def from_nats(msg: Any) -> StreamMessage:
+def from_nats(msg: Any, ahead: Callable[[bytes], Any] | None = None) -> StreamMessage:
+    """A JetStream message as the runner hands it on; ``ahead``: the projection's decoding of its payload."""
     headers = msg.headers or {}
     header = headers.get(POSITION_HEADER)
     position = int(header) if header is not None and header.isdigit() else None
-    return StreamMessage(stream_seq(msg), msg.subject, msg.data, position,
-                         headers.get("traceparent"), headers.get("Nats-Msg-Id"))
+    return StreamMessage(stream_seq(msg), msg.subject, msg.data, position, headers.get("traceparent"),
+                         headers.get("Nats-Msg-Id"), ahead(msg.data) if ahead is not None else None)
 
 
 def stream_seq(msg: Any) -> int:
@@ -73,7 +76,12 @@ def stream_seq(msg: Any) -> int:
 
 
 class Projection(Protocol):
-    """What a service supplies to the stream runner: its apply path and its bookmark."""
+    """What a service supplies to the stream runner: its apply path and its bookmark.
+
+    It may also have ``ahead(payload: bytes) -> Any``: the runner then decodes each fetched batch
+    with it while the batch before is applied, and hands the result on as ``StreamMessage.decoded``.
+    It must not raise (a poison message decodes to what says why, and ``apply`` refuses it).
+    """
 
     parking: Parking
 

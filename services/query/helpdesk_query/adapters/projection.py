@@ -85,9 +85,15 @@ class Outcome:
 
 
 def decode(msg: StoredMessage) -> ev.CloudEvent | str:
-    """The message's CloudEvent, or why it cannot be decoded."""
+    """The message's CloudEvent, or why it cannot be decoded (as the stream runner decoded it ahead, if it did)."""
+    return msg.decoded if msg.decoded is not None else decode_payload(msg.payload)
+
+
+def decode_payload(payload: bytes) -> ev.CloudEvent | str:
+    """A payload's CloudEvent, or why it cannot be decoded: a poison message is refused when applied,
+    so decoding it ahead (``TicketProjection.ahead``) raises nothing."""
     try:
-        return ev.decode(msg.payload)
+        return ev.decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         return f"undecodable: {error}"
 
@@ -246,6 +252,11 @@ class TicketProjection:
 
     def __init__(self, parking_lock: int) -> None:
         self.parking = Parking(f"{CONTROL}.parked", parking_lock)
+
+    @staticmethod
+    def ahead(payload: bytes) -> ev.CloudEvent | str:
+        """A fetched message's event, decoded by the stream runner while the batch before is applied."""
+        return decode_payload(payload)
 
     async def tracked(self, conn: psycopg.AsyncConnection[Any]) -> int:
         row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.tracking")).fetchone()
