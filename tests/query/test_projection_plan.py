@@ -4,6 +4,8 @@ psycopg prepares a statement after five executions and PostgreSQL may then settl
 plan, costed once on the table as it was: a projector that began on a quiet, small table (50
 tickets) and then met a backlog kept scanning the whole, grown, tickets table for every batch (the
 bench's full run: PostgreSQL at 213 µs per event against 79 µs with the statements unprepared).
+Unprepared, though, every batch is planned again, most of PostgreSQL's time at the live edge; so they
+are prepared, planned generically at once, with sequential scans off in the projector's transaction.
 """
 
 from __future__ import annotations
