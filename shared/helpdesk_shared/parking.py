@@ -8,12 +8,13 @@ the projection's own apply, once the cause is fixed (``retry``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import msgspec
 import psycopg
+from psycopg.types.json import Json
 
 from helpdesk_shared.stream import POSITION_HEADER
 
@@ -42,6 +43,8 @@ class StreamMessage:
     position: int | None = None  # the Helpdesk-Position header, for facts from intake's store
     traceparent: str | None = None  # the producer's W3C trace context (the traceparent header)
     msg_id: str | None = None  # the Nats-Msg-Id header: the CloudEvent's id
+    # what the projection's ``ahead`` made of the payload while the batch before was applied (None: not yet)
+    decoded: Any = field(default=None, compare=False, repr=False)
 
     @property
     def aggregate(self) -> str:
@@ -50,12 +53,13 @@ class StreamMessage:
         return parts[2] if len(parts) >= 4 else ""
 
 
-def from_nats(msg: Any) -> StreamMessage:
+def from_nats(msg: Any, ahead: Callable[[bytes], Any] | None = None) -> StreamMessage:
+    """A JetStream message as the runner hands it on; ``ahead``: the projection's decoding of its payload."""
     headers = msg.headers or {}
     header = headers.get(POSITION_HEADER)
     position = int(header) if header is not None and header.isdigit() else None
-    return StreamMessage(stream_seq(msg), msg.subject, msg.data, position,
-                         headers.get("traceparent"), headers.get("Nats-Msg-Id"))
+    return StreamMessage(stream_seq(msg), msg.subject, msg.data, position, headers.get("traceparent"),
+                         headers.get("Nats-Msg-Id"), ahead(msg.data) if ahead is not None else None)
 
 
 def stream_seq(msg: Any) -> int:
@@ -72,7 +76,12 @@ def stream_seq(msg: Any) -> int:
 
 
 class Projection(Protocol):
-    """What a service supplies to the stream runner: its apply path and its bookmark."""
+    """What a service supplies to the stream runner: its apply path and its bookmark.
+
+    It may also have ``ahead(payload: bytes) -> Any``: the runner then decodes each fetched batch
+    with it while the batch before is applied, and hands the result on as ``StreamMessage.decoded``.
+    It must not raise (a poison message decodes to what says why, and ``apply`` refuses it).
+    """
 
     parking: Parking
 
@@ -121,12 +130,16 @@ class Parking:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_id,))
 
     async def held(self, conn: Conn, aggregates: Iterable[str]) -> dict[str, int]:
-        """Which of ``aggregates`` have a parked message (→ the first one's stream sequence)."""
+        """Which of ``aggregates`` have a parked message (→ the first one's stream sequence).
+
+        The ids travel as one JSON array (one msgspec call; psycopg dumps a list element by element).
+        """
         wanted = sorted({a for a in aggregates if a})
         if not wanted:
             return {}
-        cursor = await conn.execute(f"SELECT aggregate, min(stream_seq) FROM {self.table}"
-                                    " WHERE aggregate = ANY(%s) GROUP BY aggregate", (wanted,))
+        cursor = await conn.execute(
+            f"SELECT aggregate, min(stream_seq) FROM {self.table} WHERE aggregate = ANY(ARRAY("
+            "SELECT json_array_elements_text(%s))) GROUP BY aggregate", (Json(wanted, dumps=msgspec.json.encode),))
         return {row[0]: int(row[1]) for row in await cursor.fetchall()}
 
     async def park(self, conn: Conn, parked: Sequence[tuple[StreamMessage, str]]) -> None:

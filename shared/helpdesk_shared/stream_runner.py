@@ -118,6 +118,7 @@ class Follower:
         # batches this small (the live edge, where latency counts) settle in pipeline mode; a bulk
         # batch does not: its few round trips matter less than pipeline mode's CPU per large statement
         self._pipeline_up_to = pipeline_up_to
+        self._ahead: Callable[[bytes], Any] | None = getattr(projection, "ahead", None)
         self.following = False
         self.position: int | None = None
         self._progress_at = time.monotonic()
@@ -142,14 +143,15 @@ class Follower:
                                  ack_policy=self._sub.ack_policy, max_ack_pending=self._sub.max_ack_pending)
         self.following = True
         self.progressed()
-        fetching = asyncio.ensure_future(self._fetch(sub))
+        fetching = asyncio.ensure_future(self._fetched(sub))
         try:
             while not stopping.is_set():
-                msgs = await fetching
-                # the next batch is fetched while this one is applied: a NATS round trip less per batch
-                fetching = asyncio.ensure_future(self._fetch(sub))
+                msgs, batch = await fetching
+                # the next batch is fetched and decoded while this one is applied: a NATS round trip less
+                # per batch, and the decoding done while this process waits on PostgreSQL
+                fetching = asyncio.ensure_future(self._fetched(sub))
                 if msgs:
-                    await self._take(conn, msgs)
+                    await self._take(conn, msgs, batch)
                     await self._sample_lag(sub)
                 elif self.progressed_recently(2.0):  # idle: an admin's retry may have released some
                     self._meters.parked_now.set(await self.projection.parking.count(conn))
@@ -160,6 +162,12 @@ class Follower:
                 await fetching
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    async def _fetched(self, sub: Any) -> tuple[list[Any], list[StreamMessage]]:
+        """The next batch, as JetStream messages (to acknowledge) and as the projection takes them: each
+        payload decoded by the projection's ``ahead`` if it has one (``Projection``)."""
+        msgs = await self._fetch(sub)
+        return msgs, [from_nats(m, self._ahead) for m in msgs]
 
     async def _fetch(self, sub: Any) -> list[Any]:
         """The next batch, as soon as there is one message: nats.py's ``fetch(n)`` waits for all n
@@ -189,8 +197,7 @@ class Follower:
         LAG.labels(self._sub.durable).set((info.num_pending or 0) + (info.num_ack_pending or 0))
         return info
 
-    async def _take(self, conn: Conn, msgs: list[Any]) -> None:
-        batch = [from_nats(m) for m in msgs]
+    async def _take(self, conn: Conn, msgs: list[Any], batch: list[StreamMessage]) -> None:
         try:
             with consuming(self._sub.durable, batch), COMMIT_SECONDS.labels(self._sub.durable).time():
                 pipelined = len(batch) <= self._pipeline_up_to

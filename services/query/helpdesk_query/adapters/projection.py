@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 import psycopg
+from psycopg.types.json import Json
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.parking import Parking, Rejected, StreamMessage
@@ -28,38 +29,39 @@ from helpdesk_query.domain.ticket import Comment, TicketReopened, TicketView, Un
 SEARCHED = ("subject", "description")  # the generated ``search`` vector's inputs
 KEPT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "id" and c not in SEARCHED)
 
-# One statement per batch writes every changed ticket and its new comments: the views travel
-# as msgspec-encoded JSON arrays that PostgreSQL unpacks (json_populate_recordset), so no
-# Python code formats a column; keys that are no column (``comments``) are ignored. Tickets
-# new to the table (or whose searchable text changed) are upserted; the others are updated
-# without touching ``subject`` and ``description``, so PostgreSQL does not compute the
-# generated ``search`` vector again (to_tsvector twice per upsert: half the statement's cost);
-# their ids as an array let the planner find the rows by key (it expects 100 rows of JSON
-# and would otherwise join them with the whole table). Arrays of ids travel as JSON too: one
-# msgspec call, where psycopg dumps a list element by element.
-_WRITE = """WITH doc AS (SELECT %(views)s::json AS views, %(kept)s::json AS kept),
-tickets AS (INSERT INTO {{g}}.tickets ({cols})
-    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, (SELECT views FROM doc)) {{on_ticket}}),
+# One statement per batch writes every changed ticket and its new comments: the views, and the
+# comments beside them, travel as msgspec-encoded JSON arrays that PostgreSQL unpacks
+# (json_populate_recordset), so no Python code formats a column; keys that are no column are
+# ignored. The comments are an array of their own, zipped (ROWS FROM) with an array of their
+# tickets' ids: no JSON is parsed twice. Tickets new to the table (or whose searchable text
+# changed) are upserted; the others are updated without touching ``subject`` and ``description``,
+# so PostgreSQL does not compute the generated ``search`` vector again (to_tsvector twice per
+# upsert: half the statement's cost); their ids as an array let the planner find the rows by key.
+# Arrays of ids travel as JSON too: one msgspec call, where psycopg dumps a list element by element.
+_WRITE = """WITH tickets AS (INSERT INTO {{g}}.tickets ({cols})
+    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, %(views)s) {{on_ticket}}),
 kept AS (UPDATE {{g}}.tickets t SET ({kept_cols}) = ({kept_values})
-    FROM json_populate_recordset(NULL::{{g}}.tickets, (SELECT kept FROM doc)) v
-    WHERE t.id = ANY(ARRAY(SELECT json_array_elements_text(%(kept_ids)s::json))) AND t.id = v.id)
+    FROM json_populate_recordset(NULL::{{g}}.tickets, %(kept)s) v
+    WHERE t.id = ANY(ARRAY(SELECT json_array_elements_text(%(kept_ids)s))) AND t.id = v.id)
 INSERT INTO {{g}}.comments ({comment_cols})
-    SELECT t ->> 'id', {comment_values} FROM doc,
-        LATERAL (SELECT json_array_elements(doc.views) UNION ALL SELECT json_array_elements(doc.kept)) AS e(t),
-        json_populate_recordset(NULL::{{g}}.comments, t -> 'comments') AS c {{on_comment}}""".format(
+    SELECT c.of, {comment_values} FROM ROWS FROM (json_array_elements_text(%(comment_tickets)s),
+        json_populate_recordset(NULL::{{g}}.comments, %(comments)s)) AS c(of) {{on_comment}}""".format(
     cols=", ".join(TICKET_COLUMNS), comment_cols=", ".join(COMMENT_COLUMNS),
     kept_cols=", ".join(KEPT_COLUMNS), kept_values=", ".join(f"v.{c}" for c in KEPT_COLUMNS),
     comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
-# _BY_KEY: the statements that find tickets by id are never prepared, so PostgreSQL plans each for
-# the table as it is. Prepared (psycopg does after 5 executions), PostgreSQL settles on a generic
-# plan after 5 more, costed on the table of that moment and kept until its statistics change: a
-# projector that began on a quiet, small table went on scanning the whole grown table per batch
-# (a backlog after a quiet start: PostgreSQL 2.7 times the CPU per event). Planning costs ~0.5 ms a
-# batch (the bench: 0.57 ms at the live edge, 1.6 ms a batch of 2,000 events).
 _UPSERT = {"on_ticket": "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
            "on_comment": "ON CONFLICT DO NOTHING"}
 _FRESH = {"on_ticket": "", "on_comment": ""}  # a rebuild's bulk into empty tables: each row comes once
-_views = msgspec.json.Encoder()
+# The projector's statements are prepared (psycopg does after 5 executions, PostgreSQL then plans
+# them once), so planning costs nothing per batch. A generic plan is costed on the table as it is
+# when it is made, and a projector that began on a quiet, small table went on scanning the whole
+# grown table per batch; so the projector's transaction disables sequential scans (``_BY_KEY``,
+# local to it) and asks for the generic plan at once: every plan of its statements finds the
+# tickets by key, whatever the size of the table when it was made (the bench at the live edge:
+# PostgreSQL 530 µs per event against 1,215 µs planning each batch).
+_BY_KEY = ("SELECT set_config('enable_seqscan', 'off', true),"
+           " set_config('plan_cache_mode', 'force_generic_plan', true)")
+_json = msgspec.json.Encoder()
 _read_views = msgspec.json.Decoder(list[TicketView])
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (customer_id, month) DO UPDATE SET"
@@ -83,9 +85,15 @@ class Outcome:
 
 
 def decode(msg: StoredMessage) -> ev.CloudEvent | str:
-    """The message's CloudEvent, or why it cannot be decoded."""
+    """The message's CloudEvent, or why it cannot be decoded (as the stream runner decoded it ahead, if it did)."""
+    return msg.decoded if msg.decoded is not None else decode_payload(msg.payload)
+
+
+def decode_payload(payload: bytes) -> ev.CloudEvent | str:
+    """A payload's CloudEvent, or why it cannot be decoded: a poison message is refused when applied,
+    so decoding it ahead (``TicketProjection.ahead``) raises nothing."""
     try:
-        return ev.decode(msg.payload)
+        return ev.decode(payload)
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         return f"undecodable: {error}"
 
@@ -161,13 +169,13 @@ def _has_nul(value: Any) -> bool:
 async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs: Sequence[StoredMessage],
                       notify: bool = True, strict: bool = False, replay: bool = False) -> Outcome:
     """Apply ``msgs`` to ``generation`` in the caller's transaction; returns the new tracking."""
+    await conn.execute(_BY_KEY)  # this transaction's plans find tickets by key
     # both reads are sent before either is awaited: one round trip in pipeline mode (the live projector)
     tracking = await conn.execute(f"SELECT position, stream_seq FROM {generation}.tracking FOR UPDATE")
     ids = {_ticket_id(m.subject) for m in msgs}
     cursor = await conn.execute(  # as one JSON array, decoded by msgspec straight into the views
         f"SELECT json_agg(t)::text FROM (SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets"
-        " WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))) t", (_views.encode(list(ids)).decode(),),
-        prepare=False)  # planned for the table as it is now: see _BY_KEY
+        " WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s)))) t", (_as_json(list(ids)),))
     position, stream_seq = await tracking.fetchone()  # type: ignore[misc]
     outcome = Outcome(position, stream_seq)
     if not strict:  # a rebuild's catch-up: tickets parked so far stay held
@@ -210,9 +218,21 @@ async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Seq
     stored = stored or {}
     kept = [v for v in views if _same_text(v, stored.get(v.id))]
     upserted = [v for v in views if not _same_text(v, stored.get(v.id))] if kept else views
-    sql = _WRITE.format(g=generation, **(_FRESH if fresh else _UPSERT))
-    await cur.execute(sql, {"views": _views.encode(upserted).decode(), "kept": _views.encode(kept).decode(),
-                            "kept_ids": _views.encode([v.id for v in kept]).decode()}, prepare=False)  # _BY_KEY
+    comments = [(v.id, c) for v in views for c in v.comments]
+    await cur.execute(_WRITE.format(g=generation, **(_FRESH if fresh else _UPSERT)), {
+        "views": _as_json(_bare(upserted)), "kept": _as_json(_bare(kept)),
+        "kept_ids": _as_json([v.id for v in kept]),
+        "comment_tickets": _as_json([of for of, _ in comments]), "comments": _as_json([c for _, c in comments])})
+
+
+def _bare(views: Sequence[TicketView]) -> list[TicketView]:
+    """The views without their comments (those travel in an array of their own)."""
+    return [msgspec.structs.replace(v, comments=()) if v.comments else v for v in views]
+
+
+def _as_json(value: Any) -> Json:
+    """A ``json`` parameter, encoded by msgspec: the bytes go to PostgreSQL as they are."""
+    return Json(value, dumps=_json.encode)
 
 
 def _same_text(view: TicketView, row: TicketView | None) -> bool:
@@ -232,6 +252,11 @@ class TicketProjection:
 
     def __init__(self, parking_lock: int) -> None:
         self.parking = Parking(f"{CONTROL}.parked", parking_lock)
+
+    @staticmethod
+    def ahead(payload: bytes) -> ev.CloudEvent | str:
+        """A fetched message's event, decoded by the stream runner while the batch before is applied."""
+        return decode_payload(payload)
 
     async def tracked(self, conn: psycopg.AsyncConnection[Any]) -> int:
         row = await (await conn.execute(f"SELECT stream_seq FROM {CONTROL}.tracking")).fetchone()
