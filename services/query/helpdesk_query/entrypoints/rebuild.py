@@ -2,13 +2,15 @@
 
 Blue/green: the API keeps serving the active generation while the new one is
 filled. The bulk of the stream is read over the wire-protocol bulk reader
-(``adapters/bulkread.py``), folded in memory with the projection's own fold (the
-cyclic collector off meanwhile) and written in chunks of JSON that PostgreSQL
-unpacks (``write_views``, the projector's own write) over ``WRITERS`` connections
-at once; indexes are built once, and the new generation then catches up. The switch holds the generation row (the projector waits on it),
+(``adapters/bulkread.py``), folded in memory into rows (``adapters/bulkfold.py``: the
+projection's own fold for all but the common facts; the cyclic collector off meanwhile)
+and written by binary COPY over two connections at once (``adapters/bulkwrite.py``);
+indexes are built once (the folded rows are freed in a thread meanwhile), and the new
+generation then catches up. The switch holds the generation row (the projector waits on it),
 takes the new generation up to at least the live position, points the ``query``
 views at it and notifies readers, all in one transaction. The old generation is
-dropped afterwards.
+dropped afterwards. A rebuild that stops before the switch leaves the old generation
+serving; the next one drops what it left and starts again.
 
 It creates schemas, so it runs under the migration role (the database owner's URL, as
 ``helpdesk-migrate``), never the services' runtime role; the generation it makes is
@@ -24,7 +26,7 @@ import logging
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -32,8 +34,10 @@ from tqdm import tqdm
 
 from helpdesk_shared.migrations import DDL_PRIVILEGE, require, require_ddl
 
+from helpdesk_query.adapters.bulkfold import Folded, fold_rows
+from helpdesk_query.adapters.bulkwrite import copy_rows
 from helpdesk_query.adapters.eventstore import EventStream, Reader
-from helpdesk_query.adapters.projection import Outcome, apply_batch, fold_messages, write_views
+from helpdesk_query.adapters.projection import Outcome, apply_batch
 from helpdesk_query.adapters.schema import (
     CONTROL,
     MIGRATIONS,
@@ -44,12 +48,9 @@ from helpdesk_query.adapters.schema import (
     point_views_at,
 )
 from helpdesk_query.domain.hours import HoursDelta
-from helpdesk_query.domain.ticket import TicketView
 from helpdesk_query.entrypoints.projector import projection
 
 log = logging.getLogger("helpdesk.query.rebuild")
-BULK_ROWS = 2000  # tickets per statement of the bulk write
-WRITERS = 2  # connections writing the bulk at once (PostgreSQL then unpacks on as many cores)
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s)")
 
@@ -65,6 +66,7 @@ class Rebuilt:
     replay_seconds: float  # reading, folding and writing the bulk (no index build)
     replay_cpu_seconds: float  # this process's CPU time over the same span (the database's not counted)
     total_seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: read, fold, write, index, switch
 
 
 async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, batch: int = 5000) -> Rebuilt:
@@ -72,31 +74,43 @@ async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, bat
     await asyncio.to_thread(require, conninfo, MIGRATIONS)
     await stream.ensure()
     started, cpu = time.perf_counter(), time.process_time()
+    phases: dict[str, float] = {}
     async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as conn:
         require_ddl(await (await conn.execute(DDL_PRIVILEGE)).fetchone())
         row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation")).fetchone()
         old = str(row[0])  # type: ignore[index]
         new = generation_name(int(old.rsplit("g", 1)[1]) + 1)
-        await conn.execute(f"DROP SCHEMA IF EXISTS {new} CASCADE")
+        await conn.execute(f"DROP SCHEMA IF EXISTS {new} CASCADE")  # what a stopped rebuild left
         await create_generation(conn, new, indexes=False)
         async with stream.bulk_reader() as reader:
-            with _no_gc():  # the views are dropped (by reference count) before it is back on
-                outcome = await _bulk_write(conninfo, conn, new, *await _fold_all(reader, batch, progress))
-            replayed, replay_cpu = time.perf_counter() - started, time.process_time() - cpu
-            await create_indexes(conn, new)
+            with _no_gc():  # the rows are freed (by reference count) before it is back on
+                folded = await _fold_all(reader, batch, progress, phases)
+                applied = folded.outcome.applied
+                at = time.perf_counter()
+                await _bulk_write(conninfo, conn, new, folded)
+                phases["write"] = time.perf_counter() - at
+                replayed, replay_cpu = time.perf_counter() - started, time.process_time() - cpu
+                at = time.perf_counter()
+                freed = asyncio.create_task(asyncio.to_thread(_free, folded))  # while PostgreSQL indexes
+                del folded
+                await create_indexes(conn, new)
+                await freed
+                phases["index"] = time.perf_counter() - at
+            at = time.perf_counter()
             await _catch_up(conn, new, reader, batch)
             position = await _switch(conn, old, new, reader)
+            phases["catch-up and switch"] = time.perf_counter() - at
         await conn.execute(f"DROP SCHEMA {old} CASCADE")
     total = time.perf_counter() - started
     log.info("rebuilt %s from %d events up to position %d in %.2f s; dropped %s",
-             new, outcome.applied, position, total, old)
-    return Rebuilt(old, new, outcome.applied, position, replayed, replay_cpu, total)
+             new, applied, position, total, old)
+    return Rebuilt(old, new, applied, position, replayed, replay_cpu, total, phases)
 
 
 @contextlib.contextmanager
 def _no_gc() -> Iterator[None]:
-    """The cyclic collector off while the views pile up: the fold makes no cycles, and each
-    collection would walk every view held so far (it took more than half of a replay's CPU)."""
+    """The cyclic collector off while the rows pile up: the fold makes no cycles, and each
+    collection would walk every row held so far (it took more than half of a replay's CPU)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -106,41 +120,36 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-async def _fold_all(reader: Reader, batch: int, progress: bool) -> tuple[Outcome, dict[str, TicketView]]:
-    tickets: dict[str, TicketView] = {}
-    outcome = Outcome(0, 0)
+async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str, float]) -> Folded:
+    folded = Folded()
+    started, folding = time.perf_counter(), 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
               disable=not progress, mininterval=0.5) as bar:
         async for msgs in reader.batches(batch=batch):
-            fold_messages(tickets, msgs, outcome)
+            at = time.perf_counter()
+            fold_rows(folded, msgs)
+            folding += time.perf_counter() - at
             bar.update(len(msgs))
-    return outcome, tickets
+    phases.update(read=time.perf_counter() - started - folding, fold=folding)
+    return folded
 
 
-async def _bulk_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str,
-                      outcome: Outcome, tickets: dict[str, TicketView]) -> Outcome:
-    """The folded views, over ``WRITERS`` connections at once (PostgreSQL unpacking the rows is
-    most of the write), then the norm-hours, the parked messages and the tracking."""
-    views = list(tickets.values())
-    tickets.clear()
-    share = max(1, -(-len(views) // WRITERS))
-    await asyncio.gather(*(_write_part(conninfo, generation, views[i:i + share])
-                           for i in range(0, len(views), share)))
+async def _bulk_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str, folded: Folded) -> None:
+    """The folded rows by binary COPY (tickets and comments at once, in threads), then the
+    norm-hours, the parked messages and the tracking."""
+    outcome = folded.outcome
+    await asyncio.to_thread(copy_rows, conninfo, generation, list(folded.tickets.values()), folded.comments)
     async with conn.transaction(), conn.cursor() as cur:
         await cur.executemany(_HOURS.format(g=generation), month_totals(outcome.hours))
         await _park(conn, outcome)
         await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s",
                           (outcome.position, outcome.stream_seq))
-    return outcome
 
 
-async def _write_part(conninfo: str, generation: str, views: list[TicketView]) -> None:
-    """Some of the views and their comments, on a connection of their own, in one transaction
-    (the generation is nobody's yet: a rebuild that fails drops it the next time)."""
-    async with await psycopg.AsyncConnection.connect(conninfo) as conn, conn.cursor() as cur:
-        for i in range(0, len(views), BULK_ROWS):  # one statement per chunk; the rows are unpacked in SQL
-            await write_views(cur, generation, views[i:i + BULK_ROWS], fresh=True)
-        await conn.commit()
+def _free(folded: Folded) -> None:
+    """Drop the folded rows (millions of objects: seconds of deallocation, beside the index build)."""
+    folded.tickets.clear()
+    folded.comments.clear()
 
 
 def month_totals(deltas: list[HoursDelta]) -> list[HoursDelta]:
