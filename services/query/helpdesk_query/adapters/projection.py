@@ -51,7 +51,6 @@ INSERT INTO {{g}}.comments ({comment_cols})
     comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
 _UPSERT = {"on_ticket": "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
            "on_comment": "ON CONFLICT DO NOTHING"}
-_FRESH = {"on_ticket": "", "on_comment": ""}  # a rebuild's bulk into empty tables: each row comes once
 # The projector's statements are prepared (psycopg does after 5 executions, PostgreSQL then plans
 # them once), so planning costs nothing per batch. A generic plan is costed on the table as it is
 # when it is made, and a projector that began on a quiet, small table went on scanning the whole
@@ -209,9 +208,9 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
 
 
 async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView],
-                      fresh: bool = False, stored: Mapping[str, TicketView] | None = None) -> None:
+                      stored: Mapping[str, TicketView] | None = None) -> None:
     """Upsert the tickets ``views`` show and insert their ``comments``, in one statement
-    (``fresh``: plain inserts, into a generation's empty tables). A view of a ticket ``stored``
+    (a rebuild writes by COPY instead: ``bulkwrite``). A view of a ticket ``stored``
     with the same searchable text is a plain update that leaves the search vector as it is."""
     if not views:
         return
@@ -219,7 +218,7 @@ async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Seq
     kept = [v for v in views if _same_text(v, stored.get(v.id))]
     upserted = [v for v in views if not _same_text(v, stored.get(v.id))] if kept else views
     comments = [(v.id, c) for v in views for c in v.comments]
-    await cur.execute(_WRITE.format(g=generation, **(_FRESH if fresh else _UPSERT)), {
+    await cur.execute(_WRITE.format(g=generation, **_UPSERT), {
         "views": _as_json(_bare(upserted)), "kept": _as_json(_bare(kept)),
         "kept_ids": _as_json([v.id for v in kept]),
         "comment_tickets": _as_json([of for of, _ in comments]), "comments": _as_json([c for _, c in comments])})
