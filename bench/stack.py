@@ -34,7 +34,8 @@ import sys
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ADMIN_TOKEN, Connection, cpu_seconds, latency_line, percentile, stack  # noqa: E402
+from _support import (ADMIN_TOKEN, DROPPED, Connection, cpu_seconds, latency_line, once_more,  # noqa: E402
+                      percentile, stack)
 from intake import closed_loop, provision, ticket_steps, _id_of  # noqa: E402
 
 import nats  # noqa: E402
@@ -148,7 +149,7 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
                       ) -> bytes | None:
         started = time.perf_counter()
         try:
-            status, answer_headers, content = await _request(conn, method, path, body, headers)
+            status, answer_headers, content = await once_more(conn, method, path, body, headers)
         except DROPPED:
             step.errors += 1
             return None
@@ -166,11 +167,11 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
     async def read_back(ticket_id: str, position: str, answered: float) -> None:
         reader = await queries.get()
         try:
-            status, _, _ = await _request(reader, "GET", f"/v1/tickets/{ticket_id}", None,
+            status, _, _ = await once_more(reader, "GET", f"/v1/tickets/{ticket_id}", None,
                                           {**ADMIN, "Helpdesk-Min-Position": position})
             step.visible.append(time.perf_counter() - answered)
             started = time.perf_counter()
-            await _request(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
+            await once_more(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
             step.plain.append(time.perf_counter() - started)
             if status != 200:
                 step.errors += 1
@@ -202,19 +203,6 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
     for queue in (intakes, queries):
         while not queue.empty():
             queue.get_nowait().close()
-
-
-DROPPED = (OSError, asyncio.IncompleteReadError, ValueError, IndexError)
-
-
-async def _request(conn: Connection, *request: object) -> tuple[int, dict[str, str], bytes]:
-    """One request; once more on a new connection if the server closed an idle keep-alive one."""
-    try:
-        return await conn.request(*request)  # type: ignore[arg-type]
-    except DROPPED:
-        conn.close()
-        conn.writer = None
-        return await conn.request(*request)  # type: ignore[arg-type]
 
 
 def _ticket_of(path: str, content: bytes) -> str | None:
