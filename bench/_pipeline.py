@@ -8,6 +8,11 @@
    the read itself, and the client's own queueing).
 
 The first stage can be negative by a little: the relay may publish before the answer is back.
+
+With ``sla=True`` (the SLA service running: reads also wait for the ticket's deadlines) the read's
+second path is timed too: published → SLA marked (the SLA service's mark in the ``helpdesk_marks``
+KV bucket passes the position: its consumer, outbox and publisher), SLA marked → SLA committed
+(query's SLA projection NOTIFYs that mark's stream sequence), and the read ends after both.
 """
 
 from __future__ import annotations
@@ -17,16 +22,23 @@ import bisect
 import contextlib
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
+import msgspec
 import nats
 import psycopg
 from nats.js.api import DeliverPolicy
 
 from helpdesk_shared import subjects
+from helpdesk_shared.sla_marks import BUCKET as MARKS_BUCKET
+from helpdesk_shared.sla_marks import SLA_KEY, SlaMark
 from helpdesk_shared.stream import POSITION_HEADER
 
 POSITION_CHANNEL = "helpdesk_query_position"  # helpdesk_query.adapters.schema.POSITION_CHANNEL
+SLA_CHANNEL = "helpdesk_query_sla_position"  # helpdesk_query.adapters.schema.SLA_POSITION_CHANNEL
 STAGES = ("answered → published", "published → committed", "committed → read")
+SLA_STAGES = ("answered → published", "published → committed", "published → SLA marked",
+              "SLA marked → SLA committed", "both committed → read")
 
 
 @dataclass
@@ -36,7 +48,11 @@ class Pipeline:
     nats_url: str
     database_url: str
     published: dict[int, float] = field(default_factory=dict)  # store position → stream timestamp
+    sla: bool = False
     committed: list[tuple[int, float]] = field(default_factory=list)  # (position, when heard), in order
+    marks: list[tuple[int, float]] = field(default_factory=list)  # (mark's position, when heard), in order
+    mark_seqs: list[int] = field(default_factory=list)  # each mark's stream sequence
+    sla_committed: list[tuple[int, float]] = field(default_factory=list)  # (SLA stream sequence, when heard)
 
     async def __aenter__(self) -> Pipeline:
         self._nc = await nats.connect(self.nats_url)
@@ -45,7 +61,13 @@ class Pipeline:
             deliver_policy=DeliverPolicy.NEW, headers_only=True)
         self._db = await psycopg.AsyncConnection.connect(self.database_url, autocommit=True)
         await self._db.execute(f"LISTEN {POSITION_CHANNEL}")
-        self._listening = asyncio.create_task(self._listen())
+        if self.sla:
+            await self._db.execute(f"LISTEN {SLA_CHANNEL}")
+            # applied before the run: a mark whose facts are no newer is SLA-committed when it is marked
+            row = await (await self._db.execute("SELECT stream_seq FROM query.sla_tracking")).fetchone()
+            self.sla_committed.append((int(row[0]) if row else 0, float("-inf")))
+            watch = await (await self._nc.jetstream().key_value(MARKS_BUCKET)).watch(SLA_KEY)
+        self._listening = asyncio.gather(self._listen(), *([self._follow_marks(watch)] if self.sla else []))
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -64,18 +86,45 @@ class Pipeline:
     async def _listen(self) -> None:
         async for notify in self._db.notifies():
             heard, position = time.time(), int(notify.payload)
-            if not self.committed or position > self.committed[-1][0]:
-                self.committed.append((position, heard))
+            _append(self.committed if notify.channel == POSITION_CHANNEL else self.sla_committed, position, heard)
+
+    async def _follow_marks(self, watch: Any) -> None:
+        async for entry in watch:
+            if entry is not None and entry.value:
+                mark = msgspec.json.decode(entry.value, type=SlaMark)
+                if not self.marks or mark.position > self.marks[-1][0]:
+                    self.marks.append((mark.position, time.time()))
+                    self.mark_seqs.append(mark.stream_seq)
 
     def stages(self, reads: list[tuple[int, float, float]]) -> dict[str, list[float]]:
         """Milliseconds of each stage for every (position, answered, read) of the run whose every stage was seen."""
-        positions = [p for p, _ in self.committed]
-        split: dict[str, list[float]] = {name: [] for name in STAGES}
+        split: dict[str, list[float]] = {name: [] for name in (SLA_STAGES if self.sla else STAGES)}
         for position, answered, read in reads:
-            at = bisect.bisect_left(positions, position)
-            if position not in self.published or at == len(positions):
+            committed = _first(self.committed, position)
+            if position not in self.published or committed is None:
                 continue
-            published, committed = self.published[position], self.committed[at][1]
-            for name, ms in zip(STAGES, (published - answered, committed - published, read - committed)):
-                split[name].append(ms * 1000)
+            published = self.published[position]
+            if not self.sla:
+                times = (published - answered, committed - published, read - committed)
+            else:
+                at = bisect.bisect_left([p for p, _ in self.marks], position)
+                if at == len(self.marks) or (sla := _first(self.sla_committed, self.mark_seqs[at])) is None:
+                    continue
+                marked = self.marks[at][1]
+                sla = max(sla, marked)
+                times = (published - answered, committed - published, marked - published, sla - marked,
+                         read - max(committed, sla))
+            for name, seconds in zip(split, times):
+                split[name].append(seconds * 1000)
         return split
+
+
+def _append(heard: list[tuple[int, float]], position: int, at: float) -> None:
+    if not heard or position > heard[-1][0]:
+        heard.append((position, at))
+
+
+def _first(heard: list[tuple[int, float]], position: int) -> float | None:
+    """When the first of ``heard`` at or past ``position`` came (None: none did)."""
+    at = bisect.bisect_left(heard, (position, float("-inf")))
+    return heard[at][1] if at < len(heard) else None
