@@ -20,7 +20,7 @@ single-process shape (``serve`` projects too). The shape is printed. Phases:
 4. list latency: a mix of filtered list queries over HTTP.
 
 Usage: python bench/query.py [--tickets 100000] [--seconds 10] [--projector process|in-serve] [--load-only]
-                             [--floor-every 10]
+                             [--visibility-only] [--floor-every 10]
 """
 
 from __future__ import annotations
@@ -283,6 +283,7 @@ def main() -> None:
     parser.add_argument("--floor-every", type=int, default=10, help="a plain read (no position to wait for:"
                         " the floor) after every N-th command's read-back (1: after each, as before)")
     parser.add_argument("--projector-batch", type=int, help="HELPDESK_PROJECTOR_BATCH for query (default: its own)")
+    parser.add_argument("--visibility-only", action="store_true", help="only the visibility phase")
     parser.add_argument("--load-only", action="store_true", help="only the load phase (the live projector's"
                         " rate and the CPU per event of every process in it)")
     args = parser.parse_args()
@@ -376,6 +377,10 @@ def measure(args: argparse.Namespace, root: Path) -> None:
                         "PostgreSQL": pg.pid, "NATS": ns.pid}
             seen, plain = ([0.0], [1.0]) if args.load_only else measure_visibility(args, intake, query,
                                                                                     (ns.url, pg.url), everyone)
+            if args.visibility_only:
+                print(f"target: visibility p99 ≤ 100 ms at {args.rate}/s — measured {percentile(seen, 0.99):.0f} ms;"
+                      f" floor (plain read p99) {percentile(plain, 0.99):.0f} ms")
+                return
             projecting = "query project" if own_process else "query serve"
             r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets,
                                             {**watched, "PostgreSQL": pg.pid, "NATS": ns.pid, "bench publisher": 0},
