@@ -64,7 +64,7 @@ from bench._support import Connection, once_more, percentile  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
-POOL = 256  # keep-alive connections to intake, and as many to query: more than can be in flight at 200/s
+POOL = 64  # keep-alive connections to intake, and as many to query: the old client's bound on requests in flight
 
 
 def start(module: str, command: str, env: dict[str, str], port: int | None, log_dir: Path) -> subprocess.Popen:
