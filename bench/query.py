@@ -64,7 +64,7 @@ from bench._support import Connection, once_more, percentile  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
-POOL = 64  # keep-alive connections to intake, and as many to query: the old client's bound on requests in flight
+POOL = 64  # commands in flight at most, each with its read-back: the old client's 64 threads
 
 
 def start(module: str, command: str, env: dict[str, str], port: int | None, log_dir: Path) -> subprocess.Popen:
@@ -99,21 +99,21 @@ async def visibility(intake: str, query: str, rate: int, seconds: int, floor_eve
                                 "requester_id": requester}).json()["id"] for i in range(50)]
     setup.close()
     run = Visibility()
-    intakes, queries = _pool(intake), _pool(query)
+    pairs = _pairs(intake, query)
 
     async def one(i: int, at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
         ticket = f"/v1/tickets/{tickets[i % 50]}"
-        sent = time.perf_counter()
-        async with _borrowed(intakes) as conn:
-            status, headers, _ = await once_more(conn, "POST", f"{ticket}/comments", {"body": f"comment {i}"}, AUTH)
-        answered, answered_wall = time.perf_counter(), time.time()
-        if status != 201:
-            run.errors[f"command {status}"] += 1
-            return
-        position = headers["helpdesk-position"]
-        async with _borrowed(queries) as conn:
-            status, _, _ = await once_more(conn, "GET", ticket, None, {**AUTH, "Helpdesk-Min-Position": position})
+        async with _borrowed(pairs) as (to_intake, to_query):  # as a thread of the old pool took the command
+            sent = time.perf_counter()
+            status, headers, _ = await once_more(to_intake, "POST", f"{ticket}/comments", {"body": f"comment {i}"},
+                                                 AUTH)
+            answered, answered_wall = time.perf_counter(), time.time()
+            if status != 201:
+                run.errors[f"command {status}"] += 1
+                return
+            position = headers["helpdesk-position"]
+            status, _, _ = await once_more(to_query, "GET", ticket, None, {**AUTH, "Helpdesk-Min-Position": position})
             read = time.perf_counter()
             if status != 200:  # an overloaded server's 503 or 504: counted, not timed
                 run.errors[f"read {status}"] += 1
@@ -123,14 +123,14 @@ async def visibility(intake: str, query: str, rate: int, seconds: int, floor_eve
             run.commands.append((answered - sent) * 1000)
             if i % floor_every == 0:
                 started = time.perf_counter()
-                await once_more(conn, "GET", ticket, None, AUTH)
+                await once_more(to_query, "GET", ticket, None, AUTH)
                 run.plain.append((time.perf_counter() - started) * 1000)
 
     begin = time.perf_counter() + 0.2
     await asyncio.gather(*(one(i, begin + i / rate) for i in range(rate * seconds)))
-    for pool in (intakes, queries):
-        while not pool.empty():
-            pool.get_nowait().close()
+    while not pairs.empty():
+        for conn in pairs.get_nowait():
+            conn.close()
     return run
 
 
@@ -146,17 +146,21 @@ class Visibility:
     errors: Counter[str] = field(default_factory=Counter)  # answers that were not a success, by status
 
 
-def _pool(url: str) -> asyncio.Queue[Connection]:
-    """Keep-alive connections to ``url``, as many as requests can be in flight at once."""
-    host, port = url.removeprefix("http://").split(":")
-    pool: asyncio.Queue[Connection] = asyncio.Queue()
+def _pairs(intake: str, query: str) -> asyncio.Queue[tuple[Connection, Connection]]:
+    """A keep-alive connection to intake and one to query for each command in flight (at most ``POOL``)."""
+    pairs: asyncio.Queue[tuple[Connection, Connection]] = asyncio.Queue()
     for _ in range(POOL):
-        pool.put_nowait(Connection(host, int(port)))
-    return pool
+        pairs.put_nowait(tuple(Connection(*_host_port(url)) for url in (intake, query)))  # type: ignore[arg-type]
+    return pairs
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
 
 
 @contextlib.asynccontextmanager
-async def _borrowed(pool: asyncio.Queue[Connection]) -> AsyncIterator[Connection]:
+async def _borrowed(pool: asyncio.Queue[Any]) -> AsyncIterator[Any]:
     conn = await pool.get()
     try:
         yield conn
