@@ -313,7 +313,7 @@ def measure_visibility(args: argparse.Namespace, intake: str, query: str, urls: 
     print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
           f" answer → read-model visible p50 {percentile(seen, 0.50):.1f} ms, p99 {percentile(seen, 0.99):.1f} ms"
           f"  (command itself p50 {percentile(run.commands, 0.50):.1f} ms, p99 {percentile(run.commands, 0.99):.1f} ms;"
-          f" a plain read, every {args.floor_every}. command ({len(plain)}), p50 {percentile(plain, 0.50):.1f} ms,"
+          f" a plain read after every {args.floor_every}th command (--floor-every; {len(plain)} reads), p50 {percentile(plain, 0.50):.1f} ms,"
           f" p99 {percentile(plain, 0.99):.1f} ms)" + (f"; NOT ANSWERED: {dict(run.errors)}" if run.errors else ""))
     print("  stages (wall clock; " + f"{len(run.stages[STAGES[0]])} of {len(seen)} commands seen at every stage): "
           + "; ".join(f"{name} p50 {percentile(ms, 0.50):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms"
