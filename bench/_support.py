@@ -69,6 +69,19 @@ class Connection:
             self.writer.close()
 
 
+DROPPED = (OSError, asyncio.IncompleteReadError, ValueError, IndexError)  # a connection the server closed
+
+
+async def once_more(conn: Connection, *request: Any) -> tuple[int, dict[str, str], bytes]:
+    """One request; once more on a new connection if the server closed an idle keep-alive one."""
+    try:
+        return await conn.request(*request)
+    except DROPPED:
+        conn.close()
+        conn.writer = None
+        return await conn.request(*request)
+
+
 def percentile(samples: list[float], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")

@@ -4,8 +4,12 @@ Runs its own embedded PostgreSQL and NATS, intake (serve + relay) and query as p
 by default as in production, ``serve`` reading only (HELPDESK_RUN_PROJECTOR=false) beside
 ``project`` (the projectors in their own process); ``--projector in-serve`` measures the
 single-process shape (``serve`` projects too). The shape is printed. Phases:
-1. visibility: commands at 200/s through intake; each answer's Helpdesk-Position is
-   read back from query with Helpdesk-Min-Position; latency = answer → visible.
+1. visibility: commands at 200/s through intake, from one asyncio loop (a lean client: on 2 cores
+   a thread pool of sync clients measured mostly itself); each answer's Helpdesk-Position is
+   read back from query with Helpdesk-Min-Position; latency = answer → visible, split into its
+   stages (bench/_pipeline.py: answered → published → committed → read), beside the servers'
+   own request histograms (bench/_server_time.py) and every process's CPU, this client's too.
+   Every ``--floor-every``-th command's ticket is read again without a position: the floor.
 2. load: 100,000 synthetic tickets (about 300,000 events) are published straight to the
    HELPDESK stream, as the relay would (intake at this volume would take too long);
    the live projector catches up (its rate is printed too, and the CPU time per event of the
@@ -16,6 +20,7 @@ single-process shape (``serve`` projects too). The shape is printed. Phases:
 4. list latency: a mix of filtered list queries over HTTP.
 
 Usage: python bench/query.py [--tickets 100000] [--seconds 10] [--projector process|in-serve] [--load-only]
+                             [--visibility-only] [--floor-every 10]
 """
 
 from __future__ import annotations
@@ -27,12 +32,15 @@ from pathlib import Path
 import argparse
 import asyncio
 import bisect
-import concurrent.futures
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
 import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,11 +57,14 @@ from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
 from tests.query.synthetic import histories, publish  # noqa: E402
+from bench import _server_time  # noqa: E402
+from bench._pipeline import STAGES, Pipeline  # noqa: E402
 from bench._profile import cpu_of, machine_busy, sampled, top  # noqa: E402
-from bench._support import percentile  # noqa: E402
+from bench._support import Connection, once_more, percentile  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
+POOL = 64  # commands in flight at most, each with its read-back: the old client's 64 threads
 
 
 def start(module: str, command: str, env: dict[str, str], port: int | None, log_dir: Path) -> subprocess.Popen:
@@ -71,50 +82,92 @@ def start(module: str, command: str, env: dict[str, str], port: int | None, log_
     return process
 
 
-def visibility(intake: str, query: str, rate: int, seconds: int) -> tuple[list[float], list[float], list[float]]:
-    client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
-    customer = client.post(f"{intake}/v1/customers", headers=AUTH,
-                           json={"name": "Bench", "email": "b@bench.test", "policy": "medis"}).json()["id"]
-    requester = client.post(f"{intake}/v1/customers/{customer}/users", headers=AUTH, json={
+async def visibility(intake: str, query: str, rate: int, seconds: int, floor_every: int) -> Visibility:
+    """Commands at ``rate`` from one asyncio loop, each answer read back with Helpdesk-Min-Position.
+
+    Every ``floor_every``-th command's ticket is read once more without a position (the floor):
+    a plain read per command would be load that is no part of visibility.
+    """
+    setup = httpx.Client(timeout=10)
+    customer = setup.post(f"{intake}/v1/customers", headers=AUTH,
+                          json={"name": "Bench", "email": "b@bench.test", "policy": "medis"}).json()["id"]
+    requester = setup.post(f"{intake}/v1/customers/{customer}/users", headers=AUTH, json={
         "name": "Bench", "email": "u@bench.test", "login": "bench-visibility", "password": "bench-password"}
     ).json()["id"]  # TEL-7: a staff-filed request names its requester
-    tickets = [client.post(f"{intake}/v1/tickets", headers=AUTH,
-                           json={"subject": f"bench {i}", "description": "visibility", "customer_id": customer,
-                                 "requester_id": requester}).json()["id"] for i in range(50)]
-    total = rate * seconds
-    seen: list[float] = []
-    commands: list[float] = []
-    plain: list[float] = []  # the same read without a position to wait for: the floor
+    tickets = [setup.post(f"{intake}/v1/tickets", headers=AUTH,
+                          json={"subject": f"bench {i}", "description": "visibility", "customer_id": customer,
+                                "requester_id": requester}).json()["id"] for i in range(50)]
+    setup.close()
+    run = Visibility()
+    pairs = _pairs(intake, query)
 
-    def one(i: int, at: float) -> None:
-        time.sleep(max(0.0, at - time.perf_counter()))
-        sent = time.perf_counter()
-        answer = _once_more(client.post, f"{intake}/v1/tickets/{tickets[i % 50]}/comments", headers=AUTH,
-                            json={"body": f"comment {i}"})
-        answered = time.perf_counter()
-        position = answer.headers["Helpdesk-Position"]
-        read = _once_more(client.get, f"{query}/v1/tickets/{tickets[i % 50]}",
-                          headers={**AUTH, "Helpdesk-Min-Position": position})
-        assert read.status_code == 200, read.text
-        seen.append((time.perf_counter() - answered) * 1000)
-        commands.append((answered - sent) * 1000)
-        started = time.perf_counter()
-        _once_more(client.get, f"{query}/v1/tickets/{tickets[i % 50]}", headers=AUTH)
-        plain.append((time.perf_counter() - started) * 1000)
+    async def one(i: int, at: float) -> None:
+        await asyncio.sleep(max(0.0, at - time.perf_counter()))
+        ticket = f"/v1/tickets/{tickets[i % 50]}"
+        async with _borrowed(pairs) as (to_intake, to_query):  # as a thread of the old pool took the command
+            sent = time.perf_counter()
+            status, headers, _ = await once_more(to_intake, "POST", f"{ticket}/comments", {"body": f"comment {i}"},
+                                                 AUTH)
+            answered, answered_wall = time.perf_counter(), time.time()
+            if status != 201:
+                run.errors[f"command {status}"] += 1
+                return
+            position = headers["helpdesk-position"]
+            status, _, _ = await once_more(to_query, "GET", ticket, None, {**AUTH, "Helpdesk-Min-Position": position})
+            read = time.perf_counter()
+            if status != 200:  # an overloaded server's 503 or 504: counted, not timed
+                run.errors[f"read {status}"] += 1
+                return
+            run.reads.append((int(position), answered_wall, answered_wall + (read - answered)))
+            run.seen.append((read - answered) * 1000)
+            run.commands.append((answered - sent) * 1000)
+            if i % floor_every == 0:
+                started = time.perf_counter()
+                await once_more(to_query, "GET", ticket, None, AUTH)
+                run.plain.append((time.perf_counter() - started) * 1000)
 
     begin = time.perf_counter() + 0.2
-    with concurrent.futures.ThreadPoolExecutor(64) as pool:
-        for future in [pool.submit(one, i, begin + i / rate) for i in range(total)]:
-            future.result()
-    return seen, commands, plain
+    await asyncio.gather(*(one(i, begin + i / rate) for i in range(rate * seconds)))
+    while not pairs.empty():
+        for conn in pairs.get_nowait():
+            conn.close()
+    return run
 
 
-def _once_more(call: Any, *args: Any, **kwargs: Any) -> httpx.Response:
-    """A request, again once if the server closed the idle keep-alive connection under it."""
+@dataclass
+class Visibility:
+    """One visibility run, milliseconds: answer → visible, the commands, the plain reads, the stages."""
+
+    seen: list[float] = field(default_factory=list)
+    commands: list[float] = field(default_factory=list)
+    plain: list[float] = field(default_factory=list)  # a read without a position to wait for: the floor
+    reads: list[tuple[int, float, float]] = field(default_factory=list)  # (position, answered, read), wall clock
+    stages: dict[str, list[float]] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)  # answers that were not a success, by status
+
+
+def _pairs(intake: str, query: str) -> asyncio.Queue[tuple[Connection, Connection]]:
+    """A keep-alive connection to intake and one to query for each command in flight (at most ``POOL``)."""
+    pairs: asyncio.Queue[tuple[Connection, Connection]] = asyncio.Queue()
+    for _ in range(POOL):
+        pairs.put_nowait(tuple(Connection(*_host_port(url)) for url in (intake, query)))  # type: ignore[arg-type]
+    return pairs
+
+
+def _host_port(url: str) -> tuple[str, int]:
+    host, port = url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+@contextlib.asynccontextmanager
+async def _borrowed(pool: asyncio.Queue[Any]) -> AsyncIterator[Any]:
+    conn = await pool.get()
     try:
-        return call(*args, **kwargs)
-    except (httpx.ReadError, httpx.RemoteProtocolError):
-        return call(*args, **kwargs)
+        yield conn
+    finally:
+        pool.put_nowait(conn)
+
+
 
 
 async def load_and_replay(nats_url: str, database_url: str, tickets: int, watched: dict[str, int],
@@ -231,7 +284,10 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="py-spy query's processes during the visibility phase"
                         " and the projecting one during the load phase (collapsed stacks into this folder;"
                         " top entries printed)")
+    parser.add_argument("--floor-every", type=int, default=10, help="a plain read (no position to wait for:"
+                        " the floor) after every N-th command's read-back (1: after each, as before)")
     parser.add_argument("--projector-batch", type=int, help="HELPDESK_PROJECTOR_BATCH for query (default: its own)")
+    parser.add_argument("--visibility-only", action="store_true", help="only the visibility phase")
     parser.add_argument("--load-only", action="store_true", help="only the load phase (the live projector's"
                         " rate and the CPU per event of every process in it)")
     args = parser.parse_args()
@@ -242,23 +298,42 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def measure_visibility(args: argparse.Namespace, intake: str, query: str,
+def measure_visibility(args: argparse.Namespace, intake: str, query: str, urls: tuple[str, str],
                        watched: dict[str, int]) -> tuple[list[float], list[float]]:
-    """Phase 1, printed: answer → visible at ``--rate``, and query's CPU per command meanwhile."""
-    cpu0 = cpu_of(watched)
-    with sampled({name.replace(" ", "-"): pid for name, pid in watched.items()}, args.profile, args.seconds):
-        seen, commands, plain = visibility(intake, query, args.rate, args.seconds)
-    used = {name: cpu - cpu0[name] for name, cpu in cpu_of(watched).items()}
+    """Phase 1, printed: answer → visible at ``--rate``, its three stages, the servers' own request times,
+    and every process's CPU meanwhile (this bench's client too)."""
+    everyone = {"bench client": 0, **watched}
+    cpu0, scraped = cpu_of(everyone), {name: _server_time.scrape(url) for name, url in (("intake", intake),
+                                                                                         ("query", query))}
+    profiled = {name.replace(" ", "-"): pid for name, pid in watched.items() if name.startswith("query")}
+    with sampled(profiled, args.profile, args.seconds):
+        run = asyncio.run(_followed(intake, query, urls, args))
+    used = {name: cpu - cpu0[name] for name, cpu in cpu_of(everyone).items()}
+    seen, plain = run.seen, run.plain
     print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
           f" answer → read-model visible p50 {percentile(seen, 0.50):.1f} ms, p99 {percentile(seen, 0.99):.1f} ms"
-          f"  (command itself p50 {percentile(commands, 0.50):.1f} ms, p99 {percentile(commands, 0.99):.1f} ms;"
-          f" a plain read p50 {percentile(plain, 0.50):.1f} ms, p99 {percentile(plain, 0.99):.1f} ms)")
-    print("  CPU meanwhile: " + "; ".join(f"{name} {cpu:.2f} s ({cpu / len(seen) * 1000:.2f} ms per command)"
-                                          for name, cpu in used.items())
-          + " (query serve answers two reads per command)")
-    for name in watched if args.profile else ():
-        print("\n".join(top(args.profile / f"{name.replace(' ', '-')}.txt")))
+          f"  (command itself p50 {percentile(run.commands, 0.50):.1f} ms, p99 {percentile(run.commands, 0.99):.1f} ms;"
+          f" a plain read after every {args.floor_every}th command (--floor-every; {len(plain)} reads), p50 {percentile(plain, 0.50):.1f} ms,"
+          f" p99 {percentile(plain, 0.99):.1f} ms)" + (f"; NOT ANSWERED: {dict(run.errors)}" if run.errors else ""))
+    print("  stages (wall clock; " + f"{len(run.stages[STAGES[0]])} of {len(seen)} commands seen at every stage): "
+          + "; ".join(f"{name} p50 {percentile(ms, 0.50):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms"
+                      for name, ms in run.stages.items()))
+    for name, url in (("intake", intake), ("query", query)):
+        for route in _server_time.between(name, scraped[name], _server_time.scrape(url))[:3]:
+            print("  " + route.line())
+    print(f"  CPU over the {args.seconds} s: " + "; ".join(
+        f"{name} {cpu:.2f} s ({cpu / args.seconds:.2f} cores, {cpu / (args.rate * args.seconds) * 1000:.2f} ms per command)"
+        for name, cpu in used.items()))
+    for name in profiled if args.profile else ():
+        print("\n".join(top(args.profile / f"{name}.txt")))
     return seen, plain
+
+
+async def _followed(intake: str, query: str, urls: tuple[str, str], args: argparse.Namespace) -> Visibility:
+    async with Pipeline(*urls) as pipeline:
+        run = await visibility(intake, query, args.rate, args.seconds, args.floor_every)
+    run.stages = pipeline.stages(run.reads)
+    return run
 
 
 def print_replay(r: dict[str, Any]) -> None:
@@ -302,7 +377,14 @@ def measure(args: argparse.Namespace, root: Path) -> None:
             watched = {"query serve": processes[2].pid}
             if own_process:
                 watched["query project"] = processes[3].pid
-            seen, plain = ([0.0], [1.0]) if args.load_only else measure_visibility(args, intake, query, watched)
+            everyone = {**watched, "intake serve": processes[0].pid, "intake relay": processes[1].pid,
+                        "PostgreSQL": pg.pid, "NATS": ns.pid}
+            seen, plain = ([0.0], [1.0]) if args.load_only else measure_visibility(args, intake, query,
+                                                                                    (ns.url, pg.url), everyone)
+            if args.visibility_only:
+                print(f"target: visibility p99 ≤ 100 ms at {args.rate}/s — measured {percentile(seen, 0.99):.0f} ms;"
+                      f" floor (plain read p99) {percentile(plain, 0.99):.0f} ms")
+                return
             projecting = "query project" if own_process else "query serve"
             r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets,
                                             {**watched, "PostgreSQL": pg.pid, "NATS": ns.pid, "bench publisher": 0},

@@ -15,9 +15,11 @@ single-process shape. The shape is printed. Then:
 3. visibility at ``--visibility-rate``: each command's answer is read back from query with
    its ``Helpdesk-Min-Position`` — the read waits for the read model and, the SLA service
    running, for the ticket's deadlines (the SLA block) — next to a plain read of the same
-   ticket (the floor).
+   ticket (the floor); the reads' time split into stages (bench/_pipeline.py: published, committed,
+   SLA marked, SLA committed, read), the servers' own request times and every process's CPU.
 
     .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500] [--projector process|in-serve]
+                                    [--visibility-only]
 """
 
 from __future__ import annotations
@@ -34,8 +36,13 @@ import sys
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _support import ADMIN_TOKEN, Connection, cpu_seconds, latency_line, percentile, stack  # noqa: E402
+sys.path.insert(1, str(ROOT))
+from _support import (ADMIN_TOKEN, DROPPED, Connection, latency_line, once_more,  # noqa: E402
+                      percentile, stack)
 from intake import closed_loop, provision, ticket_steps, _id_of  # noqa: E402
+import _server_time  # noqa: E402
+from _pipeline import Pipeline  # noqa: E402
+from bench._profile import cpu_of  # noqa: E402
 
 import nats  # noqa: E402
 import psycopg  # noqa: E402
@@ -63,7 +70,9 @@ class Step:
     latencies: list[float] = field(default_factory=list)
     lags: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     visible: list[float] = field(default_factory=list)  # answer → read with Helpdesk-Min-Position
+    reads: list[tuple[int, float, float]] = field(default_factory=list)  # (position, answered, read), wall clock
     plain: list[float] = field(default_factory=list)  # a plain read of the same ticket
+    stages: dict[str, list[float]] = field(default_factory=dict)  # the reads' stages, ms (bench/_pipeline.py)
 
     def bounded(self, name: str) -> tuple[bool, float, int]:
         """(kept up, slope in messages/s over the second half, final lag) of one consumer."""
@@ -148,7 +157,7 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
                       ) -> bytes | None:
         started = time.perf_counter()
         try:
-            status, answer_headers, content = await _request(conn, method, path, body, headers)
+            status, answer_headers, content = await once_more(conn, method, path, body, headers)
         except DROPPED:
             step.errors += 1
             return None
@@ -160,17 +169,18 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
             step.statuses[status] += 1
             return None
         if query and (ticket_id := _ticket_of(path, content)):
-            await read_back(ticket_id, answer_headers.get("helpdesk-position", "0"), answered)
+            await read_back(ticket_id, answer_headers.get("helpdesk-position", "0"), answered, time.time())
         return content
 
-    async def read_back(ticket_id: str, position: str, answered: float) -> None:
+    async def read_back(ticket_id: str, position: str, answered: float, answered_wall: float) -> None:
         reader = await queries.get()
         try:
-            status, _, _ = await _request(reader, "GET", f"/v1/tickets/{ticket_id}", None,
+            status, _, _ = await once_more(reader, "GET", f"/v1/tickets/{ticket_id}", None,
                                           {**ADMIN, "Helpdesk-Min-Position": position})
-            step.visible.append(time.perf_counter() - answered)
+            step.visible.append(read := time.perf_counter() - answered)
+            step.reads.append((int(position), answered_wall, answered_wall + read))
             started = time.perf_counter()
-            await _request(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
+            await once_more(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
             step.plain.append(time.perf_counter() - started)
             if status != 200:
                 step.errors += 1
@@ -202,19 +212,6 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
     for queue in (intakes, queries):
         while not queue.empty():
             queue.get_nowait().close()
-
-
-DROPPED = (OSError, asyncio.IncompleteReadError, ValueError, IndexError)
-
-
-async def _request(conn: Connection, *request: object) -> tuple[int, dict[str, str], bytes]:
-    """One request; once more on a new connection if the server closed an idle keep-alive one."""
-    try:
-        return await conn.request(*request)  # type: ignore[arg-type]
-    except DROPPED:
-        conn.close()
-        conn.writer = None
-        return await conn.request(*request)  # type: ignore[arg-type]
 
 
 def _ticket_of(path: str, content: bytes) -> str | None:
@@ -258,6 +255,8 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[100, 200, 300, 400, 500, 600])
     parser.add_argument("--ceiling-seconds", type=float, default=15)
     parser.add_argument("--visibility-rate", type=float, default=200)
+    parser.add_argument("--visibility-only", action="store_true", help="only the visibility step (no ceiling,"
+                        " no ladder)")
     parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
     parser.add_argument("--projector", choices=["process", "in-serve"], default="process",
                         help="process: `helpdesk-query project` beside a reading `serve` (production);"
@@ -283,6 +282,9 @@ def main() -> None:
 def measure(env: dict[str, str], args: argparse.Namespace) -> None:
     port = int(env["HELPDESK_INTAKE_PORT"])
     customer, agent = provision(f"http://127.0.0.1:{port}")
+    if args.visibility_only:
+        visibility_target(*visibility(env, args, customer, agent), args.visibility_rate)
+        return
     count, _, errors, elapsed = asyncio.run(closed_loop("127.0.0.1", port, customer, agent, args.ceiling_seconds))
     ceiling = count / elapsed
     print(f"ceiling: intake closed loop with every consumer running: {ceiling:,.0f} commands/s ({errors} errors)")
@@ -295,30 +297,51 @@ def measure(env: dict[str, str], args: argparse.Namespace) -> None:
         if not (step.kept_up and drained is not None):
             break
         kept = rate
-    cpu0 = _query_cpu(env)
-    step, drained = asyncio.run(run_step(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
-                                         read_back=True))
-    cpu = {name: seconds - cpu0[name] for name, seconds in _query_cpu(env).items()}
-    print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
-          f" (read model + SLA block):")
-    report(step, drained)
-    p99 = percentile([v * 1000 for v in step.visible], 0.99)
-    floor = percentile([v * 1000 for v in step.plain], 0.99)
-    print(f"  answer → visible {latency_line(step.visible)};  plain read of the ticket {latency_line(step.plain)}")
-    print("  CPU meanwhile: " + "; ".join(f"{name} {seconds:.2f} s ({seconds / max(1, step.answered) * 1000:.2f} ms"
-                                          " per command)" for name, seconds in cpu.items()))
+    p99, floor = visibility(env, args, customer, agent)
     print(f"target: every consumer keeps up at ≥ {TARGET_RATE} commands/s — measured {kept:g}/s;"
           f" ceiling {ceiling:,.0f}/s (intake alone); ratio {kept / ceiling:.2f}"
           f" -> {'met' if kept >= TARGET_RATE else 'NOT met'}")
-    print(f"target: visibility with the SLA block p99 ≤ {VISIBILITY_P99_MS} ms at {args.visibility_rate:g}/s —"
+    visibility_target(p99, floor, args.visibility_rate)
+
+
+def visibility_target(p99: float, floor: float, rate: float) -> None:
+    print(f"target: visibility with the SLA block p99 ≤ {VISIBILITY_P99_MS} ms at {rate:g}/s —"
           f" measured {p99:.0f} ms; floor (plain read p99) {floor:.0f} ms; ratio {p99 / floor:.1f}"
           f" -> {'met' if p99 <= VISIBILITY_P99_MS else 'NOT met'}")
 
 
-def _query_cpu(env: dict[str, str]) -> dict[str, float]:
-    """CPU seconds so far of query's processes (serve, and project when it runs on its own)."""
-    return {f"query {command}": cpu_seconds(int(env[f"BENCH_PID_helpdesk_query_{command}"]))
-            for command in ("serve", "project") if f"BENCH_PID_helpdesk_query_{command}" in env}
+def visibility(env: dict[str, str], args: argparse.Namespace, customer: dict[str, str], agent: dict[str, str]
+               ) -> tuple[float, float]:
+    """The visibility step, printed with its stages (bench/_pipeline.py), the servers' own request times
+    (bench/_server_time.py) and every process's CPU (this client's too); its p99 and the floor's, ms."""
+    urls = {name: f"http://127.0.0.1:{env[f'HELPDESK_{name.upper()}_PORT']}" for name in ("intake", "query")}
+    pids = {"bench client": 0, **{name.removeprefix("BENCH_PID_helpdesk_").replace("_", " "): int(pid)
+                                  for name, pid in env.items() if name.startswith("BENCH_PID_")}}
+    cpu0, scraped = cpu_of(pids), {name: _server_time.scrape(url) for name, url in urls.items()}
+    step, drained = asyncio.run(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20)))
+    cpu = {name: seconds - cpu0[name] for name, seconds in cpu_of(pids).items()}
+    print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
+          f" (read model + SLA block):")
+    report(step, drained)
+    print(f"  answer → visible {latency_line(step.visible)};  plain read of the ticket {latency_line(step.plain)}")
+    print("  stages (wall clock): " + "; ".join(
+        f"{name} p50 {percentile(ms, 0.50):.1f} ms, p99 {percentile(ms, 0.99):.1f} ms"
+        for name, ms in step.stages.items()) + f" ({len(next(iter(step.stages.values())))} of {len(step.reads)} reads)")
+    for name, url in urls.items():
+        for route in _server_time.between(name, scraped[name], _server_time.scrape(url))[:4]:
+            print("  " + route.line())
+    print(f"  CPU over the {step.elapsed:.0f} s: " + "; ".join(
+        f"{name} {seconds:.2f} s ({seconds / step.elapsed:.2f} cores, {seconds / max(1, step.answered) * 1000:.2f} ms"
+        " per command)" for name, seconds in cpu.items()))
+    return percentile([v * 1000 for v in step.visible], 0.99), percentile([v * 1000 for v in step.plain], 0.99)
+
+
+async def _followed(env: dict[str, str], customer: dict[str, str], agent: dict[str, str], rate: float,
+                    seconds: float) -> tuple[Step, float | None]:
+    async with Pipeline(env["HELPDESK_NATS_URL"], env["HELPDESK_DATABASE_URL"], sla=True) as pipeline:
+        step, drained = await run_step(env, customer, agent, rate, seconds, read_back=True)
+    step.stages = pipeline.stages(step.reads)
+    return step, drained
 
 
 async def _settle(env: dict[str, str]) -> None:

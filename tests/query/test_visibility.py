@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from helpdesk_shared.sla_marks import SlaMark
 from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
 
-from helpdesk_query.adapters.positions import StreamCoverage
+from helpdesk_query.adapters.positions import SlaMarks, StreamCoverage
 
 
 async def _publish(js: Any, subject: str, position: int) -> None:
@@ -39,3 +40,16 @@ async def test_visibility_coverage_is_never_early(js: Any) -> None:
     await _publish(js, "helpdesk.user.u1.registered", 9)
     assert not await coverage.covered(5, 9)  # the ticket event at 8 stands between
     assert await coverage.covered(8, 9)
+
+
+def test_perf_sla_wait_takes_the_first_mark_past_the_position_never_an_earlier_one() -> None:
+    """A read waits for the SLA facts up to the first mark that passed its position, not the newest mark's
+    (which may include later positions' facts); never less: a mark that did not reach it says nothing."""
+    marks = SlaMarks()
+    for position, stream_seq in ((5, 10), (9, 20), (14, 30)):
+        marks.take(SlaMark(position, stream_seq))
+    assert [marks.stream_seq_for(p) for p in (1, 5, 6, 9, 10, 14)] == [10, 10, 20, 20, 30, 30]
+    assert marks.stream_seq_for(15) == 30  # beyond the newest mark (not reached yet): the newest sequence
+    for position in range(15, 15 + 2 * SlaMarks.KEPT):  # older marks are forgotten, the answer stays safe
+        marks.take(SlaMark(position, position * 2))
+    assert marks.stream_seq_for(5) == marks.stream_seq_for(14) >= 30

@@ -13,6 +13,7 @@ from types import FrameType
 
 import uvicorn
 
+from helpdesk_shared.heap import freeze_start_up_heap
 from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.migrations import MissingPrivilege, SchemaNotMigrated
 from helpdesk_shared.settings import from_env
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> None:
         from helpdesk_query.bootstrap import create_app
 
         app = create_app(settings)
+        app.on_startup.append(freeze_start_up_heap)  # once the lifespan has opened the pool and the clients
         config = uvicorn.Config(app, host=settings.bind_host, port=settings.query_port,
                                 log_level="warning", access_log=False, timeout_graceful_shutdown=10)
         StreamClosingServer(config, app.state.close_streams).run()

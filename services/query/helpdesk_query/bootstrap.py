@@ -155,6 +155,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         holder["running"] = running = await start(settings, watcher, sla_watcher, marks)
+        app.state.queries, app.state.feed = running.queries, running.feed  # the hot reads' (routes.py)
         try:
             async with following_revocations(running.nc.jetstream(), authenticator):
                 yield

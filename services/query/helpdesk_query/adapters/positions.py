@@ -13,6 +13,8 @@ position they need, woken in order as positions arrive.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import collections
 import contextlib
 import heapq
 import itertools
@@ -134,16 +136,27 @@ class SlaMarks:
     are no SLA facts to wait for.
     """
 
+    KEPT = 1024  # recent marks, for the earliest that covers a read's position
+
     def __init__(self) -> None:
         self.seen = False
         self.stream_seq = 0  # the stream sequence the SLA's facts reach at the newest mark
         self.positions = PositionWatcher()
         self._kv: Any = None
+        self._marks: collections.deque[tuple[int, int]] = collections.deque(maxlen=self.KEPT)
 
     def take(self, mark: SlaMark) -> None:
         self.seen = True
         self.stream_seq = max(self.stream_seq, mark.stream_seq)  # before waking anyone for its position
+        if not self._marks or mark.position > self._marks[-1][0]:
+            self._marks.append((mark.position, self.stream_seq))
         self.positions.advance(mark.position)
+
+    def stream_seq_for(self, position: int) -> int:
+        """The stream sequence of the earliest mark kept that passed ``position``: its SLA facts are all at or
+        below it. The newest mark's would do too, but it may wait for facts of later positions as well."""
+        at = bisect.bisect_left(self._marks, (position, -1))
+        return self._marks[at][1] if at < len(self._marks) else self.stream_seq
 
     async def follow(self, js: JetStreamContext, replicas: int, stopping: asyncio.Event) -> None:
         """Follow the mark until ``stopping`` is set."""

@@ -55,7 +55,7 @@ async def _wait_for_sla(state: Any, position: int, deadline: float) -> None:
                           f"{state.min_position_timeout:g} s (the SLA has published up to {marks.positions.position})",
                           position=state.watcher.position)
         await marks.refresh()  # should the watch have missed a mark (a NATS reconnect)
-    if not await state.sla_watcher.wait_for(marks.stream_seq, max(0.0, deadline - loop.time())):
+    if not await state.sla_watcher.wait_for(marks.stream_seq_for(position), max(0.0, deadline - loop.time())):
         raise Problem(504, "timeout", f"the SLA facts of position {position} are not in the read model within "
                       f"{state.min_position_timeout:g} s (projected up to stream sequence {state.sla_watcher.position})",
                       position=state.watcher.position)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get
+from litestar.datastructures import State
 from litestar.params import Parameter
 from litestar.response import Stream
 
@@ -16,7 +17,6 @@ from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
-from helpdesk_query.adapters.changes import ChangeFeed
 from helpdesk_query.adapters.eventstore import StoredMessage
 from helpdesk_query.adapters.readmodel import ORDERS, TicketFilter
 from helpdesk_query.application import Queries
@@ -55,6 +55,10 @@ def _instant(value: str) -> dt.datetime:
 
 
 class TicketQueries(Controller):
+    """The ticket reads. The two hot ones (a ticket, a list) take ``queries`` and ``feed`` from the app's
+    state, set once at start-up: a second and third dependency beside ``principal`` would be resolved
+    in an anyio task group on every request (litestar runs a batch of dependencies concurrently)."""
+
     path = "/v1/tickets"
     tags = ["tickets"]
     before_request = wait_for_min_position
@@ -62,7 +66,7 @@ class TicketQueries(Controller):
 
     @get("/", response_headers=[STREAM_POSITION_HEADER])
     async def list_tickets(
-        self, principal: Principal, queries: Queries, feed: ChangeFeed,
+        self, principal: Principal, state: State,
         status: list[str] | None = None, priority: list[str] | None = None,
         category: list[str] | None = None, customer_id: str | None = None,
         assignee_id: str | None = None, sla_state: str | None = None, unplanned: bool | None = None,
@@ -84,7 +88,7 @@ class TicketQueries(Controller):
         promised for it, or with an SLA target due at its date (IMC-9). ``Helpdesk-Stream-Position``: where
         the stream stood before the read (a live page resumes from it).
         """
-        at = feed.cursor()
+        queries, at = state.queries, state.feed.cursor()
         _choices("order", [order], ORDERS)
         if sla_state is not None:
             _choices("sla_state", [sla_state], SLA_STATES)
@@ -98,13 +102,14 @@ class TicketQueries(Controller):
                         headers={STREAM_POSITION: at})
 
     @get("/{ticket_id:str}", response_headers=[STREAM_POSITION_HEADER])
-    async def ticket(self, ticket_id: str, principal: Principal, queries: Queries, feed: ChangeFeed,
+    async def ticket(self, ticket_id: str, principal: Principal, state: State,
                      as_of: str | None = None) -> Response[dict[str, Any]]:
         """The ticket now (with ``Helpdesk-Stream-Position``: where the stream stood before the read), or
         with ``as_of`` as it stood then, rebuilt from the event store (CARD-8)."""
+        queries: Queries = state.queries
         if as_of is not None:
             return Response(await queries.ticket_as_of(principal, ticket_id, _instant(as_of)))
-        at = feed.cursor()
+        at = state.feed.cursor()
         return Response(await queries.ticket(principal, ticket_id), headers={STREAM_POSITION: at})
 
     @get("/{ticket_id:str}/history")
