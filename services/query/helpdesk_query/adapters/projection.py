@@ -39,18 +39,17 @@ KEPT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "id" and c not in SEARCHE
 # upsert: half the statement's cost); their ids as an array let the planner find the rows by key.
 # Arrays of ids travel as JSON too: one msgspec call, where psycopg dumps a list element by element.
 _WRITE = """WITH tickets AS (INSERT INTO {{g}}.tickets ({cols})
-    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, %(views)s) {{on_ticket}}),
+    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, %(views)s) {on_ticket}),
 kept AS (UPDATE {{g}}.tickets t SET ({kept_cols}) = ({kept_values})
     FROM json_populate_recordset(NULL::{{g}}.tickets, %(kept)s) v
     WHERE t.id = ANY(ARRAY(SELECT json_array_elements_text(%(kept_ids)s))) AND t.id = v.id)
 INSERT INTO {{g}}.comments ({comment_cols})
     SELECT c.of, {comment_values} FROM ROWS FROM (json_array_elements_text(%(comment_tickets)s),
-        json_populate_recordset(NULL::{{g}}.comments, %(comments)s)) AS c(of) {{on_comment}}""".format(
+        json_populate_recordset(NULL::{{g}}.comments, %(comments)s)) AS c(of) ON CONFLICT DO NOTHING""".format(
     cols=", ".join(TICKET_COLUMNS), comment_cols=", ".join(COMMENT_COLUMNS),
     kept_cols=", ".join(KEPT_COLUMNS), kept_values=", ".join(f"v.{c}" for c in KEPT_COLUMNS),
-    comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]))
-_UPSERT = {"on_ticket": "ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]),
-           "on_comment": "ON CONFLICT DO NOTHING"}
+    comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]),
+    on_ticket="ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]))
 # The projector's statements are prepared (psycopg does after 5 executions, PostgreSQL then plans
 # them once), so planning costs nothing per batch. A generic plan is costed on the table as it is
 # when it is made, and a projector that began on a quiet, small table went on scanning the whole
@@ -218,7 +217,7 @@ async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Seq
     kept = [v for v in views if _same_text(v, stored.get(v.id))]
     upserted = [v for v in views if not _same_text(v, stored.get(v.id))] if kept else views
     comments = [(v.id, c) for v in views for c in v.comments]
-    await cur.execute(_WRITE.format(g=generation, **_UPSERT), {
+    await cur.execute(_WRITE.format(g=generation), {
         "views": _as_json(_bare(upserted)), "kept": _as_json(_bare(kept)),
         "kept_ids": _as_json([v.id for v in kept]),
         "comment_tickets": _as_json([of for of, _ in comments]), "comments": _as_json([c for _, c in comments])})
