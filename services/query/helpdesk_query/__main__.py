@@ -17,6 +17,7 @@ from helpdesk_shared.heap import freeze_start_up_heap
 from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.migrations import MissingPrivilege, SchemaNotMigrated
 from helpdesk_shared.settings import from_env
+from helpdesk_shared.web.one_write import OneWriteHttpTools
 
 from helpdesk_query.settings import QuerySettings
 
@@ -50,8 +51,9 @@ def main(argv: list[str] | None = None) -> None:
 
         app = create_app(settings)
         app.on_startup.append(freeze_start_up_heap)  # once the lifespan has opened the pool and the clients
-        config = uvicorn.Config(app, host=settings.bind_host, port=settings.query_port,
-                                log_level="warning", access_log=False, timeout_graceful_shutdown=10)
+        # One socket write per response (helpdesk_shared/web/one_write.py), not uvicorn's two, as intake.
+        config = uvicorn.Config(app, host=settings.bind_host, port=settings.query_port, log_level="warning",
+                                access_log=False, timeout_graceful_shutdown=10, http=OneWriteHttpTools)
         StreamClosingServer(config, app.state.close_streams).run()
     elif args.command == "project":
         from helpdesk_query.bootstrap import run_projector

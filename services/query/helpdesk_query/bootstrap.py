@@ -94,7 +94,10 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
 
     policies.on_change(derive)
     policy_feed = await follow_policies(nc.jetstream(), policies)
-    pool = database_pool(settings.database_url, max_size=settings.pool_size)
+    # Autocommit: every read is one statement, which is its own transaction; in a transaction of the
+    # pool's it was three round trips (BEGIN, the read, COMMIT), each a wake-up of both processes.
+    # A read of several statements that must see one generation opens a transaction itself.
+    pool = database_pool(settings.database_url, max_size=settings.pool_size, autocommit=True)
     await pool.open(wait=True)
     watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,

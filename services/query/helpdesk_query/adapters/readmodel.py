@@ -151,7 +151,7 @@ class TicketFilter:
 
 
 class ReadModel:
-    """Ticket lists and details from the active generation."""
+    """Ticket lists and details from the active generation, on a pool of autocommit connections (bootstrap)."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
@@ -179,8 +179,9 @@ class ReadModel:
             return await cursor.fetchall()
 
     async def ticket(self, ticket_id: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
-        """A ticket's row and its comments (oldest first), or None."""
-        async with self._pool.connection() as conn:
+        """A ticket's row and its comments (oldest first), or None; both of one generation (a transaction:
+        a rebuild's switch of the views waits for it)."""
+        async with self._pool.connection() as conn, conn.transaction():
             cursor = conn.cursor(row_factory=dict_row)
             await cursor.execute(f"SELECT {_COLUMNS} FROM {CONTROL}.tickets WHERE id = %s", (ticket_id,))
             row = await cursor.fetchone()
