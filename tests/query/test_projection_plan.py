@@ -43,8 +43,8 @@ async def test_perf_projector_reads_and_writes_tickets_by_key_after_a_quiet_star
     await assert_matches(read_model, events)
 
 
-_PREPARED = ("SELECT name, statement, cardinality(parameter_types), generic_plans, custom_plans FROM pg_prepared_statements"
-             " WHERE statement LIKE '%query\\_g1.tickets%' AND statement NOT LIKE '%tracking%'")
+_PREPARED = ("SELECT name, statement, parameter_types::text[], generic_plans, custom_plans FROM pg_prepared_statements"
+             " WHERE statement LIKE '%query\\_g1.tickets%'")
 
 
 async def test_perf_projector_plans_its_ticket_read_and_write_once_at_the_live_edge(read_model: str) -> None:
@@ -72,12 +72,13 @@ async def test_perf_projector_plans_its_ticket_read_and_write_once_at_the_live_e
     for _, statement, _, generic, custom in prepared:
         assert (custom, generic >= 50) == (0, True), statement  # every execution but psycopg's first five
     for statement, plan in plans.items():
-        assert "Seq Scan" not in plan and "Index" in plan, (statement, plan)
+        scans = [line.split("Seq Scan on ")[1].split()[0] for line in plan.splitlines() if "Seq Scan on " in line]
+        assert set(scans) <= {"tracking"} and "Index" in plan, (statement, plan)  # tracking: its one row
     await assert_matches(read_model, events)
 
 
-async def _plan(conn: psycopg.AsyncConnection[Any], name: str, params: int) -> str:
-    """The plan ``name`` runs with (its generic plan: every parameter an empty JSON array)."""
-    empty = ", ".join(["'[]'"] * params)
+async def _plan(conn: psycopg.AsyncConnection[Any], name: str, params: list[str]) -> str:
+    """The plan ``name`` runs with (its generic plan: every JSON parameter an empty array, every other 0)."""
+    empty = ", ".join("'[]'" if kind == "json" else "'0'" for kind in params)
     rows = await (await conn.execute(f"EXPLAIN EXECUTE {name}({empty})")).fetchall()
     return "\n".join(row[0] for row in rows)

@@ -38,14 +38,17 @@ KEPT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "id" and c not in SEARCHE
 # so PostgreSQL does not compute the generated ``search`` vector again (to_tsvector twice per
 # upsert: half the statement's cost); their ids as an array let the planner find the rows by key.
 # Arrays of ids travel as JSON too: one msgspec call, where psycopg dumps a list element by element.
+# The same statement ends by moving the tracking (and notifying the readers): at the live edge a batch
+# is one event, and each statement is a message PostgreSQL wakes up for and psycopg's Python drives.
 _WRITE = """WITH tickets AS (INSERT INTO {{g}}.tickets ({cols})
     SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, %(views)s) {on_ticket}),
 kept AS (UPDATE {{g}}.tickets t SET ({kept_cols}) = ({kept_values})
     FROM json_populate_recordset(NULL::{{g}}.tickets, %(kept)s) v
-    WHERE t.id = ANY(ARRAY(SELECT json_array_elements_text(%(kept_ids)s))) AND t.id = v.id)
-INSERT INTO {{g}}.comments ({comment_cols})
+    WHERE t.id = ANY(ARRAY(SELECT json_array_elements_text(%(kept_ids)s))) AND t.id = v.id),
+comments AS (INSERT INTO {{g}}.comments ({comment_cols})
     SELECT c.of, {comment_values} FROM ROWS FROM (json_array_elements_text(%(comment_tickets)s),
-        json_populate_recordset(NULL::{{g}}.comments, %(comments)s)) AS c(of) ON CONFLICT DO NOTHING""".format(
+        json_populate_recordset(NULL::{{g}}.comments, %(comments)s)) AS c(of) ON CONFLICT DO NOTHING)
+{{track}}""".format(
     cols=", ".join(TICKET_COLUMNS), comment_cols=", ".join(COMMENT_COLUMNS),
     kept_cols=", ".join(KEPT_COLUMNS), kept_values=", ".join(f"v.{c}" for c in KEPT_COLUMNS),
     comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]),
@@ -57,8 +60,17 @@ INSERT INTO {{g}}.comments ({comment_cols})
 # local to it) and asks for the generic plan at once: every plan of its statements finds the
 # tickets by key, whatever the size of the table when it was made (the bench at the live edge:
 # PostgreSQL 530 µs per event against 1,215 µs planning each batch).
-_BY_KEY = ("SELECT set_config('enable_seqscan', 'off', true),"
+_BY_KEY = ("set_config('enable_seqscan', 'off', true),"
            " set_config('plan_cache_mode', 'force_generic_plan', true)")
+# The tracking, locked, and the rows of the batch's tickets as one JSON array (decoded by msgspec straight
+# into the views), in one statement. Its snapshot is taken before the lock is granted; no writer of the
+# generation's rows can commit in between: every one holds the parking lock first (the stream runner's
+# ``_step``, an admin's retry) and a rebuild's switch is waited for by ``_active`` before.
+_READ = ("SELECT r.position, r.stream_seq, (SELECT json_agg(t)::text FROM (SELECT {cols} FROM {{g}}.tickets"
+         " WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s)))) t) FROM {{g}}.tracking r FOR UPDATE OF r"
+         ).format(cols=", ".join(TICKET_COLUMNS))
+_TRACK = "UPDATE {g}.tracking SET position = %(position)s, stream_seq = %(stream_seq)s"
+_NOTIFY = " RETURNING pg_notify(%(channel)s, %(at)s)"
 _json = msgspec.json.Encoder()
 _read_views = msgspec.json.Decoder(list[TicketView])
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
@@ -165,20 +177,19 @@ def _has_nul(value: Any) -> bool:
 
 
 async def apply_batch(conn: psycopg.AsyncConnection[Any], generation: str, msgs: Sequence[StoredMessage],
-                      notify: bool = True, strict: bool = False, replay: bool = False) -> Outcome:
-    """Apply ``msgs`` to ``generation`` in the caller's transaction; returns the new tracking."""
-    await conn.execute(_BY_KEY)  # this transaction's plans find tickets by key
-    # both reads are sent before either is awaited: one round trip in pipeline mode (the live projector)
-    tracking = await conn.execute(f"SELECT position, stream_seq FROM {generation}.tracking FOR UPDATE")
+                      notify: bool = True, strict: bool = False, replay: bool = False,
+                      planned: bool = False) -> Outcome:
+    """Apply ``msgs`` to ``generation`` in the caller's transaction; returns the new tracking.
+
+    ``planned``: the caller has set this transaction's plan settings already (``_active``)."""
+    if not planned:
+        await conn.execute("SELECT " + _BY_KEY)  # this transaction's plans find tickets by key
     ids = {_ticket_id(m.subject) for m in msgs}
-    cursor = await conn.execute(  # as one JSON array, decoded by msgspec straight into the views
-        f"SELECT json_agg(t)::text FROM (SELECT {', '.join(TICKET_COLUMNS)} FROM {generation}.tickets"
-        " WHERE id = ANY(ARRAY(SELECT json_array_elements_text(%s)))) t", (_as_json(list(ids)),))
-    position, stream_seq = await tracking.fetchone()  # type: ignore[misc]
+    cursor = await conn.execute(_READ.format(g=generation), (_as_json(list(ids)),))
+    position, stream_seq, rows = await cursor.fetchone()  # type: ignore[misc]
     outcome = Outcome(position, stream_seq)
     if not strict:  # a rebuild's catch-up: tickets parked so far stay held
         outcome.held = await _PARKED.held(conn, ids)
-    (rows,) = await cursor.fetchone()  # type: ignore[misc]
     stored = {view.id: view for view in _read_views.decode(rows)} if rows else {}
     tickets = dict(stored)
     changed: set[str] = set()
@@ -191,36 +202,42 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
                 outcome: Outcome, notify: bool = True, stored: Mapping[str, TicketView] | None = None) -> None:
     """Upsert ``views`` (their ``comments`` are the new ones), park, track and notify readers;
     ``stored``: the rows of these tickets as the transaction read them."""
+    # notify: delivered on commit, API processes waiting on Helpdesk-Min-Position wake up (in the
+    # statement that moves the tracking, itself the end of the statement that writes the views)
+    tracking = {"position": outcome.position, "stream_seq": outcome.stream_seq,
+                **({"channel": POSITION_CHANNEL, "at": str(outcome.position)} if notify else {})}
+    track = _TRACK.format(g=generation) + (_NOTIFY if notify else "")
     async with conn.cursor() as cur:
-        await write_views(cur, generation, views, stored=stored or {})
         if outcome.hours:
             await cur.executemany(_HOURS.format(g=generation), outcome.hours)
         if outcome.parked:
             await cur.executemany(_PARK, [(m.stream_seq, m.subject, m.position, reason, m.payload)
                                           for m, reason in outcome.parked])
-        # notify: delivered on commit, API processes waiting on Helpdesk-Min-Position wake up (one
-        # statement with the tracking: a round trip less per batch, which at the live edge is one event)
-        await cur.execute(f"UPDATE {generation}.tracking SET position = %s, stream_seq = %s"
-                          + (" RETURNING pg_notify(%s, %s)" if notify else ""),
-                          (outcome.position, outcome.stream_seq,
-                           *((POSITION_CHANNEL, str(outcome.position)) if notify else ())))
+        if not await write_views(cur, generation, views, stored=stored or {}, track=(track, tracking)):
+            await cur.execute(track, tracking)
 
 
 async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView],
-                      stored: Mapping[str, TicketView] | None = None) -> None:
+                      stored: Mapping[str, TicketView] | None = None,
+                      track: tuple[str, dict[str, Any]] = ("SELECT 1", {})) -> bool:
     """Upsert the tickets ``views`` show and insert their ``comments``, in one statement
-    (a rebuild writes by COPY instead: ``bulkwrite``). A view of a ticket ``stored``
-    with the same searchable text is a plain update that leaves the search vector as it is."""
+    (a rebuild writes by COPY instead: ``bulkwrite``) that ends with ``track`` (a statement and
+    its named parameters); False if there was nothing to write (``track`` was not run).
+    A view of a ticket ``stored`` with the same searchable text is a plain update that leaves
+    the search vector as it is."""
     if not views:
-        return
+        return False
     stored = stored or {}
     kept = [v for v in views if _same_text(v, stored.get(v.id))]
     upserted = [v for v in views if not _same_text(v, stored.get(v.id))] if kept else views
     comments = [(v.id, c) for v in views for c in v.comments]
-    await cur.execute(_WRITE.format(g=generation), {
+    statement, tracking = track
+    await cur.execute(_WRITE.format(g=generation, track=statement), {
         "views": _as_json(_bare(upserted)), "kept": _as_json(_bare(kept)),
         "kept_ids": _as_json([v.id for v in kept]),
-        "comment_tickets": _as_json([of for of, _ in comments]), "comments": _as_json([c for _, c in comments])})
+        "comment_tickets": _as_json([of for of, _ in comments]), "comments": _as_json([c for _, c in comments]),
+        **tracking})
+    return True
 
 
 def _bare(views: Sequence[TicketView]) -> list[TicketView]:
@@ -262,7 +279,8 @@ class TicketProjection:
 
     async def apply(self, conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
                     replay: bool = False) -> int:
-        outcome = await apply_batch(conn, await _active(conn), msgs, strict=True, replay=replay)
+        outcome = await apply_batch(conn, await _active(conn, planned=True), msgs, strict=True, replay=replay,
+                                    planned=True)
         return outcome.applied
 
     async def advance(self, conn: psycopg.AsyncConnection[Any], stream_seq: int, position: int | None) -> None:
@@ -272,8 +290,10 @@ class TicketProjection:
         await conn.execute(f"SELECT pg_notify(%s, position::text) FROM {generation}.tracking", (POSITION_CHANNEL,))
 
 
-async def _active(conn: psycopg.AsyncConnection[Any]) -> str:
+async def _active(conn: psycopg.AsyncConnection[Any], planned: bool = False) -> str:
     """The active generation. FOR SHARE: a rebuild switching generations waits for this
-    transaction, and this one waits for the switch, then writes into the new generation."""
-    row = await (await conn.execute(f"SELECT active FROM {CONTROL}.generation FOR SHARE")).fetchone()
+    transaction, and this one waits for the switch, then writes into the new generation.
+    ``planned``: the same statement sets the transaction's plan settings (``_BY_KEY``)."""
+    row = await (await conn.execute(f"SELECT active{', ' + _BY_KEY if planned else ''} FROM {CONTROL}.generation"
+                                    " FOR SHARE")).fetchone()
     return str(row[0])  # type: ignore[index]
