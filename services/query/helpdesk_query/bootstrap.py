@@ -19,7 +19,6 @@ from psycopg_pool import AsyncConnectionPool
 from helpdesk_shared.clock import Clock, SystemClock
 from helpdesk_shared.clock_sync import SharedClock
 from helpdesk_shared.connections import connect_nats as open_nats
-from helpdesk_shared.connections import database_pool
 from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
 from helpdesk_shared.policies import calendar_of
@@ -36,7 +35,7 @@ from helpdesk_query.adapters.attachments import AttachmentStore
 from helpdesk_query.adapters.changes import ChangeFeed
 from helpdesk_query.adapters.eventstore import EventStream
 from helpdesk_query.adapters.positions import PositionWatcher, SlaMarks, StreamCoverage
-from helpdesk_query.adapters.readmodel import ReadModel
+from helpdesk_query.adapters.readmodel import ReadModel, reading_pool
 from helpdesk_query.adapters.schema import CONTROL, MIGRATIONS, SLA_POSITION_CHANNEL
 from helpdesk_query.application import Queries
 from helpdesk_query.entrypoints.http.hours_report import HoursReport
@@ -94,10 +93,7 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
 
     policies.on_change(derive)
     policy_feed = await follow_policies(nc.jetstream(), policies)
-    # Autocommit: every read is one statement, which is its own transaction; in a transaction of the
-    # pool's it was three round trips (BEGIN, the read, COMMIT), each a wake-up of both processes.
-    # A read of several statements that must see one generation opens a transaction itself.
-    pool = database_pool(settings.database_url, max_size=settings.pool_size, autocommit=True)
+    pool = reading_pool(settings.database_url, settings.pool_size)
     await pool.open(wait=True)
     watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,

@@ -11,6 +11,8 @@ import msgspec
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from helpdesk_shared.connections import database_pool
+
 from helpdesk_query.domain.sla import SlaView
 from helpdesk_query.domain.ticket import Comment
 
@@ -75,6 +77,14 @@ _TICKET_PAGE = f"""SELECT {_COLUMNS},
 _SLA_OF_ROW = f"(SELECT s.view FROM {CONTROL}.sla s WHERE s.ticket_id = {CONTROL}.tickets.id)"
 _comments = msgspec.json.Decoder(tuple[Comment, ...])
 _sla_view = msgspec.json.Decoder(SlaView)
+
+
+def reading_pool(url: str, max_size: int, min_size: int = 2) -> AsyncConnectionPool:
+    """The pool the reads take their connections from (the caller opens it): autocommit, as every read is
+    one statement, its own transaction; in a transaction of the pool's it was three round trips (BEGIN,
+    the read, COMMIT), each a wake-up of both processes. A read of several statements that must see one
+    generation opens a transaction itself (``ReadModel.ticket``)."""
+    return database_pool(url, min_size=min_size, max_size=max_size, autocommit=True)
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,7 @@ class TicketFilter:
 
 
 class ReadModel:
-    """Ticket lists and details from the active generation, on a pool of autocommit connections (bootstrap)."""
+    """Ticket lists and details from the active generation, on a ``reading_pool``."""
 
     def __init__(self, pool: AsyncConnectionPool) -> None:
         self._pool = pool
