@@ -46,7 +46,7 @@ class PositionWatcher:
     def __init__(self, channel: str = POSITION_CHANNEL, tracked: str = f"{CONTROL}.tracking.position") -> None:
         self._channel, self._tracked = channel, tracked.rsplit(".", 1)
         self.position = 0
-        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, int, asyncio.Future[bool]]] = []
         self._tie = itertools.count()
 
     def advance(self, position: int) -> None:
@@ -57,19 +57,23 @@ class PositionWatcher:
         while self._waiters and self._waiters[0][0] <= position:
             _, _, future = heapq.heappop(self._waiters)
             if not future.done():
-                future.set_result(None)
+                future.set_result(True)
 
     async def wait_for(self, position: int, timeout: float) -> bool:
-        """True once ``position`` is applied; False if ``timeout`` seconds pass first."""
+        """True once ``position`` is applied; False if ``timeout`` seconds pass first.
+
+        The waiting read's future is woken by ``advance`` or by its own timer (not ``asyncio.wait_for``,
+        which wraps it in a second future and a callback: CPU on every read that waits)."""
         if position <= self.position:
             return True
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
         heapq.heappush(self._waiters, (position, next(self._tie), future))
+        timer = loop.call_later(timeout, _expire, future)
         try:
-            await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            return False
-        return True
+            return await future
+        finally:
+            timer.cancel()
 
     async def listen(self, conninfo: str, stopping: asyncio.Event) -> None:
         """Follow the projector's NOTIFYs (re-reading the tracked position after each reconnect)."""
@@ -92,6 +96,11 @@ class PositionWatcher:
             row = await (await conn.execute(f"SELECT {column} FROM {table}")).fetchone()
             if row:
                 self.advance(int(row[0]))
+
+
+def _expire(future: asyncio.Future[bool]) -> None:
+    if not future.done():
+        future.set_result(False)
 
 
 class StreamCoverage:
