@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from litestar import Litestar
+import datetime as dt
+import uuid
+
+from litestar import Litestar, Response, post
+from litestar.datastructures import Cookie, ResponseHeader
+from litestar.testing import TestClient
 from litestar import Request as HttpRequest
 from litestar.handlers import HTTPRouteHandler
 
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
+from helpdesk_intake.application import Outcome
 from helpdesk_intake.application.service import fingerprint
-from helpdesk_intake.entrypoints.http.meta import command_request
+from helpdesk_intake.entrypoints.http.meta import answer, command_request
 from tests.support.desk import Desk
 
 
@@ -53,3 +59,29 @@ def test_intake_cpu_a_commands_fingerprint_reads_the_path_as_the_url_did() -> No
     principal = Principal(id="u-1", role=Role.AGENT)
     expected = fingerprint("POST", request.url.path, "{}")
     assert command_request(HttpRequest(scope), principal, "{}").fingerprint == expected  # type: ignore[arg-type]
+
+
+def test_perf_a_commands_answer_is_sent_as_litestar_would_send_it() -> None:
+    """``answer`` builds its two ASGI messages itself: the same status, headers (in order) and body as litestar's
+    ``Response``; a route that adds headers or cookies of its own gets litestar's way."""
+    body = {"id": uuid.UUID(int=7), "at": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC), "role": Role.AGENT,
+            "text": "Прочитано ✓", "n": [1, 2.5, None, True]}
+
+    @post("/lean", sync_to_thread=False)
+    def lean() -> Response[dict]:
+        return answer(Outcome(body, 42, 201))
+
+    @post("/litestar", sync_to_thread=False)
+    def plain() -> Response[dict]:
+        return Response(body, status_code=201, headers={"Helpdesk-Position": "42"})
+
+    @post("/decorated", sync_to_thread=False, response_headers=[ResponseHeader(name="X-Route", value="1")],
+          response_cookies=[Cookie(key="c", value="v")])
+    def decorated() -> Response[dict]:
+        return answer(Outcome(body, 42, 201))
+
+    with TestClient(Litestar([lean, plain, decorated])) as http:
+        ours, theirs, routed = http.post("/lean"), http.post("/litestar"), http.post("/decorated")
+    assert (ours.status_code, ours.headers.raw, ours.content) == (theirs.status_code, theirs.headers.raw, theirs.content)
+    assert ours.json()["at"] == "2026-01-02T03:04:05Z" and ours.headers["helpdesk-position"] == "42"
+    assert routed.headers["x-route"] == "1" and routed.cookies["c"] == "v" and routed.content == theirs.content
