@@ -17,8 +17,10 @@ messages, flagged not sampled; a caller's sampled trace is still followed and re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from contextlib import AbstractContextManager
 from typing import Any
 
 from opentelemetry import propagate, trace
@@ -31,11 +33,12 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, Sampler
 
 log = logging.getLogger("helpdesk.telemetry")
 _exporting = False  # whether this process sends its spans anywhere
+_parent_decides = False  # whether the sampler is default_sampler's: a span records only in a sampled trace
 
 
 def setup_tracing(service: str) -> TracerProvider:
     """Install the process's tracer provider with the exporters its environment asks for."""
-    global _exporting
+    global _exporting, _parent_decides
     named = {} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": f"helpdesk-{service}"}
     processors = []
     if path := os.environ.get("HELPDESK_TRACE_FILE"):
@@ -45,7 +48,9 @@ def setup_tracing(service: str) -> TracerProvider:
     if (otlp := otlp_exporter()) is not None:
         processors.append(BatchSpanProcessor(otlp))
     _exporting = bool(processors)
-    provider = TracerProvider(resource=Resource.create(named), sampler=default_sampler(_exporting))
+    sampler = default_sampler(_exporting)
+    _parent_decides = sampler is not None
+    provider = TracerProvider(resource=Resource.create(named), sampler=sampler)
     for processor in processors:
         provider.add_span_processor(processor)
     trace.set_tracer_provider(provider)
@@ -99,6 +104,28 @@ def context_from(traceparent: str | None) -> Context | None:
     if not traceparent:
         return None
     return propagate.extract({"traceparent": traceparent})
+
+
+def span_in_trace(tracer: trace.Tracer, name: str, traceparent: str | None) -> AbstractContextManager[Any]:
+    """A span named ``name``, current inside the block, a child of the span ``traceparent`` names; no span at
+    all where it could not be recorded (this process's sampler is ``default_sampler``'s and that trace is not
+    sampled): a non-recording span still costs its ids, the parent's parsing and making it current."""
+    if _parent_decides and not _sampled(traceparent):
+        return contextlib.nullcontext()
+    return tracer.start_as_current_span(name, context=context_from(traceparent))
+
+
+def _sampled(traceparent: str | None) -> bool:
+    """Whether a W3C traceparent (``00-<trace id>-<span id>-<flags>``) has its sampled flag set; one of another
+    shape counts as sampled (the SDK's parsing decides then)."""
+    if not traceparent:
+        return False
+    if len(traceparent) != 55 or traceparent[52] != "-":
+        return True
+    try:
+        return bool(int(traceparent[53:], 16) & 1)
+    except ValueError:
+        return True
 
 
 def inject_into(headers: dict[str, Any]) -> dict[str, Any]:
