@@ -7,6 +7,7 @@ import uuid
 
 from litestar import Litestar, Response, post
 from litestar.datastructures import Cookie, ResponseHeader
+from litestar.response.base import ASGIResponse
 from litestar.testing import TestClient
 from litestar import Request as HttpRequest
 from litestar.handlers import HTTPRouteHandler
@@ -80,7 +81,13 @@ def test_perf_a_commands_answer_is_sent_as_litestar_would_send_it() -> None:
     def decorated() -> Response[dict]:
         return answer(Outcome(body, 42, 201))
 
-    with TestClient(Litestar([lean, plain, decorated])) as http:
+    app = Litestar([lean, plain, decorated])
+    handler = app.route_handler_method_map["/lean"]["POST"]
+    sent = answer(Outcome(body, 42, 201)).to_asgi_response(  # as litestar's handler for a returned Response calls it
+        None, None, cookies=[], headers={}, media_type=handler.media_type, status_code=handler.status_code,
+        type_encoders=handler.resolve_type_encoders())
+    assert not isinstance(sent, ASGIResponse)  # the lean way, with the app's type encoders (pydantic's, here)
+    with TestClient(app) as http:
         ours, theirs, routed = http.post("/lean"), http.post("/litestar"), http.post("/decorated")
     assert (ours.status_code, ours.headers.raw, ours.content) == (theirs.status_code, theirs.headers.raw, theirs.content)
     assert ours.json()["at"] == "2026-01-02T03:04:05Z" and ours.headers["helpdesk-position"] == "42"

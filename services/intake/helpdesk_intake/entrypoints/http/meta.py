@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request as HttpRequest
 from litestar import MediaType, Response
-from litestar.serialization import default_serializer, encode_json
+from litestar.serialization import get_serializer
 
 from helpdesk_shared.telemetry import current_traceparent
 from helpdesk_shared.web.auth import Principal, provide_principal
@@ -65,16 +65,19 @@ class Answer(Response[dict[str, Any]]):
                          is_head_response: bool = False, media_type: Any = None, status_code: int | None = None,
                          type_encoders: Any = None) -> Any:
         if (app is not None or background or cookies or encoded_headers or headers or is_head_response
-                or type_encoders or self.background or self.cookies or self.response_type_encoders
-                or self.media_type not in (None, MediaType.JSON) or media_type not in (None, MediaType.JSON)):
+                or self.background or self.cookies or (self.media_type or media_type or MediaType.JSON) != MediaType.JSON
+                or not 200 <= (self.status_code or status_code or 200) < 300 or self.status_code == 204):
             return super().to_asgi_response(
                 app, request, background=background, cookies=cookies, encoded_headers=encoded_headers,
                 headers=headers, is_head_response=is_head_response, media_type=media_type, status_code=status_code,
                 type_encoders=type_encoders)
-        body = encode_json(self.content, default_serializer)
+        if self.response_type_encoders:
+            type_encoders = {**(type_encoders or {}), **self.response_type_encoders}
+        body = self.render(self.content, MediaType.JSON, get_serializer(type_encoders))
         start = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
         start += [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        return _Sent({"type": "http.response.start", "status": self.status_code, "headers": start},
+        return _Sent({"type": "http.response.start", "status": self.status_code or status_code or 200,
+                      "headers": start},
                      {"type": "http.response.body", "body": body, "more_body": False})
 
 
