@@ -18,7 +18,7 @@ from helpdesk_shared.web.auth import Principal
 from helpdesk_intake.application import Outcome
 from helpdesk_intake.application.service import fingerprint
 from helpdesk_intake.entrypoints.http.meta import answer, command_request
-from tests.support.desk import Desk
+from tests.support.desk import Desk, form_details
 
 
 COMMANDS = {"open", "triage", "comment", "log_time", "act"}  # TicketController's handlers
@@ -54,12 +54,28 @@ def test_intake_cpu_no_litestar_guards_the_parameter_check_is_a_middleware(desk:
 def test_intake_cpu_a_commands_fingerprint_reads_the_path_as_the_url_did() -> None:
     """Stored idempotency fingerprints hash the path: it must read as ``request.url.path`` did before."""
     scope = {"type": "http", "method": "POST", "scheme": "http", "root_path": "/desk", "path": "/v1/tickets/t-1",
-             "raw_path": b"/desk/v1/tickets/t-1", "query_string": b"a=1", "headers": [(b"host", b"h:8080")],
-             "server": ("h", 8080), "client": ("c", 1)}
+             "raw_path": b"/desk/v1/tickets/t-1", "query_string": b"a=1",
+             "headers": [(b"host", b"h:8080"), (b"idempotency-key", b"k-1")], "server": ("h", 8080), "client": ("c", 1)}
     request = HttpRequest(scope)  # type: ignore[arg-type]
     principal = Principal(id="u-1", role=Role.AGENT)
     expected = fingerprint("POST", request.url.path, "{}")
     assert command_request(HttpRequest(scope), principal, "{}").fingerprint == expected  # type: ignore[arg-type]
+
+
+def test_perf_a_command_without_an_idempotency_key_is_not_fingerprinted(desk: Desk) -> None:
+    """Only a key's stored answer is compared with a fingerprint: without a key none is taken; with one, a
+    repeat still answers the first answer and another body under the same key is still refused."""
+    scope = {"type": "http", "method": "POST", "scheme": "http", "root_path": "", "path": "/v1/tickets",
+             "raw_path": b"/v1/tickets", "query_string": b"", "headers": [], "server": ("h", 80), "client": ("c", 1)}
+    assert command_request(HttpRequest(scope), Principal(id="u-1", role=Role.AGENT), "{}").fingerprint == ""  # type: ignore[arg-type]
+    keyed = {**desk.customer, "Idempotency-Key": "perf-1"}
+    details = form_details(desk.policy, None)
+    body = {"subject": "Printer", "description": "It is on fire", **({"details": details} if details else {})}
+    first = desk.client.post("/v1/tickets", json=body, headers=keyed)
+    again = desk.client.post("/v1/tickets", json=body, headers=keyed)
+    other = desk.client.post("/v1/tickets", json={**body, "subject": "Scanner"}, headers=keyed)
+    assert first.status_code == 201 and again.json() == first.json()
+    assert other.status_code == 422 and other.json()["code"] == "validation_failed"
 
 
 def test_perf_a_commands_answer_is_sent_as_litestar_would_send_it() -> None:

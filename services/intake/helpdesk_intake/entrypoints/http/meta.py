@@ -25,19 +25,24 @@ async def provide_command(request: HttpRequest[Any, Any, Any]) -> Request:
     (and to validate) on every command (issue 16).
     """
     principal = await provide_principal(request)
+    if "idempotency-key" not in request.headers:  # the body is hashed for a key's fingerprint only
+        return command_request(request, principal)
     body = await request.body()
     return command_request(request, principal, body.decode(errors="replace"))
 
 
 def command_request(request: HttpRequest[Any, Any, Any], principal: Principal, *content: Any) -> Request:
-    """The application's view of a command whose ``content`` tells a true repeat from a reused key."""
+    """The application's view of a command whose ``content`` tells a true repeat from a reused key.
+
+    The fingerprint (a hash of the request) is taken only with an ``Idempotency-Key``: only a key's stored
+    answer is ever compared with it (application/service.py)."""
     key = request.headers.get("idempotency-key")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise Problem(400, "validation_failed", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters")
     return Request(
         principal=principal,
         idempotency_key=key,
-        fingerprint=fingerprint(request.method, _path(request), *content),
+        fingerprint=fingerprint(request.method, _path(request), *content) if key is not None else "",
         expected_version=_if_match(request.headers.get("if-match")),
         traceparent=current_traceparent(),
     )
