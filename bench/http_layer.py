@@ -2,7 +2,8 @@
 
 ``build_app`` (helpdesk_shared.web.app) with one handler that needs the caller (a signed
 user token, verified and checked against revocations), driven by ASGI calls in-process:
-routing, middleware, tracing, metrics, the edge checks, authentication, the JSON answer.
+routing, middleware, tracing (the sampler of a process that exports no spans), metrics, the edge checks,
+authentication, the JSON answer.
 CPU time per request, which a busy shared machine distorts far less than wall time.
 
     .venv/bin/python bench/http_layer.py [--requests 20000]
@@ -21,6 +22,7 @@ from typing import Any
 from litestar import post
 from opentelemetry.sdk.trace import TracerProvider
 
+from helpdesk_shared.telemetry import default_sampler
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator, Principal, TokenIssuer
@@ -72,7 +74,7 @@ def main() -> None:
         token = TokenIssuer(ring).issue(Principal("u-1", Role.AGENT, sessions=0, session_id="s"),
                                         dt.datetime.now(dt.UTC))
         app = build_app(service="bench", version="0", handlers=[comment], authenticator=authenticator,
-                        readiness={}, tracer_provider=TracerProvider())
+                        readiness={}, tracer_provider=TracerProvider(sampler=default_sampler(exporting=False)))
         per_request = asyncio.run(drive(app, token, args.requests))
     print(f"HTTP layers (build_app, one authenticated JSON command, in-process): "
           f"{per_request * 1e6:.0f} µs CPU per request over {args.requests} requests")

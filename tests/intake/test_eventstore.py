@@ -219,3 +219,40 @@ def test_intakecpu_a_refused_save_rolls_back_and_leaves_its_connection_ready(dat
             assert conn.execute("SELECT count(*) AS n FROM intake.ticket_numbers").fetchone()["n"] == 0
     finally:
         store.close()
+
+
+def test_perf_every_command_waiting_on_the_group_commit_hears_its_own_answer(database_url: str) -> None:
+    """The writer thread answers each waiting command through its own held lock (no Future): from many threads
+    at once, each gets the recordings of its own events, and a loser in a batch its conflict, the rest theirs."""
+    store = open_event_store(database_url, pool_size=2)
+    committer = GroupCommitter(store)
+    taken = _opened()
+    store.save(taken)
+    start = threading.Barrier(12)
+
+    def command(n: int) -> Any:
+        ticket = _opened() if n else Ticket.open(  # the first one loses: its ticket's version 1 is taken
+            Context("u", Role.AGENT, NOW), PermissiveRules(), id=taken.id, number="HD-1", customer_id="c",
+            requester_id=None, subject="rival", description="d", channel="portal", category=None,
+            priority="normal", service=None, policy=None)
+        ticket.act(Context("a", Role.AGENT, NOW), PermissiveRules(), "accept")
+        events = ticket.collect_events()
+        start.wait()
+        try:
+            return events, committer.commit(events)
+        except CommitConflict as conflict:
+            return events, conflict
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(command, range(12)))
+    finally:
+        committer.close()
+        store.close()
+    (_, lost), *won = answers
+    assert isinstance(lost, CommitConflict) and lost.constraint == "intake_events_pkey"
+    for events, recordings in won:
+        assert [r.domain_event for r in recordings] == events
+        assert [r.notification.originator_id for r in recordings] == [e.originator_id for e in events]
+    ids = [r.notification.id for _, recordings in won for r in recordings]
+    assert len(set(ids)) == len(ids) == 2 * 11

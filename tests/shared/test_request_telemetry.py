@@ -6,7 +6,7 @@ import os
 
 from litestar import get
 from litestar.testing import TestClient
-from opentelemetry import propagate
+from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -15,7 +15,8 @@ from opentelemetry.trace import SpanKind
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from prometheus_client import REGISTRY
 
-from helpdesk_shared.telemetry import current_traceparent, setup_tracing
+from helpdesk_shared import telemetry
+from helpdesk_shared.telemetry import current_traceparent, exporting, setup_tracing, span_in_trace
 from helpdesk_shared.web.app import build_app
 from helpdesk_shared.web.auth import Authenticator
 from helpdesk_shared.web.problems import Problem
@@ -117,3 +118,42 @@ def test_perf_the_parameter_check_runs_in_the_one_request_layer_traced_and_count
     [span] = exporter.get_finished_spans()
     assert span.name == "GET /things/{thing_id}" and span.attributes["http.response.status_code"] == 404
     assert requests("telemetry_d", "/things/{thing_id}", "404") == 1
+
+
+@get("/recording", sync_to_thread=False)
+def recording() -> dict[str, object]:
+    return {"recording": trace.get_current_span().is_recording(), "traceparent": current_traceparent()}
+
+
+def test_perf_a_process_exporting_no_span_records_none_it_starts_yet_passes_its_trace_on(monkeypatch, tmp_path) -> None:
+    for name in ("OTEL_TRACES_SAMPLER", "HELPDESK_TRACE_FILE", "OTEL_EXPORTER_OTLP_ENDPOINT",
+                 "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(telemetry, "_exporting", telemetry.exporting())  # restored for the next tests
+    monkeypatch.setattr(telemetry, "_parent_decides", telemetry._parent_decides)
+    provider = setup_tracing("telemetry-quiet")
+    assert provider.sampler.get_description().startswith("ParentBased{root:AlwaysOffSampler,") and not exporting()
+    authenticator = Authenticator(KeyRing(session_keys_dir()))
+    app = build_app(service="telemetry_e", version="0", handlers=[recording], authenticator=authenticator,
+                    readiness={}, tracer_provider=provider)
+    with TestClient(app) as http:
+        own = http.get("/recording").json()
+        followed = http.get("/recording", headers={"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"}).json()
+    version, trace_id, span_id, flags = own["traceparent"].split("-")
+    assert not own["recording"] and int(trace_id, 16) and int(span_id, 16) and int(flags, 16) & 1 == 0
+    assert followed["recording"] and followed["traceparent"].split("-")[1] == TRACE  # the caller's choice stands
+    # a child span (the commit's) is made only where it can be recorded: in a sampled trace
+    tracer = provider.get_tracer("test")
+    with span_in_trace(tracer, "eventstore.commit", own["traceparent"]):
+        assert not trace.get_current_span().get_span_context().is_valid  # no span, not even a non-recording one
+    with span_in_trace(tracer, "eventstore.commit", followed["traceparent"]) as child:
+        assert child.is_recording() and child.parent.span_id == int(followed["traceparent"].split("-")[2], 16)
+    # an operator's sampler wins; a process that exports (the tests' trace file) keeps the SDK's default
+    monkeypatch.setenv("OTEL_TRACES_SAMPLER", "always_on")
+    assert setup_tracing("telemetry-chosen").sampler.get_description() == "AlwaysOnSampler"
+    monkeypatch.delenv("OTEL_TRACES_SAMPLER")
+    monkeypatch.setenv("HELPDESK_TRACE_FILE", str(tmp_path / "spans.jsonl"))
+    assert setup_tracing("telemetry-traced").sampler.get_description().startswith("ParentBased{root:AlwaysOnSampler,")
+    assert exporting()
+    with span_in_trace(trace.get_tracer("test"), "eventstore.commit", own["traceparent"]) as child:
+        assert child.get_span_context().trace_id == int(trace_id, 16)  # the SDK's sampler decides again

@@ -14,8 +14,6 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -37,11 +35,34 @@ class CommitConflict(Exception):
         self.constraint = constraint
 
 
-@dataclass
 class _Commit:
-    events: list[Any]
-    rows: Sequence[SideRow]
-    done: Future[list[Recording]] = field(default_factory=Future)
+    """One command's events and rows, and its answer: ``done`` once, then ``result()`` in the command's thread.
+
+    A held lock, released by the writer thread, rather than a ``concurrent.futures.Future`` (a condition,
+    its re-entrant lock, a waiter lock and a notify over every waiter per commit): a command has one
+    waiter, its own thread (about 12 µs CPU less per command, issue 16).
+    """
+
+    __slots__ = ("events", "rows", "_answered", "_recordings", "_error")
+
+    def __init__(self, events: list[Any], rows: Sequence[SideRow]) -> None:
+        self.events, self.rows = events, rows
+        self._answered = threading.Lock()
+        self._answered.acquire()
+        self._recordings: list[Recording] = []
+        self._error: BaseException | None = None
+
+    def done(self, recordings: list[Recording] | None = None, error: BaseException | None = None) -> None:
+        """Answer the command (the writer thread, once): its recordings, or the error its commit raised."""
+        self._recordings, self._error = recordings or [], error
+        self._answered.release()
+
+    def result(self) -> list[Recording]:
+        """Wait for the answer; the commit's error is raised here."""
+        self._answered.acquire()
+        if self._error is not None:
+            raise self._error
+        return self._recordings
 
 
 class GroupCommitter:
@@ -62,7 +83,7 @@ class GroupCommitter:
             return []
         item = _Commit(events, rows)
         self._queue.put(item)
-        return item.done.result()
+        return item.result()
 
     def close(self) -> None:
         self._queue.put(None)
@@ -93,22 +114,22 @@ class GroupCommitter:
         except IntegrityError as error:
             for item in batch:
                 if (landed := self._landed(item)) is not None:
-                    item.done.set_result(landed)
+                    item.done(landed)
                 elif len(batch) == 1:
-                    item.done.set_exception(CommitConflict(_constraint_of(error)))
+                    item.done(error=CommitConflict(_constraint_of(error)))
                 else:
                     self._save([item])
             return
         except Exception as error:  # noqa: BLE001 - every waiting command must hear of it
             for item in batch:
-                item.done.set_exception(error)
+                item.done(error=error)
             return
         if self.saved is not None and recordings:
             self.saved.batch_committed(recordings[0].notification.id, recordings[-1].notification.id,
                                        others.written if others is not None else None)
         start = 0
         for item in batch:
-            item.done.set_result(recordings[start : start + len(item.events)])
+            item.done(recordings[start : start + len(item.events)])
             start += len(item.events)
 
 

@@ -32,7 +32,7 @@ from eventsourcing.domain import Aggregate
 from opentelemetry import trace
 
 from helpdesk_shared.clock import Clock
-from helpdesk_shared.telemetry import context_from
+from helpdesk_shared.telemetry import span_in_trace
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
@@ -187,7 +187,7 @@ class IntakeService:
             rows = [*change.rows, *self._idempotency_rows(request, change)]
             events = [e for aggregate in change.aggregates for e in aggregate.collect_events()]
             try:
-                with tracer.start_as_current_span("eventstore.commit", context=context_from(request.traceparent)):
+                with span_in_trace(tracer, "eventstore.commit", request.traceparent):
                     recordings = self.committer.commit(events, rows)
             except CommitConflict as conflict:
                 if conflict.constraint == "idempotency_pkey" and (first := self._first_answer(request)):
