@@ -256,3 +256,41 @@ def test_perf_every_command_waiting_on_the_group_commit_hears_its_own_answer(dat
         assert [r.notification.originator_id for r in recordings] == [e.originator_id for e in events]
     ids = [r.notification.id for _, recordings in won for r in recordings]
     assert len(set(ids)) == len(ids) == 2 * 11
+
+
+def test_hardening_a_batch_whose_conflict_cannot_be_looked_into_answers_its_commands_and_the_writer_goes_on(
+        database_url: str) -> None:
+    """After a conflict the writer looks for the commit's own rows (``_landed``); if the store fails that look
+    (it went away again), the waiting command hears the error rather than waiting forever, and the writer
+    thread lives on to save the next commit."""
+
+    class StoreGoneAtTheLook(GroupCommitter):
+        def _landed(self, commit: Any) -> Any:
+            raise psycopg.OperationalError("the server closed the connection")  # as the store would raise it
+
+    store = open_event_store(database_url)
+    committer = StoreGoneAtTheLook(store)
+    try:
+        taken = _opened()
+        store.save(taken)
+        rival = Ticket.open(Context("u", Role.AGENT, NOW), PermissiveRules(), id=taken.id, number="HD-2",
+                            customer_id="c", requester_id=None, subject="rival", description="d", channel="portal",
+                            category=None, priority="normal", service=None, policy=None)
+        heard: list[BaseException] = []
+
+        def command() -> None:
+            try:
+                committer.commit(rival.collect_events())
+            except Exception as error:  # noqa: BLE001 - what the command hears is the assertion
+                heard.append(error)
+
+        waiting = threading.Thread(target=command, daemon=True)  # a command that hangs must not hang the suite
+        waiting.start()
+        waiting.join(timeout=30)
+        assert not waiting.is_alive(), "the command waits forever for the answer of a dead writer thread"
+        assert [type(error) for error in heard] == [psycopg.OperationalError]
+        events = _opened().collect_events()
+        assert [r.domain_event for r in committer.commit(events)] == events
+    finally:
+        committer.close()
+        store.close()
