@@ -2,11 +2,14 @@
 
 Binary COPY sends each value in PostgreSQL's own representation (no text to parse, no JSON
 to unpack row by row: ``write_views``' ``json_populate_recordset`` was most of the
-database's time in a rebuild). The tickets go over one connection and the comments over
-another, each in a thread of its own, so PostgreSQL fills both tables on two cores while
-this process formats the rows (psycopg's C formatter).
+database's time in a rebuild). Each ``CopyPipe`` is one COPY on a connection of its own, fed
+chunks of rows from a thread of its own while the rebuild is still making the next ones: the
+comments (final once folded) go while the stream is still being read and folded, so
+PostgreSQL stores them on the other core meanwhile; the tickets (final only at the end of
+the stream) go at the end, in two halves over two pipes at once. A pipe holds at most
+``depth`` chunks: when PostgreSQL falls behind, ``put`` waits (memory stays bounded).
 
-``synchronous_commit`` is off for these two sessions only: their commits do not wait for
+``synchronous_commit`` is off for these sessions only: their commits do not wait for
 the WAL flush. Nothing can be lost that matters: the generation is nobody's until the
 switch, which commits synchronously on another connection and so flushes the WAL behind
 these commits first (WAL is written in order); a crash before it leaves the old generation
@@ -15,7 +18,8 @@ active and the new one to be dropped by the next rebuild.
 
 from __future__ import annotations
 
-import concurrent.futures
+import queue
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,31 +27,80 @@ import msgspec
 import psycopg
 from psycopg.types.json import set_json_dumps
 
-from helpdesk_query.adapters.schema import COMMENT_COLUMNS, TICKET_COLUMNS
-
 _json = msgspec.json.Encoder()
+_DONE, _ABORT = object(), object()
 
 
-def copy_rows(conninfo: str, generation: str, tickets: Sequence[Sequence[Any]],
-              comments: Sequence[Sequence[Any]]) -> None:
-    """COPY ``tickets`` (values in ``TICKET_COLUMNS`` order) and ``comments`` (``COMMENT_COLUMNS``)
-    into ``generation``, the two tables at once; jsonb values are Python objects msgspec encodes."""
-    with concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="rebuild-copy") as pool:
-        done = [pool.submit(_copy, conninfo, f"{generation}.tickets", TICKET_COLUMNS, tickets),
-                pool.submit(_copy, conninfo, f"{generation}.comments", COMMENT_COLUMNS, comments)]
-        for future in done:
-            future.result()
+class _Aborted(Exception):
+    """Raised inside the COPY so that PostgreSQL discards it and the session rolls back."""
 
 
-def _copy(conninfo: str, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    with psycopg.connect(conninfo) as conn:
-        set_json_dumps(_json.encode, context=conn)
-        conn.execute("SET synchronous_commit = off")  # this session only: see the module's docstring
-        types = _types(conn, table, columns)
-        with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
-            copy.set_types(types)
-            for row in rows:
-                copy.write_row(row)
+class CopyPipe:
+    """A binary COPY into ``table`` (values in ``columns`` order; jsonb values are Python objects
+    msgspec encodes), fed chunk by chunk from any thread and run in a thread of its own."""
+
+    def __init__(self, conninfo: str, table: str, columns: Sequence[str], depth: int = 4) -> None:
+        self._chunks: queue.Queue[Any] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(conninfo, table, columns), daemon=True,
+                                        name=f"rebuild-copy-{table}")
+        self._thread.start()
+
+    def put(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Queue ``rows`` for the COPY; waits while ``depth`` chunks are queued; raises what the COPY raised."""
+        while True:
+            if self._error is not None:
+                raise RuntimeError(f"the COPY failed: {self._error}") from self._error
+            try:
+                self._chunks.put(rows, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def close(self) -> None:
+        """Finish and commit the COPY (every chunk queued is written first); raises what the COPY raised."""
+        self.put(_DONE)  # type: ignore[arg-type]
+        self._thread.join()
+        if self._error is not None:
+            raise RuntimeError(f"the COPY failed: {self._error}") from self._error
+
+    def abort(self, wait: float = 5.0) -> None:
+        """Discard the COPY (its session rolls back), waiting up to ``wait`` seconds for it to end."""
+        while True:
+            try:
+                self._chunks.get_nowait()  # room for the word, and nothing more to write
+            except queue.Empty:
+                break
+        try:
+            self._chunks.put_nowait(_ABORT)
+        except queue.Full:
+            pass  # the thread is taking chunks again: the next get ends it
+        self._thread.join(wait)
+
+    def _run(self, conninfo: str, table: str, columns: Sequence[str]) -> None:
+        try:
+            with psycopg.connect(conninfo) as conn:
+                set_json_dumps(_json.encode, context=conn)
+                conn.execute("SET synchronous_commit = off")  # this session only: see the module's docstring
+                types = _types(conn, table, columns)
+                with (conn.cursor() as cur,
+                      cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy):
+                    copy.set_types(types)
+                    write = copy.write_row
+                    while (rows := self._chunks.get()) is not _DONE:
+                        if rows is _ABORT:
+                            raise _Aborted
+                        for row in rows:
+                            write(row)
+        except _Aborted:
+            pass
+        except BaseException as e:  # noqa: BLE001 - handed to the thread that puts or closes
+            self._error = e
+            while True:  # unblock a put waiting for room
+                try:
+                    self._chunks.get_nowait()
+                except queue.Empty:
+                    break
 
 
 def _types(conn: psycopg.Connection[Any], table: str, columns: Sequence[str]) -> list[int]:

@@ -25,6 +25,7 @@ import gc
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,22 +36,25 @@ from tqdm import tqdm
 from helpdesk_shared.migrations import DDL_PRIVILEGE, require, require_ddl
 
 from helpdesk_query.adapters.bulkfold import Folded, fold_rows
-from helpdesk_query.adapters.bulkwrite import copy_rows
+from helpdesk_query.adapters.bulkwrite import CopyPipe
 from helpdesk_query.adapters.eventstore import EventStream, Reader
 from helpdesk_query.adapters.projection import Outcome, apply_batch
 from helpdesk_query.adapters.schema import (
+    COMMENT_COLUMNS,
     CONTROL,
     MIGRATIONS,
     POSITION_CHANNEL,
+    TICKET_COLUMNS,
     create_generation,
-    create_indexes,
     generation_name,
+    index_statements,
     point_views_at,
 )
 from helpdesk_query.domain.hours import HoursDelta
 from helpdesk_query.entrypoints.projector import projection
 
 log = logging.getLogger("helpdesk.query.rebuild")
+_INDEX_MEMORY = "256MB"  # per index-building session: a GIN build over 100,000 tickets fits without spilling
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s)")
 
@@ -84,16 +88,13 @@ async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, bat
         await create_generation(conn, new, indexes=False)
         async with stream.bulk_reader() as reader:
             with _no_gc():  # the rows are freed (by reference count) before it is back on
-                folded = await _fold_all(reader, batch, progress, phases)
+                folded = await _fold_and_write(conninfo, conn, new, reader, batch, progress, phases)
                 applied = folded.outcome.applied
-                at = time.perf_counter()
-                await _bulk_write(conninfo, conn, new, folded)
-                phases["write"] = time.perf_counter() - at
                 replayed, replay_cpu = time.perf_counter() - started, time.process_time() - cpu
                 at = time.perf_counter()
                 freed = asyncio.create_task(asyncio.to_thread(_free, folded))  # while PostgreSQL indexes
                 del folded
-                await create_indexes(conn, new)
+                await _index(conninfo, new)
                 await freed
                 phases["index"] = time.perf_counter() - at
             at = time.perf_counter()
@@ -120,25 +121,56 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str, float]) -> Folded:
+async def _fold_and_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str, reader: Reader,
+                          batch: int, progress: bool, phases: dict[str, float]) -> Folded:
+    """Fold the stream into rows while its comments are being copied; then copy the tickets (final
+    only now) over two connections at once, and write the norm-hours, the parked messages and the
+    tracking. A failure or a cancellation discards every COPY not yet committed."""
+    comments = CopyPipe(conninfo, f"{generation}.comments", COMMENT_COLUMNS)
+    pipes = [comments]
+    try:
+        folded = await _fold_all(reader, batch, progress, phases, comments)
+        at = time.perf_counter()
+        tickets = list(folded.tickets.values())
+        half = len(tickets) // 2
+        for part in (tickets[:half], tickets[half:]):
+            pipes.append(pipe := CopyPipe(conninfo, f"{generation}.tickets", TICKET_COLUMNS))
+            pipe.put(part)
+        del tickets, part
+        for pipe in pipes:
+            await asyncio.to_thread(pipe.close)
+        await _write_rest(conn, generation, folded.outcome)
+        phases["write"] = time.perf_counter() - at + phases.pop("waiting for the COPY")
+        return folded
+    except BaseException:
+        for pipe in pipes:
+            pipe.abort()
+        raise
+
+
+async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str, float],
+                    comments: CopyPipe) -> Folded:
+    """Every message folded into rows; the comments made are handed to ``comments`` batch by batch."""
     folded = Folded()
-    started, folding = time.perf_counter(), 0.0
+    started, folding, waiting = time.perf_counter(), 0.0, 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
               disable=not progress, mininterval=0.5) as bar:
         async for msgs in reader.batches(batch=batch):
             at = time.perf_counter()
             fold_rows(folded, msgs)
-            folding += time.perf_counter() - at
+            folding += (now := time.perf_counter()) - at
+            if folded.comments:
+                comments.put(folded.comments)  # waits while PostgreSQL is behind
+                folded.comments = []
+                waiting += time.perf_counter() - now
             bar.update(len(msgs))
-    phases.update(read=time.perf_counter() - started - folding, fold=folding)
+    phases.update(read=time.perf_counter() - started - folding - waiting, fold=folding)
+    phases["waiting for the COPY"] = waiting
     return folded
 
 
-async def _bulk_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str, folded: Folded) -> None:
-    """The folded rows by binary COPY (tickets and comments at once, in threads), then the
-    norm-hours, the parked messages and the tracking."""
-    outcome = folded.outcome
-    await asyncio.to_thread(copy_rows, conninfo, generation, list(folded.tickets.values()), folded.comments)
+async def _write_rest(conn: psycopg.AsyncConnection[Any], generation: str, outcome: Outcome) -> None:
+    """The norm-hours, the parked messages and the tracking of the folded stream."""
     async with conn.transaction(), conn.cursor() as cur:
         await cur.executemany(_HOURS.format(g=generation), month_totals(outcome.hours))
         await _park(conn, outcome)
@@ -146,10 +178,26 @@ async def _bulk_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generat
                           (outcome.position, outcome.stream_seq))
 
 
+async def _index(conninfo: str, generation: str, connections: int = 2) -> None:
+    """The generation's indexes built over ``connections`` sessions at once (CREATE INDEX takes a
+    lock that does not exclude another CREATE INDEX on the same table), the largest first."""
+    todo = deque(sorted(index_statements(generation), key=lambda s: "USING gin" not in s))
+
+    async def build() -> None:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as session:
+            await session.execute(f"SET maintenance_work_mem = '{_INDEX_MEMORY}'")
+            await session.execute("SET max_parallel_maintenance_workers = 0")  # these sessions are the parallelism
+            while todo:
+                at, statement = time.perf_counter(), todo.popleft()
+                await session.execute(statement)
+                log.debug("%.2f s: %s", time.perf_counter() - at, statement)
+
+    await asyncio.gather(*(build() for _ in range(connections)))
+
+
 def _free(folded: Folded) -> None:
     """Drop the folded rows (millions of objects: seconds of deallocation, beside the index build)."""
     folded.tickets.clear()
-    folded.comments.clear()
 
 
 def month_totals(deltas: list[HoursDelta]) -> list[HoursDelta]:
