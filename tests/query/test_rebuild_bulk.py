@@ -14,7 +14,7 @@ from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Category, Role, Status, Visibility
 
 from helpdesk_query.adapters.bulkfold import Folded, _comment_of, _row_of, fold_rows
-from helpdesk_query.adapters.bulkwrite import CopyPipe
+from helpdesk_query.adapters.bulkwrite import copying, write_rows
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage
 from helpdesk_query.adapters.projection import Outcome, fold_messages
 from helpdesk_query.domain.ticket import TicketView
@@ -148,22 +148,20 @@ async def test_perf_bulk_rebuild_writes_the_read_model_the_live_projector_wrote(
         assert all(n > 0 for n in third[0])
 
 
-def test_perf_copy_pipe_commits_what_it_was_fed_and_nothing_when_aborted_or_failed(database_url: str) -> None:
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        conn.execute("DROP TABLE IF EXISTS copy_pipe_rows; CREATE TABLE copy_pipe_rows"
-                     " (n integer PRIMARY KEY, doc jsonb NOT NULL)")
-        fed = CopyPipe(database_url, "copy_pipe_rows", ("n", "doc"), depth=1)
-        for start in range(0, 300, 100):  # more chunks than the queue holds: put waits for the COPY
-            fed.put([(n, {"n": n, "files": ()}) for n in range(start, start + 100)])
-        fed.close()
-        assert conn.execute("SELECT count(*), sum(n), max(doc->>'n') FROM copy_pipe_rows").fetchone() == (
-            300, sum(range(300)), "99")
-        aborted = CopyPipe(database_url, "copy_pipe_rows", ("n", "doc"))
-        aborted.put([(n, {}) for n in range(1000, 1100)])
-        aborted.abort()
-        failed = CopyPipe(database_url, "copy_pipe_rows", ("n", "doc"))
-        failed.put([(2000, {}), (1, {})])  # 1 is there already
-        with pytest.raises(RuntimeError, match="the COPY failed"):
-            failed.close()
-        assert conn.execute("SELECT count(*) FROM copy_pipe_rows").fetchone() == (300,)
-        conn.execute("DROP TABLE copy_pipe_rows")
+async def test_perf_copying_commits_what_it_was_fed_and_nothing_when_the_block_fails(database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("DROP TABLE IF EXISTS copy_rows; CREATE TABLE copy_rows (n integer PRIMARY KEY, doc jsonb)")
+        async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
+            for start in range(0, 3000, 1000):  # fed batch by batch, as the comments during the fold
+                await write_rows(copy, [(n, {"n": n, "files": ()}) for n in range(start, start + 1000)])
+        with pytest.raises(RuntimeError, match="stopped"):
+            async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
+                await write_rows(copy, [(n, {}) for n in range(5000, 6000)])
+                raise RuntimeError("stopped")  # a rebuild failing or cancelled mid-fold
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
+                await write_rows(copy, [(7000, {}), (1, None)])  # 1 is there already
+        rows = await (await conn.execute("SELECT count(*), sum(n), max(doc->>'n'), max(doc->>'files')"
+                                         " FROM copy_rows")).fetchone()
+        assert rows == (3000, sum(range(3000)), "999", "[]")
+        await conn.execute("DROP TABLE copy_rows")

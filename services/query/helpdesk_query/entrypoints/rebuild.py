@@ -4,9 +4,10 @@ Blue/green: the API keeps serving the active generation while the new one is
 filled. The bulk of the stream is read over the wire-protocol bulk reader
 (``adapters/bulkread.py``), folded in memory into rows (``adapters/bulkfold.py``: the
 projection's own fold for all but the common facts; the cyclic collector off meanwhile)
-and written by binary COPY over two connections at once (``adapters/bulkwrite.py``);
-indexes are built once (the folded rows are freed in a thread meanwhile), and the new
-generation then catches up. The switch holds the generation row (the projector waits on it),
+and written by binary COPY (``adapters/bulkwrite.py``): the comments while the stream is
+still being read and folded, the tickets at the end over two COPYs at once. The indexes
+are built once, over two sessions at once (the folded rows are freed in a thread
+meanwhile), and the new generation then catches up. The switch holds the generation row (the projector waits on it),
 takes the new generation up to at least the live position, points the ``query``
 views at it and notifies readers, all in one transaction. The old generation is
 dropped afterwards. A rebuild that stops before the switch leaves the old generation
@@ -36,7 +37,7 @@ from tqdm import tqdm
 from helpdesk_shared.migrations import DDL_PRIVILEGE, require, require_ddl
 
 from helpdesk_query.adapters.bulkfold import Folded, fold_rows
-from helpdesk_query.adapters.bulkwrite import CopyPipe
+from helpdesk_query.adapters.bulkwrite import copying, write_rows
 from helpdesk_query.adapters.eventstore import EventStream, Reader
 from helpdesk_query.adapters.projection import Outcome, apply_batch
 from helpdesk_query.adapters.schema import (
@@ -54,6 +55,7 @@ from helpdesk_query.domain.hours import HoursDelta
 from helpdesk_query.entrypoints.projector import projection
 
 log = logging.getLogger("helpdesk.query.rebuild")
+_TICKETS_AT_ONCE = 2000  # rows written to one of the two tickets COPYs before the other
 _INDEX_MEMORY = "256MB"  # per index-building session: a GIN build over 100,000 tickets fits without spilling
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s)")
@@ -124,33 +126,26 @@ def _no_gc() -> Iterator[None]:
 async def _fold_and_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str, reader: Reader,
                           batch: int, progress: bool, phases: dict[str, float]) -> Folded:
     """Fold the stream into rows while its comments are being copied; then copy the tickets (final
-    only now) over two connections at once, and write the norm-hours, the parked messages and the
-    tracking. A failure or a cancellation discards every COPY not yet committed."""
-    comments = CopyPipe(conninfo, f"{generation}.comments", COMMENT_COLUMNS)
-    pipes = [comments]
-    try:
+    only now) over two COPYs at once, and write the norm-hours, the parked messages and the
+    tracking. A failure or a cancellation ends every COPY not yet committed with an error."""
+    async with contextlib.AsyncExitStack() as copies:
+        comments = await copies.enter_async_context(copying(conninfo, f"{generation}.comments", COMMENT_COLUMNS))
+        tickets = [await copies.enter_async_context(copying(conninfo, f"{generation}.tickets", TICKET_COLUMNS))
+                   for _ in range(2)]
         folded = await _fold_all(reader, batch, progress, phases, comments)
         at = time.perf_counter()
-        tickets = list(folded.tickets.values())
-        half = len(tickets) // 2
-        for part in (tickets[:half], tickets[half:]):
-            pipes.append(pipe := CopyPipe(conninfo, f"{generation}.tickets", TICKET_COLUMNS))
-            pipe.put(part)
-        del tickets, part
-        for pipe in pipes:
-            await asyncio.to_thread(pipe.close)
-        await _write_rest(conn, generation, folded.outcome)
-        phases["write"] = time.perf_counter() - at + phases.pop("waiting for the COPY")
-        return folded
-    except BaseException:
-        for pipe in pipes:
-            pipe.abort()
-        raise
+        rows = list(folded.tickets.values())
+        for n, i in enumerate(range(0, len(rows), _TICKETS_AT_ONCE)):  # the two in turn: both PostgreSQL sessions busy
+            await write_rows(tickets[n % 2], rows[i:i + _TICKETS_AT_ONCE])
+        del rows
+    await _write_rest(conn, generation, folded.outcome)
+    phases["write"] = time.perf_counter() - at + phases.pop("waiting for the COPY")
+    return folded
 
 
 async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str, float],
-                    comments: CopyPipe) -> Folded:
-    """Every message folded into rows; the comments made are handed to ``comments`` batch by batch."""
+                    comments: psycopg.AsyncCopy) -> Folded:
+    """Every message folded into rows; the comments made are copied batch by batch."""
     folded = Folded()
     started, folding, waiting = time.perf_counter(), 0.0, 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
@@ -160,7 +155,7 @@ async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str
             fold_rows(folded, msgs)
             folding += (now := time.perf_counter()) - at
             if folded.comments:
-                comments.put(folded.comments)  # waits while PostgreSQL is behind
+                await write_rows(comments, folded.comments)
                 folded.comments = []
                 waiting += time.perf_counter() - now
             bar.update(len(msgs))
