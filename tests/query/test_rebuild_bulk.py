@@ -148,9 +148,11 @@ async def test_perf_bulk_rebuild_writes_the_read_model_the_live_projector_wrote(
         assert all(n > 0 for n in third[0])
 
 
-async def test_perf_copying_commits_what_it_was_fed_and_nothing_when_the_block_fails(database_url: str) -> None:
+async def test_perf_copying_commits_what_it_was_fed_and_nothing_when_the_block_fails(
+        database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
-        await conn.execute("DROP TABLE IF EXISTS copy_rows; CREATE TABLE copy_rows (n integer PRIMARY KEY, doc jsonb)")
+        await conn.execute("DROP TABLE IF EXISTS copy_rows;"
+                           " CREATE TABLE copy_rows (n integer PRIMARY KEY, doc jsonb)")
         async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
             for start in range(0, 3000, 1000):  # fed batch by batch, as the comments during the fold
                 await write_rows(copy, [(n, {"n": n, "files": ()}) for n in range(start, start + 1000)])

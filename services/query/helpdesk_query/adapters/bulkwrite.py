@@ -51,8 +51,8 @@ async def copying(conninfo: str, table: str, columns: Sequence[str]) -> AsyncIte
         conn.adapters.register_dumper(None, _JsonbBinary)  # what set_types picks for jsonb columns
         await conn.execute("SET synchronous_commit = off")  # this session only: see the module's docstring
         types = await _types(conn, table, columns)
-        async with conn.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-                                                  ) as copy:
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        async with conn.cursor() as cur, cur.copy(statement) as copy:
             copy.set_types(types)
             yield copy
 

@@ -7,9 +7,9 @@ projection's own fold for all but the common facts; the cyclic collector off mea
 and written by binary COPY (``adapters/bulkwrite.py``): the comments while the stream is
 still being read and folded, the tickets at the end over two COPYs at once. The indexes
 are built once, over two sessions at once (the folded rows are freed in a thread
-meanwhile), and the new generation then catches up. The switch holds the generation row (the projector waits on it),
-takes the new generation up to at least the live position, points the ``query``
-views at it and notifies readers, all in one transaction. The old generation is
+meanwhile), and the new generation then catches up. The switch holds the generation row
+(the projector waits on it), takes the new generation up to at least the live position,
+points the ``query`` views at it and notifies readers, all in one transaction. The old generation is
 dropped afterwards. A rebuild that stops before the switch leaves the old generation
 serving; the next one drops what it left and starts again.
 
@@ -129,17 +129,18 @@ async def _fold_and_write(conninfo: str, conn: psycopg.AsyncConnection[Any], gen
     only now) over two COPYs at once, and write the norm-hours, the parked messages and the
     tracking. A failure or a cancellation ends every COPY not yet committed with an error."""
     async with contextlib.AsyncExitStack() as copies:
-        comments = await copies.enter_async_context(copying(conninfo, f"{generation}.comments", COMMENT_COLUMNS))
+        comments = await copies.enter_async_context(
+            copying(conninfo, f"{generation}.comments", COMMENT_COLUMNS))
         tickets = [await copies.enter_async_context(copying(conninfo, f"{generation}.tickets", TICKET_COLUMNS))
                    for _ in range(2)]
         folded = await _fold_all(reader, batch, progress, phases, comments)
         at = time.perf_counter()
         rows = list(folded.tickets.values())
-        for n, i in enumerate(range(0, len(rows), _TICKETS_AT_ONCE)):  # the two in turn: both PostgreSQL sessions busy
+        for n, i in enumerate(range(0, len(rows), _TICKETS_AT_ONCE)):  # in turn: both sessions kept busy
             await write_rows(tickets[n % 2], rows[i:i + _TICKETS_AT_ONCE])
         del rows
     await _write_rest(conn, generation, folded.outcome)
-    phases["write"] = time.perf_counter() - at + phases.pop("waiting for the COPY")
+    phases["write"] += time.perf_counter() - at
     return folded
 
 
@@ -147,7 +148,7 @@ async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str
                     comments: psycopg.AsyncCopy) -> Folded:
     """Every message folded into rows; the comments made are copied batch by batch."""
     folded = Folded()
-    started, folding, waiting = time.perf_counter(), 0.0, 0.0
+    started, folding, copied = time.perf_counter(), 0.0, 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
               disable=not progress, mininterval=0.5) as bar:
         async for msgs in reader.batches(batch=batch):
@@ -157,10 +158,9 @@ async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str
             if folded.comments:
                 await write_rows(comments, folded.comments)
                 folded.comments = []
-                waiting += time.perf_counter() - now
+                copied += time.perf_counter() - now
             bar.update(len(msgs))
-    phases.update(read=time.perf_counter() - started - folding - waiting, fold=folding)
-    phases["waiting for the COPY"] = waiting
+    phases.update(read=time.perf_counter() - started - folding - copied, fold=folding, write=copied)
     return folded
 
 
@@ -181,7 +181,7 @@ async def _index(conninfo: str, generation: str, connections: int = 2) -> None:
     async def build() -> None:
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as session:
             await session.execute(f"SET maintenance_work_mem = '{_INDEX_MEMORY}'")
-            await session.execute("SET max_parallel_maintenance_workers = 0")  # these sessions are the parallelism
+            await session.execute("SET max_parallel_maintenance_workers = 0")  # the sessions are the parallelism
             while todo:
                 at, statement = time.perf_counter(), todo.popleft()
                 await session.execute(statement)
