@@ -6,7 +6,7 @@ HELPDESK stream (as the relay would; 100,000 tickets ≈ 300,000 events by defau
    no writing), wall and per CPU-second: the ceiling;
 2. rebuild: read + fold + write into a new generation (the figure of issue #16's target 4),
    then indexes, catch-up and switch; its phases, events/s, events per CPU-second of the
-   rebuilding process and PostgreSQL's CPU over the rebuild are printed.
+   rebuilding process, its peak RSS and PostgreSQL's CPU over the rebuild are printed.
 
 ``--trees A B``: the rebuild runs with each worktree's code in turn (A, B, A, B, … ``--rounds``
 times), over the same stream and database, each in a fresh process: an A/B on one machine.
@@ -51,10 +51,19 @@ def _child(nats_url: str, database_url: str) -> None:
         finally:
             await nc.close()
         return {"events": done.events, "replay_s": done.replay_seconds, "replay_cpu_s": done.replay_cpu_seconds,
-                "total_s": done.total_seconds, "phases": getattr(done, "phases", {})}
+                "total_s": done.total_seconds, "phases": getattr(done, "phases", {}),
+                "peak_rss_mb": _peak_rss_mb()}
 
     print(f"rebuilding with {sys.modules['helpdesk_query'].__file__}", file=sys.stderr)
     print(json.dumps(asyncio.run(run())), flush=True)
+
+
+def _peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM: ``ru_maxrss`` would count the bench's own, kept over exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 async def _seed(nats_url: str, tickets: int) -> int:
@@ -116,7 +125,8 @@ def _print(label: str, r: dict[str, Any], raw: tuple[int, float, float]) -> None
           f" ({events / r['replay_cpu_s']:,.0f} per CPU-second, {r['replay_cpu_s'] / events * 1e6:.1f} µs CPU"
           f" per event); raw sequential read {count / seconds:,.0f}/s ({count / cpu:,.0f} per CPU-second);"
           f" ratio {events / r['replay_s'] / (count / seconds):.2f}; PostgreSQL {r['pg_cpu_s']:.2f} CPU-s over the"
-          f" whole rebuild; whole rebuild {r['total_s']:.1f} s" + (f"\n  phases: {phases}" if phases else ""))
+          f" whole rebuild; whole rebuild {r['total_s']:.1f} s; peak RSS {r['peak_rss_mb']:,.0f} MB"
+          + (f"\n  phases: {phases}" if phases else ""))
     print(f"  target: replay ≥ 60,000 events/s over ≥ 300,000 events — measured {events / r['replay_s']:,.0f}/s"
           f" over {events:,}; ceiling (raw stream read) {count / seconds:,.0f}/s")
 

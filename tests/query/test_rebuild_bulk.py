@@ -7,11 +7,14 @@ import random
 from typing import Any
 
 import msgspec
+import psycopg
+import pytest
 
 from helpdesk_shared import events as ev
 from helpdesk_shared.vocabulary import Category, Role, Status, Visibility
 
 from helpdesk_query.adapters.bulkfold import Folded, _comment_of, _row_of, fold_rows
+from helpdesk_query.adapters.bulkwrite import copying, write_rows
 from helpdesk_query.adapters.eventstore import EventStream, StoredMessage
 from helpdesk_query.adapters.projection import Outcome, fold_messages
 from helpdesk_query.domain.ticket import TicketView
@@ -97,6 +100,11 @@ def _poisoned(msgs: list[StoredMessage], rng: random.Random) -> list[StoredMessa
     return [StoredMessage(i + 1, m.subject, m.payload, m.position) for i, m in enumerate(out)]
 
 
+# the active generation's indexes, as definitions without their names and schema
+_INDEXES = ("SELECT DISTINCT regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+\\.', '\\1')"
+            " FROM pg_indexes WHERE schemaname = (SELECT active FROM query.generation) ORDER BY 1")
+
+
 def _summary(outcome: Outcome) -> tuple[Any, ...]:
     return (outcome.position, outcome.stream_seq, outcome.applied, [(m.stream_seq, why) for m, why in outcome.parked],
             outcome.held, outcome.hours)
@@ -107,15 +115,17 @@ def test_perf_bulk_fold_gives_the_projection_folds_rows_comments_parking_and_hou
     views: dict[str, TicketView] = {}
     expected = Outcome(0, 0)
     fold_messages(views, msgs, expected)
-    folded, rng, i = Folded(), random.Random(3), 0
+    folded, rng, i, taken = Folded(), random.Random(3), 0, []
     while i < len(msgs):  # batches of any size: the fold carries nothing from one to the next but its state
         step = rng.randrange(1, 400)
         fold_rows(folded, msgs[i:i + step])
+        taken += folded.comments  # a comment is final once folded: the rebuild copies them batch by batch
+        folded.comments = []
         i += step
     assert len(expected.parked) >= 5 and expected.held and expected.hours
     assert _summary(folded.outcome) == _summary(expected)
     assert folded.tickets == {tid: list(_row_of(v)) for tid, v in views.items()}
-    assert sorted(folded.comments, key=lambda c: (c[0], c[1])) == sorted(
+    assert sorted(taken, key=lambda c: (c[0], c[1])) == sorted(
         ((tid, *_comment_of(c)) for tid, v in views.items() for c in v.comments), key=lambda c: (c[0], c[1]))
 
 
@@ -126,11 +136,34 @@ async def test_perf_bulk_rebuild_writes_the_read_model_the_live_projector_wrote(
     async with projecting(read_model, js) as watcher:
         await reached(watcher, events[-1].sequence)
         live, live_hours = await read_model_checksum(read_model), await sql(read_model, HOURS)
+        indexes = await sql(read_model, _INDEXES)
         done = await rebuild(read_model, EventStream(nc), progress=False)
         assert done.events == len(events) and set(done.phases) >= {"read", "fold", "write", "index"}
         assert await read_model_checksum(read_model) == live
+        assert len(indexes) > 10 and await sql(read_model, _INDEXES) == indexes  # built on several sessions
         assert len(live_hours) > 6 and await sql(read_model, HOURS) == live_hours
         third = await sql(read_model, "SELECT count(*) FILTER (WHERE third_party IS NOT NULL),"
                           " count(*) FILTER (WHERE details <> '{}'), count(*) FILTER (WHERE status = 'rejected')"
                           " FROM query.tickets")
         assert all(n > 0 for n in third[0])
+
+
+async def test_perf_copying_commits_what_it_was_fed_and_nothing_when_the_block_fails(
+        database_url: str) -> None:
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        await conn.execute("DROP TABLE IF EXISTS copy_rows;"
+                           " CREATE TABLE copy_rows (n integer PRIMARY KEY, doc jsonb)")
+        async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
+            for start in range(0, 3000, 1000):  # fed batch by batch, as the comments during the fold
+                await write_rows(copy, [(n, {"n": n, "files": ()}) for n in range(start, start + 1000)])
+        with pytest.raises(RuntimeError, match="stopped"):
+            async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
+                await write_rows(copy, [(n, {}) for n in range(5000, 6000)])
+                raise RuntimeError("stopped")  # a rebuild failing or cancelled mid-fold
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            async with copying(database_url, "copy_rows", ("n", "doc")) as copy:
+                await write_rows(copy, [(7000, {}), (1, None)])  # 1 is there already
+        rows = await (await conn.execute("SELECT count(*), sum(n), max(doc->>'n'), max(doc->>'files')"
+                                         " FROM copy_rows")).fetchone()
+        assert rows == (3000, sum(range(3000)), "999", "[]")
+        await conn.execute("DROP TABLE copy_rows")

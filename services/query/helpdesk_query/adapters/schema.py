@@ -138,6 +138,11 @@ async def create_indexes(conn: psycopg.AsyncConnection[Any], name: str) -> None:
     await conn.execute(_INDEXES.format(g=name))
 
 
+def index_statements(name: str) -> list[str]:
+    """The statements of ``create_indexes``, one by one (a rebuild runs them on several connections)."""
+    return [statement.strip() for statement in _INDEXES.format(g=name).split(";") if statement.strip()]
+
+
 def _views(name: str) -> list[str]:
     """The statements that make ``query.*`` show generation ``name``."""
     return [f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}"

@@ -4,11 +4,12 @@ Blue/green: the API keeps serving the active generation while the new one is
 filled. The bulk of the stream is read over the wire-protocol bulk reader
 (``adapters/bulkread.py``), folded in memory into rows (``adapters/bulkfold.py``: the
 projection's own fold for all but the common facts; the cyclic collector off meanwhile)
-and written by binary COPY over two connections at once (``adapters/bulkwrite.py``);
-indexes are built once (the folded rows are freed in a thread meanwhile), and the new
-generation then catches up. The switch holds the generation row (the projector waits on it),
-takes the new generation up to at least the live position, points the ``query``
-views at it and notifies readers, all in one transaction. The old generation is
+and written by binary COPY (``adapters/bulkwrite.py``): the comments while the stream is
+still being read and folded, the tickets at the end over two COPYs at once. The indexes
+are built once, over two sessions at once (the folded rows are freed in a thread
+meanwhile), and the new generation then catches up. The switch holds the generation row
+(the projector waits on it), takes the new generation up to at least the live position,
+points the ``query`` views at it and notifies readers, all in one transaction. The old generation is
 dropped afterwards. A rebuild that stops before the switch leaves the old generation
 serving; the next one drops what it left and starts again.
 
@@ -25,6 +26,7 @@ import gc
 import logging
 import sys
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,22 +37,26 @@ from tqdm import tqdm
 from helpdesk_shared.migrations import DDL_PRIVILEGE, require, require_ddl
 
 from helpdesk_query.adapters.bulkfold import Folded, fold_rows
-from helpdesk_query.adapters.bulkwrite import copy_rows
+from helpdesk_query.adapters.bulkwrite import copying, write_rows
 from helpdesk_query.adapters.eventstore import EventStream, Reader
 from helpdesk_query.adapters.projection import Outcome, apply_batch
 from helpdesk_query.adapters.schema import (
+    COMMENT_COLUMNS,
     CONTROL,
     MIGRATIONS,
     POSITION_CHANNEL,
+    TICKET_COLUMNS,
     create_generation,
-    create_indexes,
     generation_name,
+    index_statements,
     point_views_at,
 )
 from helpdesk_query.domain.hours import HoursDelta
 from helpdesk_query.entrypoints.projector import projection
 
 log = logging.getLogger("helpdesk.query.rebuild")
+_TICKETS_AT_ONCE = 2000  # rows written to one of the two tickets COPYs before the other
+_INDEX_MEMORY = "256MB"  # per index-building session: a GIN build over 100,000 tickets fits without spilling
 _HOURS = ("INSERT INTO {g}.hours (customer_id, month, policy, budget_minutes, planned_minutes, used_minutes)"
           " VALUES (%s, %s, %s, %s, %s, %s)")
 
@@ -84,16 +90,13 @@ async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, bat
         await create_generation(conn, new, indexes=False)
         async with stream.bulk_reader() as reader:
             with _no_gc():  # the rows are freed (by reference count) before it is back on
-                folded = await _fold_all(reader, batch, progress, phases)
+                folded = await _fold_and_write(conninfo, conn, new, reader, batch, progress, phases)
                 applied = folded.outcome.applied
-                at = time.perf_counter()
-                await _bulk_write(conninfo, conn, new, folded)
-                phases["write"] = time.perf_counter() - at
                 replayed, replay_cpu = time.perf_counter() - started, time.process_time() - cpu
                 at = time.perf_counter()
                 freed = asyncio.create_task(asyncio.to_thread(_free, folded))  # while PostgreSQL indexes
                 del folded
-                await create_indexes(conn, new)
+                await _index(conninfo, new)
                 await freed
                 phases["index"] = time.perf_counter() - at
             at = time.perf_counter()
@@ -120,25 +123,49 @@ def _no_gc() -> Iterator[None]:
             gc.enable()
 
 
-async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str, float]) -> Folded:
+async def _fold_and_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str, reader: Reader,
+                          batch: int, progress: bool, phases: dict[str, float]) -> Folded:
+    """Fold the stream into rows while its comments are being copied; then copy the tickets (final
+    only now) over two COPYs at once, and write the norm-hours, the parked messages and the
+    tracking. A failure or a cancellation ends every COPY not yet committed with an error."""
+    async with contextlib.AsyncExitStack() as copies:
+        comments = await copies.enter_async_context(
+            copying(conninfo, f"{generation}.comments", COMMENT_COLUMNS))
+        tickets = [await copies.enter_async_context(copying(conninfo, f"{generation}.tickets", TICKET_COLUMNS))
+                   for _ in range(2)]
+        folded = await _fold_all(reader, batch, progress, phases, comments)
+        at = time.perf_counter()
+        rows = list(folded.tickets.values())
+        for n, i in enumerate(range(0, len(rows), _TICKETS_AT_ONCE)):  # in turn: both sessions kept busy
+            await write_rows(tickets[n % 2], rows[i:i + _TICKETS_AT_ONCE])
+        del rows
+    await _write_rest(conn, generation, folded.outcome)
+    phases["write"] += time.perf_counter() - at
+    return folded
+
+
+async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str, float],
+                    comments: psycopg.AsyncCopy) -> Folded:
+    """Every message folded into rows; the comments made are copied batch by batch."""
     folded = Folded()
-    started, folding = time.perf_counter(), 0.0
+    started, folding, copied = time.perf_counter(), 0.0, 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
               disable=not progress, mininterval=0.5) as bar:
         async for msgs in reader.batches(batch=batch):
             at = time.perf_counter()
             fold_rows(folded, msgs)
-            folding += time.perf_counter() - at
+            folding += (now := time.perf_counter()) - at
+            if folded.comments:
+                await write_rows(comments, folded.comments)
+                folded.comments = []
+                copied += time.perf_counter() - now
             bar.update(len(msgs))
-    phases.update(read=time.perf_counter() - started - folding, fold=folding)
+    phases.update(read=time.perf_counter() - started - folding - copied, fold=folding, write=copied)
     return folded
 
 
-async def _bulk_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generation: str, folded: Folded) -> None:
-    """The folded rows by binary COPY (tickets and comments at once, in threads), then the
-    norm-hours, the parked messages and the tracking."""
-    outcome = folded.outcome
-    await asyncio.to_thread(copy_rows, conninfo, generation, list(folded.tickets.values()), folded.comments)
+async def _write_rest(conn: psycopg.AsyncConnection[Any], generation: str, outcome: Outcome) -> None:
+    """The norm-hours, the parked messages and the tracking of the folded stream."""
     async with conn.transaction(), conn.cursor() as cur:
         await cur.executemany(_HOURS.format(g=generation), month_totals(outcome.hours))
         await _park(conn, outcome)
@@ -146,10 +173,26 @@ async def _bulk_write(conninfo: str, conn: psycopg.AsyncConnection[Any], generat
                           (outcome.position, outcome.stream_seq))
 
 
+async def _index(conninfo: str, generation: str, connections: int = 2) -> None:
+    """The generation's indexes built over ``connections`` sessions at once (CREATE INDEX takes a
+    lock that does not exclude another CREATE INDEX on the same table), the largest first."""
+    todo = deque(sorted(index_statements(generation), key=lambda s: "USING gin" not in s))
+
+    async def build() -> None:
+        async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as session:
+            await session.execute(f"SET maintenance_work_mem = '{_INDEX_MEMORY}'")
+            await session.execute("SET max_parallel_maintenance_workers = 0")  # the sessions are the parallelism
+            while todo:
+                at, statement = time.perf_counter(), todo.popleft()
+                await session.execute(statement)
+                log.debug("%.2f s: %s", time.perf_counter() - at, statement)
+
+    await asyncio.gather(*(build() for _ in range(connections)))
+
+
 def _free(folded: Folded) -> None:
     """Drop the folded rows (millions of objects: seconds of deallocation, beside the index build)."""
     folded.tickets.clear()
-    folded.comments.clear()
 
 
 def month_totals(deltas: list[HoursDelta]) -> list[HoursDelta]:
