@@ -218,8 +218,7 @@ async def write(conn: psycopg.AsyncConnection[Any], generation: str, views: Sequ
 
 
 async def write_views(cur: psycopg.AsyncCursor[Any], generation: str, views: Sequence[TicketView],
-                      stored: Mapping[str, TicketView] | None = None,
-                      track: tuple[str, dict[str, Any]] = ("SELECT 1", {})) -> bool:
+                      track: tuple[str, dict[str, Any]], stored: Mapping[str, TicketView] | None = None) -> bool:
     """Upsert the tickets ``views`` show and insert their ``comments``, in one statement
     (a rebuild writes by COPY instead: ``bulkwrite``) that ends with ``track`` (a statement and
     its named parameters); False if there was nothing to write (``track`` was not run).
