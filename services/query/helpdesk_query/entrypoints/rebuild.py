@@ -175,7 +175,8 @@ async def _write_rest(conn: psycopg.AsyncConnection[Any], generation: str, outco
 
 async def _index(conninfo: str, generation: str, connections: int = 2) -> None:
     """The generation's indexes built over ``connections`` sessions at once (CREATE INDEX takes a
-    lock that does not exclude another CREATE INDEX on the same table), the largest first."""
+    lock that does not exclude another CREATE INDEX on the same table), the largest first. One
+    build failing cancels the others: the rebuild stops at once, its generation left to be dropped."""
     todo = deque(sorted(index_statements(generation), key=lambda s: "USING gin" not in s))
 
     async def build() -> None:
@@ -187,7 +188,9 @@ async def _index(conninfo: str, generation: str, connections: int = 2) -> None:
                 await session.execute(statement)
                 log.debug("%.2f s: %s", time.perf_counter() - at, statement)
 
-    await asyncio.gather(*(build() for _ in range(connections)))
+    async with asyncio.TaskGroup() as builds:
+        for _ in range(connections):
+            builds.create_task(build())
 
 
 def _free(folded: Folded) -> None:
