@@ -35,8 +35,8 @@ async def test_generation_without_attachment_columns_is_upgraded_in_place_and_a_
         read_model: str, js: Any, nc: Any) -> None:
     await _as_before_attachments(read_model)
     # adopted: step 1 upgrades in place, step 2 adds the details columns and the hours table, step 3 third_party,
-    # step 4 the chat panel's index
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2, 3, 4]
+    # step 4 the chat panel's index, step 5 the one index behind ?third_party=true
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [1, 2, 3, 4, 5]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("attachments",) in await sql(read_model, columns, "comments")
     assert await sql(read_model, "SELECT active FROM query.generation") == [("query_g1",)]
@@ -56,7 +56,7 @@ async def test_end5_migration_step_3_adds_third_party_to_a_generation_made_befor
         await conn.execute("ALTER TABLE query_g1.tickets DROP COLUMN third_party")
         await conn.execute("CREATE VIEW query.tickets AS SELECT * FROM query_g1.tickets")
         await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version >= 3")
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [3, 4]
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [3, 4, 5]
     columns = "SELECT column_name FROM information_schema.columns WHERE table_schema = 'query' AND table_name = %s"
     assert ("third_party",) in await sql(read_model, columns, "tickets")
     partial = "SELECT count(*) FROM pg_indexes WHERE schemaname = 'query_g1' AND indexdef LIKE '%%third_party IS NOT NULL%%'"
@@ -66,8 +66,34 @@ async def test_end5_migration_step_3_adds_third_party_to_a_generation_made_befor
 async def test_tel5_migration_step_4_adds_the_chat_panels_channel_index(read_model: str) -> None:
     async with await psycopg.AsyncConnection.connect(read_model) as conn, conn.transaction():
         await conn.execute("DROP INDEX query_g1.tickets_channel_queue")
-        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version = 4")
-    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [4]
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version >= 4")
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [4, 5]
     index = "SELECT indexdef FROM pg_indexes WHERE schemaname = 'query_g1' AND indexname = 'tickets_channel_queue'"
     [(definition,)] = await sql(read_model, index)
     assert "(channel, queue_rank, created_at, id, status)" in definition
+
+
+_THIRD_PARTY = ("SELECT indexname FROM pg_indexes WHERE schemaname = 'query_g1'"
+                " AND indexdef LIKE '%%WHERE (third_party IS NOT NULL)'")
+
+
+async def test_migration_step_5_leaves_one_index_behind_third_party_where_a_fresh_database_had_two(
+        read_model: str) -> None:
+    assert await sql(read_model, _THIRD_PARTY) == [("tickets_awaiting_third_party",)]  # made fresh: one
+    async with await psycopg.AsyncConnection.connect(read_model) as conn, conn.transaction():
+        # as steps 1 and 3 left a fresh database before step 5: the unnamed index beside the named one
+        await conn.execute("CREATE INDEX ON query_g1.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL")
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version = 5")
+    assert len(await sql(read_model, _THIRD_PARTY)) == 2
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [5]
+    assert await sql(read_model, _THIRD_PARTY) == [("tickets_awaiting_third_party",)]
+
+
+async def test_migration_step_5_names_the_index_a_rebuild_left_unnamed(read_model: str) -> None:
+    async with await psycopg.AsyncConnection.connect(read_model) as conn, conn.transaction():
+        # as a rebuild by an earlier version left its generation: the unnamed index only
+        await conn.execute("DROP INDEX query_g1.tickets_awaiting_third_party")
+        await conn.execute("CREATE INDEX ON query_g1.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL")
+        await conn.execute("DELETE FROM helpdesk_migrations WHERE service = 'query' AND version = 5")
+    assert migrate(read_model, MIGRATIONS, RUNTIME_ROLE) == [5]
+    assert await sql(read_model, _THIRD_PARTY) == [("tickets_awaiting_third_party",)]

@@ -96,7 +96,7 @@ CREATE INDEX ON {g}.tickets (status, queue_rank, created_at, id);
 CREATE INDEX ON {g}.tickets (status, created_at DESC, id DESC);
 CREATE INDEX ON {g}.tickets (responsible_id);
 CREATE INDEX ON {g}.tickets (owner_id);
-CREATE INDEX ON {g}.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL;
+CREATE INDEX tickets_awaiting_third_party ON {g}.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL;
 CREATE INDEX ON {g}.tickets USING gin (search);
 CREATE INDEX tickets_channel_queue ON {g}.tickets (channel, queue_rank, created_at, id, status);
 ANALYZE {g}.tickets;
@@ -218,6 +218,26 @@ def _channel_queue(conn: psycopg.Connection[Any], conninfo: str) -> None:
                      " (channel, queue_rank, created_at, id, status)")
 
 
+_THIRD_PARTY_INDEX = "tickets_awaiting_third_party"
+
+
+def _one_third_party_index(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """Step 5: one index behind ``?third_party=true``. A database made fresh had it twice (step 1's
+    was unnamed, step 3 added ``tickets_awaiting_third_party`` beside it), so every ticket written
+    paid for both; a generation made by a rebuild had the unnamed one only. What is left is the one
+    named index, as ``_INDEXES`` now makes it."""
+    row = conn.execute(f"SELECT active FROM {CONTROL}.generation").fetchone()
+    if not row:
+        return
+    names = [name for name, in conn.execute(
+        "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND tablename = 'tickets'"
+        " AND indexdef LIKE '%%WHERE (third_party IS NOT NULL)' ORDER BY indexname = %s DESC, indexname",
+        (row[0], _THIRD_PARTY_INDEX)).fetchall()]
+    if names and names[0] != _THIRD_PARTY_INDEX:
+        conn.execute(f"ALTER INDEX {row[0]}.{names[0]} RENAME TO {_THIRD_PARTY_INDEX}")
+    for name in names[1:]:
+        conn.execute(f"DROP INDEX {row[0]}.{name}")
+
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
 # adopted. Add a change as a new step at the end; never edit a step that has shipped.
 MIGRATIONS = Migrations(
@@ -226,7 +246,8 @@ MIGRATIONS = Migrations(
     steps=(Migration("the control schema, the first generation, parked tables", _first_schema),
            Migration("request details and the norm-hours table (KS-7, MED-12)", _details_and_hours),
            Migration("tickets.third_party (END-5)", _third_party),
-           Migration("the channel index of the agents' chat panel (TEL-5)", _channel_queue)),
+           Migration("the channel index of the agents' chat panel (TEL-5)", _channel_queue),
+           Migration("one index behind ?third_party=true, not two", _one_third_party_index)),
 )
 
 
