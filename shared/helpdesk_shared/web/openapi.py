@@ -130,6 +130,9 @@ def _complete(operation: dict[str, Any], handler: HTTPRouteHandler, path: str, m
     for media_type in handler.opt.get("alternatives", ()):
         success = operation["responses"].setdefault("200", {"description": "OK"})
         success.setdefault("content", {})[media_type] = {"schema": {"type": "string"}}
+    for response in operation["responses"].values():  # by name: litestar keeps a handler's response headers
+        if "headers" in response:  # in a frozenset, whose order changes with the process's hash seed
+            response["headers"] = dict(sorted(response["headers"].items()))
 
 
 def _answers(responses: dict[str, Any], statuses: set[int], command: bool) -> None:
