@@ -82,7 +82,6 @@ def test_hardening_a_commit_whose_answer_was_lost_is_done_not_a_conflict(databas
         with pytest.raises(CommitConflict):  # another save at that version is still a conflict
             committer.commit(rival.collect_events())
     finally:
-        committer.close()
         store.close()
 
 
@@ -222,7 +221,7 @@ def test_intakecpu_a_refused_save_rolls_back_and_leaves_its_connection_ready(dat
 
 
 def test_perf_every_command_waiting_on_the_group_commit_hears_its_own_answer(database_url: str) -> None:
-    """The writer thread answers each waiting command through its own held lock (no Future): from many threads
+    """The leader answers each waiting command through its own held lock (no Future): from many threads
     at once, each gets the recordings of its own events, and a loser in a batch its conflict, the rest theirs."""
     store = open_event_store(database_url, pool_size=2)
     committer = GroupCommitter(store)
@@ -247,7 +246,6 @@ def test_perf_every_command_waiting_on_the_group_commit_hears_its_own_answer(dat
         with concurrent.futures.ThreadPoolExecutor(12) as pool:
             answers = list(pool.map(command, range(12)))
     finally:
-        committer.close()
         store.close()
     (_, lost), *won = answers
     assert isinstance(lost, CommitConflict) and lost.constraint == "intake_events_pkey"
@@ -260,9 +258,9 @@ def test_perf_every_command_waiting_on_the_group_commit_hears_its_own_answer(dat
 
 def test_hardening_a_batch_whose_conflict_cannot_be_looked_into_answers_its_commands_and_the_writer_goes_on(
         database_url: str) -> None:
-    """After a conflict the writer looks for the commit's own rows (``_landed``); if the store fails that look
-    (it went away again), the waiting command hears the error rather than waiting forever, and the writer
-    thread lives on to save the next commit."""
+    """After a conflict the leader looks for the commit's own rows (``_landed``); if the store fails that look
+    (it went away again), the waiting command hears the error rather than waiting forever, and the leader
+    steps down: the next commit is saved."""
 
     class StoreGoneAtTheLook(GroupCommitter):
         def _landed(self, commit: Any) -> Any:
@@ -276,21 +274,23 @@ def test_hardening_a_batch_whose_conflict_cannot_be_looked_into_answers_its_comm
         rival = Ticket.open(Context("u", Role.AGENT, NOW), PermissiveRules(), id=taken.id, number="HD-2",
                             customer_id="c", requester_id=None, subject="rival", description="d", channel="portal",
                             category=None, priority="normal", service=None, policy=None)
-        heard: list[BaseException] = []
+        heard: list[Any] = []
 
-        def command() -> None:
+        def command(events: list[Any]) -> None:
             try:
-                committer.commit(rival.collect_events())
+                heard.append([r.domain_event for r in committer.commit(events)])
             except Exception as error:  # noqa: BLE001 - what the command hears is the assertion
                 heard.append(error)
 
-        waiting = threading.Thread(target=command, daemon=True)  # a command that hangs must not hang the suite
-        waiting.start()
-        waiting.join(timeout=30)
-        assert not waiting.is_alive(), "the command waits forever for the answer of a dead writer thread"
-        assert [type(error) for error in heard] == [psycopg.OperationalError]
+        def answer_to(events: list[Any]) -> Any:
+            waiting = threading.Thread(target=command, args=(events,), daemon=True)  # a hang must not hang the suite
+            waiting.start()
+            waiting.join(timeout=30)
+            assert not waiting.is_alive(), "the command waits forever: no one saves its commit"
+            return heard.pop()
+
+        assert type(answer_to(rival.collect_events())) is psycopg.OperationalError
         events = _opened().collect_events()
-        assert [r.domain_event for r in committer.commit(events)] == events
+        assert answer_to(events) == events
     finally:
-        committer.close()
         store.close()

@@ -88,7 +88,6 @@ class Intake:
     policies: PolicyService
 
     def close(self) -> None:
-        self.committer.close()
         self.store.close()
 
 

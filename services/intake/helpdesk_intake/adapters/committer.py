@@ -3,16 +3,20 @@
 eventsourcing's PostgreSQL recorder takes an EXCLUSIVE table lock per save so
 notification ids follow commit order — the guarantee the relay and every
 follower depend on. That lock serialises saves, so one transaction per command
-caps throughput at the lock's round trip. Instead, one writer thread takes every
-commit waiting in the queue and saves them together: the lock is paid once per
-batch, and ordering is kept. A batch that fails (one command lost an optimistic
-concurrency race) is retried one commit at a time, so only the loser fails.
+caps throughput at the lock's round trip. Instead, the commits waiting at once
+are saved together: the lock is paid once per batch, and ordering is kept.
+There is no writer thread: the command that finds no save under way saves the
+batch itself (the leader), and the commands that arrive meanwhile wait; when its
+batch is saved, the oldest of them leads the next. A command alone is thus saved
+on its own thread, without a hand-off to another and back. A batch that fails
+(one command lost an optimistic concurrency race) is retried one commit at a
+time, so only the loser fails.
 """
 
 from __future__ import annotations
 
-import queue
 import threading
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,81 +40,92 @@ class CommitConflict(Exception):
 
 
 class _Commit:
-    """One command's events and rows, and its answer: ``done`` once, then ``result()`` in the command's thread.
+    """One command's events and rows, and its answer: ``done`` once (or ``lead``), then ``result()``.
 
-    A held lock, released by the writer thread, rather than a ``concurrent.futures.Future`` (a condition,
+    A held lock, released by the leader's thread, rather than a ``concurrent.futures.Future`` (a condition,
     its re-entrant lock, a waiter lock and a notify over every waiter per commit): a command has one
     waiter, its own thread (about 12 µs CPU less per command, issue 16).
     """
 
-    __slots__ = ("events", "rows", "answered", "_answered", "_recordings", "_error")
+    __slots__ = ("events", "rows", "answered", "leads", "_woken", "_recordings", "_error")
 
     def __init__(self, events: list[Any], rows: Sequence[SideRow]) -> None:
         self.events, self.rows = events, rows
-        self.answered = False  # the writer thread's own record: whether ``done`` was called
-        self._answered = threading.Lock()
-        self._answered.acquire()
+        self.answered = False  # the leader's own record: whether ``done`` was called
+        self.leads = False  # woken to save the next batch rather than with an answer
+        self._woken = threading.Lock()
+        self._woken.acquire()
         self._recordings: list[Recording] = []
         self._error: BaseException | None = None
 
     def done(self, recordings: list[Recording] | None = None, error: BaseException | None = None) -> None:
-        """Answer the command (the writer thread, once): its recordings, or the error its commit raised."""
+        """Answer the command (the leader, once): its recordings, or the error its commit raised."""
         self._recordings, self._error = recordings or [], error
         self.answered = True
-        self._answered.release()
+        self._woken.release()
+
+    def lead(self) -> None:
+        """Wake the command to save the batch it heads."""
+        self.leads = True
+        self._woken.release()
+
+    def wait(self) -> None:
+        """Until the command is answered or asked to lead."""
+        self._woken.acquire()
 
     def result(self) -> list[Recording]:
-        """Wait for the answer; the commit's error is raised here."""
-        self._answered.acquire()
+        """The answer ``done`` gave; the commit's error is raised here."""
         if self._error is not None:
             raise self._error
         return self._recordings
 
 
 class GroupCommitter:
-    """Saves commits from many threads in as few transactions as the load allows."""
+    """Saves commits from many threads in as few transactions as the load allows, each batch on the
+    thread of the command that heads it."""
 
     def __init__(self, store: Application, max_batch: int = 128) -> None:
         self._store = store
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Commit | None] = queue.SimpleQueue()
+        self._guard = threading.Lock()  # over ``_waiting`` and ``_saving``
+        self._waiting: deque[_Commit] = deque()
+        self._saving = False  # a leader is saving; then ``_waiting`` is only ever empty for a moment
         # what the batches tell of other writers, for the aggregate cache (None without one)
         self.saved = SavedAggregates(store.repository) if store.repository.cache is not None else None
-        self._thread = threading.Thread(target=self._run, name="group-commit", daemon=True)
-        self._thread.start()
 
     def commit(self, events: list[Any], rows: Sequence[SideRow] = ()) -> list[Recording]:
         """Save ``events`` (and ``rows``) atomically; raises ``CommitConflict`` on a lost race."""
         if not events:
             return []
         item = _Commit(events, rows)
-        self._queue.put(item)
+        with self._guard:
+            self._waiting.append(item)
+            item.leads = not self._saving
+            self._saving = True
+        if not item.leads:
+            item.wait()
+        if item.leads:  # at the head of the queue: its batch includes its own commit
+            self._lead()
         return item.result()
 
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=10)
-
-    def _run(self) -> None:
-        while (first := self._queue.get()) is not None:
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                batch.append(item)
-            try:
-                self._save(batch)
-            except Exception as error:  # noqa: BLE001 - the writer thread outlives any failure of a batch
-                # e.g. the store went away between a conflict and the look for the commit's own rows
-                # (``_landed``): its commands hear the error, none waits forever, the next batch is saved
-                for item in batch:
-                    if not item.answered:
-                        item.done(error=error)
+    def _lead(self) -> None:
+        """Save the batch at the head of the queue, then wake the next one's leader, if any."""
+        with self._guard:
+            batch = [self._waiting.popleft() for _ in range(min(self._max_batch, len(self._waiting)))]
+        try:
+            self._save(batch)
+        except Exception as error:  # noqa: BLE001 - no command waits forever, the next batch is saved
+            # e.g. the store went away between a conflict and the look for the commit's own rows
+            # (``_landed``): its commands hear the error
+            for item in batch:
+                if not item.answered:
+                    item.done(error=error)
+        finally:
+            with self._guard:
+                self._saving = bool(self._waiting)
+                successor = self._waiting[0] if self._waiting else None
+            if successor is not None:
+                successor.lead()
 
     def _save(self, batch: list[_Commit]) -> None:
         since = self.saved.since if self.saved is not None else None

@@ -48,7 +48,7 @@ class SavedAggregates:
         return self._last_id
 
     def batch_committed(self, first_id: int, last_id: int, others: dict[UUID, int] | None) -> None:
-        """The group commit landed one batch with these notification ids (one writer thread: in order);
+        """The group commit landed one batch with these notification ids (one batch at a time: in order);
         ``others``: the aggregates others wrote since the previous batch, None if not known."""
         with self._lock:
             if others is None or self._last_id is None:
