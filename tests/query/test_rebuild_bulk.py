@@ -118,7 +118,7 @@ def test_perf_bulk_fold_gives_the_projection_folds_rows_comments_parking_and_hou
     folded, rng, i, taken = Folded(), random.Random(3), 0, []
     while i < len(msgs):  # batches of any size: the fold carries nothing from one to the next but its state
         step = rng.randrange(1, 400)
-        fold_rows(folded, msgs[i:i + step])
+        fold_rows(folded, [(m.stream_seq, m.subject, m.payload, m.position) for m in msgs[i:i + step]])
         taken += folded.comments  # a comment is final once folded: the rebuild copies them batch by batch
         folded.comments = []
         i += step

@@ -151,7 +151,7 @@ async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str
     started, folding, copied = time.perf_counter(), 0.0, 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
               disable=not progress, mininterval=0.5) as bar:
-        async for msgs in reader.batches(batch=batch):
+        async for msgs in reader.rows(batch=batch):
             at = time.perf_counter()
             fold_rows(folded, msgs)
             folding += (now := time.perf_counter()) - at
