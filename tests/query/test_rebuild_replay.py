@@ -52,8 +52,9 @@ async def test_perf_bulk_reader_rows_are_the_readers_messages_through_flow_contr
 def _delivery(reply: str, seq: int, position: bytes | None, payload: bytes) -> bytes:
     header = b"NATS/1.0\r\nNats-Msg-Id: m%d\r\n" % seq + (b"Helpdesk-Position:" + position + b"\r\n"
                                                           if position is not None else b"") + b"\r\n"
-    return (b"HMSG helpdesk.ticket.t%d.opened 1 %s %d %d\r\n" % (seq, reply.encode(), len(header),
-                                                                len(header) + len(payload)) + header + payload + b"\r\n")
+    line = b"HMSG helpdesk.ticket.t%d.opened 1 %s %d %d\r\n" % (seq, reply.encode(), len(header),
+                                                              len(header) + len(payload))
+    return line + header + payload + b"\r\n"
 
 
 async def test_perf_bulk_reader_cuts_messages_of_either_reply_shape_in_order_across_chunks(nc: Any) -> None:

@@ -44,7 +44,8 @@ _SPENT, _BILLED, _THIRD_PARTY = (_AT[c] for c in ("spent_minutes", "billed_minut
 _ACTION = {fact: name.rsplit(".", 1)[-1] for fact, name in ev.TICKET_EVENT_TYPES.items()}
 _NUL = re.compile(re.escape(b"\\u0000"))  # a NUL in a JSON string (PostgreSQL's text cannot hold one)
 _payload = operator.itemgetter(2)
-Row = tuple[int, str, bytes, int | None]  # a message as ``Reader.rows`` gives it: stream_seq, subject, payload, position
+# a message as ``Reader.rows`` gives it: stream_seq, subject, payload, position
+Row = tuple[int, str, bytes, int | None]
 
 
 @dataclass

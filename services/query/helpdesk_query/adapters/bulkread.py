@@ -32,7 +32,8 @@ from helpdesk_shared.stream import POSITION_HEADER
 from helpdesk_query.adapters.eventstore import Reader, StoredMessage
 
 _POSITION = b"\r\n" + POSITION_HEADER.encode() + b":"
-# HMSG <subject> <sid> $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending> <hdr> <total>
+# HMSG <subject> <sid> $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+#      <header bytes> <total bytes>
 _DELIVERY = re.compile(rb"HMSG ([^ \r\n]+) [^ \r\n]+ \$JS\.ACK\.[^. \r\n]+\.[^. \r\n]+\.\d+\.(\d+)\.(\d+)\.\d+\.\d+"
                        rb" (\d+) (\d+)\r\n")
 _POSITION_VALUE = re.compile(re.escape(_POSITION) + rb"(.*?)\r\n", re.DOTALL)  # _position's value, found in place
