@@ -103,6 +103,10 @@ def _poisoned(msgs: list[StoredMessage], rng: random.Random) -> list[StoredMessa
 # the active generation's indexes, as definitions without their names and schema
 _INDEXES = ("SELECT DISTINCT regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+\\.', '\\1')"
             " FROM pg_indexes WHERE schemaname = (SELECT active FROM query.generation) ORDER BY 1")
+# the active generation's constraints (the primary keys a bulk load builds after the rows among them)
+_CONSTRAINTS = ("SELECT relname, conname, contype, pg_get_constraintdef(c.oid)"
+                " FROM pg_constraint c JOIN pg_class r ON r.oid = conrelid WHERE connamespace ="
+                " (SELECT oid FROM pg_namespace WHERE nspname = (SELECT active FROM query.generation)) ORDER BY 2, 3")
 
 
 def _summary(outcome: Outcome) -> tuple[Any, ...]:
@@ -118,7 +122,7 @@ def test_perf_bulk_fold_gives_the_projection_folds_rows_comments_parking_and_hou
     folded, rng, i, taken = Folded(), random.Random(3), 0, []
     while i < len(msgs):  # batches of any size: the fold carries nothing from one to the next but its state
         step = rng.randrange(1, 400)
-        fold_rows(folded, msgs[i:i + step])
+        fold_rows(folded, [(m.stream_seq, m.subject, m.payload, m.position) for m in msgs[i:i + step]])
         taken += folded.comments  # a comment is final once folded: the rebuild copies them batch by batch
         folded.comments = []
         i += step
@@ -136,11 +140,14 @@ async def test_perf_bulk_rebuild_writes_the_read_model_the_live_projector_wrote(
     async with projecting(read_model, js) as watcher:
         await reached(watcher, events[-1].sequence)
         live, live_hours = await read_model_checksum(read_model), await sql(read_model, HOURS)
-        indexes = await sql(read_model, _INDEXES)
+        indexes, constraints = await sql(read_model, _INDEXES), await sql(read_model, _CONSTRAINTS)
         done = await rebuild(read_model, EventStream(nc), progress=False)
         assert done.events == len(events) and set(done.phases) >= {"read", "fold", "write", "index"}
         assert await read_model_checksum(read_model) == live
         assert len(indexes) > 10 and await sql(read_model, _INDEXES) == indexes  # built on several sessions
+        assert {("tickets", "tickets_pkey", "p", "PRIMARY KEY (id)"),  # built after the load, keys again
+                ("comments", "comments_pkey", "p", "PRIMARY KEY (ticket_id, id)")} <= set(constraints)
+        assert await sql(read_model, _CONSTRAINTS) == constraints
         assert len(live_hours) > 6 and await sql(read_model, HOURS) == live_hours
         third = await sql(read_model, "SELECT count(*) FILTER (WHERE third_party IS NOT NULL),"
                           " count(*) FILTER (WHERE details <> '{}'), count(*) FILTER (WHERE status = 'rejected')"

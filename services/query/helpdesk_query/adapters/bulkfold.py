@@ -16,6 +16,7 @@ is the same either way (tests/query/test_rebuild_bulk.py).
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,10 @@ _PRIORITY, _RESPONSIBLE, _OWNER, _DEPARTMENT = (_AT[c] for c in ("priority", "re
 _PLANNED_DATE, _PLANNED_MINUTES, _RELEASE = (_AT[c] for c in ("planned_date", "planned_minutes", "release"))
 _SPENT, _BILLED, _THIRD_PARTY = (_AT[c] for c in ("spent_minutes", "billed_minutes", "third_party"))
 _ACTION = {fact: name.rsplit(".", 1)[-1] for fact, name in ev.TICKET_EVENT_TYPES.items()}
+_NUL = re.compile(re.escape(b"\\u0000"))  # a NUL in a JSON string (PostgreSQL's text cannot hold one)
+_payload = operator.itemgetter(2)
+# a message as ``Reader.rows`` gives it: stream_seq, subject, payload, position
+Row = tuple[int, str, bytes, int | None]
 
 
 @dataclass
@@ -52,27 +57,33 @@ class Folded:
     comments: list[tuple[Any, ...]] = field(default_factory=list)
 
 
-def fold_rows(folded: Folded, msgs: Sequence[StoredMessage]) -> None:
-    """Fold ``msgs`` into ``folded`` as ``fold_messages`` would fold them into views."""
+def fold_rows(folded: Folded, rows: Sequence[Row]) -> None:
+    """Fold ``rows`` (``Reader.rows``) into ``folded`` as ``fold_messages`` would fold those messages into views."""
     outcome, tickets, comments = folded.outcome, folded.tickets, folded.comments
     decode = ev.decode
-    for msg in msgs:
+    nul = _NUL.search(b"".join(map(_payload, rows))) is not None  # one scan: a NUL is rare (each one, otherwise)
+    position, stream_seq, applied, held = outcome.position, outcome.stream_seq, outcome.applied, outcome.held
+    for row in rows:
         try:
-            event = decode(msg.payload)
+            event = decode(row[2])
         except (msgspec.DecodeError, msgspec.ValidationError):
-            _fold_one(folded, msg, None)
-            continue
-        fact = event.data
-        row = tickets.get(fact.ticket_id)
-        if (event.sequence <= outcome.position or (outcome.held and msg.aggregate in outcome.held)
-                or b"\\u0000" in msg.payload or not _common(row, fact, event.sequence, comments)):
-            _fold_one(folded, msg, fact.ticket_id)
-            continue
-        if row is None:  # an opening: the rows of ``opened`` itself
-            tickets[fact.ticket_id] = list(_row_of(opened(fact, event.sequence)))  # type: ignore[arg-type]
-        outcome.stream_seq = max(outcome.stream_seq, msg.stream_seq)
-        outcome.position = event.sequence
-        outcome.applied += 1
+            event = None
+        if event is not None:
+            fact = event.data
+            ticket = tickets.get(fact.ticket_id)
+            if (event.sequence > position and not (held and StoredMessage(*row).aggregate in held)
+                    and not (nul and b"\\u0000" in row[2]) and _common(ticket, fact, event.sequence, comments)):
+                if ticket is None:  # an opening: the rows of ``opened`` itself
+                    tickets[fact.ticket_id] = list(_row_of(opened(fact, event.sequence)))  # type: ignore[arg-type]
+                if row[0] > stream_seq:
+                    stream_seq = row[0]
+                position = event.sequence
+                applied += 1
+                continue
+        outcome.position, outcome.stream_seq, outcome.applied = position, stream_seq, applied
+        _fold_one(folded, StoredMessage(*row), None if event is None else event.data.ticket_id)
+        position, stream_seq, applied, held = outcome.position, outcome.stream_seq, outcome.applied, outcome.held
+    outcome.position, outcome.stream_seq, outcome.applied = position, stream_seq, applied
 
 
 def _common(row: list[Any] | None, fact: ev.TicketFact, position: int, comments: list[tuple[Any, ...]]) -> bool:

@@ -4,18 +4,23 @@ nats-py turns every delivered message into a ``Msg`` with parsed headers and met
 hands it through a queue to a coroutine: most of a replay's CPU time went there (its
 header parser alone took half). This reader has its own connection to the same server,
 subscribes the consumer's deliver subject and cuts each socket chunk into
-``StoredMessage`` s itself, reading only what the projection needs (subject, payload,
-stream sequence, the position header). The consumer is made and removed through the
-nats-py connection. Flow control as in ``Reader``: requests are answered while the
-buffer is small.
+messages itself, reading only what the projection needs (subject, payload, stream
+sequence, the position header). A delivery (a ``$JS.ACK`` reply) is read by one regular
+expression match, its position header by one search, and buffered as a plain tuple (a
+frozen ``StoredMessage`` costs more to make than the rest of its parsing; ``batches`` makes
+them, ``rows`` hands the tuples to the rebuild's fold); anything else is taken apart by hand.
+The consumer is made and removed through the nats-py connection. Flow control as in
+``Reader``: requests are answered while the buffer is small.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import ssl
 from collections import deque
+from collections.abc import AsyncIterator
 from typing import Any
 
 from nats.aio.client import Client as NATS
@@ -27,6 +32,11 @@ from helpdesk_shared.stream import POSITION_HEADER
 from helpdesk_query.adapters.eventstore import Reader, StoredMessage
 
 _POSITION = b"\r\n" + POSITION_HEADER.encode() + b":"
+# HMSG <subject> <sid> $JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>
+#      <header bytes> <total bytes>
+_DELIVERY = re.compile(rb"HMSG ([^ \r\n]+) [^ \r\n]+ \$JS\.ACK\.[^. \r\n]+\.[^. \r\n]+\.\d+\.(\d+)\.(\d+)\.\d+\.\d+"
+                       rb" (\d+) (\d+)\r\n")
+_POSITION_VALUE = re.compile(re.escape(_POSITION) + rb"(.*?)\r\n", re.DOTALL)  # _position's value, found in place
 _STALLED = b"\r\nNats-Consumer-Stalled:"
 
 
@@ -55,29 +65,52 @@ class WireProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         buf = self.rest + data if self.rest else data
-        pos, size, found = 0, len(buf), []
-        while (eol := buf.find(b"\r\n", pos)) >= 0:
+        pos, size, reader = 0, len(buf), self.reader
+        delivery, position, delivered, taken = _DELIVERY.match, _POSITION_VALUE.search, reader.delivered, []
+        while True:
+            if (m := delivery(buf, pos)) is not None:  # the common case: a message of the stream
+                subject, seq, consumer_seq, header, total = m.groups()
+                end = (start := m.end()) + int(total)
+                if end + 2 > size:
+                    break
+                if (n := int(consumer_seq)) != delivered + 1:
+                    reader.gap(delivered, n)
+                delivered, body = n, start + int(header)
+                value = None if (v := position(buf, start, body)) is None else v[1].strip()
+                taken.append((int(seq), subject.decode(), buf[body:end], int(value) if value and value.isdigit()
+                              else None))
+                pos = end + 2
+                continue
+            if (eol := buf.find(b"\r\n", pos)) < 0:
+                break
+            found = None
             if buf.startswith(b"HMSG ", pos):
                 parts = buf[pos + 5:eol].split(b" ")
                 end = eol + 2 + int(parts[-1])
                 if end + 2 > size:
                     break
                 start = eol + 2 + int(parts[-2])
-                found.append((parts[0], parts[2] if len(parts) == 5 else b"", buf[eol + 2:start], buf[start:end]))
+                found = (parts[0], parts[2] if len(parts) == 5 else b"", buf[eol + 2:start], buf[start:end])
                 pos = end + 2
             elif buf.startswith(b"MSG ", pos):
                 parts = buf[pos + 4:eol].split(b" ")
                 end = eol + 2 + int(parts[-1])
                 if end + 2 > size:
                     break
-                found.append((parts[0], parts[2] if len(parts) == 4 else b"", b"", buf[eol + 2:end]))
+                found = (parts[0], parts[2] if len(parts) == 4 else b"", b"", buf[eol + 2:end])
                 pos = end + 2
             else:
                 self._control(buf[pos:eol])
                 pos = eol + 2
+            if found is not None:  # in order: what the common case took first
+                if taken:
+                    reader.taken(taken, delivered)
+                    taken = []
+                reader.received([found])
+                delivered = reader.delivered
         self.rest = buf[pos:]
-        if found:
-            self.reader.received(found)
+        if taken:
+            reader.taken(taken, delivered)
 
     def _control(self, line: bytes) -> None:
         if line == b"PING":
@@ -117,8 +150,31 @@ class BulkReader(Reader):
         info = await self._js.add_consumer(subjects.STREAM, config=config)
         self.name, self.pending = info.name, info.num_pending
 
+    @property
+    def delivered(self) -> int:
+        return self._delivered
+
+    def gap(self, delivered: int, then: int) -> None:
+        self._error = f"gap in delivery: {delivered} then {then}"
+
+    def taken(self, rows: list[tuple[int, str, bytes, int | None]], delivered: int) -> None:
+        """Messages of the stream cut from one chunk (``WireProtocol``'s common case), up to ``delivered``."""
+        self._delivered = delivered
+        self._buffer.extend(rows)
+        self._arrived.set()
+
+    async def batches(self, limit: int | None = None, batch: int = 2000
+                      ) -> AsyncIterator[list[StoredMessage]]:
+        async for taken in self._take(limit, batch):
+            yield [StoredMessage(*row) for row in taken]
+
+    async def rows(self, batch: int = 2000) -> AsyncIterator[list[tuple[int, str, bytes, int | None]]]:
+        async for taken in self._take(None, batch):
+            yield taken
+
     def received(self, found: list[tuple[bytes, bytes, bytes, bytes]]) -> None:
-        """Messages cut from one chunk: facts into the buffer, control messages answered."""
+        """Messages cut from one chunk by hand (a reply of another shape, control messages): facts
+        into the buffer, control messages answered."""
         taken = []
         for subject, reply, header, data in found:
             if not data and header.startswith(b"NATS/1.0 100"):
@@ -130,7 +186,7 @@ class BulkReader(Reader):
             if delivered != self._delivered + 1:
                 self._error = f"gap in delivery: {self._delivered} then {delivered}"
             self._delivered = delivered
-            taken.append(StoredMessage(int(tokens[at]), subject.decode(), data, _position(header)))
+            taken.append((int(tokens[at]), subject.decode(), data, _position(header)))
         if taken:
             self._buffer.extend(taken)
             self._arrived.set()

@@ -47,7 +47,7 @@ class Reader:
 
     def __init__(self, nc: NATS, js: JetStreamContext) -> None:
         self._nc, self._js = nc, js
-        self._buffer: deque[StoredMessage] = deque()
+        self._buffer: deque[Any] = deque()  # StoredMessage (a BulkReader's: tuples, as ``rows`` yields)
         self._arrived = asyncio.Event()
         self._flow_reply: str | None = None
         self._delivered = self._taken = 0
@@ -90,6 +90,17 @@ class Reader:
     async def batches(self, limit: int | None = None, batch: int = 2000
                       ) -> AsyncIterator[list[StoredMessage]]:
         """Up to ``limit`` of the messages available, in stream order."""
+        async for taken in self._take(limit, batch):
+            yield taken
+
+    async def rows(self, batch: int = 2000) -> AsyncIterator[list[tuple[int, str, bytes, int | None]]]:
+        """Every message available, in stream order, as ``(stream_seq, subject, payload, position)``
+        (the rebuild's fold: the bulk reader makes no ``StoredMessage`` for them)."""
+        async for taken in self._take(None, batch):
+            yield [(m.stream_seq, m.subject, m.payload, m.position) for m in taken]
+
+    async def _take(self, limit: int | None, batch: int) -> AsyncIterator[list[Any]]:
+        """Up to ``limit`` of the buffered items, in order, ``batch`` at a time (flow control answered)."""
         wanted = self.pending if limit is None else min(limit, self.pending)
         while wanted > 0:
             while not self._buffer:

@@ -126,12 +126,22 @@ def generation_name(number: int) -> str:
     return f"query_g{number}"
 
 
+# The primary keys a bulk load builds after the rows are in (a key maintained row by row in no key order
+# cost PostgreSQL several times its build from the sorted whole): (table, columns).
+_BULK_KEYS = (("tickets", "id"), ("comments", "ticket_id, id"))
+
+
 async def create_generation(conn: psycopg.AsyncConnection[Any], name: str, indexes: bool = True) -> None:
-    """Create the tables of generation ``name`` (a fresh schema), optionally with indexes."""
+    """Create the tables of generation ``name`` (a fresh schema) with their indexes, or (``indexes=False``,
+    for a bulk load) without any, not even the tickets' and comments' primary keys: ``index_statements``
+    and then ``key_statements`` make them."""
     await conn.execute(f"CREATE SCHEMA {name}")
     await conn.execute(_TABLES.format(g=name))
     if indexes:
         await create_indexes(conn, name)
+    else:
+        for table, _ in _BULK_KEYS:
+            await conn.execute(f"ALTER TABLE {name}.{table} DROP CONSTRAINT {table}_pkey")
 
 
 async def create_indexes(conn: psycopg.AsyncConnection[Any], name: str) -> None:
@@ -139,8 +149,17 @@ async def create_indexes(conn: psycopg.AsyncConnection[Any], name: str) -> None:
 
 
 def index_statements(name: str) -> list[str]:
-    """The statements of ``create_indexes``, one by one (a rebuild runs them on several connections)."""
-    return [statement.strip() for statement in _INDEXES.format(g=name).split(";") if statement.strip()]
+    """What ``create_generation(indexes=False)`` left out, one statement at a time (a rebuild runs them on
+    several connections): the unique indexes of the primary keys (``key_statements`` makes them the keys)
+    and the statements of ``create_indexes``."""
+    return [f"CREATE UNIQUE INDEX {table}_pkey ON {name}.{table} ({columns})" for table, columns in _BULK_KEYS] + [
+        statement.strip() for statement in _INDEXES.format(g=name).split(";") if statement.strip()]
+
+
+def key_statements(name: str) -> list[str]:
+    """The primary keys of ``create_generation``'s tables, from the unique indexes ``index_statements`` built."""
+    return [f"ALTER TABLE {name}.{table} ADD CONSTRAINT {table}_pkey PRIMARY KEY USING INDEX {table}_pkey"
+            for table, _ in _BULK_KEYS]
 
 
 def _views(name: str) -> list[str]:

@@ -5,8 +5,9 @@ filled. The bulk of the stream is read over the wire-protocol bulk reader
 (``adapters/bulkread.py``), folded in memory into rows (``adapters/bulkfold.py``: the
 projection's own fold for all but the common facts; the cyclic collector off meanwhile)
 and written by binary COPY (``adapters/bulkwrite.py``): the comments while the stream is
-still being read and folded, the tickets at the end over two COPYs at once. The indexes
-are built once, over two sessions at once (the folded rows are freed in a thread
+still being read and folded, the tickets at the end over two COPYs at once. The indexes,
+the tickets' and comments' primary keys among them (none is kept up row by row during the
+load), are built once, over two sessions at once (the folded rows are freed in a thread
 meanwhile), and the new generation then catches up. The switch holds the generation row
 (the projector waits on it), takes the new generation up to at least the live position,
 points the ``query`` views at it and notifies readers, all in one transaction. The old generation is
@@ -49,6 +50,7 @@ from helpdesk_query.adapters.schema import (
     create_generation,
     generation_name,
     index_statements,
+    key_statements,
     point_views_at,
 )
 from helpdesk_query.domain.hours import HoursDelta
@@ -97,6 +99,8 @@ async def rebuild(conninfo: str, stream: EventStream, progress: bool = True, bat
                 freed = asyncio.create_task(asyncio.to_thread(_free, folded))  # while PostgreSQL indexes
                 del folded
                 await _index(conninfo, new)
+                for statement in key_statements(new):
+                    await conn.execute(statement)
                 await freed
                 phases["index"] = time.perf_counter() - at
             at = time.perf_counter()
@@ -151,7 +155,7 @@ async def _fold_all(reader: Reader, batch: int, progress: bool, phases: dict[str
     started, folding, copied = time.perf_counter(), 0.0, 0.0
     with tqdm(total=reader.pending, unit="ev", unit_scale=True, desc="replay", file=sys.stderr,
               disable=not progress, mininterval=0.5) as bar:
-        async for msgs in reader.batches(batch=batch):
+        async for msgs in reader.rows(batch=batch):
             at = time.perf_counter()
             fold_rows(folded, msgs)
             folding += (now := time.perf_counter()) - at
