@@ -257,6 +257,7 @@ def _one_third_party_index(conn: psycopg.Connection[Any], conninfo: str) -> None
     for name in names[1:]:
         conn.execute(f"DROP INDEX {row[0]}.{name}")
 
+
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
 # adopted. Add a change as a new step at the end; never edit a step that has shipped.
 MIGRATIONS = Migrations(
