@@ -11,8 +11,6 @@ from enum import StrEnum
 import httpx
 from opentelemetry import trace
 
-from opentelemetry import trace
-
 from helpdesk_shared.telemetry import context_from, inject_into
 
 tracer = trace.get_tracer("helpdesk.sla.intake")

@@ -1,6 +1,9 @@
 """SQL of the ``sla`` schema: tickets with their histories, timers, the outbox and commands.
 
 Every function runs in the caller's transaction; the caller decides what commits together.
+Every array parameter goes in binary (``%b``): as text, psycopg quotes and escapes each element
+into an array literal in Python (ids, kinds and timestamps: 4-16 times the CPU; the top entry of
+the timer wheel's profile at a restart with 100,000 overdue).
 """
 
 from __future__ import annotations
@@ -90,7 +93,7 @@ def _row(r: tuple[Any, ...]) -> TicketRow:
 async def lock_tickets(conn: Conn, ids: Iterable[str], skip_locked: bool = False) -> dict[str, TicketRow]:
     """The tickets with these ids, locked for this transaction (in id order: no deadlocks)."""
     cursor = await conn.execute(
-        f"SELECT {_COLUMNS} FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%s) ORDER BY ticket_id"
+        f"SELECT {_COLUMNS} FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%b) ORDER BY ticket_id"
         f" FOR UPDATE{' SKIP LOCKED' if skip_locked else ''}", (sorted(set(ids)),))
     return {r[0]: _row(r) for r in await cursor.fetchall()}
 
@@ -98,7 +101,7 @@ async def lock_tickets(conn: Conn, ids: Iterable[str], skip_locked: bool = False
 async def customer_policies(conn: Conn, customer_ids: Iterable[str]) -> dict[str, str]:
     """The policy each customer last moved to (only customers that ever changed policy)."""
     cursor = await conn.execute(f"SELECT customer_id, policy FROM {SCHEMA}.customer_policies"
-                                " WHERE customer_id = ANY(%s)", (sorted(set(customer_ids)),))
+                                " WHERE customer_id = ANY(%b)", (sorted(set(customer_ids)),))
     return dict(await cursor.fetchall())  # type: ignore[arg-type]
 
 
@@ -115,13 +118,13 @@ async def open_tickets(conn: Conn, where: str, value: str) -> list[str]:
 async def save_tickets(conn: Conn, rows: Sequence[TicketRow]) -> None:
     """Insert or update the tickets (one row each), in one statement for the batch.
 
-    The JSON columns go as binary ``bytea[]`` parameters (``%b``): as text, each value would be
-    escaped into an array literal in Python (a third of this call's CPU at a bulk load)."""
+    The JSON columns especially: as text, each value would be escaped into an array literal in
+    Python (a third of this call's CPU at a bulk load)."""
     if not rows:
         return
     await conn.execute(
-        f"INSERT INTO {SCHEMA}.tickets ({_COLUMNS}, open) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[],"
-        " %s::integer[], %s::text[], %b::bytea[], %b::bytea[], %s::boolean[])"
+        f"INSERT INTO {SCHEMA}.tickets ({_COLUMNS}, open) SELECT * FROM unnest(%b::text[], %b::text[], %b::text[],"
+        " %b::integer[], %b::text[], %b::bytea[], %b::bytea[], %b::boolean[])"
         " ON CONFLICT (ticket_id) DO UPDATE SET customer_id = EXCLUDED.customer_id,"
         " policy = EXCLUDED.policy, version = EXCLUDED.version, status = EXCLUDED.status,"
         " history = EXCLUDED.history, announced = EXCLUDED.announced, open = EXCLUDED.open",
@@ -135,7 +138,7 @@ async def save_announced(conn: Conn, rows: Sequence[TicketRow]) -> None:
     if rows:
         await conn.execute(
             f"UPDATE {SCHEMA}.tickets t SET announced = u.announced"
-            " FROM unnest(%s::text[], %b::bytea[]) AS u(ticket_id, announced) WHERE t.ticket_id = u.ticket_id",
+            " FROM unnest(%b::text[], %b::bytea[]) AS u(ticket_id, announced) WHERE t.ticket_id = u.ticket_id",
             ([r.ticket_id for r in rows], [msgspec.json.encode(r.announced) for r in rows]))
 
 
@@ -143,7 +146,7 @@ async def replace_timers(conn: Conn, ticket_ids: Sequence[str], timers: Sequence
                          traces: Traces | None = None) -> None:
     """Drop the tickets' unfired timers and plan ``timers``; one that already fired stays fired."""
     if ticket_ids:
-        await conn.execute(f"DELETE FROM {SCHEMA}.timers WHERE ticket_id = ANY(%s) AND fired_at IS NULL",
+        await conn.execute(f"DELETE FROM {SCHEMA}.timers WHERE ticket_id = ANY(%b) AND fired_at IS NULL",
                            (list(ticket_ids),))
     await add_timers(conn, timers, traces)
 
@@ -154,7 +157,7 @@ async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]], traces: Tr
         traces = traces or {}
         await conn.execute(
             f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer, traceparent)"
-            " SELECT * FROM unnest(%s::text[], %s::text[], %s::timestamptz[], %b::bytea[], %s::text[])"
+            " SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::bytea[], %b::text[])"
             " ON CONFLICT DO NOTHING",
             ([tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers],
              [msgspec.json.encode(t) for _, t in timers], [traces.get(tid) for tid, _ in timers]))
@@ -175,7 +178,7 @@ async def mark_fired(conn: Conn, timers: Sequence[tuple[str, Timer]], at: dt.dat
     if timers:
         await conn.execute(
             f"UPDATE {SCHEMA}.timers t SET fired_at = %s"
-            " FROM unnest(%s::text[], %s::text[], %s::timestamptz[]) AS f(ticket_id, kind, due_at)"
+            " FROM unnest(%b::text[], %b::text[], %b::timestamptz[]) AS f(ticket_id, kind, due_at)"
             " WHERE (t.ticket_id, t.kind, t.due_at) = (f.ticket_id, f.kind, f.due_at)",
             (at, [tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers]))
 

@@ -78,7 +78,7 @@ class Publisher(LockedLoop):
         rows = await cursor.fetchall()
         if rows:
             acks = await self._publish_all(rows)
-            await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%s)", ([r[0] for r in rows],))
+            await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%b)", ([r[0] for r in rows],))
             PUBLISHED.inc(len(rows))
             self._seq = max([self._seq or 0, *(ack.seq for ack in acks)])
         if len(rows) < self._batch:  # drained: every fact caused up to ``position`` is on the stream
