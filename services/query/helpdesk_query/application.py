@@ -177,9 +177,9 @@ class Queries:
         while an event of it is parked (the row lags)."""
         principal.require(*READERS)
         found = await self.readmodel.ticket_page(ticket_id)
-        if found is None or not _owns(principal, found.row["customer_id"]):
+        if found is None or not _owns(principal, found.view.customer_id):
             raise TicketNotFound(ticket_id)
-        view = view_from_row(found.row, found.comments)
+        view = found.view
         body = present(view, principal, sla=self._sla_block(found.sla, view.policy, self.clock.now()))
         body["allowed_actions"] = await self._allowed_actions(principal, view, body["sla"]["policy"])
         if principal.role != Role.CUSTOMER and found.held_back:
