@@ -93,6 +93,7 @@ def _shown(view: TicketView, principal: Principal, comments: list[dict[str, Any]
     for comment, fields in zip(view.comments, comments, strict=True):
         if not _may_see(principal, comment):
             continue
+        fields["attachments"] = list(fields["attachments"])  # a list, as ever: to_builtins leaves a tuple a tuple
         for file in fields["attachments"]:
             file["url"] = files + _segment(file["id"])
             listed.append({**file, "comment_id": comment.id})
