@@ -8,11 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Litestar
+from litestar import Litestar, Response
+from litestar.handlers.http_handlers._utils import normalize_headers
+from litestar.response.base import ASGIResponse
 from litestar.testing import AsyncTestClient
+
+from helpdesk_shared.web.answer import Answer
 
 from helpdesk_query.application import Queries
 from helpdesk_query.bootstrap import create_app
+from helpdesk_query.entrypoints.http import routes
 from helpdesk_query.settings import QuerySettings
 from tests.query.synthetic import histories, publish
 
@@ -59,3 +64,28 @@ async def test_perf_hot_reads_answer_from_the_queries_and_feed_set_at_start_up(
         assert listed.status_code == 200, listed.text
         assert {t["id"] for t in listed.json()["items"]} == {e.data.ticket_id for e in events}
         assert listed.headers["Helpdesk-Stream-Position"] == app.state.feed.cursor()
+
+
+async def test_perf_a_ticket_is_answered_the_lean_way_with_the_bytes_litestar_would_send(
+        read_model: str, nats_url: str, js: Any, monkeypatch: Any) -> None:
+    """The ticket read answers through ``Answer`` (its route's Helpdesk-Stream-Position header is documentation
+    only, so nothing sends it litestar's way): the same status, headers in order and body as a litestar
+    ``Response``, for a read that waits for its position and for one that does not."""
+    events = list(histories(tickets=2, events_per_ticket=6, seed=61))
+    await publish(js, events)
+    app = _app(read_model, nats_url)
+    last = events[-1]
+    path = f"/v1/tickets/{last.data.ticket_id}"
+    route = app.route_handler_method_map["/v1/tickets/{ticket_id:str}"]["GET"]
+    lean = Answer({"id": "x"}, headers={"Helpdesk-Stream-Position": "1:2"}).to_asgi_response(
+        None, None, cookies=[], headers=normalize_headers(route.resolve_response_headers()),
+        media_type=route.media_type, status_code=route.status_code, type_encoders=route.resolve_type_encoders())
+    assert not isinstance(lean, ASGIResponse)
+    reads = [{**ADMIN, "Helpdesk-Min-Position": str(last.sequence)}, ADMIN]
+    async with AsyncTestClient(app) as client:
+        ours = [await client.get(path, headers=headers) for headers in reads]
+        monkeypatch.setattr(routes, "Answer", Response)
+        theirs = [await client.get(path, headers=headers) for headers in reads]
+    for one, other in zip(ours, theirs, strict=True):
+        assert one.status_code == 200, one.text
+        assert (one.status_code, one.headers.raw, one.content) == (other.status_code, other.headers.raw, other.content)

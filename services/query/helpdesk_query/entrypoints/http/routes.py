@@ -14,6 +14,7 @@ from litestar.response import Stream
 
 from helpdesk_shared.catalogue import FACTS_BY_TYPE
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
+from helpdesk_shared.web.answer import Answer
 from helpdesk_shared.web.auth import Principal
 from helpdesk_shared.web.problems import Problem
 
@@ -110,7 +111,7 @@ class TicketQueries(Controller):
         if as_of is not None:
             return Response(await queries.ticket_as_of(principal, ticket_id, _instant(as_of)))
         at = state.feed.cursor()
-        return Response(await queries.ticket(principal, ticket_id), headers={STREAM_POSITION: at})
+        return Answer(await queries.ticket(principal, ticket_id), headers={STREAM_POSITION: at})
 
     @get("/{ticket_id:str}/history")
     async def history(self, ticket_id: str, principal: Principal, queries: Queries) -> dict[str, Any]:
