@@ -16,7 +16,6 @@ is the same either way (tests/query/test_rebuild_bulk.py).
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,7 +41,7 @@ _PRIORITY, _RESPONSIBLE, _OWNER, _DEPARTMENT = (_AT[c] for c in ("priority", "re
 _PLANNED_DATE, _PLANNED_MINUTES, _RELEASE = (_AT[c] for c in ("planned_date", "planned_minutes", "release"))
 _SPENT, _BILLED, _THIRD_PARTY = (_AT[c] for c in ("spent_minutes", "billed_minutes", "third_party"))
 _ACTION = {fact: name.rsplit(".", 1)[-1] for fact, name in ev.TICKET_EVENT_TYPES.items()}
-_NUL = re.compile(re.escape(b"\\u0000"))  # a NUL in a JSON string (PostgreSQL's text cannot hold one)
+_NUL = b"\\u0000"  # a NUL in a JSON string (PostgreSQL's text cannot hold one)
 _payload = operator.itemgetter(2)
 # a message as ``Reader.rows`` gives it: stream_seq, subject, payload, position
 Row = tuple[int, str, bytes, int | None]
@@ -61,7 +60,7 @@ def fold_rows(folded: Folded, rows: Sequence[Row]) -> None:
     """Fold ``rows`` (``Reader.rows``) into ``folded`` as ``fold_messages`` would fold those messages into views."""
     outcome, tickets, comments = folded.outcome, folded.tickets, folded.comments
     decode = ev.decode
-    nul = _NUL.search(b"".join(map(_payload, rows))) is not None  # one scan: a NUL is rare (each one, otherwise)
+    nul = _NUL in b"".join(map(_payload, rows))  # one scan: a NUL is rare (each one, otherwise)
     position, stream_seq, applied, held = outcome.position, outcome.stream_seq, outcome.applied, outcome.held
     for row in rows:
         try:
@@ -72,7 +71,7 @@ def fold_rows(folded: Folded, rows: Sequence[Row]) -> None:
             fact = event.data
             ticket = tickets.get(fact.ticket_id)
             if (event.sequence > position and not (held and StoredMessage(*row).aggregate in held)
-                    and not (nul and b"\\u0000" in row[2]) and _common(ticket, fact, event.sequence, comments)):
+                    and not (nul and _NUL in row[2]) and _common(ticket, fact, event.sequence, comments)):
                 if ticket is None:  # an opening: the rows of ``opened`` itself
                     tickets[fact.ticket_id] = list(_row_of(opened(fact, event.sequence)))  # type: ignore[arg-type]
                 if row[0] > stream_seq:
