@@ -117,6 +117,10 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
                                 request.url.path, **extra)
     if exc.headers:
         response.headers.update(exc.headers)
+    if allow := response.headers.get("allow"):
+        # litestar lists a path's methods in the order of a set (a handler of several methods):
+        # by name, the answer is the same bytes in every process
+        response.headers["allow"] = ", ".join(sorted(method.strip() for method in allow.split(",")))
     return response
 
 
