@@ -113,6 +113,7 @@ def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -
                          for command, log in zip(commands, logs, strict=True)]
             env.update({f"BENCH_PID_{'_'.join(command)}": str(process.pid)
                         for command, process in zip(commands, processes)})  # for cpu_seconds
+            env.update(BENCH_PID_PostgreSQL=str(pg.pid), BENCH_PID_NATS=str(nats.pid))
             try:
                 for command, log in zip(commands, logs, strict=True):
                     if command[-1] == "serve":

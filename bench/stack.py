@@ -14,9 +14,11 @@ single-process shape. The shape is printed. Then:
    seconds' worth of commands. The ladder stops at the first rate not kept up;
 3. visibility at ``--visibility-rate``: each command's answer is read back from query with
    its ``Helpdesk-Min-Position`` — the read waits for the read model and, the SLA service
-   running, for the ticket's deadlines (the SLA block) — next to a plain read of the same
-   ticket (the floor); the reads' time split into stages (bench/_pipeline.py: published, committed,
-   SLA marked, SLA committed, read), the servers' own request times and every process's CPU.
+   running, for the ticket's deadlines (the SLA block) — and every ``--floor-every``-th read
+   next to a plain read of the same ticket (the floor: a plain read per command would be load
+   that is no part of visibility, as in bench/query.py); the reads' time split into stages (bench/_pipeline.py: published, committed,
+   SLA marked, SLA committed, read), the servers' own request times and every process's CPU,
+   PostgreSQL's and NATS's included.
 
     .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500] [--projector process|in-serve]
                                     [--visibility-only]
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from collections import Counter
@@ -71,7 +74,8 @@ class Step:
     lags: dict[str, list[tuple[float, int]]] = field(default_factory=dict)
     visible: list[float] = field(default_factory=list)  # answer → read with Helpdesk-Min-Position
     reads: list[tuple[int, float, float]] = field(default_factory=list)  # (position, answered, read), wall clock
-    plain: list[float] = field(default_factory=list)  # a plain read of the same ticket
+    plain: list[float] = field(default_factory=list)  # a plain read of the same ticket (every floor_every-th)
+    floor_every: int = 10
     stages: dict[str, list[float]] = field(default_factory=dict)  # the reads' stages, ms (bench/_pipeline.py)
 
     def bounded(self, name: str) -> tuple[bool, float, int]:
@@ -179,9 +183,10 @@ async def open_loop(intake: tuple[str, int], query: tuple[str, int] | None, cust
                                           {**ADMIN, "Helpdesk-Min-Position": position})
             step.visible.append(read := time.perf_counter() - answered)
             step.reads.append((int(position), answered_wall, answered_wall + read))
-            started = time.perf_counter()
-            await once_more(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
-            step.plain.append(time.perf_counter() - started)
+            if (len(step.reads) - 1) % step.floor_every == 0:
+                started = time.perf_counter()
+                await once_more(reader, "GET", f"/v1/tickets/{ticket_id}", None, ADMIN)
+                step.plain.append(time.perf_counter() - started)
             if status != 200:
                 step.errors += 1
                 step.statuses[status] += 1
@@ -222,8 +227,8 @@ def _ticket_of(path: str, content: bytes) -> str | None:
 
 
 async def run_step(env: dict[str, str], customer: dict[str, str], agent: dict[str, str], rate: float,
-                   seconds: float, read_back: bool = False) -> tuple[Step, float | None]:
-    step = Step(rate, seconds)
+                   seconds: float, read_back: bool = False, floor_every: int = 10) -> tuple[Step, float | None]:
+    step = Step(rate, seconds, floor_every=floor_every)
     intake = ("127.0.0.1", int(env["HELPDESK_INTAKE_PORT"]))
     query = ("127.0.0.1", int(env["HELPDESK_QUERY_PORT"])) if read_back else None
     async with Lags(env["HELPDESK_NATS_URL"], env["HELPDESK_DATABASE_URL"]) as lags:
@@ -257,6 +262,8 @@ def main() -> None:
     parser.add_argument("--visibility-rate", type=float, default=200)
     parser.add_argument("--visibility-only", action="store_true", help="only the visibility step (no ceiling,"
                         " no ladder)")
+    parser.add_argument("--floor-every", type=int, default=10, help="in the visibility step, a plain read (no"
+                        " position to wait for: the floor) after every n-th read")
     parser.add_argument("--workers", type=int, default=2, help="intake's uvicorn worker processes")
     parser.add_argument("--projector", choices=["process", "in-serve"], default="process",
                         help="process: `helpdesk-query project` beside a reading `serve` (production);"
@@ -315,10 +322,11 @@ def visibility(env: dict[str, str], args: argparse.Namespace, customer: dict[str
     """The visibility step, printed with its stages (bench/_pipeline.py), the servers' own request times
     (bench/_server_time.py) and every process's CPU (this client's too); its p99 and the floor's, ms."""
     urls = {name: f"http://127.0.0.1:{env[f'HELPDESK_{name.upper()}_PORT']}" for name in ("intake", "query")}
-    pids = {"bench client": 0, **{name.removeprefix("BENCH_PID_helpdesk_").replace("_", " "): int(pid)
+    pids = {"bench client": 0, **{name.removeprefix("BENCH_PID_").removeprefix("helpdesk_").replace("_", " "): int(pid)
                                   for name, pid in env.items() if name.startswith("BENCH_PID_")}}
     cpu0, scraped = cpu_of(pids), {name: _server_time.scrape(url) for name, url in urls.items()}
-    step, drained = asyncio.run(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20)))
+    step, drained = asyncio.run(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
+                                          args.floor_every))
     cpu = {name: seconds - cpu0[name] for name, seconds in cpu_of(pids).items()}
     print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
           f" (read model + SLA block):")
@@ -333,13 +341,16 @@ def visibility(env: dict[str, str], args: argparse.Namespace, customer: dict[str
     print(f"  CPU over the {step.elapsed:.0f} s: " + "; ".join(
         f"{name} {seconds:.2f} s ({seconds / step.elapsed:.2f} cores, {seconds / max(1, step.answered) * 1000:.2f} ms"
         " per command)" for name, seconds in cpu.items()))
+    total = sum(cpu.values())
+    print(f"  together {total / max(1, step.answered) * 1000:.2f} ms per command = {total / step.elapsed:.2f} cores"
+          f" of the machine's {os.cpu_count()}")
     return percentile([v * 1000 for v in step.visible], 0.99), percentile([v * 1000 for v in step.plain], 0.99)
 
 
 async def _followed(env: dict[str, str], customer: dict[str, str], agent: dict[str, str], rate: float,
-                    seconds: float) -> tuple[Step, float | None]:
+                    seconds: float, floor_every: int) -> tuple[Step, float | None]:
     async with Pipeline(env["HELPDESK_NATS_URL"], env["HELPDESK_DATABASE_URL"], sla=True) as pipeline:
-        step, drained = await run_step(env, customer, agent, rate, seconds, read_back=True)
+        step, drained = await run_step(env, customer, agent, rate, seconds, read_back=True, floor_every=floor_every)
     step.stages = pipeline.stages(step.reads)
     return step, drained
 
