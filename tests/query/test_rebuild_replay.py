@@ -75,7 +75,7 @@ async def test_perf_bulk_reader_cuts_messages_of_either_reply_shape_in_order_acr
     for skipped in (b".1.102.2.", b".1.103.3."):  # one of each shape delivered out of turn
         bulk = BulkReader(nc)
         WireProtocol(bulk).data_received(wire.replace(skipped, skipped[:-2] + b"7."))
-        assert bulk._error == f"gap in delivery: 7 then {int(skipped[-2:-1]) + 1}", skipped  # the last gap seen
+        assert bulk._error == f"gap in delivery: {int(skipped[-2:-1]) - 1} then 7", skipped  # the first gap seen
 
 
 def _budgeted(event: ev.CloudEvent) -> ev.CloudEvent:

@@ -155,7 +155,7 @@ class BulkReader(Reader):
         return self._delivered
 
     def gap(self, delivered: int, then: int) -> None:
-        self._error = f"gap in delivery: {delivered} then {then}"
+        self._error = self._error or f"gap in delivery: {delivered} then {then}"  # the first: where it broke
 
     def taken(self, rows: list[tuple[int, str, bytes, int | None]], delivered: int) -> None:
         """Messages of the stream cut from one chunk (``WireProtocol``'s common case), up to ``delivered``."""
@@ -184,7 +184,7 @@ class BulkReader(Reader):
             at = 5 if len(tokens) == 9 else 7  # $JS.ACK[.domain.account].stream.consumer.delivered.sseq.cseq...
             delivered = int(tokens[at + 1])
             if delivered != self._delivered + 1:
-                self._error = f"gap in delivery: {self._delivered} then {delivered}"
+                self._error = self._error or f"gap in delivery: {self._delivered} then {delivered}"
             self._delivered = delivered
             taken.append((int(tokens[at]), subject.decode(), data, _position(header)))
         if taken:

@@ -74,7 +74,7 @@ class Reader:
             return
         meta = msg.metadata
         if meta.sequence.consumer != self._delivered + 1:
-            self._error = f"gap in delivery: {self._delivered} then {meta.sequence.consumer}"
+            self._error = self._error or f"gap in delivery: {self._delivered} then {meta.sequence.consumer}"
         self._delivered = meta.sequence.consumer
         header = (msg.headers or {}).get(POSITION_HEADER)
         position = int(header) if header is not None and header.isdigit() else None
