@@ -48,8 +48,9 @@ def reference(rendered: Rendered, envelope: Envelope, date: dt.datetime) -> byte
 ENVELOPES = [
     Envelope("Helpdesk <helpdesk@localhost>", "u@b.test", "u", "<mail-1@helpdesk>", "<ticket-t1@helpdesk>",
              "<ticket-t1@helpdesk>"),
-    Envelope("Служба поддержки <desk@example.test>", "anna@acme.test", "Анна Петрова", "<mail-2@helpdesk>",
-             "<in-1@acme.test>", "<in-1@acme.test> <ticket-t1@helpdesk>", auto_replied=True),
+    Envelope("Служба поддержки <desk@example.test>", "anna@acme.test", "Анна Петрова",
+             "<mail-2@helpdesk>", "<in-1@acme.test>", "<in-1@acme.test> <ticket-t1@helpdesk>",
+             auto_replied=True),
     Envelope("desk@example.test", "x@y.test", "", "<mail-3@helpdesk>"),
     Envelope("Helpdesk <helpdesk@localhost>", "long.name@customer.example.test", "A" * 70,
              "<mail-" + "a" * 40 + "@helpdesk>", "<" + "b" * 60 + "@customer.example.test>",
