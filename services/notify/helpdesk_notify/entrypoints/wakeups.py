@@ -2,10 +2,9 @@
 
 Every commit of the consumer used to wake every SMTP and webhook worker, each of which then
 asked PostgreSQL for due rows: mostly in vain (the first claims them all; webhooks are rare).
-Now a commit that queued ``n`` rows wakes
-``ceil(n / claim)`` idle workers of that kind only. A wake-up that finds too few idle (the
-others are claiming or sending) is remembered, so a worker about to wait claims once more
-instead: nothing queued waits for the poll.
+Now a commit that queued ``n`` rows wakes ``ceil(n / claim)`` idle workers of that kind only.
+A wake-up that finds too few idle (the others are claiming or sending) is remembered, so a
+worker about to wait claims once more instead: nothing queued waits for the poll.
 """
 
 from __future__ import annotations
