@@ -4,7 +4,10 @@ Outgoing (notify): mails/s delivered to a local SMTP server (target ≥ 200 mail
 its own embedded PostgreSQL and NATS, an SMTP catcher (aiosmtpd, writing .eml files, as
 under `make up`) and notify (serve) as a process. Publishes N ticket openings straight to
 the HELPDESK stream, as intake's relay would, and times until every acknowledgement has
-arrived: that is the whole path (consume → outbox → render → SMTP → mark sent).
+arrived: that is the whole path (consume → outbox → render → SMTP → mark sent). Prints
+notify's CPU per mail too (steadier than the rate on a shared machine). ``--rate R``
+publishes R openings a second instead of all at once: small batches, as at the live edge
+of bench/stack.py, where per-commit costs count.
 
 Inbound (intake smtp): messages/s registered through the SMTP listener (target ≥ 100
 msg/s), with p50/p99 latency per message — one SMTP transaction (MAIL, RCPT, DATA up to
@@ -12,8 +15,8 @@ the 250 reply, which comes once the ticket and the mail's outcome are committed)
 intake serve (to provision) and `helpdesk-intake smtp` on a fresh stack; customer users
 send over a few connections, as MTAs would; every 10th message carries a 16 KB attachment.
 
-Usage: python bench/notify.py [--mails 3000] [--senders 4] [--inbound 2000] [--connections 8]
-                              [--only outgoing|inbound]
+Usage: python bench/notify.py [--mails 3000] [--senders 4] [--rate R] [--inbound 2000]
+                              [--connections 8] [--only outgoing|inbound]
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ import psycopg  # noqa: E402
 from helpdesk_devstack import SmtpCatcher, free_port  # noqa: E402
 from helpdesk_devstack.ports import port_open, wait_for  # noqa: E402
 
+from bench._profile import cpu_of  # noqa: E402
 from bench._support import ADMIN_TOKEN, latency_line, stack  # noqa: E402
 from helpdesk_shared import events as ev  # noqa: E402
 from helpdesk_shared import subjects  # noqa: E402
@@ -61,12 +65,15 @@ def opened(n: int) -> ev.CloudEvent:
     return ev.wrap(fact, event_id=uuid.uuid4().hex, sequence=n + 1, number=fact.number)
 
 
-async def publish(nats_url: str, count: int) -> None:
+async def publish(nats_url: str, count: int, rate: float | None = None) -> None:
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await ensure_stream(js)
     acks = []
+    start = time.perf_counter()
     for n in range(count):
+        if rate:
+            await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
         event = opened(n)
         subject = subjects.ticket_subject(event.data.ticket_id, ev.event_type(event.data))
         acks.append(await js.publish_async(subject, msgspec.json.encode(event),
@@ -87,8 +94,10 @@ def outgoing(args: argparse.Namespace) -> None:
             for n in range(REQUESTERS):
                 contact = {"email": f"user{n}@bench.test", "language": "ru" if n % 2 else "en"}
                 admin.put(f"/v1/admin/contacts/user-{n}", json=contact).raise_for_status()
+            notify = {"notify": int(ready["BENCH_PID_helpdesk_notify_serve"])}
+            cpu0 = cpu_of(notify)["notify"]
             started = time.monotonic()
-            asyncio.run(publish(ready["HELPDESK_NATS_URL"], args.mails))
+            asyncio.run(publish(ready["HELPDESK_NATS_URL"], args.mails, args.rate))
             published = time.monotonic()
             first_seen: float | None = None
             while (count := len(smtp.paths())) < args.mails:
@@ -98,10 +107,13 @@ def outgoing(args: argparse.Namespace) -> None:
                     raise SystemExit(f"only {count} of {args.mails} mails after 300 s")
                 time.sleep(0.02)
             done = time.monotonic()
+            cpu = cpu_of(notify)["notify"] - cpu0
     total = done - started
     print(f"notify: {args.mails} mails over SMTP with {args.senders} connections in {total:.2f} s "
           f"(published in {published - started:.2f} s)")
-    print(f"  end to end: {args.mails / total:.0f} mails/s  (target >= 200)")
+    print(f"  end to end: {args.mails / total:.0f} mails/s  (target >= 200)"
+          + (f", published at {args.rate:g}/s" if args.rate else ""))
+    print(f"  notify CPU: {cpu:.2f} s, {cpu / args.mails * 1000:.3f} ms per mail (one event, one mail)")
     if first_seen is not None:
         print(f"  delivery, first to last mail: {args.mails / (done - first_seen):.0f} mails/s")
 
@@ -176,6 +188,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mails", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=4)
+    parser.add_argument("--rate", type=float, help="openings published per second (default: all at once)")
     parser.add_argument("--inbound", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--only", choices=["outgoing", "inbound"])

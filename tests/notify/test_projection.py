@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import msgspec
@@ -22,6 +23,7 @@ from helpdesk_shared.stream_runner import settle
 from helpdesk_notify.adapters.projection import apply_batch, start_tracking, tracked
 from helpdesk_notify.application import Contact
 from helpdesk_notify.domain.notifications import NoWindows
+from helpdesk_notify.domain.ticket import TicketView
 from helpdesk_notify.entrypoints.consumer import projection
 from tests.notify.facts import (
     AGENT,
@@ -132,6 +134,33 @@ async def test_redelivered_sla_mail_and_directory_facts_queue_no_mail_twice(data
                                      " ORDER BY id")
     assert rows == [("acknowledgement", "user-requester", False), ("sla_at_risk", AGENT, False),
                     ("mail_refused", "mailto:ann@acme.test", True)]
+
+
+async def test_a_batch_writes_its_views_and_mail_in_one_statement_each_in_stream_order(database_url: str) -> None:
+    """Several tickets' views and mail in one batch: the outbox ids follow the stream, the same SLA fact
+    twice in the batch queues one mail, a traceparent stays with its own event's mail."""
+    first, second = History(), History()
+    warning = first.sla(sla.AtRisk, kind="resolution", due_at=T0)
+    events = [user_registered(AGENT, "agent@desk.test", role=Role.AGENT), first.opened(), second.opened(),
+              first.assign(), warning, second.comment("a"), warning, first.comment("b", role=Role.CUSTOMER)]
+    msgs = _messages(events)
+    msgs[5] = dataclasses.replace(msgs[5], msg_id=events[5].id, traceparent=f"00-{'a' * 32}-{'b' * 16}-01")
+    batch = await _apply(database_url, msgs)
+    assert len(batch.notifications) == 6  # the repeated warning is decided twice, queued once
+    rows = await _rows(database_url, "SELECT ticket_id, template, recipient_id, traceparent IS NOT NULL,"
+                                     " context->>'subject' FROM notify.outbox ORDER BY id")
+    assert [r[:4] for r in rows] == [
+        (first.ticket_id, "acknowledgement", "user-requester", False),
+        (second.ticket_id, "acknowledgement", "user-requester", False),
+        (first.ticket_id, "sla_at_risk", AGENT, False),
+        (second.ticket_id, "comment_added", "user-requester", True),
+        (first.ticket_id, "comment_added", AGENT, False)]
+    assert {r[4] for r in rows} == {"Принтер не печатает"}
+    views = dict(await _rows(database_url, "SELECT ticket_id, view FROM notify.tickets"))
+    assert views[first.ticket_id]["responsible_id"] == AGENT and views[second.ticket_id]["responsible_id"] is None
+    assert msgspec.convert(views[first.ticket_id], TicketView).number == first.number
+    positions = dict(await _rows(database_url, "SELECT ticket_id, position FROM notify.tickets"))
+    assert positions == {first.ticket_id: events[7].sequence, second.ticket_id: events[5].sequence}
 
 
 async def test_contacts_come_from_user_and_customer_facts_and_an_admin_override_wins(database_url: str) -> None:

@@ -93,7 +93,8 @@ async def start(settings: NotifySettings) -> Running:
     hook_senders = [WebhookSender(hooks, secrets, poster, policy, claim=max(1, settings.notify_claim))
                     for _ in range(max(0, settings.webhook_senders))]
     notifier = Notifier(settings.database_url, js, windows, outbox, senders, settings.notify_batch,
-                        settings.notify_poll_seconds, settings.consumer_stuck_seconds, hooks, hook_senders)
+                        settings.notify_poll_seconds, settings.consumer_stuck_seconds, hooks, hook_senders,
+                        max(1, settings.notify_claim))
     task = asyncio.create_task(notifier.run())
     parked = ParkedConsumers(settings.database_url, {"notify": projection(windows)}, notifier.wake)
     return Running(pool, nc, notifier, mailers, task, Admin(outbox, contacts, notifier.wake), parked,

@@ -33,17 +33,17 @@ def projection(windows: Windows) -> NotifyProjection:
     return NotifyProjection(windows, PARKING_LOCK)
 
 
-def follower(js: JetStreamContext, windows: Windows, batch: int, queued: Callable[[], None],
+def follower(js: JetStreamContext, windows: Windows, batch: int, queued: Callable[[int, int], None],
              stuck_after: float = 30.0) -> Follower:
-    """The consumer; ``queued`` is told after each commit (senders look for new mail)."""
+    """The consumer; ``queued(mails, webhooks)`` is told after a commit that queued any (senders look for them)."""
     made = projection(windows)
 
     def committed(_: int | None) -> None:
         if made.queued or made.webhooks_queued:
             metrics.QUEUED.inc(made.queued)
             metrics.WEBHOOKS_QUEUED.inc(made.webhooks_queued)
-            made.queued = made.webhooks_queued = 0
-            queued()
+            mails, webhooks, made.queued, made.webhooks_queued = made.queued, made.webhooks_queued, 0, 0
+            queued(mails, webhooks)
 
     return Follower("notify", js, made, Subscription(DURABLE, FILTER, AckPolicy.EXPLICIT, MAX_ACK_PENDING),
                     metrics.CONSUMER, batch, stuck_after, committed)

@@ -4,7 +4,8 @@ The active instance holds a PostgreSQL advisory lock (others stand by), so mail 
 ``sending`` when it starts can only be a crashed predecessor's: it is put back in
 line, to be sent again under the same Message-ID. Then the consumer and
 ``senders`` SMTP workers and the webhook workers run until stopped; any failure
-re-aligns and starts over. Webhook deliveries left ``sending`` are sent again (at
+re-aligns and starts over. A commit wakes only as many idle workers of each kind as
+the rows it queued need (``wakeups``). Webhook deliveries left ``sending`` are sent again (at
 least once: receivers deduplicate on ``ce-id``).
 """
 
@@ -27,6 +28,7 @@ from helpdesk_notify.application.webhooks import WebhookSender
 from helpdesk_notify.domain.notifications import Windows
 from helpdesk_notify.entrypoints import metrics
 from helpdesk_notify.entrypoints.consumer import first_start, follower
+from helpdesk_notify.entrypoints.wakeups import Wakeups
 
 log = logging.getLogger("helpdesk.notify")
 LOCK_ID = 0x4E4F5430  # one active notify per database
@@ -40,13 +42,13 @@ class Notifier(LockedLoop):
     def __init__(self, conninfo: str, js: JetStreamContext, windows: Windows, outbox: PostgresOutbox,
                  senders: list[Sender], batch: int = 200, poll_seconds: float = 0.5,
                  stuck_after: float = 30.0, hooks: WebhookOutbox | None = None,
-                 hook_senders: list[WebhookSender] | None = None) -> None:
+                 hook_senders: list[WebhookSender] | None = None, claim: int = 10) -> None:
         super().__init__(conninfo)
         self._js = js
         self._outbox, self._senders, self._poll = outbox, senders, poll_seconds
         self._hooks, self._hook_senders = hooks, hook_senders or []
-        self._due = asyncio.Event()  # set when mail was queued or a retry was asked for
-        self.consumer = follower(js, windows, batch, self.wake, stuck_after)
+        self._mail_due, self._hooks_due = Wakeups(claim), Wakeups(claim)  # claim: rows a worker takes at once
+        self.consumer = follower(js, windows, batch, self._queued, stuck_after)
 
     @property
     def following(self) -> bool:
@@ -61,11 +63,17 @@ class Notifier(LockedLoop):
         return self.consumer.stuck
 
     def wake(self) -> None:
-        self._due.set()
+        """Every idle worker looks for due rows (an admin's retry, replayed parked messages)."""
+        self._mail_due.wake()
+        self._hooks_due.wake()
+
+    def _queued(self, mails: int, webhooks: int) -> None:
+        self._mail_due.wake(mails)
+        self._hooks_due.wake(webhooks)
 
     def stop(self) -> None:
         super().stop()
-        self._due.set()
+        self.wake()
 
     async def work(self, conn: psycopg.AsyncConnection) -> None:
         if recovered := await self._outbox.recover_in_doubt():
@@ -77,15 +85,16 @@ class Notifier(LockedLoop):
         await first_start(conn, self._js)
         stopped = asyncio.Event()
         tasks = [asyncio.create_task(self.consumer.follow(conn, stopped)), asyncio.create_task(self._gauges(stopped)),
-                 *(asyncio.create_task(self._work(sender, _count_mail, stopped)) for sender in self._senders),
-                 *(asyncio.create_task(self._work(sender, _count_webhook, stopped))
+                 *(asyncio.create_task(self._work(sender, _count_mail, self._mail_due, stopped))
+                   for sender in self._senders),
+                 *(asyncio.create_task(self._work(sender, _count_webhook, self._hooks_due, stopped))
                    for sender in self._hook_senders)]
         stopper = asyncio.create_task(self._stopping.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.set()
-            self._due.set()
+            self.wake()
             await asyncio.wait(tasks, timeout=15)  # a sender finishes the mail in hand
             for task in (*tasks, stopper):
                 task.cancel()
@@ -93,15 +102,13 @@ class Notifier(LockedLoop):
             if task is not stopper and task.exception():
                 raise task.exception()  # type: ignore[misc]
 
-    async def _work(self, sender: Sender | WebhookSender, count: Callable[[str], None],
+    async def _work(self, sender: Sender | WebhookSender, count: Callable[[str], None], due: Wakeups,
                     stopped: asyncio.Event) -> None:
         """One worker (SMTP or webhook): send what is due until nothing is, then wait to be woken (or poll)."""
         while not stopped.is_set():
-            self._due.clear()
             outcomes = await sender.send_due()
             if not outcomes:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._due.wait(), self._poll)
+                await due.wait(self._poll)
             for outcome in outcomes:
                 count(outcome)
 

@@ -1,0 +1,46 @@
+"""Waking as many idle workers of a kind as new work needs, and never losing a wake-up.
+
+Every commit of the consumer used to wake every SMTP and webhook worker, each of which then
+asked PostgreSQL for due rows: mostly in vain (the first claims them all; webhooks are rare).
+Now a commit that queued ``n`` rows wakes ``ceil(n / claim)`` idle workers of that kind only.
+A wake-up that finds too few idle (the others are claiming or sending) is remembered, so a
+worker about to wait claims once more instead: nothing queued waits for the poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+
+
+class Wakeups:
+    """The idle workers of one kind (mail or webhooks), each waiting on its own event."""
+
+    def __init__(self, claim: int) -> None:
+        self._claim = max(1, claim)
+        self._idle: list[asyncio.Event] = []
+        self._missed = False
+
+    def wake(self, queued: int | None = None) -> None:
+        """``queued`` rows were queued (None: wake every idle worker, e.g. an admin's retry or a stop)."""
+        wanted = len(self._idle) if queued is None else math.ceil(queued / self._claim)
+        woken, self._idle = self._idle[:wanted], self._idle[wanted:]
+        for event in woken:
+            event.set()
+        if queued is None or len(woken) < wanted:
+            self._missed = True
+
+    async def wait(self, seconds: float) -> None:
+        """Idle until woken or ``seconds`` pass; at once if a wake-up found too few idle meanwhile."""
+        if self._missed:
+            self._missed = False
+            return
+        event = asyncio.Event()
+        self._idle.append(event)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), seconds)
+        finally:
+            if event in self._idle:
+                self._idle.remove(event)

@@ -1,0 +1,87 @@
+"""A commit wakes as many idle workers of a kind as its rows need, and a wake-up is never lost.
+
+Unit tests of ``Wakeups``, then notify as bootstrap wires it (real PostgreSQL, NATS and an SMTP
+server): a ticket's acknowledgement is claimed by one SMTP worker, and no webhook worker stirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from helpdesk_devstack import SmtpCatcher
+
+from helpdesk_notify.bootstrap import start, stop
+from helpdesk_notify.entrypoints.wakeups import Wakeups
+from helpdesk_notify.settings import NotifySettings
+from tests.notify.facts import REQUESTER, History, publish, user_registered
+
+
+async def _idle(wakeups: Wakeups, workers: int) -> tuple[list[asyncio.Task[None]], list[int]]:
+    """``workers`` tasks waiting (a minute at most); each records its number when it returns."""
+    woken: list[int] = []
+
+    async def worker(n: int) -> None:
+        await wakeups.wait(60)
+        woken.append(n)
+
+    tasks = [asyncio.create_task(worker(n)) for n in range(workers)]
+    await asyncio.sleep(0)  # all waiting
+    return tasks, woken
+
+
+async def test_rows_wake_one_idle_worker_per_claim_of_them() -> None:
+    wakeups = Wakeups(claim=10)
+    tasks, woken = await _idle(wakeups, 4)
+    wakeups.wake(0)
+    wakeups.wake(3)
+    await asyncio.sleep(0.01)
+    assert woken == [0]
+    wakeups.wake(11)
+    await asyncio.sleep(0.01)
+    assert woken == [0, 1, 2]
+    wakeups.wake()  # an admin's retry: all of them
+    await asyncio.gather(*tasks)
+    assert woken == [0, 1, 2, 3]
+
+
+async def test_a_wake_up_with_too_few_idle_makes_the_next_wait_return_at_once() -> None:
+    wakeups = Wakeups(claim=10)
+    wakeups.wake(1)  # every worker busy claiming or sending
+    await asyncio.wait_for(wakeups.wait(60), 1)  # the next to be idle looks again
+    tasks, woken = await _idle(wakeups, 1)  # the flag is spent: this one waits
+    await asyncio.sleep(0.01)
+    assert woken == []
+    wakeups.wake(1)
+    await asyncio.gather(*tasks)
+    assert woken == [0]
+
+
+async def test_a_committed_mail_is_claimed_by_one_smtp_worker_and_no_webhook_worker(
+        database_url: str, nats_url: str, smtp_catcher: SmtpCatcher) -> None:
+    settings = NotifySettings(database_url=database_url, nats_url=nats_url, smtp_url=smtp_catcher.url,
+                              notify_senders=4, webhook_senders=2, notify_poll_seconds=600)
+    running = await start(settings)
+    claims = {"mail": 0, "webhook": 0}
+
+    def counted(kind: str, claim: Any) -> Any:
+        async def claiming(limit: int) -> Any:
+            claims[kind] += 1
+            return await claim(limit)
+        return claiming
+
+    outbox, hooks = running.admin.outbox, running.webhooks.outbox
+    outbox.claim = counted("mail", outbox.claim)  # type: ignore[method-assign]
+    hooks.claim = counted("webhook", hooks.claim)  # type: ignore[method-assign]
+    try:
+        while not (running.notifier.following and claims == {"mail": 4, "webhook": 2}):
+            await asyncio.sleep(0.05)  # every worker has looked once and waits (no poll for 10 minutes)
+        ticket = History()
+        registered = user_registered(REQUESTER, "ann@acme.test")
+        await asyncio.to_thread(publish, nats_url, [registered, ticket.opened()])
+        [mail] = await asyncio.to_thread(smtp_catcher.wait, 1, 30)
+        await asyncio.sleep(0.3)  # the worker that sent it looks once more, finds nothing, and waits
+        assert mail["Subject"].startswith(f"[#{ticket.number}]")
+        assert claims == {"mail": 4 + 2, "webhook": 2}  # before: every worker claimed on each commit
+    finally:
+        await stop(running)
