@@ -6,7 +6,8 @@ would take too long). Printed, each beside its target with the ratio (measured Ã
 1. load: N open IMC error/urgent tickets in progress (default 1,000,000; a resolution
    target with its warning each) taken in and planned, and the RSS of the SLA process â€”
    timers live in PostgreSQL, so memory should not grow with the number of tickets;
-2. burst: 10,000 warnings and breaches due in the same second, all on the stream within 5 s;
+2. burst: 10,000 warnings and breaches due in the same second, all on the stream within 5 s
+   (printed with the outbox's backlog at that second: other tickets' facts not yet published);
 3. firing lag on the real clock: 2,000 one-minute timers falling due over 20 s;
 4. restart: the SLA process stopped with 50,000 tickets planned, restarted when their
    100,000 warnings and breaches are overdue; all published within 30 s, each exactly once;
@@ -172,6 +173,18 @@ def pending_timers(url: str) -> int:
         return conn.execute("SELECT count(*) FROM sla.timers WHERE fired_at IS NULL").fetchone()[0]
 
 
+def outbox_backlog(url: str) -> int:
+    """The SLA facts recorded and not yet published (rows in the SLA's outbox)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT count(*) FROM sla.outbox").fetchone()[0]
+
+
+async def backlog_at(url: str, at: dt.datetime) -> int:
+    """The outbox backlog at ``at`` (counted as that instant comes, off the event loop)."""
+    await asyncio.sleep(max(0.0, (at - dt.datetime.now(dt.UTC)).total_seconds()))
+    return await asyncio.to_thread(outbox_backlog, url)
+
+
 def start_sla(env: dict[str, str], log_dir: Path) -> subprocess.Popen:
     log = open(log_dir / "sla.log", "ab")  # noqa: SIM115 - lives with the process
     process = subprocess.Popen([sys.executable, "-m", "helpdesk_sla", "serve"], env=env, stdout=log,
@@ -309,7 +322,8 @@ async def main(tickets: int, burst: int, fast: int, overdue: int, week: bool) ->
                 print(f"load: {tickets} tickets ({position} events) published in {published:.1f} s, "
                       f"taken in and planned by the SLA service in {loaded:.1f} s ({position / loaded:.0f} events/s); "
                       f"{planned} timers pending; SLA process CPU {cpu * 1000 / position:.2f} ms per event "
-                      f"(its facts published included)")
+                      f"(its facts published included); {await asyncio.to_thread(outbox_backlog, pg.url)} "
+                      f"of its facts still unpublished in the outbox")
                 rss = rss_mb(sla_process.pid)
                 print(f"RSS of the SLA process with {tickets} open tickets: {rss:.0f} MB "
                       f"({rss_before:.0f} MB before the load); {against(rss, 300, 'MB')}")
@@ -327,13 +341,15 @@ async def main(tickets: int, burst: int, fast: int, overdue: int, week: bool) ->
                 cpu = cpu_seconds(sla_process.pid)  # from here on: firing and publishing
                 if dt.datetime.now(dt.UTC) >= due:
                     print("burst: the SLA service took the tickets in after their due second; the burst is not clean")
+                backlog = asyncio.create_task(backlog_at(pg.url, due))
                 await task
                 cpu = cpu_seconds(sla_process.pid) - cpu
                 lags, took = watch.lags(), (watch.last() - due).total_seconds()
                 print(f"burst: {len(watch.seen)}/{burst} warnings and breaches due at the same second published "
                       f"{took:.2f} s after it ({against(took, 5, 's')}); lag p50 "
                       f"{percentile(lags, 0.5):.2f} s  p99 {percentile(lags, 0.99):.2f} s; duplicates {watch.duplicates()}; "
-                      f"SLA process CPU {cpu * 1000 / burst:.2f} ms per fact fired and published")
+                      f"SLA process CPU {cpu * 1000 / burst:.2f} ms per fact fired and published; "
+                      f"{await backlog} unpublished SLA facts in the outbox when the burst was due")
 
                 # 3. firing lag on the real clock
                 now = dt.datetime.now(dt.UTC)

@@ -6,7 +6,16 @@ deleted only after the stream acknowledged it; ``Nats-Msg-Id`` = the fact's id
 makes a republish after a crash a no-op). One publisher at a time (an advisory
 lock) keeps each ticket's facts in outbox order.
 
-After each round that drains the outbox it records the SLA mark
+Urgent facts first: what the timer wheel fires (warnings, breaches, reminders and
+transitions due, recorded ``urgent``) is due now, and must not wait behind a backlog of
+other tickets' planning facts (415,000 after a load of a million tickets, minutes of
+publishing). Each round therefore first takes every outbox row of the tickets with the
+oldest urgent rows, in id order — a ticket's earlier facts still go before its warning —
+then fills the batch with the oldest of the rest. Either part is a prefix, in id order, of
+each ticket's rows, so every ticket's facts reach the stream in outbox order; only the
+order between different tickets changes.
+
+After each round that drains the outbox (its oldest-first part took every row left) it records the SLA mark
 (``helpdesk_shared.sla_marks``): the consumer's tracked ticket position, read before
 the outbox, and the stream sequence the published facts reached. Query waits on it
 for read-your-writes deadlines.
@@ -42,7 +51,7 @@ PUBLISHED = Counter("helpdesk_sla_events_published_total", "SLA facts published 
 
 
 class Publisher(LockedLoop):
-    """One active publisher (an advisory lock) keeps the outbox's order on the stream."""
+    """One active publisher (an advisory lock) keeps each ticket's outbox order on the stream."""
 
     name = "SLA publisher"
     lock_id = LOCK_ID
@@ -73,21 +82,40 @@ class Publisher(LockedLoop):
     async def _publish_batch(self, conn: psycopg.AsyncConnection[Any], kv: Any) -> int:
         self._wake.clear()
         position, _ = await store.tracking(conn)  # read first: the facts it caused are in the outbox by now
-        cursor = await conn.execute(
-            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
-        rows = await cursor.fetchall()
+        rows, drained = await self._round(conn)
         if rows:
             acks = await self._publish_all(rows)
             await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%b)", ([r[0] for r in rows],))
             PUBLISHED.inc(len(rows))
             self._seq = max([self._seq or 0, *(ack.seq for ack in acks)])
-        if len(rows) < self._batch:  # drained: every fact caused up to ``position`` is on the stream
+        if drained:  # every fact caused up to ``position`` is on the stream
             await self._mark(kv, SlaMark(position, self._seq or 0))
         return len(rows)
 
+    async def _round(self, conn: psycopg.AsyncConnection[Any]) -> tuple[list[Any], bool]:
+        """Up to a batch of rows in the order they go on the stream, and whether they are all the outbox held.
+
+        First every row of the tickets with the oldest urgent rows (a ticket's earlier facts before its
+        urgent one), in id order; then the oldest of the rest, in id order. The outbox is drained when
+        the second part found fewer than it had room for."""
+        cursor = await conn.execute(
+            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox WHERE ticket_id IN"
+            f" (SELECT ticket_id FROM {SCHEMA}.outbox WHERE urgent ORDER BY id LIMIT %s) ORDER BY id LIMIT %s",
+            (self._batch, self._batch))
+        urgent = await cursor.fetchall()
+        room = self._batch - len(urgent)
+        if not room:
+            return urgent, False
+        cursor = await conn.execute(
+            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox WHERE id <> ALL(%b) ORDER BY id LIMIT %s",
+            ([r[0] for r in urgent], room))
+        rest = await cursor.fetchall()
+        return urgent + rest, len(rest) < room
+
     async def _publish_all(self, rows: list[Any]) -> list[PubAck]:
-        """Send the batch in outbox order on one connection (the stream keeps each ticket's order) with
-        every acknowledgement in flight at once; raises unless the stream acknowledged them all."""
+        """Send the batch in the round's order on one connection (the stream keeps that order, and so
+        each ticket's) with every acknowledgement in flight at once; raises unless the stream
+        acknowledged them all."""
         futures = [await self._publish(*row) for row in rows]
         try:
             return await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
