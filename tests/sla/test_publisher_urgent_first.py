@@ -19,13 +19,16 @@ from nats.js.api import DeliverPolicy
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import subjects
+from helpdesk_shared.migrations import Migrations, migrate
 from helpdesk_shared.policies.loader import parse_policy
 from helpdesk_shared.sla_marks import SlaMark, follow_marks, open_marks
 from helpdesk_shared.stream import ensure_stream
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status
 
+from helpdesk_sla.adapters.schema import MIGRATIONS
 from helpdesk_sla.application import fire_due, take_events
 from helpdesk_sla.entrypoints.publisher import Publisher
+from tests.support import servers
 
 BACKLOG = 2000  # other tickets' planning facts: four batches of 500
 POSITION = 7  # the consumer's tracked ticket position the mark must carry
@@ -142,3 +145,19 @@ async def test_sla_wheel_records_what_it_fires_as_urgent_and_planning_as_not(dat
     planned = [kind for kind, urgent in outbox if not urgent]
     assert planned and "at_risk" not in planned and "breached" not in planned
     assert [(kind, urgent) for kind, urgent in outbox if urgent] == [("at_risk", True), ("breached", True)]
+
+
+def test_sla_migration_step_5_keeps_an_outbox_made_before_it_and_marks_none_of_it_urgent(
+        postgres_server: servers.PostgresServer) -> None:
+    """Facts left in the outbox by the version before are kept, in order, as the backlog they were."""
+    before = Migrations(MIGRATIONS.service, MIGRATIONS.schemas, MIGRATIONS.steps[:4])
+    with servers.fresh_database(postgres_server, migrated=False) as url:
+        assert migrate(url, before, servers.RUNTIME_ROLE) == [1, 2, 3, 4]
+        with psycopg.connect(url) as conn:
+            conn.execute("INSERT INTO sla.outbox (ticket_id, subject, payload) VALUES"
+                         " ('t-1', 'helpdesk.sla.t-1.target_set', '\\x7b7d'), ('t-1', 'helpdesk.sla.t-1.at_risk', '\\x7b7d')")
+        assert migrate(url, MIGRATIONS, servers.RUNTIME_ROLE) == [5]
+        with psycopg.connect(url) as conn:
+            assert conn.execute("SELECT id, urgent FROM sla.outbox ORDER BY id").fetchall() == [(1, False), (2, False)]
+            indexes = conn.execute("SELECT indexname FROM pg_indexes WHERE schemaname = 'sla' AND tablename = 'outbox'")
+            assert {"outbox_urgent", "outbox_ticket"} <= {name for (name,) in indexes.fetchall()}
