@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from typing import Any
 
 import nats
 import psycopg
-from nats.js.api import DeliverPolicy
 
 from helpdesk_shared import events as ev
-from helpdesk_shared import subjects
 from helpdesk_shared.migrations import Migrations, migrate
 from helpdesk_shared.policies.loader import parse_policy
 from helpdesk_shared.sla_marks import SlaMark, follow_marks, open_marks
@@ -28,6 +25,7 @@ from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status
 from helpdesk_sla.adapters.schema import MIGRATIONS
 from helpdesk_sla.application import fire_due, take_events
 from helpdesk_sla.entrypoints.publisher import Publisher
+from tests.sla.test_publisher_batch import _outbox_size, _published
 from tests.support import servers
 
 BACKLOG = 2000  # other tickets' planning facts: four batches of 500
@@ -68,29 +66,6 @@ def _fill(database_url: str, rows: list[tuple[str, bool]]) -> None:
         conn.execute("UPDATE sla.tracking SET position = %s", (POSITION,))
 
 
-def _outbox_size(database_url: str) -> int:
-    with psycopg.connect(database_url) as conn:
-        return conn.execute("SELECT count(*) FROM sla.outbox").fetchone()[0]  # type: ignore[index]
-
-
-async def _published(js: Any, count: int) -> list[tuple[int, str]]:
-    """``(outbox id, ticket id)`` of the SLA facts on the stream, in stream order."""
-    sub = await js.subscribe(f"{subjects.SLA_PREFIX}.>", ordered_consumer=True, deliver_policy=DeliverPolicy.ALL)
-    found = []
-    try:
-        while len(found) < count:
-            msg = await sub.next_msg(timeout=10)
-            found.append((int(msg.headers["Nats-Msg-Id"].removeprefix("sla-")), msg.subject.split(".")[2]))
-        try:  # one more would be a duplicate
-            await sub.next_msg(timeout=0.5)
-            found.append((0, "a duplicate"))
-        except nats.errors.TimeoutError:
-            pass
-    finally:
-        await sub.unsubscribe()
-    return found
-
-
 async def test_perf_sla_publisher_sends_fired_facts_with_their_tickets_earlier_facts_before_the_backlog(
         database_url: str, nats_url: str) -> None:
     nc = await nats.connect(nats_url)
@@ -106,12 +81,13 @@ async def test_perf_sla_publisher_sends_fired_facts_with_their_tickets_earlier_f
         deadline = time.monotonic() + 60
         while (await asyncio.to_thread(_outbox_size, database_url) or not marks) and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
-        published = await _published(js, len(rows))
+        ids = [int(i.removeprefix("sla-")) for i in await _published(js, len(rows))]  # a duplicate: one more
     finally:
         publisher.stop()
         await task
         watching.cancel()
         await nc.close()
+    published = [(i, rows[i - 1][0]) for i in ids]  # (outbox id, ticket id) in stream order
     ids = {tid: [i for i, (t, _) in enumerate(rows, start=1) if t == tid] for tid in ("x", "y")}
     first = sorted(ids["x"] + ids["y"])  # x's planning facts, x's warning, y's breach, x's later fact
     assert published[:len(first)] == [(i, rows[i - 1][0]) for i in first]  # in the first round, in outbox order
