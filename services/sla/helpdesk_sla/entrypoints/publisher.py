@@ -9,13 +9,13 @@ lock) keeps each ticket's facts in outbox order.
 Urgent facts first: what the timer wheel fires (warnings, breaches, reminders and
 transitions due, recorded ``urgent``) is due now, and must not wait behind a backlog of
 other tickets' planning facts (415,000 after a load of a million tickets, minutes of
-publishing). Each round therefore first takes every outbox row of the tickets with the
-oldest urgent rows, in id order — a ticket's earlier facts still go before its warning —
-then fills the batch with the oldest of the rest. Either part is a prefix, in id order, of
-each ticket's rows, so every ticket's facts reach the stream in outbox order; only the
-order between different tickets changes.
+publishing). A round therefore takes every outbox row of the tickets with the oldest
+urgent rows, in id order — a ticket's earlier facts still go before its warning — and only
+when there are none the oldest rows. Either is a prefix, in id order, of each ticket's
+rows, so every ticket's facts reach the stream in outbox order; only the order between
+different tickets changes.
 
-After each round that drains the outbox (its oldest-first part took every row left) it records the SLA mark
+After each round that drains the outbox (an oldest-first round that took every row left) it records the SLA mark
 (``helpdesk_shared.sla_marks``): the consumer's tracked ticket position, read before
 the outbox, and the stream sequence the published facts reached. Query waits on it
 for read-your-writes deadlines.
@@ -95,22 +95,20 @@ class Publisher(LockedLoop):
     async def _round(self, conn: psycopg.AsyncConnection[Any]) -> tuple[list[Any], bool]:
         """Up to a batch of rows in the order they go on the stream, and whether they are all the outbox held.
 
-        First every row of the tickets with the oldest urgent rows (a ticket's earlier facts before its
-        urgent one), in id order; then the oldest of the rest, in id order. The outbox is drained when
-        the second part found fewer than it had room for."""
+        Every row of the tickets with the oldest urgent rows (a ticket's earlier facts before its urgent
+        one), in id order; when there are none, the oldest rows. Only the second says the outbox is
+        drained: a round of urgent tickets leaves the backlog, not even filling its batch from it (the
+        publisher's whole pace goes to what is due)."""
         cursor = await conn.execute(
             f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox WHERE ticket_id IN"
             f" (SELECT ticket_id FROM {SCHEMA}.outbox WHERE urgent ORDER BY id LIMIT %s) ORDER BY id LIMIT %s",
             (self._batch, self._batch))
-        urgent = await cursor.fetchall()
-        room = self._batch - len(urgent)
-        if not room:
-            return urgent, False
+        if rows := await cursor.fetchall():
+            return rows, False
         cursor = await conn.execute(
-            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox WHERE id <> ALL(%b) ORDER BY id LIMIT %s",
-            ([r[0] for r in urgent], room))
-        rest = await cursor.fetchall()
-        return urgent + rest, len(rest) < room
+            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
+        rows = await cursor.fetchall()
+        return rows, len(rows) < self._batch
 
     async def _publish_all(self, rows: list[Any]) -> list[PubAck]:
         """Send the batch in the round's order on one connection (the stream keeps that order, and so
