@@ -15,9 +15,9 @@ when there are none the oldest rows. Either is a prefix, in id order, of each ti
 rows, so every ticket's facts reach the stream in outbox order; only the order between
 different tickets changes.
 
-After each round that drains the outbox (an oldest-first round that took every row left) it records the SLA mark
-(``helpdesk_shared.sla_marks``): the consumer's tracked ticket position, read before
-the outbox, and the stream sequence the published facts reached. Query waits on it
+After each round that drains the outbox (an oldest-first round that took every row
+left) it records the SLA mark (``helpdesk_shared.sla_marks``): the consumer's tracked
+ticket position, read before the outbox, and the stream sequence the published facts reached. Query waits on it
 for read-your-writes deadlines.
 """
 
