@@ -99,12 +99,14 @@ class Publisher(LockedLoop):
         one), in id order; when there are none, the oldest rows. Only the second says the outbox is
         drained: a round of urgent tickets leaves the backlog, not even filling its batch from it (the
         publisher's whole pace goes to what is due)."""
-        cursor = await conn.execute(
-            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox WHERE ticket_id IN"
-            f" (SELECT ticket_id FROM {SCHEMA}.outbox WHERE urgent ORDER BY id LIMIT %s) ORDER BY id LIMIT %s",
-            (self._batch, self._batch))
-        if rows := await cursor.fetchall():
-            return rows, False
+        cursor = await conn.execute(f"SELECT DISTINCT ticket_id FROM (SELECT ticket_id FROM {SCHEMA}.outbox"
+                                    " WHERE urgent ORDER BY id LIMIT %s) AS u", (self._batch,))
+        if tickets := [r[0] for r in await cursor.fetchall()]:
+            # two statements: as one, a planner without the outbox's statistics (not yet analyzed
+            # after a load) walked the whole outbox in id order for every round, urgent rows or none
+            cursor = await conn.execute(f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox"
+                                        " WHERE ticket_id = ANY(%b)", (tickets,))
+            return sorted(await cursor.fetchall())[:self._batch], False  # in id order
         cursor = await conn.execute(
             f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
         rows = await cursor.fetchall()
