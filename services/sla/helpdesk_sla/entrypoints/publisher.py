@@ -102,10 +102,13 @@ class Publisher(LockedLoop):
         cursor = await conn.execute(f"SELECT DISTINCT ticket_id FROM (SELECT ticket_id FROM {SCHEMA}.outbox"
                                     " WHERE urgent ORDER BY id LIMIT %s) AS u", (self._batch,))
         if tickets := [r[0] for r in await cursor.fetchall()]:
-            # two statements: as one, a planner without the outbox's statistics (not yet analyzed
-            # after a load) walked the whole outbox in id order for every round, urgent rows or none
-            cursor = await conn.execute(f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox"
-                                        " WHERE ticket_id = ANY(%b)", (tickets,))
+            # Each ticket's rows by the ticket_id index, whatever the statistics say: without them (an
+            # outbox not analyzed since a load) a planner walked the whole outbox for ``IN (urgent)
+            # ORDER BY id`` and scanned it for ``= ANY``: 0.4-2 s a round at 415,000 rows, not 3 ms.
+            # OFFSET 0 keeps the lateral subquery a per-ticket lookup.
+            cursor = await conn.execute(
+                f"SELECT o.id, o.subject, o.payload, o.traceparent FROM unnest(%b::text[]) AS u(ticket_id),"
+                f" LATERAL (SELECT * FROM {SCHEMA}.outbox WHERE ticket_id = u.ticket_id OFFSET 0) AS o", (tickets,))
             return sorted(await cursor.fetchall())[:self._batch], False  # in id order
         cursor = await conn.execute(
             f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
