@@ -69,8 +69,9 @@ SECTIONS = (
     ("SLA events", ("sla",), "sla_events.py", sla_events.SlaFact,
      "Published by the SLA service. Every SLA event carries `ticket_id`, `customer_id`, `policy`,\n"
      "`ticket_version` and `occurred_at` (when it became true: a timer's due time, or the ticket event's\n"
-     "time); `sequence` is the SLA service's own outbox sequence (not a store position); the envelope's\n"
-     "`ticketnumber` is the ticket's number."),
+     "time); `sequence` is the SLA service's own outbox sequence (not a store position): a ticket's facts\n"
+     "reach the stream in sequence order, different tickets' need not (a fired warning or breach goes\n"
+     "ahead of other tickets' older facts); the envelope's `ticketnumber` is the ticket's number."),
     ("Directory events", ("customer", "user"), "directory_events.py", directory_events.DirectoryFact,
      "Published by intake's relay: customers and users, never a secret. Every one carries `version`,\n"
      "`actor` and `occurred_at`, and `customer_id` or `user_id`; `sequence` is the global event-store position."),

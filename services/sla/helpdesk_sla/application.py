@@ -167,7 +167,7 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
     await store.save_announced(conn, list(rows.values()))
-    await store.record(conn, facts, rows, traces)
+    await store.record(conn, facts, rows, traces, urgent=True)  # due now: ahead of the planning backlog
     await store.add_commands(conn, commands, traces)
     await store.add_timers(conn, follow_ups, traces)
     return len(fired)

@@ -99,6 +99,16 @@ DROP INDEX IF EXISTS {SCHEMA}.timers_due;
 """
 
 
+URGENT_FIRST = f"""
+-- Facts the timer wheel fires (warnings, breaches, reminders, transitions due) are published ahead
+-- of the outbox's backlog of planning facts, each with its ticket's earlier facts before it: the
+-- publisher finds the urgent rows by the partial index and their tickets' rows by ticket_id.
+ALTER TABLE {SCHEMA}.outbox ADD COLUMN IF NOT EXISTS urgent boolean NOT NULL DEFAULT false;
+CREATE INDEX IF NOT EXISTS outbox_urgent ON {SCHEMA}.outbox (id) WHERE urgent;
+CREATE INDEX IF NOT EXISTS outbox_ticket ON {SCHEMA}.outbox (ticket_id);
+"""
+
+
 # Made by helpdesk-migrate (helpdesk_shared.migrations), never at start. Step 1 is what SLA
 # processes ran at start before migrations, idempotent, so a database they made is adopted.
 # Add a change as a new step at the end; never edit a step that has shipped.
@@ -108,5 +118,6 @@ MIGRATIONS = Migrations(
     steps=(Migration("tickets, timers, outbox, commands, policies, parked", DDL),
            Migration("the trace context of timers, commands and SLA facts", TRACES),
            Migration("releases: release-bound targets are due at their dates (IMC-9)", RELEASES),
-           Migration("due timers indexed in the order the wheel fires them", FIRING_ORDER)),
+           Migration("due timers indexed in the order the wheel fires them", FIRING_ORDER),
+           Migration("the outbox's urgent facts (fired by the wheel) published first", URGENT_FIRST)),
 )

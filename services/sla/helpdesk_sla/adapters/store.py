@@ -190,9 +190,11 @@ async def next_due(conn: Conn) -> dt.datetime | None:
 
 
 async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str, TicketRow],
-                 traces: Traces | None = None) -> None:
+                 traces: Traces | None = None, urgent: bool = False) -> None:
     """Put SLA facts into the outbox; each gets its outbox id as CloudEvent id and sequence, its
-    ticket's number (from ``tickets``, by id) as ``ticketnumber``, and the trace that caused it."""
+    ticket's number (from ``tickets``, by id) as ``ticketnumber``, and the trace that caused it.
+    ``urgent``: fired by a timer that is due now; the publisher sends them (after their tickets'
+    earlier facts) ahead of the backlog."""
     if not facts:
         return
     cursor = await conn.execute(
@@ -206,12 +208,12 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str,
         envelope = sla.wrap(fact, event_id=f"sla-{outbox_id}", sequence=outbox_id,
                             number=ticket.number if ticket else None)
         rows.append((outbox_id, fact.ticket_id, subjects.sla_subject(fact.ticket_id, sla.event_type(fact)),
-                     msgspec.json.encode(envelope), traces.get(fact.ticket_id)))
+                     msgspec.json.encode(envelope), traces.get(fact.ticket_id), urgent))
     await _insert_outbox(conn, rows)
 
 
-_OUTBOX = f"{SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent)"
-_OUTBOX_TYPES = ("int8", "text", "text", "bytea", "text")
+_OUTBOX = f"{SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent, urgent)"
+_OUTBOX_TYPES = ("int8", "text", "text", "bytea", "text", "bool")
 
 
 async def _insert_outbox(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:

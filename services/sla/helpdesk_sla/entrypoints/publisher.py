@@ -6,9 +6,18 @@ deleted only after the stream acknowledged it; ``Nats-Msg-Id`` = the fact's id
 makes a republish after a crash a no-op). One publisher at a time (an advisory
 lock) keeps each ticket's facts in outbox order.
 
-After each round that drains the outbox it records the SLA mark
-(``helpdesk_shared.sla_marks``): the consumer's tracked ticket position, read before
-the outbox, and the stream sequence the published facts reached. Query waits on it
+Urgent facts first: what the timer wheel fires (warnings, breaches, reminders and
+transitions due, recorded ``urgent``) is due now, and must not wait behind a backlog of
+other tickets' planning facts (415,000 after a load of a million tickets, minutes of
+publishing). A round therefore takes every outbox row of the tickets with the oldest
+urgent rows, in id order — a ticket's earlier facts still go before its warning — and only
+when there are none the oldest rows. Either is a prefix, in id order, of each ticket's
+rows, so every ticket's facts reach the stream in outbox order; only the order between
+different tickets changes.
+
+After each round that drains the outbox (an oldest-first round that took every row
+left) it records the SLA mark (``helpdesk_shared.sla_marks``): the consumer's tracked
+ticket position, read before the outbox, and the stream sequence the published facts reached. Query waits on it
 for read-your-writes deadlines.
 """
 
@@ -42,7 +51,7 @@ PUBLISHED = Counter("helpdesk_sla_events_published_total", "SLA facts published 
 
 
 class Publisher(LockedLoop):
-    """One active publisher (an advisory lock) keeps the outbox's order on the stream."""
+    """One active publisher (an advisory lock) keeps each ticket's outbox order on the stream."""
 
     name = "SLA publisher"
     lock_id = LOCK_ID
@@ -73,21 +82,43 @@ class Publisher(LockedLoop):
     async def _publish_batch(self, conn: psycopg.AsyncConnection[Any], kv: Any) -> int:
         self._wake.clear()
         position, _ = await store.tracking(conn)  # read first: the facts it caused are in the outbox by now
-        cursor = await conn.execute(
-            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
-        rows = await cursor.fetchall()
+        rows, drained = await self._round(conn)
         if rows:
             acks = await self._publish_all(rows)
             await conn.execute(f"DELETE FROM {SCHEMA}.outbox WHERE id = ANY(%b)", ([r[0] for r in rows],))
             PUBLISHED.inc(len(rows))
             self._seq = max([self._seq or 0, *(ack.seq for ack in acks)])
-        if len(rows) < self._batch:  # drained: every fact caused up to ``position`` is on the stream
+        if drained:  # every fact caused up to ``position`` is on the stream
             await self._mark(kv, SlaMark(position, self._seq or 0))
         return len(rows)
 
+    async def _round(self, conn: psycopg.AsyncConnection[Any]) -> tuple[list[Any], bool]:
+        """Up to a batch of rows in the order they go on the stream, and whether they are all the outbox held.
+
+        Every row of the tickets with the oldest urgent rows (a ticket's earlier facts before its urgent
+        one), in id order; when there are none, the oldest rows. Only the second says the outbox is
+        drained: a round of urgent tickets leaves the backlog, not even filling its batch from it (the
+        publisher's whole pace goes to what is due)."""
+        cursor = await conn.execute(f"SELECT DISTINCT ticket_id FROM (SELECT ticket_id FROM {SCHEMA}.outbox"
+                                    " WHERE urgent ORDER BY id LIMIT %s) AS u", (self._batch,))
+        if tickets := [r[0] for r in await cursor.fetchall()]:
+            # Each ticket's rows by the ticket_id index, whatever the statistics say: without them (an
+            # outbox not analyzed since a load) a planner walked the whole outbox for ``IN (urgent)
+            # ORDER BY id`` and scanned it for ``= ANY``: 0.4-2 s a round at 415,000 rows, not 3 ms.
+            # OFFSET 0 keeps the lateral subquery a per-ticket lookup.
+            cursor = await conn.execute(
+                f"SELECT o.id, o.subject, o.payload, o.traceparent FROM unnest(%b::text[]) AS u(ticket_id),"
+                f" LATERAL (SELECT * FROM {SCHEMA}.outbox WHERE ticket_id = u.ticket_id OFFSET 0) AS o", (tickets,))
+            return sorted(await cursor.fetchall())[:self._batch], False  # in id order
+        cursor = await conn.execute(
+            f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
+        rows = await cursor.fetchall()
+        return rows, len(rows) < self._batch
+
     async def _publish_all(self, rows: list[Any]) -> list[PubAck]:
-        """Send the batch in outbox order on one connection (the stream keeps each ticket's order) with
-        every acknowledgement in flight at once; raises unless the stream acknowledged them all."""
+        """Send the batch in the round's order on one connection (the stream keeps that order, and so
+        each ticket's) with every acknowledgement in flight at once; raises unless the stream
+        acknowledged them all."""
         futures = [await self._publish(*row) for row in rows]
         try:
             return await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
