@@ -16,9 +16,9 @@ single-process shape. The shape is printed. Then:
    its ``Helpdesk-Min-Position`` — the read waits for the read model and, the SLA service
    running, for the ticket's deadlines (the SLA block) — and every ``--floor-every``-th read
    next to a plain read of the same ticket (the floor: a plain read per command would be load
-   that is no part of visibility, as in bench/query.py); the reads' time split into stages (bench/_pipeline.py: published, committed,
-   SLA marked, SLA committed, read), the servers' own request times and every process's CPU,
-   PostgreSQL's and NATS's included.
+   that is no part of visibility, as in bench/query.py); the reads' time split into stages
+   (bench/_pipeline.py: published, committed, SLA marked, SLA committed, read), the servers'
+   own request times and every process's CPU, PostgreSQL's and NATS's included.
 
     .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500] [--projector process|in-serve]
                                     [--visibility-only]

@@ -17,8 +17,8 @@ different tickets changes.
 
 After each round that drains the outbox (an oldest-first round that took every row
 left) it records the SLA mark (``helpdesk_shared.sla_marks``): the consumer's tracked
-ticket position, read before the outbox, and the stream sequence the published facts reached. Query waits on it
-for read-your-writes deadlines.
+ticket position, read before the outbox, and the stream sequence the published facts
+reached. Query waits on it for read-your-writes deadlines.
 """
 
 from __future__ import annotations
