@@ -105,11 +105,13 @@ class Publisher(LockedLoop):
             # Each ticket's rows by the ticket_id index, whatever the statistics say: without them (an
             # outbox not analyzed since a load) a planner walked the whole outbox for ``IN (urgent)
             # ORDER BY id`` and scanned it for ``= ANY``: 0.4-2 s a round at 415,000 rows, not 3 ms.
-            # OFFSET 0 keeps the lateral subquery a per-ticket lookup.
+            # OFFSET 0 keeps the lateral subquery a per-ticket lookup. PostgreSQL cuts the rows to the
+            # batch: the payloads of the rest stay in the table until the next round.
             cursor = await conn.execute(
                 f"SELECT o.id, o.subject, o.payload, o.traceparent FROM unnest(%b::text[]) AS u(ticket_id),"
-                f" LATERAL (SELECT * FROM {SCHEMA}.outbox WHERE ticket_id = u.ticket_id OFFSET 0) AS o", (tickets,))
-            return sorted(await cursor.fetchall())[:self._batch], False  # in id order
+                f" LATERAL (SELECT * FROM {SCHEMA}.outbox WHERE ticket_id = u.ticket_id OFFSET 0) AS o"
+                " ORDER BY o.id LIMIT %s", (tickets, self._batch))
+            return await cursor.fetchall(), False  # in id order
         cursor = await conn.execute(
             f"SELECT id, subject, payload, traceparent FROM {SCHEMA}.outbox ORDER BY id LIMIT %s", (self._batch,))
         rows = await cursor.fetchall()
