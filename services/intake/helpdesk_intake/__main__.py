@@ -9,13 +9,13 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-import uvicorn
 import uvloop
 
 from helpdesk_shared.logs import setup_logging
 from helpdesk_shared.settings import from_env
 from helpdesk_shared.web.keys import generate_key
 from helpdesk_shared.web.one_write import OneWriteHttpTools
+from helpdesk_shared.web.workers import serve_workers
 
 from helpdesk_intake.settings import IntakeSettings
 
@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> None:
         # every save takes the store's table lock. Forwarded headers are intake's to judge
         # (HELPDESK_TRUSTED_PROXIES), not uvicorn's: it would believe any local peer.
         # One socket write per response (helpdesk_shared/web/one_write.py), not uvicorn's two.
-        uvicorn.run("helpdesk_intake.bootstrap:create_app", factory=True, workers=settings.workers,
-                    host=settings.bind_host, port=settings.intake_port, log_level="warning",
-                    access_log=False, timeout_graceful_shutdown=10, proxy_headers=False, http=OneWriteHttpTools)
+        # A worker that fails to start stops the server with exit code 3 (web/workers.py).
+        serve_workers("helpdesk_intake.bootstrap:create_app", settings.workers, factory=True,
+                      host=settings.bind_host, port=settings.intake_port, log_level="warning",
+                      access_log=False, timeout_graceful_shutdown=10, proxy_headers=False, http=OneWriteHttpTools)
     elif args.command == "relay":
         from helpdesk_intake.bootstrap import run_relay
 
