@@ -17,11 +17,12 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import FormMultiDict, UploadFile
-from litestar.exceptions import InternalServerException
+from litestar.exceptions import ClientException, InternalServerException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.types import Empty, Scope
 
 from helpdesk_shared.text import BadText, bad_text, clean_text
+from helpdesk_shared.web.headers import header
 from helpdesk_shared.web.problems import Problem
 
 IdShapes = Mapping[str, re.Pattern[str]]
@@ -47,7 +48,7 @@ class CheckedRequest(Request[Any, Any, Any]):
     async def _received(self) -> bytes:
         """The body's chunks as ``Request.stream`` takes them: over the handler's size limit is a 413."""
         limit = self.route_handler.resolve_request_max_body_size() or math.inf
-        announced = self.content_length
+        announced = self._announced_length()
         if announced is not None and announced > limit:
             raise RequestEntityTooLarge
         chunks: list[bytes] = []
@@ -65,6 +66,16 @@ class CheckedRequest(Request[Any, Any, Any]):
                 raise InternalServerException("client disconnected prematurely")
         self.is_connected = False
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _announced_length(self) -> int | None:
+        """``Request.content_length`` from the raw header, without building ``request.headers`` for it."""
+        if self._content_length is Empty:
+            value = header(self.scope, b"content-length")
+            try:
+                self._content_length = int(value) if value is not None else None
+            except ValueError:
+                raise ClientException(f"Invalid content-length: {value!r}") from None
+        return self._content_length
 
     async def json(self) -> Any:
         try:
