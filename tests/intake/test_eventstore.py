@@ -18,7 +18,8 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
-from helpdesk_intake.adapters.eventstore import OtherWriters, SideRow, open_event_store
+from helpdesk_intake.adapters.eventstore import (IntakeEventStore, OtherWriters, SideRow, open_event_store,
+                                                store_environment)
 from helpdesk_intake.domain.base import Context
 from helpdesk_intake.domain.rules import PermissiveRules
 from helpdesk_intake.domain.ticket import Ticket
@@ -293,4 +294,25 @@ def test_hardening_a_batch_whose_conflict_cannot_be_looked_into_answers_its_comm
         events = _opened().collect_events()
         assert answer_to(events) == events
     finally:
+        store.close()
+
+
+def test_perf_group_commit_refuses_a_store_whose_save_does_more_than_put(database_url: str) -> None:
+    """The committer puts a batch's events straight into the event store (not ``Application.save``): a store that
+    takes snapshots on save is refused, not silently left without them; intake's own store commits as before."""
+    class Snapshotting(IntakeEventStore):
+        snapshotting_intervals = {Ticket: 2}
+
+    store = open_event_store(database_url)
+    snapshotting = Snapshotting(env=store_environment(database_url))
+    try:
+        with pytest.raises(ValueError, match="snapshots"):
+            GroupCommitter(snapshotting)
+        events = _opened().collect_events()
+        (recording,) = GroupCommitter(store).commit(events)
+        assert store.repository.get(events[0].originator_id).version == 1
+        assert store.recorder.select_notifications(start=recording.notification.id, limit=1)[0].topic \
+            == "helpdesk:Ticket.Opened"
+    finally:
+        snapshotting.close()
         store.close()

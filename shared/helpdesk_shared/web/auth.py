@@ -24,6 +24,7 @@ import jwt
 from litestar import Request
 
 from helpdesk_shared.vocabulary import Role
+from helpdesk_shared.web.headers import header
 from helpdesk_shared.web.keys import KeyRing
 from helpdesk_shared.web.problems import Problem
 from helpdesk_shared.web.token_cache import Verified, VerifiedTokens
@@ -163,4 +164,4 @@ def _principal(claims: dict[str, Any]) -> Principal:
 async def provide_principal(request: Request[Any, Any, Any]) -> Principal:
     """Litestar dependency: the caller, verified by the app's ``Authenticator``."""
     authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.verify(request.headers.get("authorization"))
+    return await authenticator.verify(header(request.scope, b"authorization"))

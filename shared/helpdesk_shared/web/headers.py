@@ -34,7 +34,7 @@ async def security_headers(message: Message, scope: Scope) -> None:
     present = {name.lower() for name, _ in headers}
     if b"x-content-type-options" not in present:
         headers.append((b"x-content-type-options", b"nosniff"))
-    authorization = _authorization(scope)
+    authorization = header(scope, b"authorization")
     if authorization is not None and b"cache-control" not in present:
         headers.append((b"cache-control", b"no-store"))
     if message["status"] == 401 and b"www-authenticate" not in present:
@@ -43,8 +43,11 @@ async def security_headers(message: Message, scope: Scope) -> None:
         headers.append((b"www-authenticate", (INVALID_TOKEN if bearer else REALM).encode()))
 
 
-def _authorization(scope: Scope) -> str | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"authorization":
+def header(scope: Scope, name: bytes) -> str | None:
+    """The first value of the request header ``name`` (lower case, as ASGI gives names), read from the raw list:
+    on the hot path litestar's ``request.headers``, a case-insensitive multidict built per request, is not
+    needed for the few headers a command reads (issue 16)."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
             return value.decode("latin-1")
     return None

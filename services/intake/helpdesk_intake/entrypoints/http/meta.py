@@ -10,6 +10,7 @@ from litestar import Response
 from helpdesk_shared.telemetry import current_traceparent
 from helpdesk_shared.web.answer import Answer
 from helpdesk_shared.web.auth import Principal, provide_principal
+from helpdesk_shared.web.headers import header
 from helpdesk_shared.web.problems import Problem
 
 from helpdesk_intake.application import Outcome, Request
@@ -25,7 +26,7 @@ async def provide_command(request: HttpRequest[Any, Any, Any]) -> Request:
     (and to validate) on every command (issue 16).
     """
     principal = await provide_principal(request)
-    if "idempotency-key" not in request.headers:  # the body is hashed for a key's fingerprint only
+    if header(request.scope, b"idempotency-key") is None:  # the body is hashed for a key's fingerprint only
         return command_request(request, principal)
     body = await request.body()
     return command_request(request, principal, body.decode(errors="replace"))
@@ -36,14 +37,14 @@ def command_request(request: HttpRequest[Any, Any, Any], principal: Principal, *
 
     The fingerprint (a hash of the request) is taken only with an ``Idempotency-Key``: only a key's stored
     answer is ever compared with it (application/service.py)."""
-    key = request.headers.get("idempotency-key")
+    key = header(request.scope, b"idempotency-key")
     if key is not None and not 0 < len(key) <= MAX_KEY_LENGTH:
         raise Problem(400, "validation_failed", f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters")
     return Request(
         principal=principal,
         idempotency_key=key,
         fingerprint=fingerprint(request.method, _path(request), *content) if key is not None else "",
-        expected_version=_if_match(request.headers.get("if-match")),
+        expected_version=_if_match(header(request.scope, b"if-match")),
         traceparent=current_traceparent(),
     )
 
