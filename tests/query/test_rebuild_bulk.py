@@ -133,6 +133,10 @@ def test_perf_bulk_fold_gives_the_projection_folds_rows_comments_parking_and_hou
         ((tid, *_comment_of(c)) for tid, v in views.items() for c in v.comments), key=lambda c: (c[0], c[1]))
 
 
+_SEARCH = ("SELECT count(*), md5(string_agg(s.id || ' ' || s.search::text, E'\\n' ORDER BY s.id))"
+           " FROM query.search s JOIN query.tickets t USING (id)")
+
+
 async def test_perf_bulk_rebuild_writes_the_read_model_the_live_projector_wrote(
         read_model: str, js: Any, nc: Any) -> None:
     events = _varied(tickets=400)
@@ -140,10 +144,13 @@ async def test_perf_bulk_rebuild_writes_the_read_model_the_live_projector_wrote(
     async with projecting(read_model, js) as watcher:
         await reached(watcher, events[-1].sequence)
         live, live_hours = await read_model_checksum(read_model), await sql(read_model, HOURS)
+        live_search = await sql(read_model, _SEARCH)
         indexes, constraints = await sql(read_model, _INDEXES), await sql(read_model, _CONSTRAINTS)
         done = await rebuild(read_model, EventStream(nc), progress=False)
         assert done.events == len(events) and set(done.phases) >= {"read", "fold", "write", "index"}
         assert await read_model_checksum(read_model) == live
+        assert await sql(read_model, _SEARCH) == live_search  # the same vectors, one for every ticket:
+        assert await sql(read_model, "SELECT count(*) FROM query.tickets") == [(live_search[0][0],)]
         assert len(indexes) > 10 and await sql(read_model, _INDEXES) == indexes  # built on several sessions
         assert {("tickets", "tickets_pkey", "p", "PRIMARY KEY (id)"),  # built after the load, keys again
                 ("comments", "comments_pkey", "p", "PRIMARY KEY (ticket_id, id)")} <= set(constraints)

@@ -22,11 +22,12 @@ from helpdesk_shared import events as ev
 from helpdesk_shared.parking import Parking, Rejected, StreamMessage
 
 from helpdesk_query.adapters.eventstore import StoredMessage
-from helpdesk_query.adapters.schema import COMMENT_COLUMNS, CONTROL, POSITION_CHANNEL, TICKET_COLUMNS
+from helpdesk_query.adapters.schema import (COMMENT_COLUMNS, CONTROL, POSITION_CHANNEL, SEARCH_VECTOR,
+                                            TICKET_COLUMNS)
 from helpdesk_query.domain.hours import HoursDelta, hours_deltas
 from helpdesk_query.domain.ticket import Comment, TicketReopened, TicketView, UnknownTicket, evolve
 
-SEARCHED = ("subject", "description")  # the generated ``search`` vector's inputs
+SEARCHED = ("subject", "description")  # the ``search`` vector's inputs
 KEPT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "id" and c not in SEARCHED)
 
 # One statement per batch writes every changed ticket and its new comments: the views, and the
@@ -34,14 +35,18 @@ KEPT_COLUMNS = tuple(c for c in TICKET_COLUMNS if c != "id" and c not in SEARCHE
 # (json_populate_recordset), so no Python code formats a column; keys that are no column are
 # ignored. The comments are an array of their own, zipped (ROWS FROM) with an array of their
 # tickets' ids: no JSON is parsed twice. Tickets new to the table (or whose searchable text
-# changed) are upserted; the others are updated without touching ``subject`` and ``description``,
-# so PostgreSQL does not compute the generated ``search`` vector again (to_tsvector twice per
-# upsert: half the statement's cost); their ids as an array let the planner find the rows by key.
+# changed) are upserted, and their search vectors (``search``, a table of its own) computed from the
+# upserted rows; the others are updated without touching ``subject`` and ``description`` or their
+# vector (no to_tsvector, and no word of it fed to the GIN index again, as a rewritten row with the
+# vector in it did); their ids as an array let the planner find the rows by key.
 # Arrays of ids travel as JSON too: one msgspec call, where psycopg dumps a list element by element.
 # The same statement ends by moving the tracking (and notifying the readers): at the live edge a batch
 # is one event, and each statement is a message PostgreSQL wakes up for and psycopg's Python drives.
 _WRITE = """WITH tickets AS (INSERT INTO {{g}}.tickets ({cols})
-    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, %(views)s) {on_ticket}),
+    SELECT {cols} FROM json_populate_recordset(NULL::{{g}}.tickets, %(views)s) {on_ticket}
+    RETURNING id, subject, description),
+searched AS (INSERT INTO {{g}}.search (id, search) SELECT id, {vector} FROM tickets
+    ON CONFLICT (id) DO UPDATE SET search = EXCLUDED.search),
 kept AS (UPDATE {{g}}.tickets t SET ({kept_cols}) = ({kept_values})
     FROM json_populate_recordset(NULL::{{g}}.tickets, %(kept)s) v
     WHERE t.id = ANY(ARRAY(SELECT json_array_elements_text(%(kept_ids)s))) AND t.id = v.id),
@@ -51,7 +56,7 @@ comments AS (INSERT INTO {{g}}.comments ({comment_cols})
 {{track}}""".format(
     cols=", ".join(TICKET_COLUMNS), comment_cols=", ".join(COMMENT_COLUMNS),
     kept_cols=", ".join(KEPT_COLUMNS), kept_values=", ".join(f"v.{c}" for c in KEPT_COLUMNS),
-    comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]),
+    comment_values=", ".join(f"c.{c}" for c in COMMENT_COLUMNS[1:]), vector=SEARCH_VECTOR,
     on_ticket="ON CONFLICT (id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in TICKET_COLUMNS[1:]))
 # The projector's statements are prepared (psycopg does after 5 executions, PostgreSQL then plans
 # them once), so planning costs nothing per batch. A generic plan is costed on the table as it is

@@ -146,7 +146,7 @@ class TicketFilter:
         if self.unplanned is not None:
             sql.append(_UNPLANNED if self.unplanned else f"NOT {_UNPLANNED}")
         if self.q:
-            sql.append("search @@ websearch_to_tsquery('russian', %s)")
+            sql.append(f"id IN (SELECT id FROM {CONTROL}.search WHERE search @@ websearch_to_tsquery('russian', %s))")
             args.append(self.q)
         if self.third_party is not None:
             sql.append(f"third_party IS {'NOT ' if self.third_party else ''}NULL")

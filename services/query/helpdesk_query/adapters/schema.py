@@ -3,7 +3,7 @@
 Everything the query service owns lives in PostgreSQL schemas of its own:
 
 - ``query``: the stable face. ``query.generation`` names the active generation;
-  ``query.tickets``, ``query.comments`` and ``query.tracking`` are views onto it, so
+  ``query.tickets``, ``query.search``, ``query.comments`` and ``query.tracking`` are views onto it, so
   readers never need to know which one is live; ``query.parked`` and
   ``query.sla_parked`` keep the messages that could not be projected (held back).
 - ``query_g<N>``: one generation of tables. The projector writes into the active
@@ -48,7 +48,6 @@ CREATE TABLE {g}.tickets (
     sla_state text,
     queue_rank smallint GENERATED ALWAYS AS (CASE priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1
         WHEN 'normal' THEN 2 ELSE 3 END) STORED,
-    search tsvector GENERATED ALWAYS AS (to_tsvector('russian', subject || ' ' || description)) STORED,
     attachments jsonb NOT NULL DEFAULT '[]',
     details jsonb NOT NULL DEFAULT '{{}}',
     missing_details jsonb NOT NULL DEFAULT '[]',
@@ -65,6 +64,7 @@ CREATE TABLE {g}.tracking (
     position bigint NOT NULL DEFAULT 0, stream_seq bigint NOT NULL DEFAULT 0
 );
 INSERT INTO {g}.tracking DEFAULT VALUES;
+CREATE TABLE {g}.search (id text PRIMARY KEY, search tsvector NOT NULL);
 """ + """
 CREATE TABLE {g}.hours (
     customer_id text NOT NULL, month text NOT NULL, policy text, budget_minutes bigint,
@@ -72,6 +72,9 @@ CREATE TABLE {g}.hours (
     PRIMARY KEY (customer_id, month)
 );
 """
+
+# A ticket's searchable text as a vector: written when the ticket opens or its text changes (see ``_search_apart``).
+SEARCH_VECTOR = "to_tsvector('russian', subject || ' ' || description)"
 
 # Columns added since a generation could first be made: (table, column, definition). Each is
 # the last column of its table, in the order of _TABLES, so a generation made before them and
@@ -97,10 +100,11 @@ CREATE INDEX ON {g}.tickets (status, created_at DESC, id DESC);
 CREATE INDEX ON {g}.tickets (responsible_id);
 CREATE INDEX ON {g}.tickets (owner_id);
 CREATE INDEX tickets_awaiting_third_party ON {g}.tickets (created_at DESC, id DESC) WHERE third_party IS NOT NULL;
-CREATE INDEX ON {g}.tickets USING gin (search);
+CREATE INDEX ON {g}.search USING gin (search);
 CREATE INDEX tickets_channel_queue ON {g}.tickets (channel, queue_rank, created_at, id, status);
 ANALYZE {g}.tickets;
 ANALYZE {g}.comments;
+ANALYZE {g}.search;
 """
 
 _CONTROL = f"""
@@ -128,7 +132,8 @@ def generation_name(number: int) -> str:
 
 # The primary keys a bulk load builds after the rows are in (a key maintained row by row in no key order
 # cost PostgreSQL several times its build from the sorted whole): (table, columns).
-_BULK_KEYS = (("tickets", "id"), ("comments", "ticket_id, id"))
+_BULK_KEYS = (("tickets", "id"), ("comments", "ticket_id, id"), ("search", "id"))
+_VIEWED = ("tickets", "comments", "tracking", "hours", "search")
 
 
 async def create_generation(conn: psycopg.AsyncConnection[Any], name: str, indexes: bool = True) -> None:
@@ -162,10 +167,15 @@ def key_statements(name: str) -> list[str]:
             for table, _ in _BULK_KEYS]
 
 
-def _views(name: str) -> list[str]:
-    """The statements that make ``query.*`` show generation ``name``."""
-    return [f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}"
-            for table in ("tickets", "comments", "tracking", "hours")]
+def search_statement(name: str) -> str:
+    """The search vectors of generation ``name``'s tickets, for a bulk load (before ``index_statements``'
+    indexes on ``search``: their builds wait for it to commit)."""
+    return f"INSERT INTO {name}.search (id, search) SELECT id, {SEARCH_VECTOR} FROM {name}.tickets"
+
+
+def _views(name: str, tables: tuple[str, ...] = _VIEWED) -> list[str]:
+    """The statements that make ``query.*`` show generation ``name`` (its ``tables``)."""
+    return [f"CREATE OR REPLACE VIEW {CONTROL}.{table} AS SELECT * FROM {name}.{table}" for table in tables]
 
 
 async def point_views_at(conn: psycopg.AsyncConnection[Any], name: str) -> None:
@@ -205,8 +215,8 @@ def _upgrade(conn: psycopg.Connection[Any], name: str) -> None:
     absent = [table for table in _ADDED_TABLES if table not in tables]
     for table in absent:
         conn.execute(f"CREATE TABLE {name}.{table}" + _ADDED_TABLES[table].format(g=name))
-    if missing or absent:
-        for statement in _views(name):
+    if missing or absent:  # a generation from before step 6 has no search table yet: that step views it
+        for statement in _views(name, tuple(t for t in _VIEWED if t in tables or t in absent)):
             conn.execute(statement)
 
 
@@ -258,6 +268,28 @@ def _one_third_party_index(conn: psycopg.Connection[Any], conninfo: str) -> None
         conn.execute(f"DROP INDEX {row[0]}.{name}")
 
 
+def _search_apart(conn: psycopg.Connection[Any], conninfo: str) -> None:
+    """Step 6: the search vectors move from ``tickets.search`` (a generated column) to a table of their own,
+    ``search``, with the GIN index. Every projected event rewrites its ticket's row, and a row rewritten
+    beside a GIN index added the ticket's every word to it again; a vector on its own is written only when
+    the ticket opens or its text changes. The vectors computed so far are moved, not computed again."""
+    row = conn.execute(f"SELECT active FROM {CONTROL}.generation").fetchone()
+    if not row:
+        return
+    name = str(row[0])
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {name}.search (id text PRIMARY KEY, search tsvector NOT NULL)")
+    if conn.execute("SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'tickets'"
+                    " AND column_name = 'search'", (name,)).fetchone():
+        conn.execute(f"INSERT INTO {name}.search (id, search) SELECT id, search FROM {name}.tickets"
+                     " ON CONFLICT (id) DO NOTHING")
+        conn.execute(f"DROP VIEW {CONTROL}.tickets")  # a view's columns cannot be dropped, only the view
+        conn.execute(f"ALTER TABLE {name}.tickets DROP COLUMN search")  # and its GIN index with it
+    conn.execute(f"CREATE INDEX IF NOT EXISTS search_search_idx ON {name}.search USING gin (search)")
+    conn.execute(f"ANALYZE {name}.search")
+    for statement in _views(name):
+        conn.execute(statement)
+
+
 # Step 1 is what query ran at start before migrations, idempotent, so a database it made is
 # adopted. Add a change as a new step at the end; never edit a step that has shipped.
 MIGRATIONS = Migrations(
@@ -267,7 +299,8 @@ MIGRATIONS = Migrations(
            Migration("request details and the norm-hours table (KS-7, MED-12)", _details_and_hours),
            Migration("tickets.third_party (END-5)", _third_party),
            Migration("the channel index of the agents' chat panel (TEL-5)", _channel_queue),
-           Migration("one index behind ?third_party=true, not two", _one_third_party_index)),
+           Migration("one index behind ?third_party=true, not two", _one_third_party_index),
+           Migration("the search vectors in a table of their own, off the tickets' rows", _search_apart)),
 )
 
 

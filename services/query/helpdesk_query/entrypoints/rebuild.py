@@ -7,8 +7,8 @@ projection's own fold for all but the common facts; the cyclic collector off mea
 and written by binary COPY (``adapters/bulkwrite.py``): the comments while the stream is
 still being read and folded, the tickets at the end over two COPYs at once. The indexes,
 the tickets' and comments' primary keys among them (none is kept up row by row during the
-load), are built once, over two sessions at once (the folded rows are freed in a thread
-meanwhile), and the new generation then catches up. The switch holds the generation row
+load), and the tickets' search vectors before them, are built once, over two sessions at once (the
+folded rows are freed in a thread meanwhile), and the new generation then catches up. The switch holds the generation row
 (the projector waits on it), takes the new generation up to at least the live position,
 points the ``query`` views at it and notifies readers, all in one transaction. The old generation is
 dropped afterwards. A rebuild that stops before the switch leaves the old generation
@@ -52,6 +52,7 @@ from helpdesk_query.adapters.schema import (
     index_statements,
     key_statements,
     point_views_at,
+    search_statement,
 )
 from helpdesk_query.domain.hours import HoursDelta
 from helpdesk_query.entrypoints.projector import projection
@@ -178,10 +179,13 @@ async def _write_rest(conn: psycopg.AsyncConnection[Any], generation: str, outco
 
 
 async def _index(conninfo: str, generation: str, connections: int = 2) -> None:
-    """The generation's indexes built over ``connections`` sessions at once (CREATE INDEX takes a
-    lock that does not exclude another CREATE INDEX on the same table), the largest first. One
-    build failing cancels the others: the rebuild stops at once, its generation left to be dropped."""
-    todo = deque(sorted(index_statements(generation), key=lambda s: "USING gin" not in s))
+    """The tickets' search vectors and the generation's indexes, built over ``connections`` sessions at
+    once (CREATE INDEX takes a lock that does not exclude another CREATE INDEX on the same table): the
+    vectors first, the largest of the other indexes next, the vectors' own last (a build on a table still
+    being filled waits for its commit). One build failing cancels the others: the rebuild stops at once,
+    its generation left to be dropped."""
+    todo = deque([search_statement(generation), *sorted(
+        index_statements(generation), key=lambda s: (f"{generation}.search " in s, "USING gin" not in s))])
 
     async def build() -> None:
         async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as session:
