@@ -27,7 +27,6 @@ DURABLE = "notify"
 FILTER = "helpdesk.>"  # ticket, sla, mail, user and customer facts, one consumer in stream order
 MAX_ACK_PENDING = 2_000
 PARKING_LOCK = 0x4E4F5432
-PIPELINE_UP_TO = 50  # batches of at most this many messages (the live edge) settle in pipeline mode
 
 
 def projection(windows: Windows) -> NotifyProjection:
@@ -47,7 +46,7 @@ def follower(js: JetStreamContext, windows: Windows, batch: int, queued: Callabl
             queued(mails, webhooks)
 
     return Follower("notify", js, made, Subscription(DURABLE, FILTER, AckPolicy.EXPLICIT, MAX_ACK_PENDING),
-                    metrics.CONSUMER, batch, stuck_after, committed, pipeline_up_to=PIPELINE_UP_TO)
+                    metrics.CONSUMER, batch, stuck_after, committed)
 
 
 async def first_start(conn: psycopg.AsyncConnection[Any], js: JetStreamContext) -> None:
