@@ -195,7 +195,8 @@ class SlaMarks:
         if self._refresh is None or (self._refresh.done() and now - self._refreshed_at >= self._refresh_every):
             self._refreshed_at = now
             self._refresh = asyncio.ensure_future(self._read())
-        await asyncio.shield(self._refresh)
+        if not self._refresh.done():  # a read in flight: wait for it (shielded: it serves every waiter)
+            await asyncio.shield(self._refresh)
 
     async def _read(self) -> None:
         with contextlib.suppress(Exception):
