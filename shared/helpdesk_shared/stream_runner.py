@@ -216,6 +216,10 @@ class Follower:
         if self._sub.ack_policy != AckPolicy.EXPLICIT:
             await msgs[-1].ack()  # AckPolicy.ALL: acknowledges the whole batch
             return
+        if not parked:  # the usual batch: no message's metadata needs parsing
+            for msg in msgs:
+                await msg.ack()
+            return
         for msg in msgs:
             await (msg.term() if msg.metadata.sequence.stream in parked else msg.ack())
 

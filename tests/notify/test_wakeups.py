@@ -57,6 +57,30 @@ async def test_a_wake_up_with_too_few_idle_makes_the_next_wait_return_at_once() 
     assert woken == [0]
 
 
+async def test_only_one_idle_worker_polls_for_retries_the_others_wait_to_be_woken() -> None:
+    wakeups = Wakeups(claim=10)
+    polling = asyncio.create_task(wakeups.wait(0.05))  # the first idle worker polls
+    await asyncio.sleep(0)
+    waiting = asyncio.create_task(wakeups.wait(0.01))  # would have looked again long before the poller
+    await polling
+    assert not waiting.done()
+    wakeups.wake(1)
+    await asyncio.wait_for(waiting, 1)
+
+
+async def test_a_full_claim_wakes_one_idle_worker_more_and_a_partial_one_none() -> None:
+    wakeups = Wakeups(claim=10)
+    tasks, woken = await _idle(wakeups, 3)
+    wakeups.full_claim(9)
+    await asyncio.sleep(0.01)
+    assert woken == []
+    wakeups.full_claim(10)
+    await asyncio.sleep(0.01)
+    assert woken == [0]
+    wakeups.wake()
+    await asyncio.gather(*tasks)
+
+
 async def test_a_committed_mail_is_claimed_by_one_smtp_worker_and_no_webhook_worker(
         database_url: str, nats_url: str, smtp_catcher: SmtpCatcher) -> None:
     settings = NotifySettings(database_url=database_url, nats_url=nats_url, smtp_url=smtp_catcher.url,

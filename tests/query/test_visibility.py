@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from helpdesk_shared.sla_marks import SlaMark
+from helpdesk_shared.sla_marks import SLA_KEY, SlaMark, open_marks, put_mark
 from helpdesk_shared.stream import POSITION_HEADER, ensure_stream
 
 from helpdesk_query.adapters.positions import SlaMarks, StreamCoverage
@@ -40,6 +40,27 @@ async def test_visibility_coverage_is_never_early(js: Any) -> None:
     await _publish(js, "helpdesk.user.u1.registered", 9)
     assert not await coverage.covered(5, 9)  # the ticket event at 8 stands between
     assert await coverage.covered(8, 9)
+
+
+async def test_visibility_one_sla_mark_read_for_all_waiting_reads(js: Any) -> None:
+    """Forty reads waiting for the SLA's mark read it from NATS once between them, and all see it."""
+    marks = SlaMarks(refresh_every=60)
+    marks._kv = kv = await open_marks(js)
+    await put_mark(kv, SlaMark(position=12, stream_seq=30))
+    gets: list[str] = []
+    get = kv.get
+
+    async def counted(key: str) -> Any:
+        gets.append(key)
+        return await get(key)
+
+    kv.get = counted  # type: ignore[method-assign]
+    await asyncio.gather(*(marks.refresh() for _ in range(40)))
+    assert gets == [SLA_KEY]
+    assert marks.seen and marks.positions.position == 12 and marks.stream_seq_for(12) == 30
+    await put_mark(kv, SlaMark(position=20, stream_seq=41))
+    await marks.refresh()  # within refresh_every of the last read: no second read
+    assert gets == [SLA_KEY] and marks.positions.position == 12
 
 
 def test_perf_sla_wait_takes_the_first_mark_past_the_position_never_an_earlier_one() -> None:

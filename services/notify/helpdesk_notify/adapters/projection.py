@@ -26,16 +26,19 @@ from helpdesk_notify.domain.threading import message_id
 from helpdesk_notify.domain.ticket import TicketView
 
 _encode = msgspec.json.Encoder().encode
+_view = msgspec.json.Decoder(TicketView).decode
+_hooks = msgspec.json.Decoder(dict[str, list[str]]).decode
 # one statement per batch, whatever its size (executemany costs a pipeline and a statement per row);
-# WITH ORDINALITY keeps the rows' order, so the outbox ids follow the stream
+# WITH ORDINALITY keeps the rows' order, so the outbox ids follow the stream. The arrays go in binary
+# (%b): in text, psycopg quotes each JSON element with a regular expression, in Python, per quote
 _OUTBOX = (f"INSERT INTO {SCHEMA}.outbox (dedup_key, event_id, ticket_id, recipient_id, template,"
            " context, message_id, position, traceparent)"
-           " SELECT k, e, t, r, tpl, c::jsonb, m, p, tp FROM unnest(%s::text[], %s::text[], %s::text[],"
-           " %s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[])"
+           " SELECT k, e, t, r, tpl, c::jsonb, m, p, tp FROM unnest(%b::text[], %b::text[], %b::text[],"
+           " %b::text[], %b::text[], %b::text[], %b::text[], %b::bigint[], %b::text[])"
            " WITH ORDINALITY AS rows(k, e, t, r, tpl, c, m, p, tp, n) ORDER BY n"
            " ON CONFLICT (dedup_key) DO NOTHING")
 _VIEW = (f"INSERT INTO {SCHEMA}.tickets (ticket_id, view, position)"
-         " SELECT t, v::jsonb, p FROM unnest(%s::text[], %s::text[], %s::bigint[]) AS rows(t, v, p)"
+         " SELECT t, v::jsonb, p FROM unnest(%b::text[], %b::text[], %b::bigint[]) AS rows(t, v, p)"
          " ON CONFLICT (ticket_id) DO UPDATE SET view = EXCLUDED.view, position = EXCLUDED.position")
 _POLICY = (f"UPDATE {SCHEMA}.tickets SET view = jsonb_set(view, '{{policy}}', to_jsonb(%s::text))"
            " WHERE view->>'customer_id' = %s")
@@ -49,6 +52,18 @@ async def tracked(conn: psycopg.AsyncConnection[Any], lock: bool = False) -> tup
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 1)
 
 
+async def _tracked_with_webhooks(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int, int, dict[str, list[str]]]:
+    """``tracked(lock=True)`` and the active webhooks (id → subject patterns) in one round trip: a batch
+    needs both. Read after the parking lock (``stream_runner``), so a replay's registry change is in."""
+    cursor = await conn.execute(f"SELECT position, stream_seq, mail_from_seq, (SELECT coalesce(jsonb_object_agg("
+                                f"webhook_id, subjects), '{{}}') FROM {SCHEMA}.webhooks WHERE NOT removed)::text"
+                                f" FROM {SCHEMA}.tracking FOR UPDATE")
+    row = await cursor.fetchone()
+    if row is None:
+        return 0, 0, 1, {}
+    return int(row[0]), int(row[1]), int(row[2]), _hooks(row[3])
+
+
 async def start_tracking(conn: psycopg.AsyncConnection[Any], mail_from_seq: int) -> None:
     """On the very first start: mail only what reaches the stream from now on (no flood of old news)."""
     await conn.execute(f"INSERT INTO {SCHEMA}.tracking (mail_from_seq) VALUES (%s) ON CONFLICT DO NOTHING",
@@ -58,11 +73,10 @@ async def start_tracking(conn: psycopg.AsyncConnection[Any], mail_from_seq: int)
 async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
                       windows: Windows, replay: bool = False) -> Batch:
     """Fold ``msgs`` into views and outbox rows and advance the tracking, in the caller's transaction."""
-    position, stream_seq, mail_from = await tracked(conn, lock=True)
+    position, stream_seq, mail_from, hooks = await _tracked_with_webhooks(conn)
     incoming = [Incoming(m.stream_seq, m.subject, m.payload) for m in msgs]
     ids = {i.ticket_id for i in incoming if i.ticket_id}
-    cursor = await conn.execute(f"SELECT view FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%s)", (list(ids),))
-    views = {v.ticket_id: v for v in (msgspec.convert(row[0], TicketView) for row in await cursor.fetchall())}
+    views = await _views(conn, ids) if ids else {}
     staff = await load_staff(conn) if any(i.needs_staff for i in incoming) else None
     batch = fold_batch(views, incoming, position, stream_seq, mail_from, windows, staff, replay)
     async with conn.cursor() as cur:
@@ -82,8 +96,16 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
                 for event_id, ticket_id, pos, n in batch.notifications]))
         await cur.execute(f"UPDATE {SCHEMA}.tracking SET position = %s, stream_seq = %s",
                           (batch.position, batch.stream_seq))
-    batch.webhooks = await queue_deliveries(conn, msgs, stream_seq, mail_from, replay)
+    batch.webhooks = await queue_deliveries(conn, msgs, stream_seq, mail_from, hooks, replay)
     return batch
+
+
+async def _views(conn: psycopg.AsyncConnection[Any], ids: set[str]) -> dict[str, TicketView]:
+    """The stored views of these tickets, as JSON text decoded by msgspec straight into ``TicketView``
+    (not psycopg's ``json.loads``, then a convert)."""
+    cursor = await conn.execute(f"SELECT view::text FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%b)",
+                                (list(ids),))
+    return {v.ticket_id: v for v in (_view(row[0]) for row in await cursor.fetchall())}
 
 
 def _json(value: Any) -> str:

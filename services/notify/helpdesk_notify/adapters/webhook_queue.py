@@ -42,11 +42,12 @@ _ids = msgspec.json.Decoder(_Identified)
 
 
 async def queue_deliveries(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage], tracked_seq: int,
-                           mail_from_seq: int, replay: bool = False) -> int:
-    """Fold webhook facts into the registry and queue a delivery per matching (webhook, message)."""
-    cursor = await conn.execute(f"SELECT webhook_id, subjects FROM {SCHEMA}.webhooks WHERE NOT removed")
-    rows = await cursor.fetchall()
-    active: dict[str, list[str]] = {row[0]: list(row[1]) for row in rows}
+                           mail_from_seq: int, active: dict[str, list[str]], replay: bool = False) -> int:
+    """Fold webhook facts into the registry and queue a delivery per matching (webhook, message).
+
+    ``active``: the registry's webhooks not removed (id → subject patterns), as read in this transaction
+    (``projection``: with the tracking, one round trip); the webhook facts of ``msgs`` update it.
+    """
     queued = []
     for msg in msgs:
         if not (msg.stream_seq > tracked_seq or replay):

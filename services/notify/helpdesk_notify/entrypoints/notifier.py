@@ -109,6 +109,7 @@ class Notifier(LockedLoop):
             outcomes = await sender.send_due()
             if not outcomes:
                 await due.wait(self._poll)
+            due.full_claim(len(outcomes))
             for outcome in outcomes:
                 count(outcome)
 

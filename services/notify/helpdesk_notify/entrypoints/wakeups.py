@@ -5,6 +5,10 @@ asked PostgreSQL for due rows: mostly in vain (the first claims them all; webhoo
 Now a commit that queued ``n`` rows wakes ``ceil(n / claim)`` idle workers of that kind only.
 A wake-up that finds too few idle (the others are claiming or sending) is remembered, so a
 worker about to wait claims once more instead: nothing queued waits for the poll.
+
+Only one idle worker of a kind polls for retries falling due (every idle worker polling was
+twelve claims a second when nothing happens); the others wait to be woken. Whoever polls finds
+the due rows, and a claim that comes back full wakes another worker (``Notifier``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ class Wakeups:
         self._claim = max(1, claim)
         self._idle: list[asyncio.Event] = []
         self._missed = False
+        self._polling = False  # an idle worker waits with a timeout (the others without)
 
     def wake(self, queued: int | None = None) -> None:
         """``queued`` rows were queued (None: wake every idle worker, e.g. an admin's retry or a stop)."""
@@ -31,16 +36,29 @@ class Wakeups:
         if queued is None or len(woken) < wanted:
             self._missed = True
 
+    def full_claim(self, claimed: int) -> None:
+        """A worker claimed ``claimed`` rows: a full claim (retries falling due together) wakes one idle
+        worker more, if there is one, as only one polls."""
+        if claimed >= self._claim and self._idle:
+            self._idle.pop(0).set()
+
     async def wait(self, seconds: float) -> None:
-        """Idle until woken or ``seconds`` pass; at once if a wake-up found too few idle meanwhile."""
+        """Idle until woken or, if no other idle worker polls, ``seconds`` pass; at once if a wake-up found
+        too few idle meanwhile."""
         if self._missed:
             self._missed = False
             return
         event = asyncio.Event()
         self._idle.append(event)
+        polling, self._polling = not self._polling, True
         try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), seconds)
+            if polling:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), seconds)
+            else:
+                await event.wait()
         finally:
+            if polling:
+                self._polling = False
             if event in self._idle:
                 self._idle.remove(event)

@@ -147,7 +147,9 @@ class SlaMarks:
 
     KEPT = 1024  # recent marks, for the earliest that covers a read's position
 
-    def __init__(self) -> None:
+    def __init__(self, refresh_every: float = 0.25) -> None:
+        self._refresh_every, self._refreshed_at = refresh_every, float("-inf")
+        self._refresh: asyncio.Future[None] | None = None
         self.seen = False
         self.stream_seq = 0  # the stream sequence the SLA's facts reach at the newest mark
         self.positions = PositionWatcher()
@@ -181,9 +183,22 @@ class SlaMarks:
             await task
 
     async def refresh(self) -> None:
-        """Read the mark directly (a waiting read's probe, should the watch have missed one)."""
+        """Read the mark directly (a waiting read's probe, should the watch have missed one).
+
+        One read per process at a time, at most every ``refresh_every`` seconds, however many reads
+        wait (as ``StreamCoverage``): each waiting read asking on its own was a NATS request per read
+        every quarter second, load that grew with the very wait it was part of.
+        """
         if self._kv is None:
             return
+        now = asyncio.get_running_loop().time()
+        if self._refresh is None or (self._refresh.done() and now - self._refreshed_at >= self._refresh_every):
+            self._refreshed_at = now
+            self._refresh = asyncio.ensure_future(self._read())
+        if not self._refresh.done():  # a read in flight: wait for it (shielded: it serves every waiter)
+            await asyncio.shield(self._refresh)
+
+    async def _read(self) -> None:
         with contextlib.suppress(Exception):
             entry = await self._kv.get(SLA_MARK_KEY)
             if entry.value:

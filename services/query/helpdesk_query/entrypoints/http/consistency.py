@@ -11,6 +11,7 @@ from litestar import Request
 from helpdesk_shared.web.problems import Problem
 
 HEADER = "helpdesk-min-position"
+_HEADER_BYTES = HEADER.encode()
 PROBE_SECONDS = 0.25  # how often a wait asks the stream whether the position is one of no ticket event
 
 
@@ -20,7 +21,7 @@ async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
     Woken by the projector as it applies positions; every quarter second it also asks the
     stream whether the position is one no ticket event will reach (``covered``).
     """
-    raw = request.headers.get(HEADER)
+    raw = _header(request.scope["headers"])
     if raw is None:
         return
     if not raw.strip().isdigit():
@@ -37,6 +38,15 @@ async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
                           f"{state.min_position_timeout:g} s (it is at {state.watcher.position})",
                           position=state.watcher.position)
     await _wait_for_sla(state, min(position, state.watcher.position), deadline)
+
+
+def _header(headers: list[tuple[bytes, bytes]]) -> str | None:
+    """The header's value, from the ASGI scope's raw headers (names in lower case): ``request.headers``
+    builds litestar's ``Headers`` for every read, most of which carry no position."""
+    for name, value in headers:
+        if name == _HEADER_BYTES:
+            return value.decode("latin-1")
+    return None
 
 
 async def _wait_for_sla(state: Any, position: int, deadline: float) -> None:
