@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request
 
+from helpdesk_shared.web.headers import header
 from helpdesk_shared.web.problems import Problem
 
 HEADER = "helpdesk-min-position"
@@ -21,7 +22,7 @@ async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
     Woken by the projector as it applies positions; every quarter second it also asks the
     stream whether the position is one no ticket event will reach (``covered``).
     """
-    raw = _header(request.scope["headers"])
+    raw = header(request.scope, _HEADER_BYTES)  # raw: litestar's ``request.headers`` is built per read
     if raw is None:
         return
     if not raw.strip().isdigit():
@@ -38,15 +39,6 @@ async def wait_for_min_position(request: Request[Any, Any, Any]) -> None:
                           f"{state.min_position_timeout:g} s (it is at {state.watcher.position})",
                           position=state.watcher.position)
     await _wait_for_sla(state, min(position, state.watcher.position), deadline)
-
-
-def _header(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The header's value, from the ASGI scope's raw headers (names in lower case): ``request.headers``
-    builds litestar's ``Headers`` for every read, most of which carry no position."""
-    for name, value in headers:
-        if name == _HEADER_BYTES:
-            return value.decode("latin-1")
-    return None
 
 
 async def _wait_for_sla(state: Any, position: int, deadline: float) -> None:
