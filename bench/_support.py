@@ -2,9 +2,7 @@
 
 The client is a few lines of asyncio streams on purpose: a load generator that
 costs more CPU than the server it measures (httpx does, on 2 cores) measures
-itself. It speaks just enough HTTP/1.1 for JSON requests with Content-Length, and it
-runs on uvloop (``on_uvloop``), as the services do: on asyncio's own loop the client's share of
-the 2 cores was about a third larger.
+itself. It speaks just enough HTTP/1.1 for JSON requests with Content-Length.
 """
 
 from __future__ import annotations
@@ -17,22 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
-import uvloop
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN_TOKEN = "bench-admin-token"
-T = TypeVar("T")
-
-
-def on_uvloop(main: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run(main)`` on uvloop: the load generator's event loop, as lean as the services'."""
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(main)
 
 
 class Connection:

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _support import Connection, cpu_seconds, latency_line, on_uvloop, stack  # noqa: E402
+from _support import Connection, cpu_seconds, latency_line, stack  # noqa: E402
 
 CONCURRENCY = 16
 ROW = "INSERT INTO bench_floor (payload) VALUES (%s) RETURNING id"
@@ -111,13 +111,13 @@ def main() -> None:
         try:
             for _ in range(300):
                 try:
-                    on_uvloop(Connection("127.0.0.1", port).request("POST", "/", {"body": "warm up"}))
+                    asyncio.run(Connection("127.0.0.1", port).request("POST", "/", {"body": "warm up"}))
                     break
                 except OSError:
                     time.sleep(0.1)
-            on_uvloop(closed_loop(port, 2))  # warm up: the pool's connections, the workers' first requests
+            asyncio.run(closed_loop(port, 2))  # warm up: the pool's connections, the workers' first requests
             before = cpu_seconds(server.pid)
-            count, latencies, elapsed = on_uvloop(closed_loop(port, args.seconds))
+            count, latencies, elapsed = asyncio.run(closed_loop(port, args.seconds))
             spent = cpu_seconds(server.pid) - before
         finally:
             server.terminate()

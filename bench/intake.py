@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _support import ADMIN_TOKEN, Connection, _descendants, cpu_seconds, latency_line, on_uvloop, stack  # noqa: E402
+from _support import ADMIN_TOKEN, Connection, _descendants, cpu_seconds, latency_line, stack  # noqa: E402
 
 from bench._profile import sampled, top  # noqa: E402
 
@@ -204,7 +204,7 @@ def main() -> None:
         print(CpuMeter(env).idle_line(5))
         meter = CpuMeter(env)
         with sampled(profiled(env), args.profile, args.seconds, gil=True):
-            count, latencies, errors, elapsed = on_uvloop(
+            count, latencies, errors, elapsed = asyncio.run(
                 closed_loop("127.0.0.1", port, customer, agent, args.seconds))
         throughput = count / elapsed
         print(f"intake ({args.workers} workers), closed loop, {CONCURRENCY} connections, {elapsed:.0f} s,"
@@ -213,7 +213,7 @@ def main() -> None:
         print(meter.line(count))
         for rate in args.rate:
             meter = CpuMeter(env)
-            fixed = on_uvloop(open_loop("127.0.0.1", port, customer, agent, rate, args.seconds))
+            fixed = asyncio.run(open_loop("127.0.0.1", port, customer, agent, rate, args.seconds))
             print(f"intake, open loop at {rate:.0f} commands/s: {latency_line(fixed)}")
             print(meter.line(len(fixed)))
         ceiling = insert_ceiling(env["HELPDESK_DATABASE_URL"], int(args.seconds))

@@ -46,7 +46,7 @@ from helpdesk_devstack import SmtpCatcher, free_port  # noqa: E402
 from helpdesk_devstack.ports import port_open, wait_for  # noqa: E402
 
 from bench._profile import cpu_of  # noqa: E402
-from bench._support import ADMIN_TOKEN, latency_line, on_uvloop, stack  # noqa: E402
+from bench._support import ADMIN_TOKEN, latency_line, stack  # noqa: E402
 from helpdesk_shared import events as ev  # noqa: E402
 from helpdesk_shared import subjects  # noqa: E402
 from helpdesk_shared.stream import POSITION_HEADER, ensure_stream  # noqa: E402
@@ -97,7 +97,7 @@ def outgoing(args: argparse.Namespace) -> None:
             notify = {"notify": int(ready["BENCH_PID_helpdesk_notify_serve"])}
             cpu0 = cpu_of(notify)["notify"]
             started = time.monotonic()
-            on_uvloop(publish(ready["HELPDESK_NATS_URL"], args.mails, args.rate))
+            asyncio.run(publish(ready["HELPDESK_NATS_URL"], args.mails, args.rate))
             published = time.monotonic()
             first_seen: float | None = None
             while (count := len(smtp.paths())) < args.mails:
@@ -169,9 +169,9 @@ def inbound(args: argparse.Namespace) -> None:
                 "name": f"User {n}", "email": f"user{n}@bench.test", "login": f"bench-{n}",
                 "password": "bench-password", "phone": "+7 495 000-00-00"}).raise_for_status()  # KS-9
         messages = [inbound_mail(n, users) for n in range(args.inbound)]
-        on_uvloop(send_inbound(port, messages[:50], 2))  # warm up: connections, caches
+        asyncio.run(send_inbound(port, messages[:50], 2))  # warm up: connections, caches
         started = time.monotonic()
-        latencies, replies = on_uvloop(send_inbound(port, messages[50:], args.connections))
+        latencies, replies = asyncio.run(send_inbound(port, messages[50:], args.connections))
         total = time.monotonic() - started
         with psycopg.connect(ready["HELPDESK_DATABASE_URL"]) as conn:
             stored = conn.execute("SELECT count(*) FROM intake.intake_events"

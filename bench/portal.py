@@ -36,7 +36,7 @@ import nats  # noqa: E402
 import psycopg  # noqa: E402
 
 from bench._profile import cpu_used, sampled, serving, settle, top  # noqa: E402
-from bench._support import ADMIN_TOKEN, Connection, latency_line, on_uvloop, stack  # noqa: E402
+from bench._support import ADMIN_TOKEN, Connection, latency_line, stack  # noqa: E402
 from helpdesk_devstack import free_port  # noqa: E402
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
@@ -177,18 +177,18 @@ def main() -> None:
         cookie = portal_session(portal, agent)
         live_projector = projector(running)
         try:
-            on_uvloop(caught_up(running["HELPDESK_DATABASE_URL"], int(opened.headers["Helpdesk-Position"])))
-            live = on_uvloop(live_updates(portal, intake, cookie, token, ticket["id"], args.updates))
+            asyncio.run(caught_up(running["HELPDESK_DATABASE_URL"], int(opened.headers["Helpdesk-Position"])))
+            live = asyncio.run(live_updates(portal, intake, cookie, token, ticket["id"], args.updates))
         finally:
             live_projector.terminate()
             live_projector.wait(timeout=15)
         print(f"command → live update at an open page ({len(live)}): {latency_line(live)}")
-        last, published = on_uvloop(load(running["HELPDESK_NATS_URL"], args.tickets))
+        last, published = asyncio.run(load(running["HELPDESK_NATS_URL"], args.tickets))
         t0 = time.perf_counter()
-        on_uvloop(bulk(running))
+        asyncio.run(bulk(running))
         live_projector = projector(running)
         try:
-            on_uvloop(caught_up(running["HELPDESK_DATABASE_URL"], last))
+            asyncio.run(caught_up(running["HELPDESK_DATABASE_URL"], last))
             print(f"{args.tickets} synthetic tickets published in {published:.0f} s,"
                   f" projected in {time.perf_counter() - t0:.0f} s")
             measure(args, serving(running), portal_port, cookie, ticket["id"])
@@ -200,9 +200,9 @@ def main() -> None:
 def measure(args: argparse.Namespace, pids: dict[str, int], portal_port: int, cookie: str, ticket_id: str) -> None:
     """Step 3, with each service's CPU time per page load and, with ``--profile``, py-spy's top entries."""
     print(f"services quiet after {settle(pids):.0f} s")
-    on_uvloop(pages(portal_port, cookie, ticket_id, args.users, 1.0))  # warm-up (templates compiled), not counted
+    asyncio.run(pages(portal_port, cookie, ticket_id, args.users, 1.0))  # warm-up (templates compiled), not counted
     with cpu_used(pids) as used, sampled(pids, args.profile, args.seconds):
-        timings = on_uvloop(pages(portal_port, cookie, ticket_id, args.users, args.seconds))
+        timings = asyncio.run(pages(portal_port, cookie, ticket_id, args.users, args.seconds))
     for name, samples in timings.items():
         print(f"{name} page, {args.users} users ({len(samples)} loads): {latency_line(samples)}")
     loads = sum(len(samples) for samples in timings.values())

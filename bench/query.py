@@ -60,7 +60,7 @@ from tests.query.synthetic import histories, publish  # noqa: E402
 from bench import _server_time  # noqa: E402
 from bench._pipeline import STAGES, Pipeline  # noqa: E402
 from bench._profile import cpu_of, machine_busy, sampled, top  # noqa: E402
-from bench._support import Connection, on_uvloop, once_more, percentile  # noqa: E402
+from bench._support import Connection, once_more, percentile  # noqa: E402
 
 ADMIN = "bench-admin"
 AUTH = {"Authorization": f"Bearer {ADMIN}"}
@@ -307,7 +307,7 @@ def measure_visibility(args: argparse.Namespace, intake: str, query: str, urls: 
                                                                                          ("query", query))}
     profiled = {name.replace(" ", "-"): pid for name, pid in watched.items() if name.startswith("query")}
     with sampled(profiled, args.profile, args.seconds):
-        run = on_uvloop(_followed(intake, query, urls, args))
+        run = asyncio.run(_followed(intake, query, urls, args))
     used = {name: cpu - cpu0[name] for name, cpu in cpu_of(everyone).items()}
     seen, plain = run.seen, run.plain
     print(f"visibility at {args.rate} commands/s for {args.seconds} s ({len(seen)} commands):"
@@ -386,7 +386,7 @@ def measure(args: argparse.Namespace, root: Path) -> None:
                       f" floor (plain read p99) {percentile(plain, 0.99):.0f} ms")
                 return
             projecting = "query project" if own_process else "query serve"
-            r = on_uvloop(load_and_replay(ns.url, pg.url, args.tickets,
+            r = asyncio.run(load_and_replay(ns.url, pg.url, args.tickets,
                                             {**watched, "PostgreSQL": pg.pid, "NATS": ns.pid, "bench publisher": 0},
                                             projecting, args.profile, replay=not args.load_only))
             print_load(r, projecting)

@@ -51,7 +51,7 @@ from nats.js.api import DeliverPolicy  # noqa: E402
 import psycopg  # noqa: E402
 from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port  # noqa: E402
 
-from bench._support import _wait_ready, cpu_seconds, on_uvloop, percentile  # noqa: E402
+from bench._support import _wait_ready, cpu_seconds, percentile  # noqa: E402
 from helpdesk_shared import events as ev  # noqa: E402
 from helpdesk_shared import sla_events as sla  # noqa: E402
 from helpdesk_shared import subjects  # noqa: E402
@@ -447,4 +447,4 @@ if __name__ == "__main__":
     parser.add_argument("--overdue", type=int, default=100_000)
     parser.add_argument("--week", action="store_true")
     args = parser.parse_args()
-    on_uvloop(main(args.tickets, args.burst, args.fast, args.overdue, args.week, args.backlog))
+    asyncio.run(main(args.tickets, args.burst, args.fast, args.overdue, args.week, args.backlog))

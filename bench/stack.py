@@ -40,7 +40,7 @@ import sys
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(ROOT))
-from _support import (ADMIN_TOKEN, DROPPED, Connection, latency_line, on_uvloop, once_more,  # noqa: E402
+from _support import (ADMIN_TOKEN, DROPPED, Connection, latency_line, once_more,  # noqa: E402
                       percentile, stack)
 from intake import closed_loop, provision, ticket_steps, _id_of  # noqa: E402
 import _server_time  # noqa: E402
@@ -292,14 +292,14 @@ def measure(env: dict[str, str], args: argparse.Namespace) -> None:
     if args.visibility_only:
         visibility_target(*visibility(env, args, customer, agent), args.visibility_rate)
         return
-    count, _, errors, elapsed = on_uvloop(closed_loop("127.0.0.1", port, customer, agent, args.ceiling_seconds))
+    count, _, errors, elapsed = asyncio.run(closed_loop("127.0.0.1", port, customer, agent, args.ceiling_seconds))
     ceiling = count / elapsed
     print(f"ceiling: intake closed loop with every consumer running: {ceiling:,.0f} commands/s ({errors} errors)")
-    on_uvloop(_settle(env))
+    asyncio.run(_settle(env))
     print(f"open loop, {args.seconds:g} s per rate (intake, relay, query, sla, notify):")
     kept = 0.0
     for rate in args.rates:
-        step, drained = on_uvloop(run_step(env, customer, agent, rate, args.seconds))
+        step, drained = asyncio.run(run_step(env, customer, agent, rate, args.seconds))
         report(step, drained)
         if not (step.kept_up and drained is not None):
             break
@@ -325,7 +325,7 @@ def visibility(env: dict[str, str], args: argparse.Namespace, customer: dict[str
     pids = {"bench client": 0, **{name.removeprefix("BENCH_PID_").removeprefix("helpdesk_").replace("_", " "): int(pid)
                                   for name, pid in env.items() if name.startswith("BENCH_PID_")}}
     cpu0, scraped = cpu_of(pids), {name: _server_time.scrape(url) for name, url in urls.items()}
-    step, drained = on_uvloop(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
+    step, drained = asyncio.run(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
                                           args.floor_every))
     cpu = {name: seconds - cpu0[name] for name, seconds in cpu_of(pids).items()}
     print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
