@@ -5,13 +5,13 @@ filled. The bulk of the stream is read over the wire-protocol bulk reader
 (``adapters/bulkread.py``), folded in memory into rows (``adapters/bulkfold.py``: the
 projection's own fold for all but the common facts; the cyclic collector off meanwhile)
 and written by binary COPY (``adapters/bulkwrite.py``): the comments while the stream is
-still being read and folded, the tickets at the end over two COPYs at once. The indexes,
-the tickets' and comments' primary keys among them (none is kept up row by row during the
-load), and the tickets' search vectors before them, are built once, over two sessions at once (the
-folded rows are freed in a thread meanwhile), and the new generation then catches up. The switch holds the generation row
-(the projector waits on it), takes the new generation up to at least the live position,
-points the ``query`` views at it and notifies readers, all in one transaction. The old generation is
-dropped afterwards. A rebuild that stops before the switch leaves the old generation
+still being read and folded, the tickets at the end over two COPYs at once. The tickets'
+search vectors, then the indexes, the tickets' and comments' primary keys among them (none
+is kept up row by row during the load), are built once, over two sessions at once (the
+folded rows are freed in a thread meanwhile), and the new generation then catches up. The
+switch holds the generation row (the projector waits on it), takes the new generation up
+to at least the live position, points the ``query`` views at it and notifies readers, all
+in one transaction. The old generation is dropped afterwards. A rebuild that stops before the switch leaves the old generation
 serving; the next one drops what it left and starts again.
 
 It creates schemas, so it runs under the migration role (the database owner's URL, as
