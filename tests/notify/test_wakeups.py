@@ -1,12 +1,15 @@
 """A commit wakes as many idle workers of a kind as its rows need, and a wake-up is never lost.
 
 Unit tests of ``Wakeups``, then notify as bootstrap wires it (real PostgreSQL, NATS and an SMTP
-server): a ticket's acknowledgement is claimed by one SMTP worker, and no webhook worker stirs.
+server): a ticket's acknowledgement is claimed by one SMTP worker, and no webhook worker stirs;
+and ``helpdesk-notify serve`` as a process stops at once on SIGTERM, its workers waiting or not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from typing import Any
 
 from helpdesk_devstack import SmtpCatcher
@@ -15,6 +18,7 @@ from helpdesk_notify.bootstrap import start, stop
 from helpdesk_notify.entrypoints.wakeups import Wakeups
 from helpdesk_notify.settings import NotifySettings
 from tests.notify.facts import REQUESTER, History, publish, user_registered
+from tests.support.processes import Services
 
 
 async def _idle(wakeups: Wakeups, workers: int) -> tuple[list[asyncio.Task[None]], list[int]]:
@@ -79,6 +83,33 @@ async def test_a_full_claim_wakes_one_idle_worker_more_and_a_partial_one_none() 
     assert woken == [0]
     wakeups.wake()
     await asyncio.gather(*tasks)
+
+
+async def test_closed_wakeups_wake_every_idle_worker_and_let_no_later_wait_wait_until_opened() -> None:
+    wakeups = Wakeups(claim=10)
+    tasks, woken = await _idle(wakeups, 3)  # one polls, two wait to be woken
+    wakeups.close()
+    await asyncio.wait_for(asyncio.gather(*tasks), 1)
+    assert sorted(woken) == [0, 1, 2]
+    for _ in range(3):  # workers that were busy at the stop come to wait afterwards: none waits
+        await asyncio.wait_for(wakeups.wait(60), 1)
+    wakeups.open()
+    tasks, woken = await _idle(wakeups, 2)
+    await asyncio.sleep(0.05)
+    assert woken == []  # waiting again
+    wakeups.wake()
+    await asyncio.gather(*tasks)
+
+
+def test_notify_serve_stops_within_seconds_of_sigterm_with_its_workers_idle(services: Services) -> None:
+    """Its senders idle (one polling, the others waiting to be woken), notify stops at once; a sender
+    that came to wait after the stop's wake-up waited for ever, and the process for its 15 s grace."""
+    notify = services.start("notify", "serve")
+    time.sleep(2)  # every sender has looked for due rows and waits (the poll is 0.5 s)
+    started = time.monotonic()
+    stopped = notify.terminate(timeout=8)  # SIGKILL after 8 s
+    assert time.monotonic() - started < 5, notify.log_tail()
+    assert stopped in (0, -signal.SIGTERM), notify.log_tail()  # uvicorn re-raises the signal it handled
 
 
 async def test_a_committed_mail_is_claimed_by_one_smtp_worker_and_no_webhook_worker(

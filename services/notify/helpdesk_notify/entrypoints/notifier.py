@@ -84,6 +84,8 @@ class Notifier(LockedLoop):
             log.warning("%d webhook deliveries were in flight when notify stopped; sending again", recovered)
         await first_start(conn, self._js)
         stopped = asyncio.Event()
+        self._mail_due.open()
+        self._hooks_due.open()
         tasks = [asyncio.create_task(self.consumer.follow(conn, stopped)), asyncio.create_task(self._gauges(stopped)),
                  *(asyncio.create_task(self._work(sender, _count_mail, self._mail_due, stopped))
                    for sender in self._senders),
@@ -94,7 +96,8 @@ class Notifier(LockedLoop):
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.set()
-            self.wake()
+            self._mail_due.close()  # a worker only waiting to be woken sees ``stopped`` now
+            self._hooks_due.close()
             await asyncio.wait(tasks, timeout=15)  # a sender finishes the mail in hand
             for task in (*tasks, stopper):
                 task.cancel()

@@ -8,7 +8,9 @@ worker about to wait claims once more instead: nothing queued waits for the poll
 
 Only one idle worker of a kind polls for retries falling due (every idle worker polling was
 twelve claims a second when nothing happens); the others wait to be woken. Whoever polls finds
-the due rows, and a claim that comes back full wakes another worker (``Notifier``).
+the due rows, and a claim that comes back full wakes another worker (``Notifier``). So a stop
+cannot rely on a wait's timeout: ``close`` wakes every idle worker and makes every later wait
+return at once, until ``open``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,16 @@ class Wakeups:
         self._idle: list[asyncio.Event] = []
         self._missed = False
         self._polling = False  # an idle worker waits with a timeout (the others without)
+        self._closed = False  # stopping: no wait waits
+
+    def open(self) -> None:
+        """The workers (re)start: waits wait again."""
+        self._closed = self._missed = False
+
+    def close(self) -> None:
+        """The workers stop: every idle one wakes, and any that comes to wait later returns at once."""
+        self._closed = True
+        self.wake()
 
     def wake(self, queued: int | None = None) -> None:
         """``queued`` rows were queued (None: wake every idle worker, e.g. an admin's retry or a stop)."""
@@ -45,7 +57,7 @@ class Wakeups:
     async def wait(self, seconds: float) -> None:
         """Idle until woken or, if no other idle worker polls, ``seconds`` pass; at once if a wake-up found
         too few idle meanwhile."""
-        if self._missed:
+        if self._missed or self._closed:
             self._missed = False
             return
         event = asyncio.Event()
