@@ -44,16 +44,15 @@ _POLICY = (f"UPDATE {SCHEMA}.tickets SET view = jsonb_set(view, '{{policy}}', to
            " WHERE view->>'customer_id' = %s")
 
 
-async def tracked(conn: psycopg.AsyncConnection[Any], lock: bool = False) -> tuple[int, int, int]:
-    """(position, stream_seq, mail_from_seq) of the projection."""
-    cursor = await conn.execute(f"SELECT position, stream_seq, mail_from_seq FROM {SCHEMA}.tracking"
-                                + (" FOR UPDATE" if lock else ""))
+async def tracked(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int, int]:
+    """(position, stream_seq, mail_from_seq) of the projection (a batch locks it: ``_tracked_with_webhooks``)."""
+    cursor = await conn.execute(f"SELECT position, stream_seq, mail_from_seq FROM {SCHEMA}.tracking")
     row = await cursor.fetchone()
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 1)
 
 
 async def _tracked_with_webhooks(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int, int, dict[str, list[str]]]:
-    """``tracked(lock=True)`` and the active webhooks (id → subject patterns) in one round trip: a batch
+    """``tracked``, locked (FOR UPDATE), and the active webhooks (id → subject patterns) in one round trip: a batch
     needs both. Read after the parking lock (``stream_runner``), so a replay's registry change is in."""
     cursor = await conn.execute(f"SELECT position, stream_seq, mail_from_seq, (SELECT coalesce(jsonb_object_agg("
                                 f"webhook_id, subjects), '{{}}') FROM {SCHEMA}.webhooks WHERE NOT removed)::text"
