@@ -25,8 +25,9 @@ from nats.js.errors import BucketNotFoundError, KeyNotFoundError, KeyWrongLastSe
 from nats.js.kv import KeyValue
 
 from helpdesk_shared import subjects
-from helpdesk_shared.clock import Clock, ClockMovedBackwards, SimulatedClock, SystemClock
+from helpdesk_shared.clock import Clock, ClockMovedBackwards, SimulatedClock, SystemClock, clock_from
 from helpdesk_shared.connections import nats_connection
+from helpdesk_shared.settings import CommonSettings
 
 BUCKET = "helpdesk_clock"
 NOW_KEY = "now"
@@ -70,6 +71,11 @@ class SharedClock:
 
     def now(self) -> dt.datetime:
         return self._clock.now()
+
+    @property
+    def movable(self) -> SharedClock:
+        """This clock: an admin moves it, and the SLA reports to it how far timers settled."""
+        return self
 
     @property
     def moved(self) -> asyncio.Event:
@@ -154,19 +160,19 @@ async def consumers_caught_up(js: JetStreamContext) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def followed_clock(clock: str, nats_url: str, name: str, replicas: int = 1) -> AsyncIterator[Clock]:
-    """The clock of a service that only reads the time (``HELPDESK_CLOCK``): the system clock, or with
-    ``simulated`` the shared one, followed over its own NATS connection for as long as the block runs."""
-    if clock != "simulated":
-        yield SystemClock()
+async def followed_clock(settings: CommonSettings, name: str) -> AsyncIterator[Clock]:
+    """The clock of a service that only reads the time (``clock_from``): the test clock is followed over
+    its own NATS connection for as long as the block runs."""
+    clock = clock_from(settings)
+    if not clock.simulated:
+        yield clock
         return
-    shared = SharedClock(replicas=replicas)
-    async with nats_connection(nats_url, f"{name}-clock") as nc:
-        await shared.follow(nc)
+    async with nats_connection(settings.nats_url, f"{name}-clock") as nc:
+        await clock.follow(nc)
         try:
-            yield shared
+            yield clock
         finally:
-            await shared.close()
+            await clock.close()
 
 
 __all__ = ["BUCKET", "ClockMovedBackwards", "Settled", "SharedClock", "consumers_caught_up", "followed_clock",

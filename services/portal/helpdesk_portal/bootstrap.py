@@ -61,8 +61,7 @@ def create_app(settings: PortalSettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         try:
-            async with followed_clock(settings.clock, settings.nats_url, "helpdesk-portal",
-                                      settings.stream_replicas) as clock:
+            async with followed_clock(settings, "helpdesk-portal") as clock:
                 app.state.clock = clock  # the test clock when HELPDESK_CLOCK=simulated (CONTRACT §6)
                 yield
         finally:
