@@ -16,8 +16,8 @@ from litestar.di import Provide
 from nats.aio.client import Client as NATS
 
 from helpdesk_shared.attachments import prepare as prepare_attachments
-from helpdesk_shared.clock import Clock, SystemClock
-from helpdesk_shared.clock_sync import SharedClock, consumers_caught_up
+from helpdesk_shared.clock import Clock, ServiceClock, clock_from
+from helpdesk_shared.clock_sync import consumers_caught_up
 from helpdesk_shared.connections import connect_nats, nats_connection
 from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
@@ -91,11 +91,6 @@ class Intake:
         self.store.close()
 
 
-def make_clock(settings: IntakeSettings) -> Clock:
-    """The system clock, or the shared test clock (CONTRACT §6) that follows NATS once started."""
-    return SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
-
-
 def last_ticket_position(store: IntakeEventStore) -> int:
     """The store position of the newest event the SLA follows (a ticket's, a customer's policy change, a
     release's): what the SLA must have taken in to be settled."""
@@ -150,11 +145,10 @@ def wire(settings: IntakeSettings, clock: Clock, attachments: AttachmentStore, b
 
 
 @asynccontextmanager
-async def connected(settings: IntakeSettings, clock: Clock, name: str) -> AsyncIterator[tuple[Intake, NATS]]:
+async def connected(settings: IntakeSettings, clock: ServiceClock, name: str) -> AsyncIterator[tuple[Intake, NATS]]:
     """NATS (attachments, the shared clock) and the wired parts, opened in order and closed in reverse."""
     async with nats_connection(settings.nats_url, name) as nc:
-        if isinstance(clock, SharedClock):
-            await clock.follow(nc)
+        await clock.follow(nc)
         await prepare_attachments(nc.jetstream(), settings.stream_replicas)
         store = AttachmentStore(nc.jetstream(), asyncio.get_running_loop(), settings.stream_replicas)
         book = await asyncio.to_thread(PolicyBook.local, settings.policy_dir)
@@ -163,8 +157,7 @@ async def connected(settings: IntakeSettings, clock: Clock, name: str) -> AsyncI
             async with following_policies(nc.jetstream(), book):
                 yield intake, nc
         finally:
-            if isinstance(clock, SharedClock):
-                await clock.close()
+            await clock.close()
             await asyncio.to_thread(intake.close)
 
 
@@ -179,7 +172,7 @@ def key_ring(settings: IntakeSettings) -> KeyRing:
 def create_app(settings: IntakeSettings | None = None) -> Litestar:
     """The intake HTTP app; connections open in its lifespan, never at import."""
     settings = settings or from_env(IntakeSettings)
-    clock = make_clock(settings)
+    clock = clock_from(settings)
     holder: dict[str, Any] = {}
 
     @asynccontextmanager
@@ -211,12 +204,11 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
 
     client_address = ClientAddress(settings.trusted_networks())
     ring = key_ring(settings)
-    issuer = WallClockTokens if isinstance(clock, SharedClock) else TokenIssuer
+    issuer = WallClockTokens if clock.simulated else TokenIssuer
     tokens = issuer(ring, settings.token_ttl_seconds)
     authenticator = Authenticator(ring, settings.admin_token, settings.service_token)
     session_limit = SessionLimit(settings.session_max_seconds)
-    clock_admin = ClockAdmin(clock if isinstance(clock, SharedClock) else None,
-                             lambda: last_ticket_position(holder["intake"].store),
+    clock_admin = ClockAdmin(clock.movable, lambda: last_ticket_position(holder["intake"].store),
                              lambda: consumers_caught_up(holder["nats"].jetstream()))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,
@@ -268,7 +260,7 @@ async def run_smtp(settings: IntakeSettings | None = None) -> None:
     stopping = asyncio.Event()
     _on_signals(stopping.set)
     async with (serve_metrics(settings.bind_host, settings.smtp_metrics_port),
-                connected(settings, make_clock(settings), "helpdesk-intake-smtp") as (intake, _)):
+                connected(settings, clock_from(settings), "helpdesk-intake-smtp") as (intake, _)):
         await smtp.serve(intake.inbound, host=settings.bind_host, port=settings.inbound_smtp_port,
                          max_message_bytes=settings.inbound_max_message_bytes, stopping=stopping)
 

@@ -16,8 +16,7 @@ from litestar.di import Provide
 from nats.aio.client import Client as NATS
 from psycopg_pool import AsyncConnectionPool
 
-from helpdesk_shared.clock import Clock, SystemClock
-from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.clock import ServiceClock, SystemClock, clock_from
 from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
@@ -65,7 +64,7 @@ class Running:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     projector: Projector | None = None
     sla_projector: SlaProjector | None = None
-    clock: Clock | None = None
+    clock: ServiceClock | None = None
     feed: ChangeFeed | None = None
     policy_feed: PolicyFeed | None = None  # keeps the policies, calendars and measures on the published versions
 
@@ -80,9 +79,8 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
     nc = await connect_nats(settings, "helpdesk-query")
     stream = EventStream(nc, StreamLimits.of(settings))
     await stream.ensure()
-    clock: Clock = SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
-    if isinstance(clock, SharedClock):
-        await clock.follow(nc)
+    clock = clock_from(settings)
+    await clock.follow(nc)
     policies = await asyncio.to_thread(PolicyBook.local, settings.policy_dir)
     calendars = {pid: calendar_of(p) for pid, p in policies.items()}
     measures = {pid: p.budget.measure for pid, p in policies.items()}
@@ -130,7 +128,7 @@ async def stop(running: Running) -> None:
         task.cancel()
     if running.policy_feed:
         await running.policy_feed.stop()
-    if isinstance(running.clock, SharedClock):
+    if running.clock is not None:
         await running.clock.close()
     with contextlib.suppress(Exception):
         await running.nc.drain()

@@ -11,8 +11,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.di import Provide
 
-from helpdesk_shared.clock import Clock, SystemClock
-from helpdesk_shared.clock_sync import SharedClock
+from helpdesk_shared.clock import ServiceClock, clock_from
 from helpdesk_shared.connections import database_answers, nats_connection
 from helpdesk_shared.migrations import require
 from helpdesk_shared.policies import Policy
@@ -38,10 +37,6 @@ VERSION = "0.1.0"
 log = logging.getLogger("helpdesk.sla")
 
 
-def make_clock(settings: SlaSettings) -> Clock:
-    return SharedClock(replicas=settings.stream_replicas) if settings.clock == "simulated" else SystemClock()
-
-
 def create_app(settings: SlaSettings | None = None) -> Litestar:
     settings = settings or from_env(SlaSettings)
     held: dict[str, Any] = {}
@@ -55,10 +50,9 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
             await ensure_stream(js, StreamLimits.of(settings))
             await stack.enter_async_context(following_revocations(js, authenticator))
             await asyncio.to_thread(require, settings.database_url, MIGRATIONS)
-            clock = make_clock(settings)
-            if isinstance(clock, SharedClock):
-                await clock.follow(nc)
-                stack.push_async_callback(clock.close)
+            clock = clock_from(settings)
+            await clock.follow(nc)
+            stack.push_async_callback(clock.close)
             policies = PolicyBook.local(settings.policy_dir)
             await stack.enter_async_context(following_policies(js, policies))
             await replan_changed_policies(settings.database_url, policies, clock)
@@ -96,7 +90,7 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
     )
 
 
-def _loops(settings: SlaSettings, js: Any, clock: Clock, book: PolicyBook, intake: IntakeClient) -> list[Any]:
+def _loops(settings: SlaSettings, js: Any, clock: ServiceClock, book: PolicyBook, intake: IntakeClient) -> list[Any]:
     timers_changed, outbox_filled, commands_added = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     def committed() -> None:

@@ -9,6 +9,7 @@ the simulated clock, by new timers, or every ``interval`` on the real clock.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import psycopg
 from prometheus_client import Counter
 
-from helpdesk_shared.clock import Clock
+from helpdesk_shared.clock import ServiceClock
 from helpdesk_shared.clock_sync import Settled, SharedClock
 from helpdesk_shared.locked_loop import LockedLoop
 
@@ -33,11 +34,12 @@ class Wheel(LockedLoop):
     name = "timer wheel"
     lock_id = None
 
-    def __init__(self, conninfo: str, clock: Clock, policy_of: PolicyLookup, wake: asyncio.Event,
+    def __init__(self, conninfo: str, clock: ServiceClock, policy_of: PolicyLookup, wake: asyncio.Event,
                  on_commit: Callable[[], None], batch: int = 500, interval: float = 0.1) -> None:
         super().__init__(conninfo)
         self._clock, self._policy_of, self._wake = clock, policy_of, wake
         self._on_commit, self._batch, self._interval = on_commit, batch, interval
+        self._test_clock = clock.movable  # told how far timers settled, and wakes the wheel; None: the wall clock
         self._reported: Settled | None = None
 
     def stop(self) -> None:
@@ -59,26 +61,29 @@ class Wheel(LockedLoop):
                 self._on_commit()
             if fired < self._batch:
                 break
-        if isinstance(self._clock, SharedClock):
-            await self._report(conn, now)
+        if self._test_clock is not None:
+            await self._report(self._test_clock, conn, now)
         await self._sleep()
 
-    async def _report(self, conn: psycopg.AsyncConnection[Any], now: Any) -> None:
+    async def _report(self, test_clock: SharedClock, conn: psycopg.AsyncConnection[Any],
+                      now: dt.datetime) -> None:
         """Tell intake (via the shared KV) that everything due by ``now`` is done (CONTRACT §6)."""
         position, _ = await store.tracking(conn)  # read first: what it covers is already planned
         if await store.unsettled(conn, now):
             return
         settled = Settled(now, position)
         if settled != self._reported:
-            await self._clock.report_settled(settled)  # type: ignore[attr-defined]
+            await test_clock.report_settled(settled)
             self._reported = settled
 
     async def _sleep(self) -> None:
+        """Until new timers, a move of the test clock, or ``interval`` (the wall clock's pace)."""
+        test_clock = self._test_clock
         waiters = [asyncio.ensure_future(self._wake.wait())]
-        if isinstance(self._clock, SharedClock):
-            waiters.append(asyncio.ensure_future(self._clock.moved.wait()))
+        if test_clock is not None:
+            waiters.append(asyncio.ensure_future(test_clock.moved.wait()))
         done, pending = await asyncio.wait(waiters, timeout=self._interval, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()
-        if isinstance(self._clock, SharedClock):
-            self._clock.moved.clear()
+        if test_clock is not None:
+            test_clock.moved.clear()
