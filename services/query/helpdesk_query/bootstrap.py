@@ -16,7 +16,7 @@ from litestar.di import Provide
 from nats.aio.client import Client as NATS
 from psycopg_pool import AsyncConnectionPool
 
-from helpdesk_shared.clock import ServiceClock, SystemClock, clock_from
+from helpdesk_shared.clock import ServiceClock, clock_from
 from helpdesk_shared.connections import connect_nats as open_nats
 from helpdesk_shared.metrics import serve_metrics, watch_pool
 from helpdesk_shared.migrations import require
@@ -61,10 +61,10 @@ class Running:
     nc: NATS
     queries: Queries
     stopping: asyncio.Event
+    clock: ServiceClock  # clock_from's: the one time of this process
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     projector: Projector | None = None
     sla_projector: SlaProjector | None = None
-    clock: ServiceClock | None = None
     feed: ChangeFeed | None = None
     policy_feed: PolicyFeed | None = None  # keeps the policies, calendars and measures on the published versions
 
@@ -96,7 +96,7 @@ async def start(settings: QuerySettings, watcher: PositionWatcher, sla_watcher: 
     watch_pool("query", pool)
     queries = Queries(ReadModel(pool), stream, AttachmentStore(nc.jetstream()), clock, calendars,
                       policies, measures)
-    running = Running(pool, nc, queries, asyncio.Event(), clock=clock, policy_feed=policy_feed)
+    running = Running(pool, nc, queries, asyncio.Event(), clock, policy_feed=policy_feed)
     running.tasks.append(asyncio.create_task(watcher.listen(settings.database_url, running.stopping)))
     running.feed = ChangeFeed(stream, watcher, buffer=settings.stream_buffer, max_streams=settings.stream_max,
                               replay_limit=settings.stream_replay_limit, sla_watcher=sla_watcher)
@@ -128,8 +128,7 @@ async def stop(running: Running) -> None:
         task.cancel()
     if running.policy_feed:
         await running.policy_feed.stop()
-    if running.clock is not None:
-        await running.clock.close()
+    await running.clock.close()
     with contextlib.suppress(Exception):
         await running.nc.drain()
     await running.pool.close()
@@ -188,7 +187,7 @@ def create_app(settings: QuerySettings | None = None) -> Litestar:
                "covered": lambda position: coverage.covered(watcher.position, position)},
         dependencies={"queries": Provide(lambda: holder["running"].queries, sync_to_thread=False),
                       "feed": Provide(lambda: holder["running"].feed, sync_to_thread=False),
-                      "reports": Provide(lambda: Reports(holder["running"].pool, holder["running"].clock or SystemClock()),
+                      "reports": Provide(lambda: Reports(holder["running"].pool, holder["running"].clock),
                                          sync_to_thread=False),
                       "parked": Provide(lambda: parked, sync_to_thread=False)},
     )
