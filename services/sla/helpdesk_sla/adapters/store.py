@@ -253,6 +253,17 @@ async def advance(conn: Conn, position: int | None, stream_seq: int) -> None:
                        " position = greatest(position, coalesce(%s, position))", (stream_seq, position))
 
 
+async def outbox_head(conn: Conn, limit: int) -> tuple[int, list[str], bool]:
+    """For the publisher, in one statement: the tracked position, the tickets of the oldest urgent facts
+    (among the oldest ``limit`` urgent rows) and whether the outbox holds anything. One snapshot: every
+    fact caused up to that position is in this outbox, or was published and deleted."""
+    row = await (await conn.execute(
+        f"SELECT t.position, ARRAY(SELECT DISTINCT ticket_id FROM (SELECT ticket_id FROM {SCHEMA}.outbox"
+        f" WHERE urgent ORDER BY id LIMIT %s) AS u), EXISTS (SELECT FROM {SCHEMA}.outbox) FROM {SCHEMA}.tracking t",
+        (limit,))).fetchone()
+    return (int(row[0]), list(row[1]), bool(row[2])) if row else (0, [], False)
+
+
 async def unsettled(conn: Conn, now: dt.datetime) -> bool:
     """Whether anything due by ``now`` is still unfired, unsent or unpublished."""
     row = await (await conn.execute(
