@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import psycopg
 from prometheus_client import Counter
+from psycopg import pq
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
@@ -214,12 +215,18 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str,
 
 _OUTBOX = f"{SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent, urgent)"
 _OUTBOX_TYPES = ("int8", "text", "text", "bytea", "text", "bool")
+_OUTBOX_ROWS = (f"INSERT INTO {_OUTBOX} SELECT * FROM unnest(%b::int8[], %b::text[], %b::text[], %b::bytea[],"
+                " %b::text[], %b::bool[])")
 
 
 async def _insert_outbox(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
     """The rows in the outbox, in the caller's transaction, by binary COPY: the payloads go as they
     are, where an ``unnest`` over ``bytea[]`` escaped each into an array literal (the top of the
-    consumer's profile at scale). Not in pipeline mode, which has no COPY: the SLA settles without it."""
+    consumer's profile at scale). Pipeline mode has no COPY: there (a live batch's few facts, the
+    consumer's ``PIPELINE_UP_TO``) one ``INSERT`` of binary arrays, which travels with the batch."""
+    if conn.info.pipeline_status != pq.PipelineStatus.OFF:
+        await conn.execute(_OUTBOX_ROWS, tuple(list(column) for column in zip(*rows, strict=True)))
+        return
     async with conn.cursor() as cursor, cursor.copy(f"COPY {_OUTBOX} FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(_OUTBOX_TYPES)
         for row in rows:
