@@ -93,13 +93,15 @@ def latency_line(samples: list[float]) -> str:
 
 
 @contextlib.contextmanager
-def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
-    """An embedded PostgreSQL and NATS (durable settings) plus the given service processes."""
+def stack(*commands: tuple[str, ...], extra_env: dict[str, str] | None = None,
+          pg_settings: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """An embedded PostgreSQL and NATS (durable settings, and ``pg_settings``) plus the given service processes."""
     from helpdesk_devstack import EmbeddedNats, EmbeddedPostgres, free_port
     from helpdesk_shared.migrations_cli import migrate_all
 
     with tempfile.TemporaryDirectory(prefix="helpdesk-bench-") as tmp:
-        with EmbeddedPostgres(Path(tmp) / "pg", free_port()) as pg, EmbeddedNats(Path(tmp) / "nats", free_port()) as nats:
+        with EmbeddedPostgres(Path(tmp) / "pg", free_port(), settings=pg_settings) as pg, \
+                EmbeddedNats(Path(tmp) / "nats", free_port()) as nats:
             migrate_all(pg.url, "helpdesk_app")  # the services run as the owner here: a benchmark, not a proof
             env = {**os.environ, "HELPDESK_DATABASE_URL": pg.url, "HELPDESK_NATS_URL": nats.url,
                    "HELPDESK_ADMIN_TOKEN": ADMIN_TOKEN, "HELPDESK_JWT_KEYS_DIR": str(Path(tmp) / "jwt-keys"),

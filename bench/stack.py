@@ -21,13 +21,18 @@ single-process shape. The shape is printed. Then:
    own request times and every process's CPU, PostgreSQL's and NATS's included.
 
     .venv/bin/python bench/stack.py [--seconds 60] [--rates 100 200 300 400 500] [--projector process|in-serve]
-                                    [--visibility-only]
+                                    [--visibility-only] [--pg-statements]
+
+``--pg-statements`` loads pg_stat_statements into the stack's PostgreSQL and prints, after the
+visibility step, PostgreSQL's CPU per command by client service, its top statements and its tables'
+row traffic (bench/_pg_statements.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import tempfile
 import time
@@ -45,6 +50,7 @@ from _support import (ADMIN_TOKEN, DROPPED, Connection, latency_line, once_more,
 from intake import closed_loop, provision, ticket_steps, _id_of  # noqa: E402
 import _server_time  # noqa: E402
 from _pipeline import Pipeline  # noqa: E402
+from _pg_statements import SETTINGS as PG_STATEMENTS, Statements  # noqa: E402
 from bench._profile import cpu_of  # noqa: E402
 
 import nats  # noqa: E402
@@ -268,6 +274,9 @@ def main() -> None:
     parser.add_argument("--projector", choices=["process", "in-serve"], default="process",
                         help="process: `helpdesk-query project` beside a reading `serve` (production);"
                              " in-serve: `serve` projects too")
+    parser.add_argument("--pg-statements", type=int, nargs="?", const=12, metavar="TOP", help="PostgreSQL's CPU,"
+                        " its TOP statements and its tables per command in the visibility step (pg_stat_statements"
+                        " loaded)")
     args = parser.parse_args()
     own_process = args.projector == "process"
     query = [("helpdesk_query", "serve")] + ([("helpdesk_query", "project")] if own_process else [])
@@ -279,7 +288,8 @@ def main() -> None:
         with stack(("helpdesk_intake", "serve"), ("helpdesk_intake", "relay"), *query,
                    ("helpdesk_sla", "serve"), ("helpdesk_notify", "serve"),
                    extra_env={"HELPDESK_WORKERS": str(args.workers), "HELPDESK_SMTP_URL": smtp.url,
-                              "HELPDESK_RUN_PROJECTOR": str(not own_process).lower(), **ports}) as env:
+                              "HELPDESK_RUN_PROJECTOR": str(not own_process).lower(), **ports},
+                   pg_settings=PG_STATEMENTS if args.pg_statements else None) as env:
             print("shape: " + ("query serve (reads only, HELPDESK_RUN_PROJECTOR=false) + query project"
                                " (the projectors, own process) — as in production" if own_process
                                else "query serve with the projectors on its event loop (single process)"))
@@ -324,9 +334,12 @@ def visibility(env: dict[str, str], args: argparse.Namespace, customer: dict[str
     urls = {name: f"http://127.0.0.1:{env[f'HELPDESK_{name.upper()}_PORT']}" for name in ("intake", "query")}
     pids = {"bench client": 0, **{name.removeprefix("BENCH_PID_").removeprefix("helpdesk_").replace("_", " "): int(pid)
                                   for name, pid in env.items() if name.startswith("BENCH_PID_")}}
+    clients = {name: pid for name, pid in pids.items() if name not in ("PostgreSQL", "NATS")}
+    statements = Statements(env["HELPDESK_DATABASE_URL"], clients) if args.pg_statements else None
     cpu0, scraped = cpu_of(pids), {name: _server_time.scrape(url) for name, url in urls.items()}
-    step, drained = asyncio.run(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
-                                          args.floor_every))
+    with statements or contextlib.nullcontext():
+        step, drained = asyncio.run(_followed(env, customer, agent, args.visibility_rate, min(args.seconds, 20),
+                                              args.floor_every))
     cpu = {name: seconds - cpu0[name] for name, seconds in cpu_of(pids).items()}
     print(f"visibility at {args.visibility_rate:g} commands/s, read back with Helpdesk-Min-Position"
           f" (read model + SLA block):")
@@ -344,6 +357,8 @@ def visibility(env: dict[str, str], args: argparse.Namespace, customer: dict[str
     total = sum(cpu.values())
     print(f"  together {total / max(1, step.answered) * 1000:.2f} ms per command = {total / step.elapsed:.2f} cores"
           f" of the machine's {os.cpu_count()}")
+    if statements:
+        statements.report(step.answered, args.pg_statements)
     return percentile([v * 1000 for v in step.visible], 0.99), percentile([v * 1000 for v in step.plain], 0.99)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import psycopg
@@ -23,19 +24,22 @@ class EmbeddedPostgres(ServerProcess):
     """PostgreSQL in the foreground of this process, trust auth on 127.0.0.1 only.
 
     Initialises `data_dir` on first use and keeps it, so a stop/start keeps the data.
-    `fast=True` trades durability for speed (tests). As root, the server runs as an
-    unprivileged OS user, because PostgreSQL refuses to run as root.
+    `fast=True` trades durability for speed (tests); `settings` are more server settings
+    (``-c name=value``, e.g. a benchmark's ``shared_preload_libraries``). As root, the server
+    runs as an unprivileged OS user, because PostgreSQL refuses to run as root.
     """
 
     name = "PostgreSQL"
     stop_signal = signal.SIGINT  # fast shutdown: roll back open transactions, checkpoint, exit
     stop_timeout = 30.0
 
-    def __init__(self, data_dir: Path, port: int, *, fast: bool = False) -> None:
+    def __init__(self, data_dir: Path, port: int, *, fast: bool = False,
+                 settings: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.data_dir = Path(data_dir).absolute()
         self.port = port
         self.fast = fast
+        self.settings = dict(settings or {})
         self.log_path = self.data_dir.with_name(self.data_dir.name + ".log")
         self.bin_dir = find_bin_dir()
         self._user = unprivileged.postgres_user()
@@ -123,6 +127,7 @@ class EmbeddedPostgres(ServerProcess):
             "unix_socket_directories": "",  # TCP only: no socket-path length or permission trouble
             "max_connections": "300",
             **(FAST_SETTINGS if self.fast else {}),
+            **self.settings,
         }
         options = [arg for key, value in settings.items() for arg in ("-c", f"{key}={value}")]
         return [

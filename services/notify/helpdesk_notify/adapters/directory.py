@@ -108,11 +108,14 @@ async def change(cur: psycopg.AsyncCursor[Any], facts: Iterable[directory.Direct
                                   (fact.email, fact.name, fact.user_id))
 
 
-async def load_staff(conn: psycopg.AsyncConnection[Any]) -> Staff:
-    """Every member of staff the directory knows, for SLA warnings nobody holds (IMC-8)."""
-    cursor = await conn.execute(f"SELECT id, kind, email, name, role, customer_id, department"
-                                f" FROM {SCHEMA}.directory"
-                                " WHERE customer_id IS NULL AND role IN ('agent', 'admin')")
+async def ask_staff(conn: psycopg.AsyncConnection[Any]) -> psycopg.AsyncCursor[Any]:
+    """Every member of staff the directory knows, for SLA warnings nobody holds (IMC-8): the query sent, its
+    rows read by ``staff_of`` (so that in pipeline mode they come with the batch's other reads)."""
+    return await conn.execute(f"SELECT id, kind, email, name, role, customer_id, department FROM {SCHEMA}.directory"
+                              " WHERE customer_id IS NULL AND role IN ('agent', 'admin')")
+
+
+async def staff_of(cursor: psycopg.AsyncCursor[Any]) -> Staff:
     staff = Staff()
     for row in await cursor.fetchall():
         staff.add(DirectoryEntry(id=row[0], kind=row[1], email=row[2], name=row[3], role=row[4],

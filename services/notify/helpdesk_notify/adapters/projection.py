@@ -17,7 +17,7 @@ import psycopg
 
 from helpdesk_shared.parking import Parking, StreamMessage
 
-from helpdesk_notify.adapters.directory import change, load_staff, record
+from helpdesk_notify.adapters.directory import ask_staff, change, record, staff_of
 from helpdesk_notify.adapters.schema import SCHEMA
 from helpdesk_notify.adapters.webhook_queue import queue_deliveries
 from helpdesk_notify.application import Batch, Incoming, fold_batch
@@ -51,12 +51,14 @@ async def tracked(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int, int]:
     return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 1)
 
 
-async def _tracked_with_webhooks(conn: psycopg.AsyncConnection[Any]) -> tuple[int, int, int, dict[str, list[str]]]:
-    """``tracked``, locked (FOR UPDATE), and the active webhooks (id → subject patterns) in one round trip: a batch
+_TRACKED_WITH_WEBHOOKS = (f"SELECT position, stream_seq, mail_from_seq, (SELECT coalesce(jsonb_object_agg(webhook_id,"
+                          f" subjects), '{{}}') FROM {SCHEMA}.webhooks WHERE NOT removed)::text"
+                          f" FROM {SCHEMA}.tracking FOR UPDATE")
+
+
+async def _tracked_with_webhooks(cursor: psycopg.AsyncCursor[Any]) -> tuple[int, int, int, dict[str, list[str]]]:
+    """``tracked``, locked (FOR UPDATE), and the active webhooks (id → subject patterns) in one statement: a batch
     needs both. Read after the parking lock (``stream_runner``), so a replay's registry change is in."""
-    cursor = await conn.execute(f"SELECT position, stream_seq, mail_from_seq, (SELECT coalesce(jsonb_object_agg("
-                                f"webhook_id, subjects), '{{}}') FROM {SCHEMA}.webhooks WHERE NOT removed)::text"
-                                f" FROM {SCHEMA}.tracking FOR UPDATE")
     row = await cursor.fetchone()
     if row is None:
         return 0, 0, 1, {}
@@ -71,12 +73,17 @@ async def start_tracking(conn: psycopg.AsyncConnection[Any], mail_from_seq: int)
 
 async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamMessage],
                       windows: Windows, replay: bool = False) -> Batch:
-    """Fold ``msgs`` into views and outbox rows and advance the tracking, in the caller's transaction."""
-    position, stream_seq, mail_from, hooks = await _tracked_with_webhooks(conn)
+    """Fold ``msgs`` into views and outbox rows and advance the tracking, in the caller's transaction.
+
+    Its reads are all sent before any is read: in pipeline mode (a live batch) they are one round trip."""
     incoming = [Incoming(m.stream_seq, m.subject, m.payload) for m in msgs]
     ids = {i.ticket_id for i in incoming if i.ticket_id}
-    views = await _views(conn, ids) if ids else {}
-    staff = await load_staff(conn) if any(i.needs_staff for i in incoming) else None
+    tracking = await conn.execute(_TRACKED_WITH_WEBHOOKS)
+    stored = await conn.execute(_VIEWS, (list(ids),)) if ids else None
+    members = await ask_staff(conn) if any(i.needs_staff for i in incoming) else None
+    position, stream_seq, mail_from, hooks = await _tracked_with_webhooks(tracking)
+    views = await _views(stored) if stored else {}
+    staff = await staff_of(members) if members else None
     batch = fold_batch(views, incoming, position, stream_seq, mail_from, windows, staff, replay)
     async with conn.cursor() as cur:
         if batch.changed:  # one row per ticket: ON CONFLICT DO UPDATE meets each once
@@ -99,11 +106,12 @@ async def apply_batch(conn: psycopg.AsyncConnection[Any], msgs: Sequence[StreamM
     return batch
 
 
-async def _views(conn: psycopg.AsyncConnection[Any], ids: set[str]) -> dict[str, TicketView]:
-    """The stored views of these tickets, as JSON text decoded by msgspec straight into ``TicketView``
+_VIEWS = f"SELECT view::text FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%b)"
+
+
+async def _views(cursor: psycopg.AsyncCursor[Any]) -> dict[str, TicketView]:
+    """The stored views of the batch's tickets, as JSON text decoded by msgspec straight into ``TicketView``
     (not psycopg's ``json.loads``, then a convert)."""
-    cursor = await conn.execute(f"SELECT view::text FROM {SCHEMA}.tickets WHERE ticket_id = ANY(%b)",
-                                (list(ids),))
     return {v.ticket_id: v for v in (_view(row[0]) for row in await cursor.fetchall())}
 
 

@@ -27,6 +27,9 @@ DURABLE = "notify"
 FILTER = "helpdesk.>"  # ticket, sla, mail, user and customer facts, one consumer in stream order
 MAX_ACK_PENDING = 2_000
 PARKING_LOCK = 0x4E4F5432
+# batches of at most this many messages (the live edge) settle in pipeline mode (``Follower``): their
+# BEGIN, the parking lock, the writes and COMMIT go with the reads, not one round trip each
+PIPELINE_UP_TO = 50
 
 
 def projection(windows: Windows) -> NotifyProjection:
@@ -46,7 +49,7 @@ def follower(js: JetStreamContext, windows: Windows, batch: int, queued: Callabl
             queued(mails, webhooks)
 
     return Follower("notify", js, made, Subscription(DURABLE, FILTER, AckPolicy.EXPLICIT, MAX_ACK_PENDING),
-                    metrics.CONSUMER, batch, stuck_after, committed)
+                    metrics.CONSUMER, batch, stuck_after, committed, pipeline_up_to=PIPELINE_UP_TO)
 
 
 async def first_start(conn: psycopg.AsyncConnection[Any], js: JetStreamContext) -> None:

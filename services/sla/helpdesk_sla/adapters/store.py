@@ -16,6 +16,7 @@ from typing import Any
 import msgspec
 import psycopg
 from prometheus_client import Counter
+from psycopg import pq
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
@@ -214,12 +215,18 @@ async def record(conn: Conn, facts: Sequence[sla.SlaFact], tickets: Mapping[str,
 
 _OUTBOX = f"{SCHEMA}.outbox (id, ticket_id, subject, payload, traceparent, urgent)"
 _OUTBOX_TYPES = ("int8", "text", "text", "bytea", "text", "bool")
+_OUTBOX_ROWS = (f"INSERT INTO {_OUTBOX} SELECT * FROM unnest(%b::int8[], %b::text[], %b::text[], %b::bytea[],"
+                " %b::text[], %b::bool[])")
 
 
 async def _insert_outbox(conn: Conn, rows: Sequence[tuple[Any, ...]]) -> None:
     """The rows in the outbox, in the caller's transaction, by binary COPY: the payloads go as they
     are, where an ``unnest`` over ``bytea[]`` escaped each into an array literal (the top of the
-    consumer's profile at scale). Not in pipeline mode, which has no COPY: the SLA settles without it."""
+    consumer's profile at scale). Pipeline mode has no COPY: there (a live batch's few facts, the
+    consumer's ``PIPELINE_UP_TO``) one ``INSERT`` of binary arrays, which travels with the batch."""
+    if conn.info.pipeline_status != pq.PipelineStatus.OFF:
+        await conn.execute(_OUTBOX_ROWS, tuple(list(column) for column in zip(*rows, strict=True)))
+        return
     async with conn.cursor() as cursor, cursor.copy(f"COPY {_OUTBOX} FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(_OUTBOX_TYPES)
         for row in rows:
@@ -251,6 +258,17 @@ async def advance(conn: Conn, position: int | None, stream_seq: int) -> None:
     """Track past messages that were parked: the tracking only moves forward."""
     await conn.execute(f"UPDATE {SCHEMA}.tracking SET stream_seq = greatest(stream_seq, %s),"
                        " position = greatest(position, coalesce(%s, position))", (stream_seq, position))
+
+
+async def outbox_head(conn: Conn, limit: int) -> tuple[int, list[str], bool]:
+    """For the publisher, in one statement: the tracked position, the tickets of the oldest urgent facts
+    (among the oldest ``limit`` urgent rows) and whether the outbox holds anything. One snapshot: every
+    fact caused up to that position is in this outbox, or was published and deleted."""
+    row = await (await conn.execute(
+        f"SELECT t.position, ARRAY(SELECT DISTINCT ticket_id FROM (SELECT ticket_id FROM {SCHEMA}.outbox"
+        f" WHERE urgent ORDER BY id LIMIT %s) AS u), EXISTS (SELECT FROM {SCHEMA}.outbox) FROM {SCHEMA}.tracking t",
+        (limit,))).fetchone()
+    return (int(row[0]), list(row[1]), bool(row[2])) if row else (0, [], False)
 
 
 async def unsettled(conn: Conn, now: dt.datetime) -> bool:

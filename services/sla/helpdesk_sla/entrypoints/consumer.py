@@ -32,6 +32,9 @@ from helpdesk_sla.application import PolicyLookup, take_events
 DURABLE = "helpdesk-sla"
 LOCK_ID = 0x534C4130
 PARKING_LOCK = 0x534C4134
+# batches of at most this many messages (the live edge) settle in pipeline mode (``Follower``): their
+# BEGIN, parking lock, writes and COMMIT go with the reads, not one round trip each
+PIPELINE_UP_TO = 50
 FILTERS = (subjects.ALL_TICKET_EVENTS, subjects.CUSTOMER_POLICY_CHANGES, subjects.ALL_RELEASE_EVENTS)
 METERS = Meters(
     Counter("helpdesk_sla_events_applied_total", "Ticket events applied to SLA state"),
@@ -73,5 +76,5 @@ class Consumer(StreamRunner):
     def __init__(self, conninfo: str, js: JetStreamContext, policy_of: PolicyLookup,
                  on_commit: Callable[[], None], batch: int = 500, stuck_after: float = 30.0) -> None:
         follower = Follower("SLA consumer", js, SlaProjection(policy_of), Subscription(DURABLE, FILTERS), METERS,
-                            batch, stuck_after, lambda _: on_commit())
+                            batch, stuck_after, lambda _: on_commit(), pipeline_up_to=PIPELINE_UP_TO)
         super().__init__(conninfo, follower, LOCK_ID)
