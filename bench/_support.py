@@ -89,6 +89,8 @@ def percentile(samples: list[float], q: float) -> float:
 
 def latency_line(samples: list[float]) -> str:
     ms = [s * 1000 for s in samples]
+    if not ms:
+        return "no samples"
     return f"p50 {percentile(ms, 0.50):.1f} ms  p99 {percentile(ms, 0.99):.1f} ms  max {max(ms):.1f} ms"
 
 

@@ -34,11 +34,12 @@ from bench._profile import sampled, top  # noqa: E402
 CONCURRENCY = 16
 
 
-def provision(base: str) -> tuple[dict[str, str], dict[str, str]]:
+def provision(base: str, policy: str = "keysystems") -> tuple[dict[str, str], dict[str, str]]:
+    """A customer under ``policy`` with one user, and an agent: their tokens."""
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
     with httpx.Client(base_url=base, timeout=30) as http:
         customer = http.post("/v1/customers", headers=admin,
-                             json={"name": "bench", "email": "b@b.test", "policy": "keysystems"}).json()["id"]
+                             json={"name": "bench", "email": "b@b.test", "policy": policy}).json()["id"]
         http.post(f"/v1/customers/{customer}/users", headers=admin, json={
             "name": "u", "email": "u@b.test", "login": "bench-user", "password": "bench-password",
             "phone": "+7 495 000-00-00"})  # KS-9
@@ -52,18 +53,21 @@ def provision(base: str) -> tuple[dict[str, str], dict[str, str]]:
         return token("bench-user"), token("bench-agent")
 
 
-def ticket_steps(customer: dict[str, str], agent: dict[str, str]):
-    """The command mix: one open, then three commands on the new ticket (1:3)."""
+KS7_DETAILS = {"entity": "invoice 42"}  # Keysystems's request form (KS-7): the entity concerned
+
+
+def ticket_steps(customer: dict[str, str], agent: dict[str, str], details: dict[str, str] = KS7_DETAILS):
+    """The command mix: one open (with the policy's form ``details``), then three commands on the ticket (1:3)."""
     yield "POST", "/v1/tickets", {"subject": "Printer", "description": "It is on fire",
-                                  "details": {"entity": "invoice 42"}}, customer  # KS-7
+                                  **({"details": details} if details else {})}, customer
     ticket_id = yield
     yield "POST", f"/v1/tickets/{ticket_id}/actions/accept", None, agent
     yield "POST", f"/v1/tickets/{ticket_id}/comments", {"body": "Looking into it"}, agent
     yield "POST", f"/v1/tickets/{ticket_id}/comments", {"body": "Fixed, please check"}, agent
 
 
-async def run_ticket(conn: Connection, customer, agent, record) -> None:
-    steps = ticket_steps(customer, agent)
+async def run_ticket(conn: Connection, customer, agent, record, details: dict[str, str] = KS7_DETAILS) -> None:
+    steps = ticket_steps(customer, agent, details)
     method, path, body, headers = next(steps)
     started = time.perf_counter()
     status, _, content = await conn.request(method, path, body, headers)
@@ -79,7 +83,8 @@ def _id_of(content: bytes) -> str:
     return re.search(rb'"id":"([^"]+)"', content).group(1).decode()
 
 
-async def closed_loop(host: str, port: int, customer, agent, seconds: float) -> tuple[int, list[float], int]:
+async def closed_loop(host: str, port: int, customer, agent, seconds: float,
+                      details: dict[str, str] = KS7_DETAILS) -> tuple[int, list[float], int]:
     latencies: list[float] = []
     errors = 0
 
@@ -93,7 +98,7 @@ async def closed_loop(host: str, port: int, customer, agent, seconds: float) -> 
     async def worker() -> None:
         conn = Connection(host, port)
         while time.perf_counter() < deadline:
-            await run_ticket(conn, customer, agent, record)
+            await run_ticket(conn, customer, agent, record, details)
         conn.close()
 
     started = time.perf_counter()
