@@ -21,7 +21,7 @@ from helpdesk_shared.policies.releases import ReleaseDate
 from helpdesk_sla.adapters import releases as release_store
 from helpdesk_sla.adapters import store
 from helpdesk_sla.adapters.store import Conn, TicketRow
-from helpdesk_sla.domain.planning import Command, Timer, TicketRef, fire, observe, plan
+from helpdesk_sla.domain.planning import Command, ReminderTimer, Timer, TicketRef, fire, observe, plan
 
 log = logging.getLogger("helpdesk.sla")
 PolicyLookup = Callable[[str], Policy | None]
@@ -161,9 +161,9 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         facts.extend(new)
         if command is not None:
             commands.append(command)
-        if timer.kind == "reminder" and (policy := policy_of(row.policy)) is not None:  # the next one
+        if isinstance(timer, ReminderTimer) and (policy := policy_of(row.policy)) is not None:  # the next one
             state = evaluate(row.facts, policy, timer.due_at, known)
-            follow_ups += [(tid, t) for t in plan(state, row.version) if t.kind == "reminder"]
+            follow_ups += [(tid, t) for t in plan(state, row.version) if isinstance(t, ReminderTimer)]
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
     await store.save_announced(conn, list(rows.values()))
