@@ -9,9 +9,9 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import evaluate
 from helpdesk_shared.policies.releases import ReleaseDate
 from helpdesk_shared.vocabulary import Category, Priority, Status
+from helpdesk_sla.domain.evaluation import evaluate
 from helpdesk_sla.domain.planning import (
     Announced,
     ReminderTimer,

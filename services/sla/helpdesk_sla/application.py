@@ -15,12 +15,13 @@ from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import release_events as rel
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import Policy, SlaState, evaluate
+from helpdesk_shared.policies import Policy
 from helpdesk_shared.policies.releases import ReleaseDate
 
 from helpdesk_sla.adapters import releases as release_store
 from helpdesk_sla.adapters import store
 from helpdesk_sla.adapters.store import Conn, TicketRow
+from helpdesk_sla.domain.evaluation import SlaState, evaluate
 from helpdesk_sla.domain.planning import Command, ReminderTimer, Timer, TicketRef, fire, observe, plan
 
 log = logging.getLogger("helpdesk.sla")

@@ -1,6 +1,6 @@
 """What the SLA service announces and plans, as a pure function of a ticket's SLA state.
 
-The evaluation (``helpdesk_shared.policies.evaluate``) says where a ticket's targets
+The evaluation (``evaluation.evaluate``) says where a ticket's targets
 stand at an instant. This module compares that with what was announced before (the
 ``Announced`` snapshot) and answers with the SLA facts to publish and the timers to
 keep; firing a timer answers with its fact and, for an automatic transition, the
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import msgspec
 
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import SlaState, Target
-from helpdesk_shared.policies.history import CUSTOMER_SIDE
+from helpdesk_shared.sla_events import CUSTOMER_SIDE
 from helpdesk_shared.vocabulary import Status
+
+from helpdesk_sla.domain.evaluation import SlaState, Target
 
 
 class Known(msgspec.Struct, kw_only=True):

@@ -3,10 +3,10 @@
 import datetime as dt
 
 from helpdesk_shared import events as ev
-from helpdesk_shared.policies import evaluate
 from helpdesk_shared.policies.releases import ReleaseDate
 from helpdesk_shared.vocabulary import Category, Priority, Status
 
+from helpdesk_sla.domain.evaluation import evaluate
 from tests.shared.histories import AGENT, CUSTOMER, POLICIES, Ticket, msk, target
 
 IMC = POLICIES["imc"]
