@@ -11,6 +11,7 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent / "shared"))
+sys.path.insert(0, str(_HERE.parent / "services" / "sla"))
 
 import datetime as dt  # noqa: E402
 import random  # noqa: E402
@@ -18,8 +19,9 @@ import time  # noqa: E402
 from zoneinfo import ZoneInfo  # noqa: E402
 
 from helpdesk_shared import events as ev  # noqa: E402
-from helpdesk_shared.policies import calendar_of, evaluate, load_policies  # noqa: E402
+from helpdesk_shared.policies import calendar_of, load_policies  # noqa: E402
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status  # noqa: E402
+from helpdesk_sla.domain.evaluation import evaluate  # noqa: E402
 
 MSK = ZoneInfo("Europe/Moscow")
 AGENT, CUSTOMER = ev.Actor(id="a", role=Role.AGENT), ev.Actor(id="u", role=Role.CUSTOMER)

@@ -84,7 +84,7 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     jwks_url: str | None = None  # unset: <intake_url>/v1/auth/jwks
     jwks_refresh_seconds: float = 60.0  # a removed key stops verifying within this time
     service_token: str | None = None
-    clock: str = "system"
+    clock: Literal["system", "simulated"] = "system"  # simulated: the shared test clock (CONTRACT §6)
     bind_host: str = "127.0.0.1"
     data_dir: str = ".helpdesk"
     # The HELPDESK stream in a JetStream cluster (stream.StreamLimits): copies kept (1, 3 or 5),

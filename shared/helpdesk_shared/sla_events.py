@@ -20,6 +20,8 @@ from helpdesk_shared.vocabulary import Status
 SOURCE = "urn:helpdesk:sla"
 TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
                      "follow_up", "development_reaction", "callback"]
+# The customer's clocks: never paused by a policy's pause_statuses; notices of them go to the customer.
+CUSTOMER_SIDE: frozenset[TargetKind] = frozenset({"acceptance", "customer_reply"})
 
 
 class SlaFact(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,11 +11,11 @@ from helpdesk_intake.domain.base import Context
 from helpdesk_intake.domain.rules import PermissiveRules
 from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_shared.policies import load_policies
-from helpdesk_shared.policies.history import TicketTrack
 from helpdesk_shared.vocabulary import Role, Status
 from helpdesk_shared.workflow import delivered_after
 
 from helpdesk_query.domain.actions import delivery
+from helpdesk_sla.domain.history import TicketTrack
 
 START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 STEPS = [(Role.AGENT, "accept"), (Role.AGENT, "propose_solution"), (Role.CUSTOMER, "return_to_work"),

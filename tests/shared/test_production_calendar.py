@@ -8,11 +8,9 @@ from pathlib import Path
 import holidays
 import pytest
 
-from helpdesk_shared import events as ev
-from helpdesk_shared.policies import calendar_of, evaluate
-from helpdesk_shared.vocabulary import Category, Priority, Status
+from helpdesk_shared.policies import calendar_of
 
-from tests.shared.histories import POLICIES, Ticket, msk, target
+from tests.shared.histories import POLICIES, msk
 
 RUSSIAN = ("medis", "keysystems", "endocs", "imc")
 MEDIS = calendar_of(POLICIES["medis"])  # Mon-Fri 09:00-18:00 Moscow: 540..1080 minutes
@@ -88,21 +86,6 @@ def test_production_calendar_telemed_works_daily():
     telemed = calendar_of(POLICIES["telemed"])
     assert telemed.day_hours(dt.date(2025, 3, 8)) == ((480, 1200),)
     assert telemed.day_hours(dt.date(2025, 3, 7)) == ((480, 1200),)
-
-
-def test_production_calendar_a_deadline_in_an_unpublished_year_is_provisional():
-    published = MEDIS.published_through
-    assert published is not None and published >= 2027
-    late = msk(published, 12, 29, 10)  # support/normal: 5 bd cross into the unpublished year
-    ticket = (Ticket(late, category=Category.SUPPORT, priority=Priority.NORMAL)
-              .move(ev.Accepted, Status.IN_PROGRESS, late))
-    imc = POLICIES["imc"]
-    resolution = target(evaluate(ticket.events, imc, late), "resolution")
-    assert resolution.due_at.year == published + 1 and resolution.provisional
-    early = msk(published, 11, 1, 10)
-    ticket = (Ticket(early, category=Category.SUPPORT, priority=Priority.NORMAL)
-              .move(ev.Accepted, Status.IN_PROGRESS, early))
-    assert not target(evaluate(ticket.events, imc, early), "resolution").provisional
 
 
 def _floor() -> tuple[int, ...]:

@@ -16,15 +16,15 @@ import psycopg
 from helpdesk_shared.vocabulary import Status
 
 from helpdesk_sla.adapters import store
-from helpdesk_sla.domain.planning import Announced, Known, Timer
+from helpdesk_sla.domain.planning import Announced, BreachTimer, Known, WarnTimer
 
 DUE = dt.datetime(2026, 11, 30, 12, 0, 0, 123456, tzinfo=dt.UTC)
 TRACE = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 IDS = ['t "1"', "t \\ 2", "t {3}, ü", "t-4"]
 
 
-def _timer(kind: str, minutes: int) -> Timer:
-    return Timer(kind=kind, due_at=DUE + dt.timedelta(minutes=minutes), planned_version=1)
+def _timer(variant: type[WarnTimer | BreachTimer], minutes: int) -> WarnTimer | BreachTimer:
+    return variant(target="resolution", due_at=DUE + dt.timedelta(minutes=minutes), planned_version=1)
 
 
 async def _timers(conn: psycopg.AsyncConnection[Any]) -> list[tuple[Any, ...]]:
@@ -45,11 +45,11 @@ async def test_perf_store_arrays_in_binary_keep_ids_timestamps_nulls_and_empty_b
         await store.set_customer_policy(conn, f"c {IDS[0]}", "ks")
         assert await store.customer_policies(conn, [f"c {tid}" for tid in IDS]) == {f"c {IDS[0]}": "ks"}
 
-        await store.add_timers(conn, [(tid, _timer("warn:resolution", i)) for i, tid in enumerate(IDS)],
+        await store.add_timers(conn, [(tid, _timer(WarnTimer, i)) for i, tid in enumerate(IDS)],
                                {IDS[1]: TRACE})
         assert await _timers(conn) == [(tid, "warn:resolution", DUE + dt.timedelta(minutes=i),
                                         TRACE if tid == IDS[1] else None, None) for i, tid in enumerate(IDS)]
-        await store.replace_timers(conn, [IDS[3]], [(IDS[3], _timer("breach:resolution", 9))])
+        await store.replace_timers(conn, [IDS[3]], [(IDS[3], _timer(BreachTimer, 9))])
         await store.replace_timers(conn, [], [])
 
         due, traces = await store.due_timers(conn, DUE + dt.timedelta(minutes=2), 10)

@@ -9,10 +9,20 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import evaluate
 from helpdesk_shared.policies.releases import ReleaseDate
 from helpdesk_shared.vocabulary import Category, Priority, Status
-from helpdesk_sla.domain.planning import Announced, TicketRef, Timer, fire, idempotency_key, observe, plan
+from helpdesk_sla.domain.evaluation import evaluate
+from helpdesk_sla.domain.planning import (
+    Announced,
+    ReminderTimer,
+    TicketRef,
+    Timer,
+    TransitionTimer,
+    fire,
+    idempotency_key,
+    observe,
+    plan,
+)
 from tests.shared.histories import CUSTOMER, POLICIES, SLA, Ticket, msk
 
 IMC, MEDIS, KEYSYSTEMS = POLICIES["imc"], POLICIES["medis"], POLICIES["keysystems"]
@@ -26,8 +36,15 @@ def _ref(ticket: Ticket, policy: str) -> TicketRef:
     return TicketRef(ticket_id="t-1", customer_id="c-1", policy=policy, version=len(ticket.events))
 
 
+def _name(timer: Timer) -> str:
+    """A timer as these tests name it: its variant's tag, and its target if it has one (``breach:resolution``)."""
+    tag = type(timer).__struct_config__.tag
+    target = getattr(timer, "target", None)
+    return f"{tag}:{target}" if target else str(tag)
+
+
 def _timers(timers: list[Timer]) -> dict[str, dt.datetime]:
-    return {t.kind: t.due_at for t in timers}
+    return {_name(t): t.due_at for t in timers}
 
 
 def test_imc5_a_new_ticket_gets_a_first_response_target_and_its_breach_timer() -> None:
@@ -100,7 +117,7 @@ def test_med6_awaiting_clarification_plans_the_auto_reject_and_fires_it_as_a_com
     ticket = Ticket(msk(2026, 3, 2, 10)).move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER,
                                               msk(2026, 3, 2, 10))
     state = evaluate(ticket.events, MEDIS, msk(2026, 3, 2, 10))
-    [transition] = [t for t in plan(state, version=2) if t.kind == "transition"]
+    [transition] = [t for t in plan(state, version=2) if isinstance(t, TransitionTimer)]
     assert (transition.action, transition.reason, transition.status) == ("reject", "no_clarification",
                                                                         Status.AWAITING_CUSTOMER)
     assert transition.due_at == msk(2026, 3, 16, 10)  # two weeks
@@ -117,7 +134,7 @@ def test_med6_a_transition_planned_before_the_reply_fires_nothing() -> None:
     ticket = Ticket(msk(2026, 3, 2, 10)).move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER,
                                               msk(2026, 3, 2, 10))
     [transition] = [t for t in plan(evaluate(ticket.events, MEDIS, msk(2026, 3, 2, 10)), version=2)
-                    if t.kind == "transition"]
+                    if isinstance(t, TransitionTimer)]
     ticket.move(ev.ClarificationReceived, Status.NEW, msk(2026, 3, 10, 10), actor=CUSTOMER)
     assert fire(Announced(), transition, _ref(ticket, "medis"), Status.NEW) == (Announced(), [], None)
     # back in awaiting_customer later, at a newer version: the old timer is stale all the same
@@ -129,7 +146,7 @@ def test_imc8_warning_and_breach_are_announced_once_each() -> None:
     ticket = _urgent_error(msk(2026, 2, 2, 9)).move(ev.Accepted, Status.IN_PROGRESS, msk(2026, 2, 2, 10))
     state = evaluate(ticket.events, IMC, msk(2026, 2, 2, 10))
     announced, _ = observe(Announced(), state, _ref(ticket, "imc"), msk(2026, 2, 2, 10))
-    timers = {t.kind: t for t in plan(state, version=2)}
+    timers = {_name(t): t for t in plan(state, version=2)}
     ref = _ref(ticket, "imc")
     warned, facts, command = fire(announced, timers["warn:resolution"], ref, Status.IN_PROGRESS)
     assert [type(f) for f in facts] == [sla.AtRisk] and command is None and warned.targets["resolution"].at_risk
@@ -150,7 +167,7 @@ def test_end4_a_reminder_names_its_audience_from_the_policy_rule() -> None:
         ticket.move(ev.Accepted, Status.IN_PROGRESS, msk(2025, 11, 10, 12))
         ticket.move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER, msk(2025, 11, 10, 13))
         state = evaluate(ticket.events, policy, msk(2025, 11, 10, 13))
-        [reminder] = [t for t in plan(state, version=3) if t.kind == "reminder"]
+        [reminder] = [t for t in plan(state, version=3) if isinstance(t, ReminderTimer)]
         _, [fact], command = fire(Announced(), reminder, _ref(ticket, "endocs"), Status.AWAITING_CUSTOMER)
         assert isinstance(fact, sla.ReminderDue) and fact.to == audience and command is None
 

@@ -8,11 +8,12 @@ import msgspec
 
 from helpdesk_shared import events as ev
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import calendar_of, evaluate
+from helpdesk_shared.policies import calendar_of
 from helpdesk_shared.vocabulary import Category, Priority, Status
 from helpdesk_sla.entrypoints.policies import policy_fingerprint
+from helpdesk_sla.domain.evaluation import evaluate
 from helpdesk_sla.domain.planning import Announced, TicketRef, observe
-from tests.shared.histories import POLICIES, Ticket, msk
+from tests.shared.histories import POLICIES, Ticket, msk, target
 
 IMC = POLICIES["imc"]
 PUBLISHED = calendar_of(IMC).published_through or 0
@@ -43,3 +44,18 @@ def test_production_calendar_the_published_year_is_part_of_a_policys_fingerprint
     assert policy_fingerprint(IMC) == hashlib.sha256(data + f"|published:{PUBLISHED}".encode()).hexdigest()
     assert policy_fingerprint(POLICIES["telemed"]) == hashlib.sha256(
         msgspec.json.encode(POLICIES["telemed"], enc_hook=repr)).hexdigest()  # no production calendar
+
+
+def test_production_calendar_a_deadline_in_an_unpublished_year_is_provisional():
+    published = calendar_of(POLICIES["medis"]).published_through
+    assert published is not None and published >= 2027
+    late = msk(published, 12, 29, 10)  # support/normal: 5 bd cross into the unpublished year
+    ticket = (Ticket(late, category=Category.SUPPORT, priority=Priority.NORMAL)
+              .move(ev.Accepted, Status.IN_PROGRESS, late))
+    imc = POLICIES["imc"]
+    resolution = target(evaluate(ticket.events, imc, late), "resolution")
+    assert resolution.due_at.year == published + 1 and resolution.provisional
+    early = msk(published, 11, 1, 10)
+    ticket = (Ticket(early, category=Category.SUPPORT, priority=Priority.NORMAL)
+              .move(ev.Accepted, Status.IN_PROGRESS, early))
+    assert not target(evaluate(ticket.events, imc, early), "resolution").provisional

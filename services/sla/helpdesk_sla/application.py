@@ -15,13 +15,14 @@ from helpdesk_shared import directory_events as directory
 from helpdesk_shared import events as ev
 from helpdesk_shared import release_events as rel
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import Policy, SlaState, evaluate
+from helpdesk_shared.policies import Policy
 from helpdesk_shared.policies.releases import ReleaseDate
 
 from helpdesk_sla.adapters import releases as release_store
 from helpdesk_sla.adapters import store
 from helpdesk_sla.adapters.store import Conn, TicketRow
-from helpdesk_sla.domain.planning import Command, Timer, TicketRef, fire, observe, plan
+from helpdesk_sla.domain.evaluation import SlaState, evaluate
+from helpdesk_sla.domain.planning import Command, ReminderTimer, Timer, TicketRef, fire, observe, plan
 
 log = logging.getLogger("helpdesk.sla")
 PolicyLookup = Callable[[str], Policy | None]
@@ -63,11 +64,11 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
         elif replay or event.sequence > taken.position:
             fresh.append(event)
             taken.position = max(taken.position, event.sequence)
-    run: list[ev.CloudEvent] = []
+    run: list[tuple[ev.CloudEvent, ev.TicketFact]] = []  # ticket events with their facts, between changes
     for event in [*fresh, None]:
         change = getattr(event, "data", None)
         if event is not None and not isinstance(change, (directory.CustomerPolicyChanged, rel.ReleaseFact)):
-            run.append(event)
+            run.append((event, change))
             continue
         await _take_ticket_events(conn, run, policy_of, taken, traces or {})
         run = []
@@ -80,19 +81,19 @@ async def take_events(conn: Conn, messages: Sequence[tuple[int, ev.CloudEvent | 
     return taken
 
 
-async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy_of: PolicyLookup,
-                              taken: Taken, traces: Mapping[str, str]) -> None:
+async def _take_ticket_events(conn: Conn, fresh: Sequence[tuple[ev.CloudEvent, ev.TicketFact]],
+                              policy_of: PolicyLookup, taken: Taken, traces: Mapping[str, str]) -> None:
     if not fresh:
         return
-    rows = await store.lock_tickets(conn, {e.data.ticket_id for e in fresh})  # type: ignore[attr-defined]
-    moved = await store.customer_policies(conn, {e.data.customer_id for e in fresh  # type: ignore[attr-defined]
-                                                 if isinstance(e.data, ev.TicketOpened)})  # type: ignore[attr-defined]
+    rows = await store.lock_tickets(conn, {fact.ticket_id for _, fact in fresh})
+    moved = await store.customer_policies(conn, {fact.customer_id for _, fact in fresh
+                                                 if isinstance(fact, ev.TicketOpened)})
     touched: dict[str, TicketRow] = {}
     states: dict[str, SlaState | None] = {}
     facts: list[sla.SlaFact] = []
     known = await release_store.known(conn)
-    for event in fresh:
-        folded = _fold(rows, event, policy_of, facts, moved, known)
+    for event, fact in fresh:
+        folded = _fold(rows, event, fact, policy_of, facts, moved, known)
         if folded is not None:
             row, states[row.ticket_id] = folded
             touched[row.ticket_id] = row
@@ -105,10 +106,10 @@ async def _take_ticket_events(conn: Conn, fresh: Sequence[ev.CloudEvent], policy
     taken.facts += len(facts)
 
 
-def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLookup,
+def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, fact: ev.TicketFact, policy_of: PolicyLookup,
           facts: list[sla.SlaFact], moved: dict[str, str],
           releases: Sequence[ReleaseDate] = ()) -> tuple[TicketRow, SlaState | None] | None:
-    """Add one event to its ticket and announce what changed; None when it has no SLA.
+    """Add one event (``fact`` is its data) to its ticket and announce what changed; None when it has no SLA.
 
     A new ticket follows its customer's newest policy as far as this stream goes (``moved``):
     intake may have opened it under the old one in the instant the customer moved.
@@ -116,7 +117,6 @@ def _fold(rows: dict[str, TicketRow], event: ev.CloudEvent, policy_of: PolicyLoo
     A ticket whose policy is no longer known (its file was removed) keeps its history
     but has no state and no timers until the policy is back (re-planned at start).
     """
-    fact: ev.TicketFact = event.data  # type: ignore[attr-defined]
     row = rows.get(fact.ticket_id)
     if row is None:
         if not isinstance(fact, ev.TicketOpened):
@@ -161,9 +161,9 @@ async def fire_due(conn: Conn, now: dt.datetime, policy_of: PolicyLookup, limit:
         facts.extend(new)
         if command is not None:
             commands.append(command)
-        if timer.kind == "reminder" and (policy := policy_of(row.policy)) is not None:  # the next one
+        if isinstance(timer, ReminderTimer) and (policy := policy_of(row.policy)) is not None:  # the next one
             state = evaluate(row.facts, policy, timer.due_at, known)
-            follow_ups += [(tid, t) for t in plan(state, row.version) if t.kind == "reminder"]
+            follow_ups += [(tid, t) for t in plan(state, row.version) if isinstance(t, ReminderTimer)]
         fired.append((tid, timer))
     await store.mark_fired(conn, fired, now)
     await store.save_announced(conn, list(rows.values()))

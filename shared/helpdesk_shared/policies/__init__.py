@@ -1,7 +1,6 @@
-"""SLA policies: typed policy files, the five regulation presets, and their evaluation."""
+"""SLA policies: typed policy files and the five regulation presets (the SLA service evaluates them)."""
 
 from helpdesk_shared.policies.duration import Duration, Unit
-from helpdesk_shared.policies.evaluation import KINDS, SlaState, Target, Transition, evaluate
 from helpdesk_shared.policies.loader import (
     PRESET_IDS,
     PRESETS_DIR,
@@ -13,33 +12,19 @@ from helpdesk_shared.policies.loader import (
     load_policy,
     parse_policy,
 )
-from helpdesk_shared.policies.model import (
-    AutoTransition,
-    Billing,
-    Budget,
-    Policy,
-    Release,
-    Reminder,
-    ReopenWindows,
-    TargetRule,
-    calendar_of,
-)
+from helpdesk_shared.policies.model import Billing, Budget, Policy, Release, TargetRule, calendar_of
 from helpdesk_shared.policies.rules import (
     billed_minutes,
-    budget_allows,
     channel_registers,
     customer_reply_status,
     deferral_reason,
     may_send_to_development,
     reopen_until,
-    reopen_window_open,
 )
 
 __all__ = [
-    "KINDS", "PRESETS_DIR", "PRESET_IDS", "AutoTransition", "Billing", "Budget", "Duration",
-    "Policy", "PolicyError", "Release", "Reminder", "ReopenWindows", "SlaState", "Target",
-    "TargetRule", "Transition", "Unit", "UnknownPolicy", "billed_minutes", "budget_allows",
-    "calendar_of", "channel_registers", "customer_reply_status", "deferral_reason", "evaluate", "get_policy",
-    "load_directory", "load_policies", "load_policy", "may_send_to_development", "parse_policy",
-    "reopen_until", "reopen_window_open",
+    "PRESETS_DIR", "PRESET_IDS", "Billing", "Budget", "Duration", "Policy", "PolicyError", "Release",
+    "TargetRule", "Unit", "UnknownPolicy", "billed_minutes", "calendar_of", "channel_registers",
+    "customer_reply_status", "deferral_reason", "get_policy", "load_directory", "load_policies", "load_policy",
+    "may_send_to_development", "parse_policy", "reopen_until",
 ]

@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Any
 
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies.history import CUSTOMER_SIDE
 from helpdesk_shared.vocabulary import Status
 
 from helpdesk_notify.domain.notifications import NoWindows, Notification, Windows, notifications
@@ -34,7 +33,7 @@ def decide_sla(event: sla.SlaCloudEvent, view: TicketView, staff: Staff | None =
     """The notifications an SLA fact causes, given the ticket's view when it arrives."""
     fact = event.data  # type: ignore[attr-defined]
     match fact:
-        case sla.AtRisk() if view.status.is_open and fact.kind in CUSTOMER_SIDE:
+        case sla.AtRisk() if view.status.is_open and fact.kind in sla.CUSTOMER_SIDE:
             due = windows.local(fact.policy, fact.due_at).isoformat()
             return notifications(event, view, [(view.customer_side, "sla_at_risk_customer",
                                                 {"kind": fact.kind, "due_at": due})])

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import psycopg
@@ -24,7 +24,15 @@ from helpdesk_shared import subjects
 from helpdesk_shared.vocabulary import Status
 
 from helpdesk_sla.adapters.schema import SCHEMA
-from helpdesk_sla.domain.planning import Announced, Command, Timer
+from helpdesk_sla.domain.planning import (
+    Announced,
+    BreachTimer,
+    Command,
+    ReminderTimer,
+    Timer,
+    TransitionTimer,
+    WarnTimer,
+)
 
 # Deadlines computed by the law alone (their year's production calendar is not yet published);
 # counted as recorded, re-planned at start when newer holiday data publishes the year.
@@ -35,7 +43,67 @@ Conn = psycopg.AsyncConnection[Any]
 Traces = Mapping[str, str]  # ticket id → the traceparent of the fact that caused what is written for it
 _history = msgspec.json.Decoder(list[ev.TicketEvent])  # type: ignore[valid-type]
 _announced = msgspec.json.Decoder(Announced)
-_timer = msgspec.json.Decoder(Timer)
+
+
+class _StoredTimer(msgspec.Struct, frozen=True, kw_only=True):
+    """A timer as the ``timers`` table keeps it (``timer`` column; ``kind`` is also its own column):
+    ``kind`` is ``warn:<target>``, ``breach:<target>``, ``transition`` or ``reminder``. Rows already
+    stored in this form must still fire, so the domain's timer variants are mapped to it here."""
+
+    kind: str
+    due_at: dt.datetime
+    planned_version: int
+    action: str | None = None
+    reason: str | None = None
+    status: Status | None = None
+    to: Literal["customer", "agent"] = "customer"  # a reminder's audience
+
+
+_stored_timer = msgspec.json.Decoder(_StoredTimer)
+
+
+def _kind(timer: Timer) -> str:
+    """The timer's ``kind`` column: with the ticket and due time, what identifies a planned timer."""
+    match timer:
+        case WarnTimer(target=target):
+            return f"warn:{target}"
+        case BreachTimer(target=target):
+            return f"breach:{target}"
+        case TransitionTimer():
+            return "transition"
+        case ReminderTimer():
+            return "reminder"
+
+
+def _encode_timer(timer: Timer) -> bytes:
+    """The timer's ``timer`` column, in the stored form."""
+    match timer:
+        case TransitionTimer(status=status, action=action, reason=reason):
+            stored = _StoredTimer(kind="transition", due_at=timer.due_at, planned_version=timer.planned_version,
+                                  action=action, reason=reason, status=status)
+        case ReminderTimer(status=status, to=to):
+            stored = _StoredTimer(kind="reminder", due_at=timer.due_at, planned_version=timer.planned_version,
+                                  status=status, to=to)
+        case _:
+            stored = _StoredTimer(kind=_kind(timer), due_at=timer.due_at, planned_version=timer.planned_version)
+    return msgspec.json.encode(stored)
+
+
+def _decode_timer(data: bytes) -> Timer:
+    """The timer a ``timer`` column holds; raises ``ValueError`` for a kind this service never plans."""
+    stored = _stored_timer.decode(data)
+    kind, _, target = stored.kind.partition(":")
+    due_at, version = stored.due_at, stored.planned_version
+    match kind:
+        case "warn" | "breach" if target:
+            variant = WarnTimer if kind == "warn" else BreachTimer
+            return msgspec.convert({"target": target, "due_at": due_at, "planned_version": version}, variant)
+        case "transition" if stored.status is not None:
+            return TransitionTimer(due_at=due_at, planned_version=version, status=stored.status,
+                                   action=stored.action or "", reason=stored.reason or "")
+        case "reminder" if stored.status is not None:
+            return ReminderTimer(due_at=due_at, planned_version=version, status=stored.status, to=stored.to)
+    raise ValueError(f"a stored timer of unknown kind {stored.kind!r}")
 
 
 class _Numbered(msgspec.Struct):
@@ -160,8 +228,8 @@ async def add_timers(conn: Conn, timers: Sequence[tuple[str, Timer]], traces: Tr
             f"INSERT INTO {SCHEMA}.timers (ticket_id, kind, due_at, timer, traceparent)"
             " SELECT * FROM unnest(%b::text[], %b::text[], %b::timestamptz[], %b::bytea[], %b::text[])"
             " ON CONFLICT DO NOTHING",
-            ([tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers],
-             [msgspec.json.encode(t) for _, t in timers], [traces.get(tid) for tid, _ in timers]))
+            ([tid for tid, _ in timers], [_kind(t) for _, t in timers], [t.due_at for _, t in timers],
+             [_encode_timer(t) for _, t in timers], [traces.get(tid) for tid, _ in timers]))
 
 
 async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> tuple[list[tuple[str, Timer]], dict[str, str]]:
@@ -171,7 +239,7 @@ async def due_timers(conn: Conn, now: dt.datetime, limit: int) -> tuple[list[tup
         f"SELECT ticket_id, timer, traceparent FROM {SCHEMA}.timers WHERE fired_at IS NULL AND due_at <= %s"
         " ORDER BY due_at, ticket_id, kind LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit))
     rows = await cursor.fetchall()
-    return [(r[0], _timer.decode(r[1])) for r in rows], {r[0]: r[2] for r in rows if r[2]}
+    return [(r[0], _decode_timer(r[1])) for r in rows], {r[0]: r[2] for r in rows if r[2]}
 
 
 async def mark_fired(conn: Conn, timers: Sequence[tuple[str, Timer]], at: dt.datetime) -> None:
@@ -181,7 +249,7 @@ async def mark_fired(conn: Conn, timers: Sequence[tuple[str, Timer]], at: dt.dat
             f"UPDATE {SCHEMA}.timers t SET fired_at = %s"
             " FROM unnest(%b::text[], %b::text[], %b::timestamptz[]) AS f(ticket_id, kind, due_at)"
             " WHERE (t.ticket_id, t.kind, t.due_at) = (f.ticket_id, f.kind, f.due_at)",
-            (at, [tid for tid, _ in timers], [t.kind for _, t in timers], [t.due_at for _, t in timers]))
+            (at, [tid for tid, _ in timers], [_kind(t) for _, t in timers], [t.due_at for _, t in timers]))
 
 
 async def next_due(conn: Conn) -> dt.datetime | None:

@@ -1,6 +1,6 @@
 """What the SLA service announces and plans, as a pure function of a ticket's SLA state.
 
-The evaluation (``helpdesk_shared.policies.evaluate``) says where a ticket's targets
+The evaluation (``evaluation.evaluate``) says where a ticket's targets
 stand at an instant. This module compares that with what was announced before (the
 ``Announced`` snapshot) and answers with the SLA facts to publish and the timers to
 keep; firing a timer answers with its fact and, for an automatic transition, the
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 import msgspec
 
 from helpdesk_shared import sla_events as sla
-from helpdesk_shared.policies import SlaState, Target
-from helpdesk_shared.policies.history import CUSTOMER_SIDE
+from helpdesk_shared.sla_events import CUSTOMER_SIDE
 from helpdesk_shared.vocabulary import Status
+
+from helpdesk_sla.domain.evaluation import SlaState, Target
 
 
 class Known(msgspec.Struct, kw_only=True):
@@ -50,16 +51,41 @@ class TicketRef:
     version: int
 
 
-class Timer(msgspec.Struct, frozen=True, kw_only=True):
-    """A planned firing: ``kind`` is ``warn:<target>``, ``breach:<target>``, ``transition`` or ``reminder``."""
+class _Timer(msgspec.Struct, frozen=True, kw_only=True):
+    """A planned firing, at ``due_at``, planned at the ticket's ``planned_version``."""
 
-    kind: str
     due_at: dt.datetime
     planned_version: int
-    action: str | None = None
-    reason: str | None = None
-    status: Status | None = None
-    to: Literal["customer", "agent"] = "customer"  # a reminder's audience
+
+
+class WarnTimer(_Timer, frozen=True, kw_only=True, tag="warn"):
+    """The ticket's ``target`` turns at risk."""
+
+    target: sla.TargetKind
+
+
+class BreachTimer(_Timer, frozen=True, kw_only=True, tag="breach"):
+    """The ticket's ``target`` is breached."""
+
+    target: sla.TargetKind
+
+
+class TransitionTimer(_Timer, frozen=True, kw_only=True, tag="transition"):
+    """An automatic transition: still in ``status`` and unchanged since, the ticket takes ``action``."""
+
+    status: Status
+    action: str
+    reason: str
+
+
+class ReminderTimer(_Timer, frozen=True, kw_only=True, tag="reminder"):
+    """A reminder to ``to`` while the ticket stays in ``status``."""
+
+    status: Status
+    to: Literal["customer", "agent"] = "customer"
+
+
+Timer = WarnTimer | BreachTimer | TransitionTimer | ReminderTimer
 
 
 class Command(msgspec.Struct, frozen=True, kw_only=True):
@@ -125,58 +151,57 @@ def plan(state: SlaState, version: int) -> list[Timer]:
     """The timers a ticket in ``state`` needs; a paused executor target has none (its deadline moves), unless a release's date binds it."""
     if not state.status.is_open:
         return []
-    timers = []
+    timers: list[Timer] = []
     for target in state.targets:
         if target.stopped_at is not None or target.due_at is None:
             continue
         if state.paused and target.kind not in CUSTOMER_SIDE and target.release_id is None:
             continue  # a release's date does not move with pauses (IMC-9): its timers stay
-        timers.append(Timer(kind=f"breach:{target.kind}", due_at=target.due_at, planned_version=version))
+        timers.append(BreachTimer(target=target.kind, due_at=target.due_at, planned_version=version))
         if target.warn_at is not None:
-            timers.append(Timer(kind=f"warn:{target.kind}", due_at=target.warn_at, planned_version=version))
+            timers.append(WarnTimer(target=target.kind, due_at=target.warn_at, planned_version=version))
     if (move := state.next_transition) is not None:
-        timers.append(Timer(kind="transition", due_at=move.due_at, planned_version=version,
-                            action=move.action, reason=move.reason, status=move.status))
+        timers.append(TransitionTimer(due_at=move.due_at, planned_version=version,
+                                      action=move.action, reason=move.reason, status=move.status))
     if state.next_reminder is not None:
-        timers.append(Timer(kind="reminder", due_at=state.next_reminder, planned_version=version,
-                            status=state.status, to=state.reminder_to or "customer"))
+        timers.append(ReminderTimer(due_at=state.next_reminder, planned_version=version,
+                                    status=state.status, to=state.reminder_to or "customer"))
     return timers
 
 
-def idempotency_key(ticket_id: str, timer: Timer) -> str:
+def idempotency_key(ticket_id: str, timer: TransitionTimer) -> str:
     """Deterministic: the same timer always sends the same key, so intake applies it at most once."""
-    return f"sla:{ticket_id}:{timer.kind}:{timer.due_at.astimezone(dt.UTC).isoformat()}"
+    return f"sla:{ticket_id}:transition:{timer.due_at.astimezone(dt.UTC).isoformat()}"
 
 
 def fire(before: Announced, timer: Timer, ref: TicketRef, status: Status
          ) -> tuple[Announced, list[sla.SlaFact], Command | None]:
     """Fire ``timer`` on a ticket now at ``ref.version`` in ``status``: its facts and command, if any."""
     common = _common(ref, timer.due_at)
-    kind, _, target = timer.kind.partition(":")
-    known = before.targets.get(target)
-    if kind in ("warn", "breach"):
-        if known is None or known.stopped_at is not None or known.due_at is None:
-            return before, [], None
-        if kind == "warn" and not (known.at_risk or known.breached):
-            changed = msgspec.structs.replace(known, at_risk=True)
-            fact: sla.SlaFact = sla.AtRisk(**common, kind=target, due_at=known.due_at)  # type: ignore[arg-type]
-        elif kind == "breach" and not known.breached:
-            changed = msgspec.structs.replace(known, breached=True)
-            fact = sla.Breached(**common, kind=target, due_at=known.due_at)  # type: ignore[arg-type]
-        else:
-            return before, [], None
-        return msgspec.structs.replace(before, targets={**before.targets, target: changed}), [fact], None
-    if kind == "reminder":
-        if status != timer.status:
-            return before, [], None
-        return before, [sla.ReminderDue(**common, status=status, to=timer.to)], None
-    if kind == "transition":
-        # planned at an older version: something happened since, and a re-plan replaced it
-        if status != timer.status or ref.version != timer.planned_version:
-            return before, [], None
-        command = Command(ticket_id=ref.ticket_id, action=timer.action or "", reason=timer.reason or "",
-                          expected_version=timer.planned_version,
-                          idempotency_key=idempotency_key(ref.ticket_id, timer))
-        fact = sla.TransitionDue(**common, status=status, action=command.action, reason=command.reason)
-        return before, [fact], command
-    return before, [], None
+    match timer:
+        case WarnTimer(target=target) | BreachTimer(target=target):
+            known = before.targets.get(target)
+            if known is None or known.stopped_at is not None or known.due_at is None:
+                return before, [], None
+            if isinstance(timer, WarnTimer) and not (known.at_risk or known.breached):
+                changed = msgspec.structs.replace(known, at_risk=True)
+                fact: sla.SlaFact = sla.AtRisk(**common, kind=target, due_at=known.due_at)
+            elif isinstance(timer, BreachTimer) and not known.breached:
+                changed = msgspec.structs.replace(known, breached=True)
+                fact = sla.Breached(**common, kind=target, due_at=known.due_at)
+            else:
+                return before, [], None
+            return msgspec.structs.replace(before, targets={**before.targets, target: changed}), [fact], None
+        case ReminderTimer():
+            if status != timer.status:
+                return before, [], None
+            return before, [sla.ReminderDue(**common, status=status, to=timer.to)], None
+        case TransitionTimer():
+            # planned at an older version: something happened since, and a re-plan replaced it
+            if status != timer.status or ref.version != timer.planned_version:
+                return before, [], None
+            command = Command(ticket_id=ref.ticket_id, action=timer.action, reason=timer.reason,
+                              expected_version=timer.planned_version,
+                              idempotency_key=idempotency_key(ref.ticket_id, timer))
+            fact = sla.TransitionDue(**common, status=status, action=command.action, reason=command.reason)
+            return before, [fact], command

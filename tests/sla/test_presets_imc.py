@@ -1,9 +1,10 @@
 """IMC preset (IMC rules)."""
 
 from helpdesk_shared import events as ev
-from helpdesk_shared.policies import Release, evaluate
+from helpdesk_shared.policies import Release
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Status
 
+from helpdesk_sla.domain.evaluation import evaluate
 from tests.shared.histories import CUSTOMER, POLICIES, Ticket, msk, target
 
 IMC = POLICIES["imc"]

@@ -4,9 +4,9 @@ them only where the policy says so (pure: history → state, no I/O)."""
 import msgspec
 
 from helpdesk_shared import events as ev
-from helpdesk_shared.policies import evaluate
 from helpdesk_shared.vocabulary import Category, Priority, Status
 
+from helpdesk_sla.domain.evaluation import evaluate
 from tests.shared.histories import AGENT, POLICIES, Ticket, msk, target
 
 IMC = POLICIES["imc"]  # urgent errors: resolution in 1 bd, Mon-Fri 09:00-18:00 Moscow

@@ -16,13 +16,14 @@ import msgspec
 from helpdesk_shared.calendar import from_us, to_us
 from helpdesk_shared.events import TicketFact
 from helpdesk_shared.policies.duration import Duration
-from helpdesk_shared.policies.history import CUSTOMER_SIDE, Run, TicketTrack, track
 from helpdesk_shared.policies.model import AutoTransition, CompiledPolicy, Policy, Release, compiled
 from helpdesk_shared.policies.releases import ReleaseDate, bind
+from helpdesk_shared.policies.rules import reopen_until as reopen_window_end
+from helpdesk_shared.sla_events import CUSTOMER_SIDE, TargetKind
 from helpdesk_shared.vocabulary import Status
 
-TargetKind = Literal["first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
-                     "follow_up", "development_reaction", "callback"]
+from helpdesk_sla.domain.history import Run, TicketTrack, track
+
 TargetState = Literal["running", "paused", "at_risk", "met", "breached", "unplanned"]
 KINDS: tuple[TargetKind, ...] = ("first_response", "resolution", "acceptance", "remark_fix", "customer_reply",
                                  "follow_up", "development_reaction", "callback")
@@ -77,7 +78,7 @@ def evaluate(history: Sequence[TicketFact], policy: Policy, now: dt.datetime,
     ticket = track(history, policy)
     view = _View(ticket, compiled(policy), to_us(now), releases)
     calendar = view.calendar
-    reopen_until = _reopen_until(ticket, policy, calendar)
+    reopen_until = _reopen_until(ticket, policy)
     return SlaState(
         policy=policy.id,
         status=ticket.status,
@@ -199,7 +200,7 @@ def _transition(policy: Policy, status, ticket: TicketTrack, *, automatic_only: 
 def _next_transition(ticket: TicketTrack, policy: Policy, calendar) -> Transition | None:
     rule = _transition(policy, ticket.status, ticket, automatic_only=True) if ticket.status.is_open else None
     if rule is None:
-        return _reopen_window_close(ticket, policy, calendar)
+        return _reopen_window_close(ticket, policy)
     due = rule.after.after(calendar, ticket.since)
     return Transition(status=ticket.status, due_at=due, action=rule.action, reason=rule.reason)
 
@@ -220,19 +221,19 @@ def _next_reminder(ticket: TicketTrack, policy: Policy, calendar, now) -> dict[s
     return best
 
 
-def _reopen_until(ticket: TicketTrack, policy: Policy, calendar) -> dt.datetime | None:
-    """KS-8: the window counts from the solution's delivery, in testing or done."""
+def _reopen_until(ticket: TicketTrack, policy: Policy) -> dt.datetime | None:
+    """KS-8: the window counts from the solution's delivery, in testing or done (the one window intake
+    enforces: ``rules.reopen_until``)."""
     if ticket.status not in _REOPENABLE or ticket.delivered_at is None:
         return None
-    window = policy.reopen.for_category(ticket.category)
-    return window.after(calendar, ticket.delivered_at) if window else None
+    return reopen_window_end(policy, ticket.category, ticket.delivered_at)
 
 
-def _reopen_window_close(ticket: TicketTrack, policy: Policy, calendar) -> Transition | None:
+def _reopen_window_close(ticket: TicketTrack, policy: Policy) -> Transition | None:
     """KS-8: a ticket still in customer testing when its reopen window ends closes as done."""
     if ticket.status is not Status.CUSTOMER_TESTING or not policy.reopen.close_when_over:
         return None
-    until = _reopen_until(ticket, policy, calendar)
+    until = _reopen_until(ticket, policy)
     if until is None:
         return None
     return Transition(status=ticket.status, due_at=until, action="accept_solution", reason=REOPEN_WINDOW_ENDED)

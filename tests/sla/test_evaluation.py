@@ -3,9 +3,10 @@
 import msgspec
 
 from helpdesk_shared import events as ev
-from helpdesk_shared.policies import Duration, TargetRule, evaluate
+from helpdesk_shared.policies import Duration, TargetRule
 from helpdesk_shared.vocabulary import Category, Priority, Status
 
+from helpdesk_sla.domain.evaluation import evaluate
 from tests.shared.histories import AGENT, POLICIES, Ticket, msk, target
 
 MEDIS, IMC = POLICIES["medis"], POLICIES["imc"]

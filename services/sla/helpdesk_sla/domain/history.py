@@ -28,7 +28,6 @@ from helpdesk_shared.policies.model import Policy
 from helpdesk_shared.vocabulary import Category, Channel, Priority, Role, Status, Visibility
 from helpdesk_shared.workflow import delivered_after
 
-CUSTOMER_SIDE = frozenset({"acceptance", "customer_reply"})  # never paused by pause_statuses
 _WAITING_ON_CUSTOMER = frozenset({Status.CUSTOMER_TESTING, Status.READY_TO_INSTALL})
 _CLOSED = frozenset({Status.DONE, Status.REJECTED})
 _STATUS_CHANGES = frozenset(kind for kind in TICKET_EVENT_TYPES if issubclass(kind, StatusChange))

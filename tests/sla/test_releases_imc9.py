@@ -3,10 +3,11 @@
 import datetime as dt
 
 from helpdesk_shared import events as ev
-from helpdesk_shared.policies import evaluate
 from helpdesk_shared.policies.releases import ReleaseDate
 from helpdesk_shared.vocabulary import Category, Priority, Status
 
+from helpdesk_sla.domain.evaluation import evaluate
+from helpdesk_sla.domain.planning import BreachTimer, plan
 from tests.shared.histories import AGENT, CUSTOMER, POLICIES, Ticket, msk, target
 
 IMC = POLICIES["imc"]
@@ -90,12 +91,10 @@ def test_imc9_remarks_bind_to_the_next_unscheduled_release_after_the_return():
 def test_imc9_a_release_bound_target_runs_on_while_the_ticket_waits_for_the_customer():
     """A release's date does not move with pauses: waiting on the customer neither freezes the
     target nor drops its timers, and it is breached when the release passes unresolved."""
-    from helpdesk_sla.domain.planning import plan
-
     waiting = analysed(Priority.NORMAL).move(ev.ClarificationRequested, Status.AWAITING_CUSTOMER,
                                              msk(2025, 11, 11, 9))
     state = evaluate(waiting.events, IMC, msk(2025, 11, 11, 12), RELEASES)
     found = target(state, "resolution")
     assert state.paused and (found.release_id, found.state) == ("r-wed", "running")
-    assert any(timer.kind == "breach:resolution" for timer in plan(state, 1))
+    assert BreachTimer(target="resolution", due_at=found.due_at, planned_version=1) in plan(state, 1)
     assert resolution(waiting, msk(2025, 11, 13, 9)).state == "breached"
