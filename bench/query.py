@@ -11,7 +11,10 @@ single-process shape (``serve`` projects too). The shape is printed. Phases:
    own request histograms (bench/_server_time.py) and every process's CPU, this client's too.
    Every ``--floor-every``-th command's ticket is read again without a position: the floor.
 2. load: 100,000 synthetic tickets (about 300,000 events) are published straight to the
-   HELPDESK stream, as the relay would (intake at this volume would take too long);
+   HELPDESK stream, as the relay would (intake at this volume would take too long), encoded before
+   the clock starts and published with one reply subject for every acknowledgement (``publish``: the
+   publisher is a load generator, and ``publish_async``'s 54-59 µs CPU per event was a core's share
+   taken from the processes measured; the stream, the messages and their acknowledgements are the same);
    the live projector catches up (its rate is printed too, and the CPU time per event of the
    process that projects, of PostgreSQL, of NATS and of this bench's publisher: the cores the
    phase needs, beside the 2 the machine has; ``--profile`` samples the projector here too).
@@ -56,7 +59,8 @@ from helpdesk_shared.migrations_cli import migrate_all  # noqa: E402
 
 from helpdesk_query.adapters.eventstore import EventStream  # noqa: E402
 from helpdesk_query.entrypoints.rebuild import rebuild  # noqa: E402
-from tests.query.synthetic import histories, publish  # noqa: E402
+from helpdesk_shared.stream import ensure_stream  # noqa: E402
+from tests.query.synthetic import histories, message  # noqa: E402
 from bench import _server_time  # noqa: E402
 from bench._pipeline import STAGES, Pipeline  # noqa: E402
 from bench._profile import cpu_of, machine_busy, sampled, top  # noqa: E402
@@ -177,10 +181,11 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, watche
     stream = EventStream(nc)
     events = list(histories(tickets=tickets, events_per_ticket=3, customers=50, seed=1,
                             start_position=10_000_000))
+    messages = [message(event) for event in events]  # encoded before the clock starts, as the relay's are
     with sampled(loading := {"load-" + projecting.replace(" ", "-"): watched[projecting]}, profile, None):
         cpu0, busy0 = cpu_of(watched), machine_busy()
         t0 = time.perf_counter()
-        await publish(js, events, window=5000)
+        await publish(nc, js, messages, window=5000)
         published = time.perf_counter() - t0
         async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
             behind = None  # events still to apply when the publishing ended
@@ -206,6 +211,39 @@ async def load_and_replay(nats_url: str, database_url: str, tickets: int, watche
         result.update(await _replay(nats_url, stream, database_url))
     await nc.close()
     return result
+
+
+async def publish(nc: Any, js: Any, messages: list[tuple[str, bytes, dict[str, str]]], window: int) -> None:
+    """Publish the encoded ``messages`` in order, as the relay would: each with its ``Nats-Msg-Id``,
+    each acknowledged by JetStream, ``window`` at a time (all of a window's acknowledgements are
+    awaited before the next one is sent). A load generator, so as lean as it can be: every
+    acknowledgement comes to one reply subject and is counted (an error raises), where
+    ``publish_async`` made a token, a future, a semaphore and a callback per message (its 54-59 µs
+    CPU per event took a core's share from the processes under measurement)."""
+    await ensure_stream(js)
+    reply, failed, acked, window_acked = nc.new_inbox(), [], [0], asyncio.Event()
+    expected = [0]
+
+    async def counted(msg: Any) -> None:
+        if b'"error"' in msg.data or msg.headers:  # a failed store, or "no responders"
+            failed.append(msg.data or str(msg.headers))
+        acked[0] += 1
+        if acked[0] == expected[0]:
+            window_acked.set()
+
+    sub = await nc.subscribe(reply, cb=counted, pending_msgs_limit=2 * window)
+    try:
+        for i in range(0, len(messages), window):
+            part = messages[i:i + window]
+            window_acked.clear()
+            expected[0] += len(part)
+            for subject, payload, headers in part:
+                await nc.publish(subject, payload, reply=reply, headers=headers)
+            await window_acked.wait()
+            if failed:
+                raise RuntimeError(f"JetStream refused {len(failed)} messages: {failed[0]!r}")
+    finally:
+        await sub.unsubscribe()
 
 
 async def _replay(nats_url: str, stream: EventStream, database_url: str) -> dict[str, float]:
