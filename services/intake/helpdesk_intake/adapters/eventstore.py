@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing import persistence
@@ -72,6 +73,10 @@ class FirstAnswer:
     status_code: int
     body: Any
     position: int
+
+
+_RELEASE_COLUMNS = "release_id::text AS id, name, kind, date"
+_WEBHOOK_COLUMNS = "webhook_id::text AS id, url, subjects, registered_at"
 
 
 class SideRowsRecorder(PostgresApplicationRecorder):
@@ -152,6 +157,32 @@ class SideRowsRecorder(PostgresApplicationRecorder):
                 " ORDER BY notification_id DESC LIMIT 1",
                 (topic_like, topic, other_topic_like)).fetchone()
         return int(row["notification_id"]) if row else 0
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy's listed row (``id``, ``version``, ``published_at``, ``by``), by id."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute("SELECT policy_id AS id, version, published_at, by_actor AS by"
+                                     " FROM intake.policies ORDER BY policy_id"))
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release's listed row (``id``, ``name``, ``kind``, ``date``), soonest first."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute(f"SELECT {_RELEASE_COLUMNS} FROM intake.releases"
+                                     " ORDER BY date, name, release_id"))
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The registered webhooks (``id``, ``url``, ``subjects``, ``registered_at``), oldest first."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute(f"SELECT {_WEBHOOK_COLUMNS} FROM intake.webhooks"
+                                     " ORDER BY registered_at, webhook_id"))
+
+    def webhook(self, webhook_id: UUID, *, secret: bool = False) -> dict[str, Any] | None:
+        """A registered webhook's row as ``webhooks`` lists it, or only its ``secret``; None if there is none."""
+        columns = "secret" if secret else _WEBHOOK_COLUMNS
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(f"SELECT {columns} FROM intake.webhooks WHERE webhook_id = %s",
+                               (webhook_id,)).fetchone()
+        return None if row is None else dict(row)
 
     def ping(self) -> bool:
         """Whether the database answers a query."""
@@ -244,6 +275,22 @@ class IntakeEventStore(Application):
         return self._rows.last_position(get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged),
                                         get_topic(Release) + ".%")
 
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy's version in force (``intake.policies``): ``id``, ``version``, ``published_at``, ``by``."""
+        return self._rows.policies()
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release (``intake.releases``): ``id``, ``name``, ``kind``, ``date``, soonest first."""
+        return self._rows.releases()
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The registered webhooks (``intake.webhooks``), oldest first, without their secrets."""
+        return self._rows.webhooks()
+
+    def webhook(self, webhook_id: UUID, *, secret: bool = False) -> dict[str, Any] | None:
+        """A registered webhook without its secret, or (``secret=True``) only its secret; None if none."""
+        return self._rows.webhook(webhook_id, secret=secret)
+
     def ping(self) -> bool:
         """Whether the database answers a query (a readiness check)."""
         return self._rows.ping()
@@ -259,6 +306,34 @@ def idempotency_row(principal: str, key: str, request_hash: str, status_code: in
     return SideRow("INSERT INTO {schema}.idempotency (principal, key, request_hash, status_code, body,"
                    " originator_id, originator_version) VALUES (%s, %s, %s, %s, %s, %s, %s)",
                    (principal, key, request_hash, status_code, body, originator_id, originator_version))
+
+
+def policy_row(policy_id: str, version: int, published_at: dt.datetime, by: str) -> SideRow:
+    """The listed row of a policy: its version in force."""
+    return SideRow(
+        "INSERT INTO {schema}.policies (policy_id, version, published_at, by_actor) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (policy_id) DO UPDATE SET version = EXCLUDED.version,"
+        " published_at = EXCLUDED.published_at, by_actor = EXCLUDED.by_actor",
+        (policy_id, version, published_at, by))
+
+
+def release_row(release_id: Any, name: str, kind: str, date: dt.date) -> SideRow:
+    """The listed row of a release, as its events leave it."""
+    return SideRow(
+        "INSERT INTO {schema}.releases (release_id, name, kind, date) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (release_id) DO UPDATE SET name = EXCLUDED.name, date = EXCLUDED.date",
+        (release_id, name, kind, date))
+
+
+def webhook_row(webhook_id: Any, url: str, subjects: str, secret: str) -> SideRow:
+    """A registered webhook's row (``subjects`` as JSON), the only place its signing secret is kept."""
+    return SideRow("INSERT INTO {schema}.webhooks (webhook_id, url, subjects, secret)"
+                   " VALUES (%s, %s, %s::jsonb, %s)", (webhook_id, url, subjects, secret))
+
+
+def webhook_removal_row(webhook_id: Any) -> SideRow:
+    """A removed webhook's row goes, and its secret with it."""
+    return SideRow("DELETE FROM {schema}.webhooks WHERE webhook_id = %s", (webhook_id,))
 
 
 def ticket_number_row(number: str, ticket_id: Any) -> SideRow:
