@@ -158,6 +158,15 @@ class SideRowsRecorder(PostgresApplicationRecorder):
                 (topic_like, topic, other_topic_like)).fetchone()
         return int(row["notification_id"]) if row else 0
 
+    def hours_used(self, customer_id: str, month: str, measure: str) -> int:
+        """Minutes the month has consumed in the norm-hours tally (adapters/hours.py), by ``measure``
+        (planned or spent)."""
+        column = "spent_minutes" if measure == "spent" else "planned_minutes"
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(f"SELECT {column} AS used FROM intake.hours_tally"
+                               " WHERE customer_id = %s AND month = %s", (customer_id, month)).fetchone()
+        return int(row["used"]) if row else 0
+
     def policies(self) -> list[dict[str, Any]]:
         """Every policy's listed row (``id``, ``version``, ``published_at``, ``by``), by id."""
         with self.datastore.get_connection() as conn:
@@ -274,6 +283,10 @@ class IntakeEventStore(Application):
         release's): what the SLA must have taken in to be settled."""
         return self._rows.last_position(get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged),
                                         get_topic(Release) + ".%")
+
+    def hours_used(self, customer_id: str, month: str, measure: str) -> int:
+        """Minutes a customer's month has consumed (MED-12), by ``measure`` (planned or spent)."""
+        return self._rows.hours_used(customer_id, month, measure)
 
     def policies(self) -> list[dict[str, Any]]:
         """Every policy's version in force (``intake.policies``): ``id``, ``version``, ``published_at``, ``by``."""

@@ -32,11 +32,6 @@ def ticket_answer(ticket: Ticket) -> dict[str, Any]:
 
 
 class TicketService(CatalogueService):
-    @property
-    def tally(self) -> hours.HoursTally:
-        """The norm-hours tally in intake's store (MED-12)."""
-        return hours.HoursTally(self.store.recorder.datastore)  # type: ignore[attr-defined]
-
     def open(self, request: Request, command: cmd.OpenTicket) -> Outcome:
         """Register a ticket for the caller's customer (or, for staff, the named one)."""
         def decide() -> Change:
@@ -124,7 +119,7 @@ class TicketService(CatalogueService):
         hours_a_month = terms.monthly_hours if terms.monthly_hours is not None else policy.budget.default_monthly_hours
         if not policy.budget.enforced or hours_a_month is None:
             return MonthBudget(month, None)
-        used = self.tally.used(customer_id, month, policy.budget.measure)
+        used = self.store.hours_used(customer_id, month, policy.budget.measure)
         return MonthBudget(month, round(hours_a_month * 60), used)
 
     def _budget_rows(self, ticket: Ticket, budget: MonthBudget | None) -> list[SideRow]:
