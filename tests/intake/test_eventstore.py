@@ -18,8 +18,10 @@ import pytest
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
-from helpdesk_intake.adapters.eventstore import (IntakeEventStore, OtherWriters, SideRow, open_event_store,
-                                                store_environment)
+from helpdesk_intake.adapters.eventstore import (FirstAnswer, IntakeEventStore, OtherWriters, SideRow,
+                                                idempotency_row, open_event_store, store_environment,
+                                                ticket_number_row)
+from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.base import Context
 from helpdesk_intake.domain.rules import PermissiveRules
 from helpdesk_intake.domain.ticket import Ticket
@@ -60,6 +62,40 @@ def test_topics_are_pinned_names_not_module_paths(database_url: str) -> None:
         topics = [n.topic for n in store.recorder.select_notifications(start=1, limit=10)]
         assert topics == ["helpdesk:Ticket.Opened", "helpdesk:Ticket.Accepted"]
         assert store.repository.get(ticket.id).status.value == "in_progress"
+    finally:
+        store.close()
+
+
+def test_recorder_reads_the_rows_it_wrote_beside_the_events(database_url: str) -> None:
+    """STYLE habit 2: the idempotency answer, ticket numbers and the SLA's position are the store's named
+    methods; the answer and the number's index entry commit with the events in the group commit."""
+    store = open_event_store(database_url)
+    committer = GroupCommitter(store)
+    try:
+        assert store.last_ticket_position() == 0
+        first, second = store.next_ticket_number(), store.next_ticket_number()
+        assert second > first
+        assert store.first_answer("p", "key-1") is None
+        ticket = _opened()
+        recordings = committer.commit(ticket.collect_events(), [
+            ticket_number_row(f"HD-{first}", ticket.id),
+            idempotency_row("p", "key-1", "hash", 201, '{"id": "x"}', ticket.id, ticket.version)])
+        position = recordings[-1].notification.id
+        assert store.first_answer("p", "key-1") == FirstAnswer("hash", 201, {"id": "x"}, position)
+        assert store.first_answer("other", "key-1") is None
+        assert store.last_ticket_position() == position
+        admin = Context("admin", Role.ADMIN, NOW)
+        customer = Customer.register(admin, id=uuid.uuid4(), name="c", email="c@example.com", client_code=None,
+                                     policy="standard", contract={})
+        store.save(customer)  # not an event the SLA follows
+        assert store.last_ticket_position() == position
+        customer.change(admin, policy="premium", contract=None)
+        (changed,) = store.save(customer)
+        assert store.last_ticket_position() == changed.notification.id > position
+        with psycopg.connect(database_url) as conn:
+            assert conn.execute("SELECT ticket_id FROM intake.ticket_numbers WHERE number = %s",
+                                (f"HD-{first}",)).fetchone() == (ticket.id,)
+        assert store.ping()
     finally:
         store.close()
 

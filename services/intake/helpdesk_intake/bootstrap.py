@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from eventsourcing.utils import get_topic
 from litestar import Litestar
 from litestar.di import Provide
 from nats.aio.client import Client as NATS
@@ -48,11 +47,8 @@ from helpdesk_intake.application.releases import ReleaseService
 from helpdesk_intake.application.directory import DirectoryService
 from helpdesk_intake.application.webhooks import WebhookService
 from helpdesk_intake.application.inbound import InboundMailService
-from helpdesk_intake.domain.customer import Customer
 from helpdesk_intake.domain.mail import Limits
-from helpdesk_intake.domain.release import Release
 from helpdesk_intake.domain.throttling import LoginLimits
-from helpdesk_intake.domain.ticket import Ticket
 from helpdesk_intake.entrypoints import smtp
 from helpdesk_intake.entrypoints.http.attachments import attachments_route
 from helpdesk_intake.entrypoints.http.client_address import ClientAddress
@@ -89,17 +85,6 @@ class Intake:
 
     def close(self) -> None:
         self.store.close()
-
-
-def last_ticket_position(store: IntakeEventStore) -> int:
-    """The store position of the newest event the SLA follows (a ticket's, a customer's policy change, a
-    release's): what the SLA must have taken in to be settled."""
-    with store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-        row = conn.execute(
-            "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s OR topic = %s OR topic LIKE %s"
-            " ORDER BY notification_id DESC LIMIT 1",
-            (get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged), get_topic(Release) + ".%")).fetchone()
-    return int(row["notification_id"]) if row else 0
 
 
 def attachment_limits(settings: IntakeSettings) -> Limits:
@@ -194,10 +179,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                 holder.clear()
 
     async def database_ready() -> bool:
-        def ping() -> bool:
-            with holder["intake"].store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-                return conn.execute("SELECT 1").fetchone() is not None
-        return "intake" in holder and await asyncio.to_thread(ping)
+        return "intake" in holder and await asyncio.to_thread(holder["intake"].store.ping)
 
     async def nats_ready() -> bool:
         return "nats" in holder and holder["nats"].is_connected
@@ -208,7 +190,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
     tokens = issuer(ring, settings.token_ttl_seconds)
     authenticator = Authenticator(ring, settings.admin_token, settings.service_token)
     session_limit = SessionLimit(settings.session_max_seconds)
-    clock_admin = ClockAdmin(clock.movable, lambda: last_ticket_position(holder["intake"].store),
+    clock_admin = ClockAdmin(clock.movable, lambda: holder["intake"].store.last_ticket_position(),
                              lambda: consumers_caught_up(holder["nats"].jetstream()))
     return build_app(
         service="intake", version=VERSION, authenticator=authenticator,

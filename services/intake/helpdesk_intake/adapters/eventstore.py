@@ -16,20 +16,25 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
+from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing import persistence
 from eventsourcing.persistence import JSONTranscoder, StoredEvent, Transcoding
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.utils import retry
+from eventsourcing.utils import get_topic, retry
 import msgspec
 import psycopg
 from psycopg import sql
 
 from helpdesk_shared.connections import RecentlyCheckedSync
 from helpdesk_shared.events import Attachment
+
+from helpdesk_intake.domain.customer import Customer
+from helpdesk_intake.domain.release import Release
+from helpdesk_intake.domain.ticket import Ticket
 
 SCHEMA = "intake"
 # What a store that is down or unreachable raises: a passing failure, worth a retry later.
@@ -59,9 +64,24 @@ class OtherWriters:
     written: dict[Any, int] | None = None
 
 
+@dataclass(frozen=True)
+class FirstAnswer:
+    """The answer stored for an ``Idempotency-Key``: the first request's hash, what it was told, and
+    the store position of the event it wrote."""
+
+    request_hash: str
+    status_code: int
+    body: Any
+    position: int
+
+
+_RELEASE_COLUMNS = "release_id::text AS id, name, kind, date"
+_WEBHOOK_COLUMNS = "webhook_id::text AS id, url, subjects, registered_at"
+
+
 class SideRowsRecorder(PostgresApplicationRecorder):
     """An application recorder that also writes ``rows=[SideRow, ...]`` given to ``save()``,
-    and answers ``others=OtherWriters(...)``."""
+    and answers ``others=OtherWriters(...)``; the reads of those rows are its named methods."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -107,6 +127,76 @@ class SideRowsRecorder(PostgresApplicationRecorder):
                 cursor.nextset()
                 _learn(others, cursor.fetchall(), ids)
             return ids
+
+    def first_answer(self, principal: str, key: str) -> FirstAnswer | None:
+        """The answer stored for ``principal``'s ``Idempotency-Key`` ``key`` (``idempotency_row``), if any."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT i.request_hash, i.status_code, i.body, e.notification_id"
+                " FROM intake.idempotency i JOIN intake.intake_events e"
+                " ON e.originator_id = i.originator_id AND e.originator_version = i.originator_version"
+                " WHERE i.principal = %s AND i.key = %s",
+                (principal, key),
+            ).fetchone()
+        if row is None:
+            return None
+        return FirstAnswer(row["request_hash"], row["status_code"], row["body"], row["notification_id"])
+
+    def next_ticket_number(self) -> int:
+        """The next value of the ticket number sequence (never given twice; a rolled-back save leaves a gap)."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute("SELECT nextval('intake.ticket_number_seq') AS n").fetchone()
+        return int(row["n"])
+
+    def last_position(self, topic_like: str, topic: str, other_topic_like: str) -> int:
+        """The notification id of the newest event whose topic is ``LIKE`` either pattern or equals
+        ``topic``; 0 if there is none."""
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(
+                "SELECT notification_id FROM intake.intake_events WHERE topic LIKE %s OR topic = %s OR topic LIKE %s"
+                " ORDER BY notification_id DESC LIMIT 1",
+                (topic_like, topic, other_topic_like)).fetchone()
+        return int(row["notification_id"]) if row else 0
+
+    def hours_used(self, customer_id: str, month: str, measure: str) -> int:
+        """Minutes the month has consumed in the norm-hours tally (adapters/hours.py), by ``measure``
+        (planned or spent)."""
+        column = "spent_minutes" if measure == "spent" else "planned_minutes"
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(f"SELECT {column} AS used FROM intake.hours_tally"
+                               " WHERE customer_id = %s AND month = %s", (customer_id, month)).fetchone()
+        return int(row["used"]) if row else 0
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy's listed row (``id``, ``version``, ``published_at``, ``by``), by id."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute("SELECT policy_id AS id, version, published_at, by_actor AS by"
+                                     " FROM intake.policies ORDER BY policy_id"))
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release's listed row (``id``, ``name``, ``kind``, ``date``), soonest first."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute(f"SELECT {_RELEASE_COLUMNS} FROM intake.releases"
+                                     " ORDER BY date, name, release_id"))
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The registered webhooks (``id``, ``url``, ``subjects``, ``registered_at``), oldest first."""
+        with self.datastore.get_connection() as conn:
+            return list(conn.execute(f"SELECT {_WEBHOOK_COLUMNS} FROM intake.webhooks"
+                                     " ORDER BY registered_at, webhook_id"))
+
+    def webhook(self, webhook_id: UUID, *, secret: bool = False) -> dict[str, Any] | None:
+        """A registered webhook's row as ``webhooks`` lists it, or only its ``secret``; None if there is none."""
+        columns = "secret" if secret else _WEBHOOK_COLUMNS
+        with self.datastore.get_connection() as conn:
+            row = conn.execute(f"SELECT {columns} FROM intake.webhooks WHERE webhook_id = %s",
+                               (webhook_id,)).fetchone()
+        return None if row is None else dict(row)
+
+    def ping(self) -> bool:
+        """Whether the database answers a query."""
+        with self.datastore.get_connection() as conn:
+            return conn.execute("SELECT 1").fetchone() is not None
 
 
 @functools.lru_cache(maxsize=256)
@@ -175,9 +265,93 @@ class IntakeEventStore(Application):
         transcoder.register(DateAsISO())
         transcoder.register(AttachmentAsDict())
 
+    @property
+    def _rows(self) -> SideRowsRecorder:
+        """The recorder of the events and the rows written beside them."""
+        return cast(SideRowsRecorder, self.recorder)
+
+    def first_answer(self, principal: str, key: str) -> FirstAnswer | None:
+        """The answer stored for ``principal``'s ``Idempotency-Key`` ``key``, if a command gave one."""
+        return self._rows.first_answer(principal, key)
+
+    def next_ticket_number(self) -> int:
+        """A ticket number not given before (``ticket_number_row`` indexes the ticket that takes it)."""
+        return self._rows.next_ticket_number()
+
+    def last_ticket_position(self) -> int:
+        """The store position of the newest event the SLA follows (a ticket's, a customer's policy change, a
+        release's): what the SLA must have taken in to be settled."""
+        return self._rows.last_position(get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged),
+                                        get_topic(Release) + ".%")
+
+    def hours_used(self, customer_id: str, month: str, measure: str) -> int:
+        """Minutes a customer's month has consumed (MED-12), by ``measure`` (planned or spent)."""
+        return self._rows.hours_used(customer_id, month, measure)
+
+    def policies(self) -> list[dict[str, Any]]:
+        """Every policy's version in force (``intake.policies``): ``id``, ``version``, ``published_at``, ``by``."""
+        return self._rows.policies()
+
+    def releases(self) -> list[dict[str, Any]]:
+        """Every release (``intake.releases``): ``id``, ``name``, ``kind``, ``date``, soonest first."""
+        return self._rows.releases()
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        """The registered webhooks (``intake.webhooks``), oldest first, without their secrets."""
+        return self._rows.webhooks()
+
+    def webhook(self, webhook_id: UUID, *, secret: bool = False) -> dict[str, Any] | None:
+        """A registered webhook without its secret, or (``secret=True``) only its secret; None if none."""
+        return self._rows.webhook(webhook_id, secret=secret)
+
+    def ping(self) -> bool:
+        """Whether the database answers a query (a readiness check)."""
+        return self._rows.ping()
+
 
 def email_domain(email: str) -> str:
     return email.strip().lower().rpartition("@")[2]
+
+
+def idempotency_row(principal: str, key: str, request_hash: str, status_code: int, body: str,
+                    originator_id: Any, originator_version: int) -> SideRow:
+    """The answer to an ``Idempotency-Key`` (``body`` as JSON), tied to the last event its command wrote."""
+    return SideRow("INSERT INTO {schema}.idempotency (principal, key, request_hash, status_code, body,"
+                   " originator_id, originator_version) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                   (principal, key, request_hash, status_code, body, originator_id, originator_version))
+
+
+def policy_row(policy_id: str, version: int, published_at: dt.datetime, by: str) -> SideRow:
+    """The listed row of a policy: its version in force."""
+    return SideRow(
+        "INSERT INTO {schema}.policies (policy_id, version, published_at, by_actor) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (policy_id) DO UPDATE SET version = EXCLUDED.version,"
+        " published_at = EXCLUDED.published_at, by_actor = EXCLUDED.by_actor",
+        (policy_id, version, published_at, by))
+
+
+def release_row(release_id: Any, name: str, kind: str, date: dt.date) -> SideRow:
+    """The listed row of a release, as its events leave it."""
+    return SideRow(
+        "INSERT INTO {schema}.releases (release_id, name, kind, date) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (release_id) DO UPDATE SET name = EXCLUDED.name, date = EXCLUDED.date",
+        (release_id, name, kind, date))
+
+
+def webhook_row(webhook_id: Any, url: str, subjects: str, secret: str) -> SideRow:
+    """A registered webhook's row (``subjects`` as JSON), the only place its signing secret is kept."""
+    return SideRow("INSERT INTO {schema}.webhooks (webhook_id, url, subjects, secret)"
+                   " VALUES (%s, %s, %s::jsonb, %s)", (webhook_id, url, subjects, secret))
+
+
+def webhook_removal_row(webhook_id: Any) -> SideRow:
+    """A removed webhook's row goes, and its secret with it."""
+    return SideRow("DELETE FROM {schema}.webhooks WHERE webhook_id = %s", (webhook_id,))
+
+
+def ticket_number_row(number: str, ticket_id: Any) -> SideRow:
+    """The index entry that finds a ticket by its number (a mail's subject names it)."""
+    return SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)", (number, ticket_id))
 
 
 def user_email_row(user_id: Any, email: str, role: str, customer_id: str | None) -> SideRow:

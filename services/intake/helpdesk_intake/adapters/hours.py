@@ -5,11 +5,10 @@ acceptance or time entry that consumes the hours, so the tally and the events ne
 disagree. The acceptance row also carries the month's budget, and the table's CHECK
 refuses a commit that would take planned minutes past it: two acceptances racing
 on different replicas cannot both squeeze into the last hour (the loser re-decides).
+The tally is read by the event store's ``hours_used`` (adapters/eventstore.py).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from helpdesk_intake.adapters.eventstore import SideRow
 
@@ -25,21 +24,6 @@ CREATE TABLE IF NOT EXISTS intake.hours_tally (
     CONSTRAINT {BUDGET_CHECK} CHECK (planned_limit IS NULL OR planned_minutes <= planned_limit)
 );
 """
-
-
-class HoursTally:
-    """Reads the tally; its rows are written through the event store's side rows."""
-
-    def __init__(self, datastore: Any) -> None:
-        self._datastore = datastore
-
-    def used(self, customer_id: str, month: str, measure: str) -> int:
-        """Minutes the month has consumed, by ``measure`` (planned or spent)."""
-        column = "spent_minutes" if measure == "spent" else "planned_minutes"
-        with self._datastore.get_connection() as conn:
-            row = conn.execute(f"SELECT {column} AS used FROM intake.hours_tally"
-                               " WHERE customer_id = %s AND month = %s", (customer_id, month)).fetchone()
-        return int(row["used"]) if row else 0
 
 
 def planned_row(customer_id: str, month: str, minutes: int, limit: int | None) -> SideRow:

@@ -19,7 +19,7 @@ from helpdesk_shared.policies.validation import policy_problems
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
-from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.adapters.eventstore import policy_row
 from helpdesk_intake.application.service import Change, IntakeService, NotFound, Outcome, Request
 from helpdesk_intake.domain.base import InvalidInput
 from helpdesk_intake.domain.customer import Customer
@@ -33,16 +33,6 @@ def version_answer(policy_id: str, version: Version, document: bool = True) -> d
                               "published_at": version.published_at.isoformat(), "by": version.by,
                               "fingerprint": version.fingerprint}
     return {**answer, "document": version.text} if document else answer
-
-
-def policy_row(policy: Policy) -> SideRow:
-    """The listed row of a policy: its version in force."""
-    current = policy.current
-    return SideRow(
-        "INSERT INTO {schema}.policies (policy_id, version, published_at, by_actor) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (policy_id) DO UPDATE SET version = EXCLUDED.version,"
-        " published_at = EXCLUDED.published_at, by_actor = EXCLUDED.by_actor",
-        (policy.policy_id, current.number, current.published_at, current.by))
 
 
 def check_document(text: str) -> str:
@@ -80,19 +70,18 @@ class PolicyService(IntakeService):
                 policy = Policy.register(ctx, policy_id)
             if not policy.publish(ctx, text):
                 return Change([policy], version_answer(policy_id, policy.current, document=False))
-            return Change([policy], version_answer(policy_id, policy.current, document=False),
-                          rows=[policy_row(policy)], status_code=201)
+            current = policy.current
+            return Change([policy], version_answer(policy_id, current, document=False),
+                          rows=[policy_row(policy.policy_id, current.number, current.published_at, current.by)],
+                          status_code=201)
 
         return self.execute(request, decide, key=f"policy:{policy_id}")
 
     def list(self, principal: Principal | None = None) -> list[dict[str, Any]]:
         """Every policy's version in force, by id, with its name and time zone; a customer's user sees
         its own customer's policy only (the portal shows its tickets' times in that zone)."""
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            rows = conn.execute("SELECT policy_id AS id, version, published_at, by_actor AS by"
-                                " FROM intake.policies ORDER BY policy_id")
-            items = [{**row, "published_at": row["published_at"].isoformat(), **self._described(row["id"])}
-                     for row in rows]
+        items = [{**row, "published_at": row["published_at"].isoformat(), **self._described(row["id"])}
+                 for row in self.store.policies()]
         if principal is not None and principal.role is Role.CUSTOMER:
             own = self.load(Customer, principal.customer_id or "").policy  # type: ignore[attr-defined]
             items = [item for item in items if item["id"] == own]

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.adapters.eventstore import SideRow, release_row
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.service import Change, IntakeService, NotFound, Outcome, Request, new_id
 from helpdesk_intake.domain.base import InvalidInput
 from helpdesk_intake.domain.release import Release, ReleaseKind
-
-_COLUMNS = "release_id::text AS id, name, kind, date"
 
 
 def release_answer(release: Release) -> dict[str, Any]:
@@ -23,20 +21,12 @@ def release_answer(release: Release) -> dict[str, Any]:
             "date": release.date.isoformat(), "version": release.version}
 
 
-def release_row(release: Release) -> SideRow:
-    """The listed row of a release, as its events leave it."""
-    return SideRow(
-        "INSERT INTO {schema}.releases (release_id, name, kind, date) VALUES (%s, %s, %s, %s)"
-        " ON CONFLICT (release_id) DO UPDATE SET name = EXCLUDED.name, date = EXCLUDED.date",
-        (release.id, release.name, release.kind.value, release.date))
-
-
 class ReleaseService(IntakeService):
     def plan(self, request: Request, command: cmd.PlanRelease) -> Outcome:
         def decide() -> Change:
             release = Release.plan(self.context(request), id=new_id(), name=command.name,
                                    kind=ReleaseKind(command.kind), date=command.date)
-            return Change([release], release_answer(release), rows=[release_row(release)], status_code=201)
+            return Change([release], release_answer(release), rows=[_row(release)], status_code=201)
 
         return self.execute(request, decide)
 
@@ -45,18 +35,21 @@ class ReleaseService(IntakeService):
             release = self.load(Release, release_id)
             given = command.given()
             release.change(self.context(request), name=given.get("name"), date=given.get("date"))
-            return Change([release], release_answer(release), rows=[release_row(release)])
+            return Change([release], release_answer(release), rows=[_row(release)])
 
         return self.execute(request, decide, key=release_id)
 
     def list(self) -> list[dict[str, Any]]:
         """Every release, soonest first."""
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            rows = conn.execute(f"SELECT {_COLUMNS} FROM intake.releases ORDER BY date, name, release_id")
-            return [{**row, "date": row["date"].isoformat()} for row in rows]
+        return [{**row, "date": row["date"].isoformat()} for row in self.store.releases()]
 
     def get(self, release_id: str) -> dict[str, Any]:
         return release_answer(self.load(Release, release_id))
+
+
+def _row(release: Release) -> SideRow:
+    """The listed row of a release, as its events leave it."""
+    return release_row(release.id, release.name, release.kind.value, release.date)
 
 
 def promised_release(service: IntakeService, release_id: str | None) -> None:

@@ -37,7 +37,7 @@ from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.web.auth import Principal
 
 from helpdesk_intake.adapters.committer import CommitConflict, GroupCommitter
-from helpdesk_intake.adapters.eventstore import IntakeEventStore, SideRow
+from helpdesk_intake.adapters.eventstore import IntakeEventStore, SideRow, idempotency_row
 from helpdesk_intake.application.customers import CustomerDirectory, Terms
 from helpdesk_intake.domain.base import Context, DomainError
 from helpdesk_intake.domain.customer import Customer
@@ -259,27 +259,17 @@ class IntakeService:
         if not request.idempotency_key or not change.aggregates:
             return []
         last = change.aggregates[-1]
-        return [SideRow(
-            "INSERT INTO {schema}.idempotency (principal, key, request_hash, status_code, body,"
-            " originator_id, originator_version) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (request.principal.id, request.idempotency_key, request.fingerprint, change.status_code,
-             msgspec.json.encode(change.body).decode(), last.id, last.version),
-        )]
+        return [idempotency_row(request.principal.id, request.idempotency_key, request.fingerprint,
+                                change.status_code, msgspec.json.encode(change.body).decode(),
+                                last.id, last.version)]
 
     def _first_answer(self, request: Request) -> Outcome | None:
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            row = conn.execute(
-                "SELECT i.request_hash, i.status_code, i.body, e.notification_id"
-                " FROM intake.idempotency i JOIN intake.intake_events e"
-                " ON e.originator_id = i.originator_id AND e.originator_version = i.originator_version"
-                " WHERE i.principal = %s AND i.key = %s",
-                (request.principal.id, request.idempotency_key),
-            ).fetchone()
-        if row is None:
+        first = self.store.first_answer(request.principal.id, request.idempotency_key or "")
+        if first is None:
             return None
-        if row["request_hash"] != request.fingerprint:
+        if first.request_hash != request.fingerprint:
             raise IdempotencyKeyReused("this Idempotency-Key was used for a different request")
-        return Outcome(row["body"], row["notification_id"], row["status_code"])
+        return Outcome(first.body, first.position, first.status_code)
 
     def _position_now(self) -> int:
         return self.store.recorder.max_notification_id() or 0

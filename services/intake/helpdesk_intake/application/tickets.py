@@ -13,7 +13,7 @@ from helpdesk_shared.events import Attachment
 from helpdesk_shared.vocabulary import Role
 
 from helpdesk_intake.adapters import hours
-from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.adapters.eventstore import SideRow, ticket_number_row
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.catalogue import CatalogueService
 from helpdesk_intake.application.releases import promised_release
@@ -32,11 +32,6 @@ def ticket_answer(ticket: Ticket) -> dict[str, Any]:
 
 
 class TicketService(CatalogueService):
-    @property
-    def tally(self) -> hours.HoursTally:
-        """The norm-hours tally in intake's store (MED-12)."""
-        return hours.HoursTally(self.store.recorder.datastore)  # type: ignore[attr-defined]
-
     def open(self, request: Request, command: cmd.OpenTicket) -> Outcome:
         """Register a ticket for the caller's customer (or, for staff, the named one)."""
         def decide() -> Change:
@@ -57,8 +52,7 @@ class TicketService(CatalogueService):
         number = self._next_number()
         ticket = Ticket.open(ctx, self.rules_for(customer.policy), id=new_id(), number=number,
                              customer_id=customer_id, requester_id=requester_id, policy=customer.policy, **fields)
-        row = SideRow("INSERT INTO {schema}.ticket_numbers (number, ticket_id) VALUES (%s, %s)", (number, ticket.id))
-        return Change([ticket], ticket_answer(ticket), rows=[row], status_code=201)
+        return Change([ticket], ticket_answer(ticket), rows=[ticket_number_row(number, ticket.id)], status_code=201)
 
     def triage(self, request: Request, ticket_id: str, command: cmd.Triage) -> Outcome:
         def decide() -> Change:
@@ -125,7 +119,7 @@ class TicketService(CatalogueService):
         hours_a_month = terms.monthly_hours if terms.monthly_hours is not None else policy.budget.default_monthly_hours
         if not policy.budget.enforced or hours_a_month is None:
             return MonthBudget(month, None)
-        used = self.tally.used(customer_id, month, policy.budget.measure)
+        used = self.store.hours_used(customer_id, month, policy.budget.measure)
         return MonthBudget(month, round(hours_a_month * 60), used)
 
     def _budget_rows(self, ticket: Ticket, budget: MonthBudget | None) -> list[SideRow]:
@@ -163,9 +157,7 @@ class TicketService(CatalogueService):
         return command.customer_id, command.requester_id
 
     def _next_number(self) -> str:
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            row = conn.execute("SELECT nextval('intake.ticket_number_seq') AS n").fetchone()
-        return f"HD-{row['n']}"
+        return f"HD-{self.store.next_ticket_number()}"
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:

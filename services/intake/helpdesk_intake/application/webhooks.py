@@ -15,13 +15,11 @@ from uuid import UUID
 from helpdesk_shared.vocabulary import Role
 from helpdesk_shared.webhook_targets import RefusedTarget, check_url, resolve_blocking
 
-from helpdesk_intake.adapters.eventstore import SideRow
+from helpdesk_intake.adapters.eventstore import webhook_removal_row, webhook_row
 from helpdesk_intake.application import commands as cmd
 from helpdesk_intake.application.service import Change, IntakeService, NotFound, Outcome, Request, new_id
 from helpdesk_intake.domain.base import InvalidInput, NotPermitted
 from helpdesk_intake.domain.webhook import Webhook
-
-_COLUMNS = "webhook_id::text AS id, url, subjects, registered_at"
 
 
 class WebhookService(IntakeService):
@@ -35,9 +33,7 @@ class WebhookService(IntakeService):
                                        subjects=command.subjects, secret=command.secret,
                                        allow_loopback=self.allow_loopback)
             self._check_address(command.url)
-            row = SideRow("INSERT INTO {schema}.webhooks (webhook_id, url, subjects, secret)"
-                          " VALUES (%s, %s, %s::jsonb, %s)",
-                          (webhook.id, webhook.url, json.dumps(webhook.subjects), command.secret))
+            row = webhook_row(webhook.id, webhook.url, json.dumps(webhook.subjects), command.secret)
             return Change([webhook], {"id": str(webhook.id), "version": webhook.version}, rows=[row],
                           status_code=201)
 
@@ -47,35 +43,33 @@ class WebhookService(IntakeService):
         def decide() -> Change:
             webhook = self.load(Webhook, webhook_id)
             webhook.remove(self.context(request))
-            row = SideRow("DELETE FROM {schema}.webhooks WHERE webhook_id = %s", (webhook.id,))
+            row = webhook_removal_row(webhook.id)
             return Change([webhook], {"id": str(webhook.id), "version": webhook.version}, rows=[row])
 
         return self.execute(request, decide, key=webhook_id)
 
     def list(self) -> list[dict[str, Any]]:
         """The registered (not removed) webhooks, oldest first, without their secrets."""
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            return list(conn.execute(f"SELECT {_COLUMNS} FROM intake.webhooks ORDER BY registered_at, webhook_id"))
+        return self.store.webhooks()
 
     def get(self, webhook_id: str) -> dict[str, Any]:
-        return self._row(webhook_id, _COLUMNS)
+        return self._row(webhook_id)
 
     def secret(self, principal_role: Role, webhook_id: str) -> str:
         """The signing secret, for notify's service identity only (never an admin's token)."""
         if principal_role is not Role.SERVICE:
             raise NotPermitted("only the delivering service reads a webhook's secret")
-        return str(self._row(webhook_id, "secret")["secret"])
+        return str(self._row(webhook_id, secret=True)["secret"])
 
-    def _row(self, webhook_id: str, columns: str) -> dict[str, Any]:
+    def _row(self, webhook_id: str, secret: bool = False) -> dict[str, Any]:
         try:
             key = UUID(webhook_id)
         except ValueError:
             raise NotFound(f"no webhook {webhook_id}") from None
-        with self.store.recorder.datastore.get_connection() as conn:  # type: ignore[attr-defined]
-            row = conn.execute(f"SELECT {columns} FROM intake.webhooks WHERE webhook_id = %s", (key,)).fetchone()
+        row = self.store.webhook(key, secret=secret)
         if row is None:
             raise NotFound(f"no webhook {webhook_id}")
-        return dict(row)
+        return row
 
     def _check_address(self, url: str) -> None:
         """The host must resolve to allowed addresses only (notify checks again at each delivery)."""
