@@ -1,4 +1,5 @@
-"""What the SLA consumer sends PostgreSQL per live batch, from libpq's own protocol trace (issue #16).
+"""What the SLA consumer sends PostgreSQL per live batch, and the timer wheel per idle turn, from libpq's own
+protocol trace (issue #16).
 
 At the live edge a batch is a ticket event or two; in pipeline mode (``PIPELINE_UP_TO``) its BEGIN, the
 parking lock, the writes and COMMIT travel with its reads, and the facts it records go in by one
@@ -7,6 +8,8 @@ parking lock, the writes and COMMIT travel with its reads, and the facts it reco
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 from typing import Any
 
 import msgspec
@@ -18,9 +21,11 @@ from helpdesk_shared import subjects
 from helpdesk_shared.parking import StreamMessage
 from helpdesk_shared.stream_runner import settle
 
+from helpdesk_sla.application import take_events
 from helpdesk_sla.entrypoints.consumer import PIPELINE_UP_TO, SlaProjection
+from helpdesk_sla.entrypoints.wheel import Wheel
 from tests.query.test_perf_round_trips import traced
-from tests.sla.test_publisher_urgent_first import POLICY, _ticket_events
+from tests.sla.test_publisher_urgent_first import AT, POLICY, _ticket_events
 
 
 def _opened(tid: str, seq: int) -> StreamMessage:
@@ -66,3 +71,40 @@ async def test_perf_a_live_sla_batch_is_pipelined_and_records_its_facts_as_copy_
         assert (envelope.id, envelope.sequence) == (f"sla-{outbox_id}", outbox_id)
     assert len(timers) == 2 and dict(timers)["piped"] == dict(timers)["plain"] > 0
     assert tracking == (8, 8)
+
+
+class _At:
+    """A clock standing at ``instant``, as the wheel asks it (the wall clock's kind: nothing to report to)."""
+
+    simulated, movable = True, None
+
+    def __init__(self, instant: dt.datetime) -> None:
+        self.instant = instant
+
+    def now(self) -> dt.datetime:
+        return self.instant
+
+    async def follow(self, nc: Any) -> None:
+        """Nothing to follow."""
+
+    async def close(self) -> None:
+        """Nothing to stop."""
+
+
+async def test_perf_a_wheel_turn_with_nothing_due_is_one_read_without_a_transaction(database_url: str) -> None:
+    """Most of the wheel's wake-ups (every consumer commit, the interval) find nothing due: they cost one
+    read, no BEGIN, locking read and COMMIT. A turn once something is due still fires it, and says so."""
+    policy_of = {"urgent-first": POLICY}.get
+    clock, commits = _At(AT), []
+    wheel = Wheel(database_url, clock, policy_of, asyncio.Event(), lambda: commits.append(1), interval=0)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as conn:
+        async with conn.transaction():
+            await take_events(conn, _ticket_events("t-1"), policy_of)  # a warning in 1 min, a breach in 2
+        with traced(conn.pgconn) as idle:
+            await wheel._turn(conn)
+        clock.instant = AT + dt.timedelta(minutes=3)
+        with traced(conn.pgconn) as due:
+            await wheel._turn(conn)
+        fired = await (await conn.execute("SELECT count(*) FROM sla.timers WHERE fired_at IS NOT NULL")).fetchone()
+    assert _waits(idle, False) == 1 and not any("BEGIN" in text for _, text in idle), idle
+    assert any("BEGIN" in text for _, text in due) and fired == (2,) and commits == [1]
