@@ -93,18 +93,22 @@ def create_app(settings: SlaSettings | None = None) -> Litestar:
 def _loops(settings: SlaSettings, js: Any, clock: ServiceClock, book: PolicyBook, intake: IntakeClient) -> list[Any]:
     timers_changed, outbox_filled, commands_added = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
-    def committed() -> None:
+    def committed() -> None:  # the wheel's: facts, commands, follow-up timers
         for event in (timers_changed, outbox_filled, commands_added):
             event.set()
 
+    def planned() -> None:  # the consumer's and the replanner's: timers and facts, never a command
+        timers_changed.set()
+        outbox_filled.set()
+
     policy_of: Callable[[str], Policy | None] = book.get
     loops: list[Any] = [
-        PolicyReplanner(settings.database_url, book, clock, committed),
+        PolicyReplanner(settings.database_url, book, clock, planned),
         Wheel(settings.database_url, clock, policy_of, timers_changed, committed, settings.sla_batch),
         Publisher(settings.database_url, js, outbox_filled, replicas=settings.stream_replicas),
         CommandSender(settings.database_url, intake, commands_added, timers_changed.set),
     ]
     if settings.sla_consume:
-        loops.append(Consumer(settings.database_url, js, policy_of, committed, settings.sla_batch,
+        loops.append(Consumer(settings.database_url, js, policy_of, planned, settings.sla_batch,
                               settings.consumer_stuck_seconds))
     return loops
