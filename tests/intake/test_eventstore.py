@@ -73,16 +73,16 @@ def test_recorder_reads_the_rows_it_wrote_beside_the_events(database_url: str) -
     committer = GroupCommitter(store)
     try:
         assert store.last_ticket_position() == 0
-        first, second = store.next_ticket_number(), store.next_ticket_number()
+        first, second = store.rows.next_ticket_number(), store.rows.next_ticket_number()
         assert second > first
-        assert store.first_answer("p", "key-1") is None
+        assert store.rows.first_answer("p", "key-1") is None
         ticket = _opened()
         recordings = committer.commit(ticket.collect_events(), [
             ticket_number_row(f"HD-{first}", ticket.id),
             idempotency_row("p", "key-1", "hash", 201, '{"id": "x"}', ticket.id, ticket.version)])
         position = recordings[-1].notification.id
-        assert store.first_answer("p", "key-1") == FirstAnswer("hash", 201, {"id": "x"}, position)
-        assert store.first_answer("other", "key-1") is None
+        assert store.rows.first_answer("p", "key-1") == FirstAnswer("hash", 201, {"id": "x"}, position)
+        assert store.rows.first_answer("other", "key-1") is None
         assert store.last_ticket_position() == position
         admin = Context("admin", Role.ADMIN, NOW)
         customer = Customer.register(admin, id=uuid.uuid4(), name="c", email="c@example.com", client_code=None,
@@ -95,7 +95,7 @@ def test_recorder_reads_the_rows_it_wrote_beside_the_events(database_url: str) -
         with psycopg.connect(database_url) as conn:
             assert conn.execute("SELECT ticket_id FROM intake.ticket_numbers WHERE number = %s",
                                 (f"HD-{first}",)).fetchone() == (ticket.id,)
-        assert store.ping()
+        assert store.rows.ping()
     finally:
         store.close()
 

@@ -179,7 +179,7 @@ def create_app(settings: IntakeSettings | None = None) -> Litestar:
                 holder.clear()
 
     async def database_ready() -> bool:
-        return "intake" in holder and await asyncio.to_thread(holder["intake"].store.ping)
+        return "intake" in holder and await asyncio.to_thread(holder["intake"].store.rows.ping)
 
     async def nats_ready() -> bool:
         return "nats" in holder and holder["nats"].is_connected

@@ -266,47 +266,16 @@ class IntakeEventStore(Application):
         transcoder.register(AttachmentAsDict())
 
     @property
-    def _rows(self) -> SideRowsRecorder:
-        """The recorder of the events and the rows written beside them."""
+    def rows(self) -> SideRowsRecorder:
+        """The recorder of the events and the rows written beside them: their reads are its named methods
+        (``first_answer``, ``next_ticket_number``, ``hours_used``, ``policies``, ``releases``, ``webhooks``…)."""
         return cast(SideRowsRecorder, self.recorder)
-
-    def first_answer(self, principal: str, key: str) -> FirstAnswer | None:
-        """The answer stored for ``principal``'s ``Idempotency-Key`` ``key``, if a command gave one."""
-        return self._rows.first_answer(principal, key)
-
-    def next_ticket_number(self) -> int:
-        """A ticket number not given before (``ticket_number_row`` indexes the ticket that takes it)."""
-        return self._rows.next_ticket_number()
 
     def last_ticket_position(self) -> int:
         """The store position of the newest event the SLA follows (a ticket's, a customer's policy change, a
         release's): what the SLA must have taken in to be settled."""
-        return self._rows.last_position(get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged),
-                                        get_topic(Release) + ".%")
-
-    def hours_used(self, customer_id: str, month: str, measure: str) -> int:
-        """Minutes a customer's month has consumed (MED-12), by ``measure`` (planned or spent)."""
-        return self._rows.hours_used(customer_id, month, measure)
-
-    def policies(self) -> list[dict[str, Any]]:
-        """Every policy's version in force (``intake.policies``): ``id``, ``version``, ``published_at``, ``by``."""
-        return self._rows.policies()
-
-    def releases(self) -> list[dict[str, Any]]:
-        """Every release (``intake.releases``): ``id``, ``name``, ``kind``, ``date``, soonest first."""
-        return self._rows.releases()
-
-    def webhooks(self) -> list[dict[str, Any]]:
-        """The registered webhooks (``intake.webhooks``), oldest first, without their secrets."""
-        return self._rows.webhooks()
-
-    def webhook(self, webhook_id: UUID, *, secret: bool = False) -> dict[str, Any] | None:
-        """A registered webhook without its secret, or (``secret=True``) only its secret; None if none."""
-        return self._rows.webhook(webhook_id, secret=secret)
-
-    def ping(self) -> bool:
-        """Whether the database answers a query (a readiness check)."""
-        return self._rows.ping()
+        return self.rows.last_position(get_topic(Ticket) + ".%", get_topic(Customer.PolicyChanged),
+                                       get_topic(Release) + ".%")
 
 
 def email_domain(email: str) -> str:

@@ -81,7 +81,7 @@ class PolicyService(IntakeService):
         """Every policy's version in force, by id, with its name and time zone; a customer's user sees
         its own customer's policy only (the portal shows its tickets' times in that zone)."""
         items = [{**row, "published_at": row["published_at"].isoformat(), **self._described(row["id"])}
-                 for row in self.store.policies()]
+                 for row in self.store.rows.policies()]
         if principal is not None and principal.role is Role.CUSTOMER:
             own = self.load(Customer, principal.customer_id or "").policy  # type: ignore[attr-defined]
             items = [item for item in items if item["id"] == own]

@@ -41,7 +41,7 @@ class ReleaseService(IntakeService):
 
     def list(self) -> list[dict[str, Any]]:
         """Every release, soonest first."""
-        return [{**row, "date": row["date"].isoformat()} for row in self.store.releases()]
+        return [{**row, "date": row["date"].isoformat()} for row in self.store.rows.releases()]
 
     def get(self, release_id: str) -> dict[str, Any]:
         return release_answer(self.load(Release, release_id))

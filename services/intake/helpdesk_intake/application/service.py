@@ -264,7 +264,7 @@ class IntakeService:
                                 last.id, last.version)]
 
     def _first_answer(self, request: Request) -> Outcome | None:
-        first = self.store.first_answer(request.principal.id, request.idempotency_key or "")
+        first = self.store.rows.first_answer(request.principal.id, request.idempotency_key or "")
         if first is None:
             return None
         if first.request_hash != request.fingerprint:

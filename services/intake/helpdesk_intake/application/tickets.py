@@ -119,7 +119,7 @@ class TicketService(CatalogueService):
         hours_a_month = terms.monthly_hours if terms.monthly_hours is not None else policy.budget.default_monthly_hours
         if not policy.budget.enforced or hours_a_month is None:
             return MonthBudget(month, None)
-        used = self.store.hours_used(customer_id, month, policy.budget.measure)
+        used = self.store.rows.hours_used(customer_id, month, policy.budget.measure)
         return MonthBudget(month, round(hours_a_month * 60), used)
 
     def _budget_rows(self, ticket: Ticket, budget: MonthBudget | None) -> list[SideRow]:
@@ -157,7 +157,7 @@ class TicketService(CatalogueService):
         return command.customer_id, command.requester_id
 
     def _next_number(self) -> str:
-        return f"HD-{self.store.next_ticket_number()}"
+        return f"HD-{self.store.rows.next_ticket_number()}"
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:

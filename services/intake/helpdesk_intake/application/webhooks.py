@@ -50,7 +50,7 @@ class WebhookService(IntakeService):
 
     def list(self) -> list[dict[str, Any]]:
         """The registered (not removed) webhooks, oldest first, without their secrets."""
-        return self.store.webhooks()
+        return self.store.rows.webhooks()
 
     def get(self, webhook_id: str) -> dict[str, Any]:
         return self._row(webhook_id)
@@ -66,7 +66,7 @@ class WebhookService(IntakeService):
             key = UUID(webhook_id)
         except ValueError:
             raise NotFound(f"no webhook {webhook_id}") from None
-        row = self.store.webhook(key, secret=secret)
+        row = self.store.rows.webhook(key, secret=secret)
         if row is None:
             raise NotFound(f"no webhook {webhook_id}")
         return row
