@@ -9,7 +9,6 @@ one statement (one snapshot), and reads nothing more. Against the real PostgreSQ
 from __future__ import annotations
 
 import asyncio
-import time
 
 import nats
 import psycopg
@@ -20,6 +19,7 @@ from helpdesk_shared.stream import ensure_stream
 from helpdesk_sla.entrypoints.publisher import Publisher
 from tests.query.test_perf_round_trips import traced
 from tests.sla.test_publisher_urgent_first import POSITION, _fill
+from tests.support.waiting import async_wait_until
 
 
 async def test_perf_sla_publisher_round_over_an_empty_outbox_is_one_statement_and_marks_the_position(
@@ -40,9 +40,7 @@ async def test_perf_sla_publisher_round_over_an_empty_outbox_is_one_statement_an
             assert await publisher._publish_batch(conn, kv) == 1  # the urgent ticket's round: no mark
             assert await publisher._publish_batch(conn, kv) == 1  # the oldest, all there was: marked
             assert await publisher._publish_batch(conn, kv) == 0  # the same mark again: not put
-        deadline = time.monotonic() + 10
-        while len(marks) < 2 and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await async_wait_until(lambda: len(marks) >= 2)
     finally:
         watching.cancel()
         await nc.close()
